@@ -1,0 +1,392 @@
+/*
+ * openpgp.h: the OpenPGP core of pgpsync (RFC 4880, RFC 9580).
+ *
+ * Pure code: no I/O beyond the reader's file descriptor, no network, no
+ * printing.  Everything that takes untrusted bytes checks lengths before
+ * use and reports failures through struct pgps_err with the byte offset.
+ *
+ * Lifetimes: a struct pgp_packet and a struct pgp_cert borrow the bytes
+ * they were parsed from; they stay valid only as long as that input does.
+ */
+#ifndef PGPSYNC_OPENPGP_OPENPGP_H
+#define PGPSYNC_OPENPGP_OPENPGP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/span.h"
+
+struct digest;
+
+/* Packet tags (RFC 9580 section 5, table 3). */
+enum pgp_tag {
+	PGP_TAG_SIGNATURE = 2,
+	PGP_TAG_SECRET_KEY = 5,
+	PGP_TAG_PUBLIC_KEY = 6,
+	PGP_TAG_SECRET_SUBKEY = 7,
+	PGP_TAG_MARKER = 10,
+	PGP_TAG_TRUST = 12,
+	PGP_TAG_USER_ID = 13,
+	PGP_TAG_PUBLIC_SUBKEY = 14,
+	PGP_TAG_USER_ATTRIBUTE = 17,
+	PGP_TAG_PADDING = 21
+};
+
+enum pgp_packet_flags {
+	PGP_PACKET_NEW_FORMAT = 1 << 0,	/* OpenPGP (not legacy) header */
+	PGP_PACKET_PARTIAL = 1 << 1	/* body joined from partial chunks */
+};
+
+struct pgp_packet {
+	uint8_t		 tag;
+	uint8_t		 flags;		/* enum pgp_packet_flags */
+	const uint8_t	*raw;		/* header and body as on input */
+	size_t		 rawlen;
+	const uint8_t	*body;		/* the body; for PARTIAL, joined copy */
+	size_t		 bodylen;
+	uint64_t	 offset;	/* stream offset of the header octet */
+};
+
+/*
+ * Reads the packet header at the front of *s without consuming anything:
+ * sets *tag, *hdrlen and *bodylen.  For partial lengths *bodylen is the total
+ * of all chunks and *rawlen the bytes the packet occupies; otherwise
+ * *rawlen = *hdrlen + *bodylen.  Returns 0, PGPS_ETRUNC when s ends inside
+ * the packet, or PGPS_EFORMAT (bad header octet, indeterminate length,
+ * partial chunk rules broken).  Fills err with offset-relative text.
+ */
+int pgp_packet_peek(const struct span *s, uint64_t offset, uint8_t *tag,
+    size_t *hdrlen, size_t *bodylen, size_t *rawlen, struct pgps_err *err);
+
+/*
+ * Parses the packet at the front of *s and consumes it.  When the packet
+ * uses partial lengths its chunks are joined into *scratch (appended; the
+ * packet's body points into scratch, so do not grow scratch while using it)
+ * -- scratch may be NULL, in which case partial packets are refused.
+ */
+int pgp_packet_parse(struct pgp_packet *out, struct span *s, uint64_t offset,
+    struct buf *scratch, struct pgps_err *err);
+
+/*
+ * Appends the packet to out: its input bytes unchanged when it had a
+ * definite length (byte-exact passthrough), else re-framed with a new-format
+ * definite length.
+ */
+int pgp_packet_write(struct buf *out, const struct pgp_packet *p);
+
+/* Appends a header for (tag, bodylen): legacy for tags < 16, as gpg does. */
+int pgp_packet_write_header(struct buf *out, uint8_t tag, size_t bodylen);
+
+/* Packet tag name for messages ("signature", "user ID", "tag 61"). */
+const char *pgp_tag_name(uint8_t tag, char tmp[16]);
+
+/* Public-key algorithm name ("RSA", "EdDSA", "algo 99"). */
+const char *pgp_algo_name(uint8_t algo, char tmp[16]);
+
+/* --- keys and fingerprints ------------------------------------------- */
+
+#define PGP_FPR_MAX	32
+
+struct pgp_key_info {
+	uint8_t		 version;	/* 2, 3, 4, 5 or 6 */
+	uint8_t		 algo;		/* public-key algorithm */
+	uint32_t	 created;
+	uint32_t	 bits;		/* modulus/prime bits, or curve size */
+	uint8_t		 fpr[PGP_FPR_MAX];
+	uint8_t		 fprlen;	/* 16 (v2/v3), 20 (v4), 32 (v5/v6) */
+	uint8_t		 keyid[8];
+	const char	*curve;		/* static curve name, or NULL */
+};
+
+/*
+ * Parses a public key or subkey packet body (tag 6 or 14; secret-key bodies
+ * start the same way) and computes its fingerprint and key ID: v3 MD5 over
+ * the RSA MPI bodies, v4 SHA-1 over 0x99|len16|body, v5 SHA-256 over
+ * 0x9A|len32|body, v6 SHA-256 over 0x9B|len32|body (RFC 9580 5.5.4).
+ * Returns PGPS_EFORMAT or PGPS_EUNSUPPORTED (unknown version).
+ */
+int pgp_key_info_parse(struct pgp_key_info *out, const uint8_t *body,
+    size_t len, struct pgps_err *err);
+
+/* Writes the fingerprint as upper-case hex (2*fprlen+1 bytes). */
+void pgp_key_fpr_hex(char *out, const struct pgp_key_info *k);
+
+/* --- certificates ----------------------------------------------------- */
+
+enum pgp_cert_flags {
+	PGP_CERT_BARE_REVOCATION = 1 << 0,	/* signature(s) without a key */
+	PGP_CERT_SECRET = 1 << 1,		/* starts with a secret key */
+	PGP_CERT_HAS_PARTIAL = 1 << 2,		/* a packet had partial lengths */
+	PGP_CERT_HAS_TRUST = 1 << 3		/* trust packets present */
+};
+
+struct pgp_cert {
+	const uint8_t		*data;		/* the cert's input bytes */
+	size_t			 len;
+	uint64_t		 offset;	/* stream offset of data */
+	struct pgp_packet	*pkts;
+	size_t			 npkts;
+	size_t			 allocpkts;
+	unsigned int		 flags;		/* enum pgp_cert_flags */
+	bool			 has_primary;
+	struct pgp_key_info	 primary;	/* valid when has_primary */
+	struct buf		 partial;	/* joined partial bodies */
+};
+
+#define PGP_CERT_INIT	{ NULL, 0, 0, NULL, 0, 0, 0, false, { 0 }, BUF_INIT }
+
+/*
+ * Parses one certificate: every packet of data[0..len), which must hold
+ * exactly one certificate as returned by pgp_reader_next().  Indexes packets
+ * (at most PGPS_MAX_CERT_PACKETS) and parses the primary key.  Reuses c's
+ * arrays (call pgp_cert_release() once at the end).  Fails with
+ * PGPS_EFORMAT/PGPS_ETRUNC naming the packet and offset, PGPS_EUNSUPPORTED
+ * for a primary key version it cannot fingerprint, PGPS_ELIMIT.
+ */
+int pgp_cert_parse(struct pgp_cert *c, const uint8_t *data, size_t len,
+    uint64_t offset, struct pgps_err *err);
+void pgp_cert_release(struct pgp_cert *c);
+
+/*
+ * The SKS key hash (SKS keyHash.ml): MD5 over the packets sorted by (tag,
+ * body bytes), each framed as be32 tag, be32 body length, body; trust
+ * packets dropped; no de-duplication.  md5 is a DIGEST_MD5 context owned by
+ * the caller (reset here), so threads can each keep one.
+ */
+int pgp_cert_sks_hash(const struct pgp_cert *c, struct digest *md5,
+    uint8_t out[16]);
+
+/* Writes the cert's packets (trust packets dropped) to out. */
+int pgp_cert_write(struct buf *out, const struct pgp_cert *c);
+
+/* --- splitting streams into certificates ------------------------------ */
+
+struct pgp_reader;
+
+struct pgp_raw_cert {
+	const uint8_t	*p;
+	size_t		 len;
+	uint64_t	 offset;	/* of p[0] in the (decoded) stream */
+};
+
+/*
+ * Opens path ("-" is standard input) for splitting.  Regular files are
+ * mapped; pipes are read through a bounded buffer.  ASCII-armored input is
+ * detected and decoded first (all blocks, whole input in memory, up to
+ * PGPS_MAX_BUF).
+ */
+int pgp_reader_open_path(struct pgp_reader **out, const char *path,
+    struct pgps_err *err);
+/* As above over caller memory, which must outlive the reader. */
+int pgp_reader_open_mem(struct pgp_reader **out, const uint8_t *p, size_t len,
+    const char *name, struct pgps_err *err);
+void pgp_reader_free(struct pgp_reader *r);
+const char *pgp_reader_name(const struct pgp_reader *r);
+/* True when certs returned stay valid until pgp_reader_free(). */
+bool pgp_reader_is_stable(const struct pgp_reader *r);
+/* Bytes consumed so far and total (0 when unknown), for progress. */
+uint64_t pgp_reader_pos(const struct pgp_reader *r);
+uint64_t pgp_reader_size(const struct pgp_reader *r);
+
+/*
+ * Returns the next certificate: every packet from a public-key packet up to
+ * the next one (or a leading run of signatures: a bare revocation).  1 and
+ * *out set (borrowed: valid until the next call unless the reader is
+ * stable); 0 at the end; a negative code when a bad region was found: err
+ * names the offset, the region has been skipped up to the next plausible
+ * certificate, and the caller may call again to go on.  PGPS_EIO is final.
+ * A certificate longer than max_cert (0: PGPS_MAX_CERT) is skipped with
+ * PGPS_ELIMIT without being held in memory whole when streaming.
+ */
+int pgp_reader_next(struct pgp_reader *r, struct pgp_raw_cert *out,
+    size_t max_cert, struct pgps_err *err);
+
+/* --- ASCII armor (armor.c) -------------------------------------------- */
+
+enum pgp_armor_type {
+	PGP_ARMOR_PUBLIC_KEY,		/* PGP PUBLIC KEY BLOCK */
+	PGP_ARMOR_SIGNATURE,		/* PGP SIGNATURE */
+	PGP_ARMOR_MESSAGE		/* PGP MESSAGE */
+};
+
+/* CRC-24 of RFC 9580 6.1 (init 0xB704CE, generator 0x864CFB). */
+uint32_t pgp_crc24(const uint8_t *p, size_t len);
+
+/* True when p starts (after white space) with "-----BEGIN PGP ". */
+bool pgp_armor_detect(const uint8_t *p, size_t len);
+
+/*
+ * Decodes every armor block in in[0..len) and appends their binary contents
+ * to out.  Tolerates CRLF, text or HTML around blocks, armor headers, and a
+ * missing CRC line; a CRC line that does not match is an error
+ * (PGPS_EFORMAT) unless PGP_ARMOR_IGNORE_CRC is given.  No block at all is
+ * PGPS_EFORMAT.  Errors name the line number.
+ */
+enum pgp_armor_flags { PGP_ARMOR_IGNORE_CRC = 1 << 0, PGP_ARMOR_NO_CRC = 1 << 1 };
+int pgp_armor_decode(struct buf *out, const uint8_t *in, size_t len,
+    unsigned int flags, struct pgps_err *err);
+
+/*
+ * Appends one armor block of type holding p[0..len): header line, blank
+ * line, base64 in 64-column lines, then the "=XXXX" CRC-24 line (which SKS
+ * requires) unless flags has PGP_ARMOR_NO_CRC, then the tail line.  LF line
+ * ends.
+ */
+int pgp_armor_encode(struct buf *out, const uint8_t *p, size_t len,
+    enum pgp_armor_type type, unsigned int flags);
+
+/* --- signatures (sig.c) ---------------------------------------------- */
+
+enum pgp_sig_type {
+	PGP_SIG_BINARY = 0x00,
+	PGP_SIG_TEXT = 0x01,
+	PGP_SIG_STANDALONE = 0x02,
+	PGP_SIG_CERT_GENERIC = 0x10,
+	PGP_SIG_CERT_PERSONA = 0x11,
+	PGP_SIG_CERT_CASUAL = 0x12,
+	PGP_SIG_CERT_POSITIVE = 0x13,
+	PGP_SIG_SUBKEY_BINDING = 0x18,
+	PGP_SIG_PRIMARY_BINDING = 0x19,
+	PGP_SIG_DIRECT_KEY = 0x1f,
+	PGP_SIG_KEY_REVOCATION = 0x20,
+	PGP_SIG_SUBKEY_REVOCATION = 0x28,
+	PGP_SIG_CERT_REVOCATION = 0x30,
+	PGP_SIG_TIMESTAMP = 0x40,
+	PGP_SIG_THIRD_PARTY = 0x50
+};
+
+struct pgp_sig_info {
+	uint8_t		 version;	/* 3, 4, 5 or 6 */
+	uint8_t		 type;		/* enum pgp_sig_type */
+	uint8_t		 pubalgo;
+	uint8_t		 hashalgo;
+	bool		 has_created;
+	uint32_t	 created;
+	bool		 has_key_expiry;	/* key expiration subpacket (9) */
+	uint32_t	 key_expiry;		/* seconds after key creation */
+	bool		 has_sig_expiry;	/* signature expiration (3) */
+	uint32_t	 sig_expiry;
+	bool		 has_issuer;		/* issuer key ID (16), or derived */
+	uint8_t		 issuer[8];
+	uint8_t		 issuer_fprlen;		/* issuer fingerprint (33), 0 if none */
+	uint8_t		 issuer_fpr[PGP_FPR_MAX];
+	bool		 has_reason;		/* reason for revocation (29) */
+	uint8_t		 reason;
+};
+
+/*
+ * Parses a signature packet body far enough for the fields above (hashed
+ * and unhashed subpackets; v3 fixed fields).  Does not verify anything.
+ */
+int pgp_sig_parse(struct pgp_sig_info *out, const uint8_t *body, size_t len,
+    struct pgps_err *err);
+
+/* True when the signature was issued by key k (key ID or fingerprint). */
+bool pgp_sig_is_by(const struct pgp_sig_info *s, const struct pgp_key_info *k);
+
+/* --- merge, difference, filters (merge.c, diff.c, filter.c) ----------- */
+
+/*
+ * Structure of a certificate: the primary key with its direct signatures,
+ * then components (user IDs, user attributes, subkeys), each with the
+ * signatures that follow it.  Indices are into c->pkts.
+ */
+struct pgp_component {
+	size_t	 pkt;		/* index of the UID/UAT/subkey packet */
+	size_t	 first_sig;	/* index of its first signature */
+	size_t	 nsigs;		/* signatures following it */
+};
+
+struct pgp_cert_merge_report {
+	size_t	 new_uids;
+	size_t	 new_subkeys;
+	size_t	 new_sigs;	/* all new signatures, revocations included */
+	size_t	 new_revocations;
+};
+
+/*
+ * Merges two versions of one certificate (same primary key packet; else
+ * PGPS_EFORMAT) into their union, written to out: a's packets in a's order,
+ * with b's new signatures appended under the component they belong to and
+ * b's new components appended after a's of the same kind.  A signature is
+ * "new" when no signature with identical body is already in that list.
+ * merge(a, a) reproduces a; trust packets are dropped.  rep may be NULL.
+ */
+int pgp_cert_merge(struct buf *out, const struct pgp_cert *a,
+    const struct pgp_cert *b, struct pgp_cert_merge_report *rep,
+    struct pgps_err *err);
+
+/* True when every packet of b (trust aside) is in a at the same place. */
+bool pgp_cert_contains(const struct pgp_cert *a, const struct pgp_cert *b);
+
+enum pgp_change_kind {
+	PGP_CHANGE_UID,			/* a user ID */
+	PGP_CHANGE_UAT,			/* a user attribute (photo) */
+	PGP_CHANGE_SUBKEY,
+	PGP_CHANGE_SELF_SIG,		/* self-signature (no expiry change) */
+	PGP_CHANGE_EXPIRY,		/* self-signature changing key expiry */
+	PGP_CHANGE_CERTIFICATION,	/* third-party certification */
+	PGP_CHANGE_REVOCATION,		/* key, subkey or UID revocation */
+	PGP_CHANGE_OTHER
+};
+
+struct pgp_change {
+	enum pgp_change_kind	 kind;
+	size_t			 pkt;	/* index of the packet in its cert */
+	size_t			 comp;	/* index of its component packet, or
+					 * SIZE_MAX for the primary key */
+	struct pgp_sig_info	 sig;	/* for signature changes */
+};
+
+/*
+ * Lists what b has that a lacks (a packet-level difference; call again with
+ * the arguments swapped for what was removed).  *out is a malloc'd array of
+ * *n entries, owned by the caller.
+ */
+int pgp_cert_diff(struct pgp_change **out, size_t *n,
+    const struct pgp_cert *a, const struct pgp_cert *b, struct pgps_err *err);
+
+const char *pgp_change_kind_name(enum pgp_change_kind k);
+
+/* Limits protecting a keyring against flooded ("poisoned") certificates. */
+struct pgp_limits {
+	size_t	 max_cert_size;		/* 0: no limit */
+	size_t	 max_sigs_per_uid;	/* 0: no limit */
+	size_t	 max_packet_size;	/* 0: no limit */
+	bool	 strip_third_party;	/* drop certifications by other keys */
+};
+
+struct pgp_filter_report {
+	size_t	 dropped_third_party;
+	size_t	 dropped_excess_sigs;
+	size_t	 dropped_big_packets;
+	size_t	 dropped_other;		/* trust, marker, padding */
+	bool	 too_big;		/* over max_cert_size after filtering */
+};
+
+/* The defaults: PGPS_DEFAULT_* from util/limits.h, keep third parties. */
+void pgp_limits_default(struct pgp_limits *lim);
+
+/*
+ * Writes c with the limits applied to out.  Self-signatures are always
+ * kept; third-party certifications beyond max_sigs_per_uid are dropped,
+ * newest kept.  A primary key or component packet larger than
+ * max_packet_size makes the whole cert fail with PGPS_ELIMIT (it cannot be
+ * repaired); so does the result exceeding max_cert_size.  Every drop is
+ * counted in *rep (which may be NULL).
+ */
+int pgp_cert_filter(struct buf *out, const struct pgp_cert *c,
+    const struct pgp_limits *lim, struct pgp_filter_report *rep,
+    struct pgps_err *err);
+
+/*
+ * Finds the components of c: *out is a malloc'd array of *n entries.
+ * *direct_sigs is the number of signatures right after the primary key.
+ */
+int pgp_cert_components(struct pgp_component **out, size_t *n,
+    size_t *direct_sigs, const struct pgp_cert *c, struct pgps_err *err);
+
+#endif
