@@ -185,7 +185,10 @@ int pgp_reader_open_mem(struct pgp_reader **out, const uint8_t *p, size_t len,
     const char *name, struct pgps_err *err);
 void pgp_reader_free(struct pgp_reader *r);
 const char *pgp_reader_name(const struct pgp_reader *r);
-/* True when certs returned stay valid until pgp_reader_free(). */
+/*
+ * True when certs returned stay valid until pgp_reader_free() (caller
+ * memory, decoded armor); otherwise only until the next pgp_reader_next().
+ */
 bool pgp_reader_is_stable(const struct pgp_reader *r);
 /* Bytes consumed so far and total (0 when unknown), for progress. */
 uint64_t pgp_reader_pos(const struct pgp_reader *r);
@@ -195,7 +198,7 @@ uint64_t pgp_reader_size(const struct pgp_reader *r);
  * Returns the next certificate: every packet from a public-key packet up to
  * the next one (or a leading run of signatures: a bare revocation).  1 and
  * *out set (borrowed: valid until the next call unless the reader is
- * stable); 0 at the end; a negative code when a bad region was found: err
+ * stable, see above); 0 at the end; a negative code when a bad region was found: err
  * names the offset, the region has been skipped up to the next plausible
  * certificate, and the caller may call again to go on.  PGPS_EIO is final.
  * A certificate longer than max_cert (0: PGPS_MAX_CERT) is skipped with
@@ -292,12 +295,14 @@ bool pgp_sig_is_by(const struct pgp_sig_info *s, const struct pgp_key_info *k);
 /*
  * Structure of a certificate: the primary key with its direct signatures,
  * then components (user IDs, user attributes, subkeys), each with the
- * signatures that follow it.  Indices are into c->pkts.
+ * signatures that follow it.  Indices are into c->pkts.  The "signatures"
+ * of a component are all packets up to the next component: trust, marker
+ * or padding packets among them are counted too (check the tag).
  */
 struct pgp_component {
 	size_t	 pkt;		/* index of the UID/UAT/subkey packet */
-	size_t	 first_sig;	/* index of its first signature */
-	size_t	 nsigs;		/* signatures following it */
+	size_t	 first_sig;	/* index of its first signature (pkt + 1) */
+	size_t	 nsigs;		/* packets following it */
 };
 
 struct pgp_cert_merge_report {
@@ -309,18 +314,40 @@ struct pgp_cert_merge_report {
 
 /*
  * Merges two versions of one certificate (same primary key packet; else
- * PGPS_EFORMAT) into their union, written to out: a's packets in a's order,
- * with b's new signatures appended under the component they belong to and
- * b's new components appended after a's of the same kind.  A signature is
- * "new" when no signature with identical body is already in that list.
- * merge(a, a) reproduces a; trust packets are dropped.  rep may be NULL.
+ * PGPS_EFORMAT) into their union, appended to out (unchanged on failure):
+ * a's packets in a's order and framing, with b's new signatures appended
+ * under the component they belong to and b's new components (with their
+ * signatures) appended after a's of the same kind (user IDs and attributes
+ * after a's last one, subkeys after a's last subkey).  Components are
+ * matched by tag and body; a signature is "new" when no packet with
+ * identical tag and body is already under that component, and only its
+ * first copy in b is added.  A component that occurs twice in one input is
+ * written once, at its first place, with the union of its signatures (as
+ * SKS merges such blocks); otherwise merge(a, a) reproduces
+ * pgp_cert_write(a) byte for byte.  Trust packets are dropped.  Either
+ * side may be a bare revocation (no primary key) if all its packets are
+ * signatures claiming the other's primary key as issuer; they join the
+ * direct signatures.  rep (may be NULL) counts what b added; user
+ * attributes count as user IDs.
  */
 int pgp_cert_merge(struct buf *out, const struct pgp_cert *a,
     const struct pgp_cert *b, struct pgp_cert_merge_report *rep,
     struct pgps_err *err);
 
-/* True when every packet of b (trust aside) is in a at the same place. */
+/*
+ * True when every packet of b (trust aside) is in a at the same place,
+ * i.e. merging b into a would add nothing.  False for different primary
+ * keys, and when memory runs out.
+ */
 bool pgp_cert_contains(const struct pgp_cert *a, const struct pgp_cert *b);
+
+/*
+ * Sets is_new[i] (for i < b->npkts; caller-allocated) for each packet of b
+ * that pgp_cert_merge(a, b) would add, and clears the rest.  Fails like
+ * pgp_cert_merge.
+ */
+int pgp_cert_mark_new(bool *is_new, const struct pgp_cert *a,
+    const struct pgp_cert *b, struct pgps_err *err);
 
 enum pgp_change_kind {
 	PGP_CHANGE_UID,			/* a user ID */
@@ -343,8 +370,16 @@ struct pgp_change {
 
 /*
  * Lists what b has that a lacks (a packet-level difference; call again with
- * the arguments swapped for what was removed).  *out is a malloc'd array of
- * *n entries, owned by the caller.
+ * the arguments swapped for what was removed), in b's packet order: exactly
+ * the packets pgp_cert_mark_new() marks.  For a new component, comp is its
+ * own index.  A self-signature is one naming the primary key as issuer
+ * (nothing is verified); it is PGP_CHANGE_EXPIRY when its key expiry
+ * (present or not, and value) differs from that of the latest earlier
+ * self-signature on the same component in a or b.  Revocations (0x20,
+ * 0x28, 0x30) are PGP_CHANGE_REVOCATION whoever issued them.  Unparsable
+ * signatures, other packets, and the primary key that b brings to a bare
+ * revocation a are PGP_CHANGE_OTHER.  *out is a malloc'd array of *n
+ * entries, owned by the caller.
  */
 int pgp_cert_diff(struct pgp_change **out, size_t *n,
     const struct pgp_cert *a, const struct pgp_cert *b, struct pgps_err *err);
@@ -371,12 +406,16 @@ struct pgp_filter_report {
 void pgp_limits_default(struct pgp_limits *lim);
 
 /*
- * Writes c with the limits applied to out.  Self-signatures are always
- * kept; third-party certifications beyond max_sigs_per_uid are dropped,
- * newest kept.  A primary key or component packet larger than
- * max_packet_size makes the whole cert fail with PGPS_ELIMIT (it cannot be
- * repaired); so does the result exceeding max_cert_size.  Every drop is
- * counted in *rep (which may be NULL).
+ * Appends c with the limits applied to out (unchanged on failure).  Under a
+ * user ID or attribute every signature not claiming the primary key as
+ * issuer is a third-party certification: all are dropped with
+ * strip_third_party, else beyond max_sigs_per_uid the newest are kept.
+ * Self-signatures are always kept.  A packet whose body exceeds
+ * max_packet_size is dropped (a user ID, attribute or subkey together with
+ * its signatures, all counted in dropped_big_packets); only an oversized
+ * primary key fails the cert (PGPS_ELIMIT).  Trust, marker and padding
+ * packets are dropped.  A result over max_cert_size fails with PGPS_ELIMIT
+ * and too_big set.  *rep (may be NULL) is filled in either case.
  */
 int pgp_cert_filter(struct buf *out, const struct pgp_cert *c,
     const struct pgp_limits *lim, struct pgp_filter_report *rep,
@@ -384,7 +423,8 @@ int pgp_cert_filter(struct buf *out, const struct pgp_cert *c,
 
 /*
  * Finds the components of c: *out is a malloc'd array of *n entries.
- * *direct_sigs is the number of signatures right after the primary key.
+ * *direct_sigs is the number of packets before the first component,
+ * starting after the primary key (at index 0 for a bare revocation).
  */
 int pgp_cert_components(struct pgp_component **out, size_t *n,
     size_t *direct_sigs, const struct pgp_cert *c, struct pgps_err *err);

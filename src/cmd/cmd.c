@@ -1,0 +1,424 @@
+/*
+ * cmd.c: the table of subcommands, messages, dying allocators, progress,
+ * atomic output files.
+ *
+ * The table is sorted and looked up by exact name: no aliases and no
+ * prefix matching, so a script that works today keeps working when a new
+ * command arrives.  Commands not built yet have a NULL function and say so.
+ */
+#include "util/common.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "openpgp/openpgp.h"
+#include "util/mem.h"
+
+static const struct verb dump_verbs[];
+
+extern const struct opt dump_hashes_opts[], dump_stats_opts[],
+    dump_split_opts[], dump_merge_opts[], dump_filter_opts[];
+
+static const struct verb dump_verbs[] = {
+	{ "export", cmd_dump_export, "[options] [fingerprint...]",
+	    "write certificates from a GnuPG keyring", dump_export_opts },
+	{ "filter", cmd_dump_filter, "[options] [set...]",
+	    "select certificates and apply the poison limits",
+	    dump_filter_opts },
+	{ "hashes", cmd_dump_hashes, "[options] [set...]",
+	    "print the SKS hash and fingerprint of every certificate",
+	    dump_hashes_opts },
+	{ "import", cmd_dump_import, "[options] [set...]",
+	    "import certificates into a GnuPG keyring", dump_import_opts },
+	{ "merge", cmd_dump_merge, "[options] [set...]",
+	    "merge sets into one, combining versions of a certificate",
+	    dump_merge_opts },
+	{ "split", cmd_dump_split, "[options] -o dir [set...]",
+	    "write SKS-style numbered dump files with a metadata file",
+	    dump_split_opts },
+	{ "stats", cmd_dump_stats, "[options] [set...]",
+	    "count certificates, sizes, versions and algorithms",
+	    dump_stats_opts },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
+
+static const struct opt no_opts[] = { { 0, NULL, NULL, NULL } };
+
+const struct cmd cmd_table[] = {
+	{ "diff", NULL, "[options] set-a set-b",
+	    "show the difference between two key sets", no_opts, NULL },
+	{ "dump", cmd_dump, "verb [options] [set...]",
+	    "read, write, split, merge and inspect keydumps", no_opts,
+	    dump_verbs },
+	{ "fetch", NULL, "[options] [key...]",
+	    "refresh certificates from keyservers", no_opts, NULL },
+	{ "push", NULL, "[options] [set]",
+	    "upload changed certificates to keyservers", no_opts, NULL },
+	{ "reconcile", NULL, "[options] recon://host[:port] [set]",
+	    "reconcile a key set with an SKS peer", no_opts, NULL },
+};
+const size_t cmd_table_len = PGPS_ARRAY_SIZE(cmd_table);
+
+const struct cmd *
+cmd_find(const char *name)
+{
+	for (size_t i = 0; i < cmd_table_len; i++)
+		if (strcmp(cmd_table[i].name, name) == 0)
+			return &cmd_table[i];
+	return NULL;
+}
+
+const struct verb *
+cmd_find_verb(const struct cmd *c, const char *name)
+{
+	if (c->verbs == NULL)
+		return NULL;
+	for (const struct verb *v = c->verbs; v->name != NULL; v++)
+		if (strcmp(v->name, name) == 0)
+			return v;
+	return NULL;
+}
+
+int
+cmd_dump(int argc, char **argv, struct ctx *ctx)
+{
+	(void)argc;
+	(void)argv;
+	(void)ctx;
+	PGPS_BUG("dump is dispatched by verb");
+}
+
+/* --- messages ------------------------------------------------------- */
+
+const char *msg_cmdname;
+
+static void
+vmsg(const char *kind, const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fflush(stdout);
+	if (msg_cmdname != NULL)
+		fprintf(stderr, "pgpsync: %s%s: %s\n", kind, msg_cmdname,
+		    line);
+	else
+		fprintf(stderr, "pgpsync: %s%s\n", kind, line);
+}
+
+void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("", fmt, ap);
+	va_end(ap);
+	exit(EXIT_ERROR);
+}
+
+int
+error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("error: ", fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void
+warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+info(struct ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctx->quiet)
+		return;
+	va_start(ap, fmt);
+	vmsg("", fmt, ap);
+	va_end(ap);
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n == 0 ? 1 : n);
+
+	if (p == NULL)
+		die("out of memory (%zu bytes)", n);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size);
+
+	if (p == NULL)
+		die("out of memory");
+	return p;
+}
+
+void *
+xreallocarray(void *p, size_t n, size_t size)
+{
+	void *np = mem_reallocarray(p, n, size);
+
+	if (np == NULL)
+		die("out of memory");
+	return np;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		die("out of memory");
+	return p;
+}
+
+int
+parse_ulong(const char *s, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned int shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0':			break;
+	case 'k': case 'K':	shift = 10; end++; break;
+	case 'm': case 'M':	shift = 20; end++; break;
+	case 'g': case 'G':	shift = 30; end++; break;
+	default:		return -1;
+	}
+	if (*end != '\0' || v > (SIZE_MAX >> shift))
+		return -1;
+	*out = (size_t)(v << shift);
+	return 0;
+}
+
+int
+limit_opt(struct ctx *ctx, struct pgp_limits *lim, int id, const char *arg)
+{
+	size_t sz;
+	unsigned long n;
+
+	switch (id) {
+	case OPT_MAX_CERT_SIZE:
+		if (parse_size(arg, &sz) != 0)
+			exit(usage_error(ctx, "--max-cert-size: '%s' is not "
+			    "a size", arg));
+		lim->max_cert_size = sz;
+		return 1;
+	case OPT_MAX_PACKET_SIZE:
+		if (parse_size(arg, &sz) != 0)
+			exit(usage_error(ctx, "--max-packet-size: '%s' is "
+			    "not a size", arg));
+		lim->max_packet_size = sz;
+		return 1;
+	case OPT_MAX_SIGS:
+		if (parse_ulong(arg, &n) != 0)
+			exit(usage_error(ctx, "--max-sigs: '%s' is not a "
+			    "number", arg));
+		lim->max_sigs_per_uid = n;
+		return 1;
+	case OPT_NO_LIMITS:
+		lim->max_cert_size = 0;
+		lim->max_packet_size = 0;
+		lim->max_sigs_per_uid = 0;
+		return 1;
+	case OPT_STRIP_THIRD_PARTY:
+		lim->strip_third_party = true;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* --- progress -------------------------------------------------------- */
+
+static double
+now(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+void
+progress_start(struct progress *p, struct ctx *ctx, const char *what,
+    uint64_t total)
+{
+	p->ctx = ctx;
+	p->what = what;
+	p->total = total;
+	p->last = now();
+	p->shown = false;
+}
+
+void
+progress_update(struct progress *p, uint64_t done, uint64_t items)
+{
+	double t;
+
+	if (!p->ctx->progress)
+		return;
+	t = now();
+	if (t - p->last < 0.2)
+		return;
+	p->last = t;
+	p->shown = true;
+	if (p->total > 0)
+		fprintf(stderr, "\r%s: %3u%% (%llu MB of %llu MB), %llu "
+		    "certificates", p->what,
+		    (unsigned)(done * 100 / p->total),
+		    (unsigned long long)(done >> 20),
+		    (unsigned long long)(p->total >> 20),
+		    (unsigned long long)items);
+	else
+		fprintf(stderr, "\r%s: %llu MB, %llu certificates", p->what,
+		    (unsigned long long)(done >> 20),
+		    (unsigned long long)items);
+	fflush(stderr);
+}
+
+void
+progress_end(struct progress *p)
+{
+	if (p->shown) {
+		fprintf(stderr, "\r\033[K");
+		fflush(stderr);
+	}
+	p->shown = false;
+}
+
+/* --- output ---------------------------------------------------------- */
+
+void
+close_stdout(void)
+{
+	bool bad = fflush(stdout) != 0 || ferror(stdout);
+
+	if (fclose(stdout) != 0 || bad) {
+		if (errno == EPIPE)
+			exit(EXIT_ERROR);
+		die("write error on standard output: %s", strerror(errno));
+	}
+}
+
+int
+atomic_open(struct atomic_file *af, const char *path)
+{
+	size_t n;
+	int fd;
+
+	memset(af, 0, sizeof(*af));
+	if (strcmp(path, "-") == 0) {
+		af->f = stdout;
+		return 0;
+	}
+	af->path = xstrdup(path);
+	n = strlen(path) + 16;
+	af->tmp = xmalloc(n);
+	snprintf(af->tmp, n, "%s.tmp.XXXXXX", path);
+	if ((fd = mkstemp(af->tmp)) < 0 || (af->f = fdopen(fd, "w")) == NULL) {
+		error("cannot create '%s': %s", af->tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(af->tmp);
+		free(af->path);
+		af->tmp = af->path = NULL;
+		return -1;
+	}
+	fchmod(fd, 0644);
+	return 0;
+}
+
+int
+atomic_commit(struct atomic_file *af)
+{
+	int r = 0;
+
+	if (af->f == stdout) {
+		if (fflush(stdout) != 0 || ferror(stdout))
+			r = error("write error on standard output: %s",
+			    strerror(errno));
+		af->f = NULL;
+		return r;
+	}
+	if (fflush(af->f) != 0 || ferror(af->f) || fsync(fileno(af->f)) != 0) {
+		r = error("cannot write '%s': %s", af->path, strerror(errno));
+		atomic_abort(af);
+		return r;
+	}
+	if (fclose(af->f) != 0) {
+		af->f = NULL;
+		r = error("cannot write '%s': %s", af->path, strerror(errno));
+		atomic_abort(af);
+		return r;
+	}
+	af->f = NULL;
+	if (rename(af->tmp, af->path) != 0) {
+		r = error("cannot rename '%s' to '%s': %s", af->tmp, af->path,
+		    strerror(errno));
+		atomic_abort(af);
+		return r;
+	}
+	free(af->tmp);
+	free(af->path);
+	af->tmp = af->path = NULL;
+	return 0;
+}
+
+void
+atomic_abort(struct atomic_file *af)
+{
+	if (af->f != NULL && af->f != stdout)
+		fclose(af->f);
+	af->f = NULL;
+	if (af->tmp != NULL)
+		unlink(af->tmp);
+	free(af->tmp);
+	free(af->path);
+	af->tmp = af->path = NULL;
+}

@@ -1,0 +1,189 @@
+/*
+ * cmd.h: the command layer: the table of subcommands, option parsing,
+ * messages, progress and exit codes.  Only src/cmd and src/pgpsync.c print
+ * or exit.
+ */
+#ifndef PGPSYNC_CMD_CMD_H
+#define PGPSYNC_CMD_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/common.h"
+#include "util/err.h"
+
+/* Exit status of every command (pgpsync(1) EXIT STATUS). */
+enum {
+	EXIT_OK = 0,		/* success */
+	EXIT_DIFFER = 1,	/* differences found (diff, --dry-run) */
+	EXIT_ERROR = 2,		/* error, usage included */
+	EXIT_PARTIAL = 3	/* done, but some certificates were skipped */
+};
+
+/* Long-only options use ids from OPT_LONG up. */
+#define OPT_LONG	256
+
+struct opt {
+	int		 id;		/* short option letter, or OPT_LONG+n */
+	const char	*name;		/* long name */
+	const char	*arg;		/* argument name, NULL for a flag */
+	const char	*help;
+};
+
+struct ctx;
+
+typedef int (*cmd_fn)(int argc, char **argv, struct ctx *ctx);
+
+struct verb {
+	const char	*name;
+	cmd_fn		 fn;
+	const char	*usage;		/* after "pgpsync <cmd> <verb> " */
+	const char	*summary;
+	const struct opt *opts;		/* terminated by { 0 } */
+};
+
+struct cmd {
+	const char	*name;
+	cmd_fn		 fn;		/* NULL: not built yet */
+	const char	*usage;		/* after "pgpsync <name> " */
+	const char	*summary;	/* equals the man page's .Nd */
+	const struct opt *opts;		/* for commands without verbs */
+	const struct verb *verbs;	/* NULL-name terminated, or NULL */
+};
+
+struct ctx {
+	int		 verbose;
+	bool		 quiet;
+	bool		 json;		/* global --json */
+	bool		 progress;	/* stderr is a terminal and !quiet */
+	const char	*cmdname;	/* "dump hashes" */
+	const struct opt *opts;		/* of the running command or verb */
+	const char	*usage;
+};
+
+extern const struct cmd cmd_table[];
+extern const size_t cmd_table_len;
+extern const struct opt global_opts[];
+
+const struct cmd *cmd_find(const char *name);
+const struct verb *cmd_find_verb(const struct cmd *c, const char *name);
+
+/* Messages: "pgpsync: <cmd>: msg" on stderr. */
+PGPS_NORETURN void die(const char *fmt, ...) PGPS_PRINTF(1, 2);
+int error(const char *fmt, ...) PGPS_PRINTF(1, 2);	/* returns -1 */
+void warn(const char *fmt, ...) PGPS_PRINTF(1, 2);
+void info(struct ctx *ctx, const char *fmt, ...) PGPS_PRINTF(2, 3);
+/* Set by main() so messages name the running command. */
+extern const char *msg_cmdname;
+
+/* Dying allocation wrappers: only for src/cmd. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+
+/*
+ * Option parsing over ctx->opts (getopt_long underneath; options may
+ * follow operands).  opt_next() returns the id of the next option with
+ * *arg set, or -1 at the end (then *optind_out is the first operand).
+ * -h/--help prints the help and exits 0; an unknown option or a missing
+ * argument prints a usage error and exits 2.
+ */
+struct opt_parser {
+	int		 argc;
+	char		**argv;
+	struct ctx	*ctx;
+	void		*longopts;
+	char		 shortopts[128];
+};
+
+void opt_init(struct opt_parser *op, int argc, char **argv, struct ctx *ctx);
+int opt_next(struct opt_parser *op, const char **arg);
+/* Index of the first operand after opt_next() returned -1. */
+int opt_operands(struct opt_parser *op);
+void opt_release(struct opt_parser *op);
+/* Prints "pgpsync: <cmd>: msg" and the usage line; returns EXIT_ERROR. */
+int usage_error(struct ctx *ctx, const char *fmt, ...) PGPS_PRINTF(2, 3);
+/* Prints the help of the running command (options, summary) to f. */
+void opt_help(FILE *f, struct ctx *ctx);
+
+/* Parses a size with optional K/M/G suffix (powers of 1024). */
+int parse_size(const char *s, size_t *out);
+/* Parses a non-negative integer; 0 or -1. */
+int parse_ulong(const char *s, unsigned long *out);
+
+/* Progress on stderr for long work; silent unless ctx->progress. */
+struct progress {
+	struct ctx	*ctx;
+	const char	*what;
+	uint64_t	 total;
+	double		 last;
+	bool		 shown;
+};
+void progress_start(struct progress *p, struct ctx *ctx, const char *what,
+    uint64_t total);
+void progress_update(struct progress *p, uint64_t done, uint64_t items);
+void progress_end(struct progress *p);
+
+/* Flushes and closes stdout; a write error (full disk, closed pipe) dies. */
+void close_stdout(void);
+
+/*
+ * Writes to path atomically: opens a temporary file next to it (returned
+ * FILE *), and commit renames it into place ("-" is stdout, no temp).
+ */
+struct atomic_file {
+	FILE	*f;
+	char	*path;
+	char	*tmp;
+};
+int atomic_open(struct atomic_file *af, const char *path);
+int atomic_commit(struct atomic_file *af);
+void atomic_abort(struct atomic_file *af);
+
+/*
+ * The options that protect a keyring from flooded certificates, shared by
+ * every command that writes certificates somewhere (pgp_limits).
+ */
+enum {
+	OPT_MAX_CERT_SIZE = OPT_LONG + 200,
+	OPT_MAX_SIGS,
+	OPT_MAX_PACKET_SIZE,
+	OPT_STRIP_THIRD_PARTY,
+	OPT_NO_LIMITS
+};
+#define LIMIT_OPTS							\
+	{ OPT_MAX_CERT_SIZE, "max-cert-size", "size",			\
+	    "refuse certificates larger than size (default 8M)" },	\
+	{ OPT_MAX_PACKET_SIZE, "max-packet-size", "size",		\
+	    "drop packets larger than size (default 1M)" },		\
+	{ OPT_MAX_SIGS, "max-sigs", "n",				\
+	    "keep at most n third-party signatures per user ID (default 1000)" }, \
+	{ OPT_NO_LIMITS, "no-limits", NULL,				\
+	    "turn the size and signature limits off" },			\
+	{ OPT_STRIP_THIRD_PARTY, "strip-third-party", NULL,		\
+	    "drop all third-party certifications" }
+
+struct pgp_limits;
+/*
+ * Applies a LIMIT_OPTS option to *lim: 1 if id was one of them, 0 if not;
+ * a bad value is a usage error (exits 2).
+ */
+int limit_opt(struct ctx *ctx, struct pgp_limits *lim, int id,
+    const char *arg);
+
+/* The commands. */
+int cmd_dump(int argc, char **argv, struct ctx *ctx);
+int cmd_dump_hashes(int argc, char **argv, struct ctx *ctx);
+int cmd_dump_stats(int argc, char **argv, struct ctx *ctx);
+int cmd_dump_split(int argc, char **argv, struct ctx *ctx);
+int cmd_dump_merge(int argc, char **argv, struct ctx *ctx);
+int cmd_dump_filter(int argc, char **argv, struct ctx *ctx);
+int cmd_dump_export(int argc, char **argv, struct ctx *ctx);
+int cmd_dump_import(int argc, char **argv, struct ctx *ctx);
+
+extern const struct opt dump_export_opts[];
+extern const struct opt dump_import_opts[];
+
+#endif

@@ -1,0 +1,578 @@
+/*
+ * reader.c: splits a stream of OpenPGP packets into certificates.
+ *
+ * A certificate runs from a public-key packet to the next one (SKS
+ * key.ml and Hockeypuck do the same); a leading run of signatures is a bare
+ * revocation, marker packets between certificates are dropped.  Damage is
+ * expected: a bad header, a length that runs past the end, or packets that
+ * belong to no certificate are reported with their offset and skipped, and
+ * the reader resynchronises on the next plausible public-key packet, so one
+ * bad certificate never costs the good ones around it.
+ *
+ * Regular files are mapped (zero copy: certificates stay valid until the
+ * reader is freed).  Pipes go through a buffer that holds one certificate
+ * at a time, so memory is bounded by the largest certificate accepted, not
+ * by the size of the stream.  Armored input is decoded whole first.
+ */
+/* madvise(MADV_DONTNEED) is not in POSIX. */
+#define _DEFAULT_SOURCE
+#include "util/common.h"
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "openpgp/openpgp.h"
+#include "util/limits.h"
+
+#define READ_CHUNK	((size_t)1 << 20)
+
+struct pgp_reader {
+	char		*name;
+	int		 fd;		/* -1 when not streaming */
+	bool		 stream;
+	bool		 eof;
+	bool		 resync;	/* looking for the next certificate */
+	/* Mapped or caller memory (stream == false). */
+	const uint8_t	*mem;
+	size_t		 memlen;
+	void		*map;
+	size_t		 maplen;
+	size_t		 dropped;	/* map pages released up to here */
+	struct buf	 decoded;	/* armor-decoded input */
+	/* Stream buffer: valid bytes are sbuf[cur..end). */
+	uint8_t		*sbuf;
+	size_t		 scap;
+	size_t		 cur;
+	size_t		 end;
+	uint64_t	 base;		/* stream offset of sbuf[0] or mem[0] */
+	uint64_t	 size;		/* total size, 0 when unknown */
+};
+
+static bool
+known_algo(uint8_t a)
+{
+	return (a >= 1 && a <= 3) || (a >= 16 && a <= 22) ||
+	    (a >= 25 && a <= 28);
+}
+
+/*
+ * Whether p starts with something that looks like a public (or secret) key
+ * packet: the resynchronisation test.  Returns 1 yes, 0 no, -1 cannot tell
+ * yet (too few bytes).
+ */
+static int
+plausible_key(const uint8_t *p, size_t avail)
+{
+	size_t hl, len;
+	uint8_t o, tag, v;
+	size_t ai;
+
+	if (avail < 1)
+		return -1;
+	o = p[0];
+	if ((o & 0x80) == 0)
+		return 0;
+	if (o & 0x40) {
+		tag = o & 0x3f;
+		if (tag != PGP_TAG_PUBLIC_KEY && tag != PGP_TAG_SECRET_KEY)
+			return 0;
+		if (avail < 2)
+			return -1;
+		if (p[1] < 192) {
+			len = p[1];
+			hl = 2;
+		} else if (p[1] < 224) {
+			if (avail < 3)
+				return -1;
+			len = ((size_t)(p[1] - 192) << 8) + p[2] + 192;
+			hl = 3;
+		} else if (p[1] == 255) {
+			if (avail < 6)
+				return -1;
+			len = load_be32(p + 2);
+			hl = 6;
+		} else
+			return 0;
+	} else {
+		tag = (o >> 2) & 0x0f;
+		if (tag != PGP_TAG_PUBLIC_KEY && tag != PGP_TAG_SECRET_KEY)
+			return 0;
+		switch (o & 3) {
+		case 0:
+			if (avail < 2)
+				return -1;
+			len = p[1];
+			hl = 2;
+			break;
+		case 1:
+			if (avail < 3)
+				return -1;
+			len = (size_t)p[1] << 8 | p[2];
+			hl = 3;
+			break;
+		case 2:
+			if (avail < 5)
+				return -1;
+			len = load_be32(p + 1);
+			hl = 5;
+			break;
+		default:
+			return 0;
+		}
+	}
+	if (len < 6 || len > ((size_t)1 << 20))
+		return 0;
+	if (avail < hl + 10)
+		return -1;
+	v = p[hl];
+	if (v < 2 || v > 6)
+		return 0;
+	ai = v <= 3 ? hl + 7 : hl + 5;
+	return known_algo(p[ai]) ? 1 : 0;
+}
+
+enum walk_result {
+	WALK_CERT,		/* a certificate of *len bytes */
+	WALK_SKIP,		/* *len bytes to drop silently (markers) */
+	WALK_STRAY,		/* *len bytes of packets outside a cert */
+	WALK_MORE,		/* need more input */
+	WALK_BAD		/* damage at relative offset *bad */
+};
+
+/*
+ * Finds the extent of the certificate at p.  eof says whether more bytes
+ * may follow avail.  Stops at the next key packet (or, for a bare
+ * revocation, at the first non-signature).
+ */
+static enum walk_result
+walk_cert(const uint8_t *p, size_t avail, bool eof, uint64_t base,
+    size_t *len, size_t *bad, struct pgps_err *err)
+{
+	struct span s;
+	size_t pos = 0, hl, bl, rl;
+	uint8_t tag, first = 0;
+	int r;
+
+	for (;;) {
+		if (pos == avail) {
+			if (!eof)
+				return WALK_MORE;
+			break;
+		}
+		s = span_make(p + pos, avail - pos);
+		if (pos > 0 && (p[pos] & 0x80) != 0) {
+			/* The next header's tag decides without its body. */
+			tag = (p[pos] & 0x40) ? (p[pos] & 0x3f) :
+			    ((p[pos] >> 2) & 0x0f);
+			if (first == PGP_TAG_PUBLIC_KEY ||
+			    first == PGP_TAG_SECRET_KEY) {
+				if (tag == PGP_TAG_PUBLIC_KEY ||
+				    tag == PGP_TAG_SECRET_KEY)
+					break;
+			} else if (first == PGP_TAG_SIGNATURE) {
+				if (tag != PGP_TAG_SIGNATURE)
+					break;
+			} else if (tag == PGP_TAG_PUBLIC_KEY ||
+			    tag == PGP_TAG_SECRET_KEY)
+				break;
+		}
+		r = pgp_packet_peek(&s, base + pos, &tag, &hl, &bl, &rl,
+		    NULL);
+		if (r == PGPS_ETRUNC && !eof)
+			return WALK_MORE;
+		if (r != 0) {
+			if (pos > 0 && r == PGPS_EFORMAT &&
+			    first != 0 && (p[pos] & 0x80) == 0) {
+				/* Garbage after a complete certificate. */
+				break;
+			}
+			pgp_packet_peek(&s, base + pos, &tag, &hl, &bl, &rl,
+			    err);
+			*bad = pos;
+			return WALK_BAD;
+		}
+		if (pos == 0)
+			first = tag;
+		pos += rl;
+		if (first == PGP_TAG_MARKER) {
+			*len = pos;
+			return WALK_SKIP;
+		}
+	}
+	*len = pos;
+	if (first == PGP_TAG_PUBLIC_KEY || first == PGP_TAG_SECRET_KEY ||
+	    first == PGP_TAG_SIGNATURE)
+		return WALK_CERT;
+	return WALK_STRAY;
+}
+
+static int
+reader_new(struct pgp_reader **out, const char *name)
+{
+	struct pgp_reader *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->name = strdup(name)) == NULL) {
+		free(r);
+		return PGPS_ENOMEM;
+	}
+	r->fd = -1;
+	buf_init(&r->decoded, PGPS_MAX_BUF);
+	*out = r;
+	return 0;
+}
+
+/* Switches r to decoded armor if p holds armor; 1 if it did. */
+static int
+reader_try_armor(struct pgp_reader *r, const uint8_t *p, size_t len,
+    struct pgps_err *err)
+{
+	int rc;
+
+	if (!pgp_armor_detect(p, len < 4096 ? len : 4096))
+		return 0;
+	if ((rc = pgp_armor_decode(&r->decoded, p, len, 0, err)) != 0)
+		return pgps_err_prefix(err, "'%s'", r->name);
+	r->mem = r->decoded.p;
+	r->memlen = r->decoded.len;
+	r->size = r->memlen;
+	return 1;
+}
+
+int
+pgp_reader_open_mem(struct pgp_reader **out, const uint8_t *p, size_t len,
+    const char *name, struct pgps_err *err)
+{
+	struct pgp_reader *r = NULL;
+	int rc;
+
+	if ((rc = reader_new(&r, name)) != 0)
+		return pgps_err_set(err, rc, "out of memory");
+	if ((rc = reader_try_armor(r, p, len, err)) < 0) {
+		pgp_reader_free(r);
+		return rc;
+	}
+	if (rc == 0) {
+		r->mem = p;
+		r->memlen = len;
+		r->size = len;
+	}
+	*out = r;
+	return 0;
+}
+
+/* Reads into the stream buffer; 0, or PGPS_EIO. */
+static int
+reader_fill(struct pgp_reader *r, size_t max_cert, struct pgps_err *err)
+{
+	size_t want;
+	ssize_t n;
+
+	if (r->cur > 0 && (r->cur == r->end || r->cur >= r->scap / 2)) {
+		memmove(r->sbuf, r->sbuf + r->cur, r->end - r->cur);
+		r->base += r->cur;
+		r->end -= r->cur;
+		r->cur = 0;
+	}
+	if (r->end == r->scap) {
+		size_t ncap = r->scap == 0 ? READ_CHUNK : r->scap * 2;
+		uint8_t *nb;
+
+		if (ncap > max_cert + READ_CHUNK)
+			ncap = max_cert + READ_CHUNK;
+		if (ncap <= r->scap)
+			return 0;	/* full: caller handles the limit */
+		if ((nb = realloc(r->sbuf, ncap)) == NULL)
+			return pgps_err_set(err, PGPS_ENOMEM, "'%s': out of "
+			    "memory", r->name);
+		r->sbuf = nb;
+		r->scap = ncap;
+	}
+	want = r->scap - r->end;
+	do
+		n = read(r->fd, r->sbuf + r->end, want);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return pgps_err_set(err, PGPS_EIO, "'%s': read error at "
+		    "offset %llu: %s", r->name,
+		    (unsigned long long)(r->base + r->end), strerror(errno));
+	if (n == 0)
+		r->eof = true;
+	r->end += (size_t)n;
+	return 0;
+}
+
+int
+pgp_reader_open_path(struct pgp_reader **out, const char *path,
+    struct pgps_err *err)
+{
+	struct pgp_reader *r = NULL;
+	struct stat st;
+	bool std = strcmp(path, "-") == 0;
+	int fd = -1, rc;
+
+	if ((rc = reader_new(&r, std ? "(standard input)" : path)) != 0)
+		return pgps_err_set(err, rc, "out of memory");
+	if (std)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = pgps_err_set(err, errno == ENOENT ? PGPS_ENOTFOUND :
+		    PGPS_EIO, "'%s': %s", path, strerror(errno));
+		goto fail;
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = pgps_err_set(err, PGPS_EIO, "'%s': %s", r->name,
+		    strerror(errno));
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = pgps_err_set(err, PGPS_EIO, "'%s': is a directory",
+		    r->name);
+		goto fail;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > 0) {
+		r->maplen = (size_t)st.st_size;
+		r->map = mmap(NULL, r->maplen, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (r->map == MAP_FAILED) {
+			r->map = NULL;
+			rc = pgps_err_set(err, PGPS_EIO, "'%s': cannot map: %s",
+			    r->name, strerror(errno));
+			goto fail;
+		}
+		posix_madvise(r->map, r->maplen, POSIX_MADV_SEQUENTIAL);
+		if (!std)
+			close(fd);
+		fd = -1;
+		if ((rc = reader_try_armor(r, r->map, r->maplen, err)) < 0)
+			goto fail;
+		if (rc == 1) {
+			munmap(r->map, r->maplen);
+			r->map = NULL;
+		} else {
+			r->mem = r->map;
+			r->memlen = r->maplen;
+			r->size = r->maplen;
+		}
+		*out = r;
+		return 0;
+	}
+	if (S_ISREG(st.st_mode)) {
+		/* Empty regular file. */
+		if (!std)
+			close(fd);
+		r->mem = (const uint8_t *)"";
+		*out = r;
+		return 0;
+	}
+	/* A pipe or device: stream it. */
+	r->stream = true;
+	r->fd = fd;
+	fd = -1;
+	while (!r->eof && r->end < 64)
+		if ((rc = reader_fill(r, PGPS_MAX_CERT, err)) != 0)
+			goto fail;
+	if (pgp_armor_detect(r->sbuf, r->end)) {
+		struct buf all = BUF_INIT;
+
+		/* Armor is decoded whole; read everything first. */
+		buf_init(&all, PGPS_MAX_BUF);
+		if ((rc = buf_add(&all, r->sbuf, r->end)) == 0) {
+			uint8_t tmp[65536];
+			ssize_t n;
+
+			for (;;) {
+				n = read(r->fd, tmp, sizeof(tmp));
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0)
+					break;
+				if ((rc = buf_add(&all, tmp, (size_t)n)) != 0)
+					break;
+			}
+			if (rc == 0 && n < 0)
+				rc = pgps_err_set(err, PGPS_EIO, "'%s': %s",
+				    r->name, strerror(errno));
+		}
+		if (rc == PGPS_ELIMIT || rc == PGPS_ENOMEM)
+			pgps_err_set(err, rc, "'%s': armored input too large",
+			    r->name);
+		if (rc == 0 && (rc = reader_try_armor(r, all.p, all.len,
+		    err)) > 0)
+			rc = 0;
+		buf_release(&all);
+		if (rc != 0)
+			goto fail;
+		r->stream = false;
+		free(r->sbuf);
+		r->sbuf = NULL;
+		r->scap = r->cur = r->end = 0;
+	}
+	*out = r;
+	return 0;
+ fail:
+	if (fd >= 0 && fd != STDIN_FILENO)
+		close(fd);
+	pgp_reader_free(r);
+	return rc;
+}
+
+void
+pgp_reader_free(struct pgp_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->map != NULL)
+		munmap(r->map, r->maplen);
+	if (r->fd >= 0 && r->fd != STDIN_FILENO)
+		close(r->fd);
+	buf_release(&r->decoded);
+	free(r->sbuf);
+	free(r->name);
+	free(r);
+}
+
+const char *
+pgp_reader_name(const struct pgp_reader *r)
+{
+	return r->name;
+}
+
+bool
+pgp_reader_is_stable(const struct pgp_reader *r)
+{
+	return !r->stream && r->map == NULL;
+}
+
+/*
+ * Gives mapped pages that are far behind the read position back, so the
+ * resident size of a pass over a huge dump stays small.  Certificates are
+ * borrowed only until the next call, so nothing points there any more.
+ */
+static void
+reader_drop_behind(struct pgp_reader *r)
+{
+	const size_t step = (size_t)64 << 20;
+	size_t upto;
+
+	if (r->map == NULL || r->cur < r->dropped + 2 * step)
+		return;
+	upto = (r->cur - step) & ~(size_t)(sysconf(_SC_PAGESIZE) - 1);
+	madvise((uint8_t *)r->map + r->dropped, upto - r->dropped,
+	    MADV_DONTNEED);
+	r->dropped = upto;
+}
+
+uint64_t
+pgp_reader_pos(const struct pgp_reader *r)
+{
+	return r->base + r->cur;
+}
+
+uint64_t
+pgp_reader_size(const struct pgp_reader *r)
+{
+	return r->size;
+}
+
+int
+pgp_reader_next(struct pgp_reader *r, struct pgp_raw_cert *out,
+    size_t max_cert, struct pgps_err *err)
+{
+	const uint8_t *p;
+	size_t avail, len = 0, bad = 0;
+	bool eof;
+	uint64_t off;
+	int rc;
+
+	if (max_cert == 0)
+		max_cert = PGPS_MAX_CERT;
+	reader_drop_behind(r);
+	for (;;) {
+		if (r->stream) {
+			p = r->sbuf + r->cur;
+			avail = r->end - r->cur;
+			eof = r->eof;
+		} else {
+			p = r->mem + r->cur;
+			avail = r->memlen - r->cur;
+			eof = true;
+		}
+		off = r->base + r->cur;
+		if (avail == 0) {
+			if (eof)
+				return 0;
+			if ((rc = reader_fill(r, max_cert, err)) != 0)
+				return rc;
+			continue;
+		}
+		if (r->resync) {
+			size_t q;
+			int k = 0;
+
+			for (q = 0; q < avail; q++)
+				if ((k = plausible_key(p + q, avail - q)) != 0)
+					break;
+			if (k == 1 || (k == -1 && eof && q < avail)) {
+				if (k == 1)
+					r->resync = false;
+				else
+					q = avail;	/* a stub at the end */
+			}
+			if (k == -1 && !eof) {
+				r->cur += q;
+				if ((rc = reader_fill(r, max_cert, err)) != 0)
+					return rc;
+				continue;
+			}
+			r->cur += q;
+			continue;
+		}
+		switch (walk_cert(p, avail, eof, off, &len, &bad, err)) {
+		case WALK_CERT:
+			r->cur += len;
+			if (len > max_cert)
+				return pgps_err_set(err, PGPS_ELIMIT,
+				    "'%s': certificate at offset %llu is %zu "
+				    "bytes, over the limit of %zu; skipped",
+				    r->name, (unsigned long long)off, len,
+				    max_cert);
+			out->p = p;
+			out->len = len;
+			out->offset = off;
+			return 1;
+		case WALK_SKIP:
+			r->cur += len;
+			continue;
+		case WALK_STRAY:
+			r->cur += len;
+			return pgps_err_set(err, PGPS_EFORMAT, "'%s': offset "
+			    "%llu: %zu bytes of packets outside any "
+			    "certificate; skipped", r->name,
+			    (unsigned long long)off, len);
+		case WALK_MORE:
+			if (avail >= max_cert) {
+				r->cur += 1;
+				r->resync = true;
+				return pgps_err_set(err, PGPS_ELIMIT,
+				    "'%s': certificate at offset %llu is "
+				    "larger than the limit of %zu bytes; "
+				    "skipped", r->name,
+				    (unsigned long long)off, max_cert);
+			}
+			if ((rc = reader_fill(r, max_cert, err)) != 0)
+				return rc;
+			continue;
+		case WALK_BAD:
+			r->cur += bad + 1;
+			r->resync = true;
+			if (bad > 0)
+				return pgps_err_prefix(err, "'%s': "
+				    "certificate at offset %llu skipped",
+				    r->name, (unsigned long long)off);
+			return pgps_err_prefix(err, "'%s'", r->name);
+		}
+	}
+}
