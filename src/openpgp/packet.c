@@ -179,15 +179,15 @@ pgp_packet_parse(struct pgp_packet *out, struct span *s, uint64_t offset,
 	return 0;
 }
 
-int
-pgp_packet_write_header(struct buf *out, uint8_t tag, size_t bodylen)
+static int
+write_header(struct buf *out, uint8_t tag, size_t bodylen, bool newfmt)
 {
 	uint8_t h[6];
 	size_t n;
 
 	if (bodylen > UINT32_MAX)
 		return PGPS_ELIMIT;
-	if (tag < 16) {
+	if (tag < 16 && !newfmt) {
 		/* Legacy framing, smallest length type, as gpg and SKS write. */
 		if (bodylen < 256) {
 			h[0] = (uint8_t)(0x80 | tag << 2);
@@ -222,6 +222,12 @@ pgp_packet_write_header(struct buf *out, uint8_t tag, size_t bodylen)
 }
 
 int
+pgp_packet_write_header(struct buf *out, uint8_t tag, size_t bodylen)
+{
+	return write_header(out, tag, bodylen, false);
+}
+
+int
 pgp_packet_write(struct buf *out, const struct pgp_packet *p)
 {
 	int r;
@@ -229,7 +235,8 @@ pgp_packet_write(struct buf *out, const struct pgp_packet *p)
 	if ((p->flags & PGP_PACKET_PARTIAL) == 0)
 		return buf_add(out, p->raw, p->rawlen);
 	/* Partial lengths are for data packets only: re-frame definitely. */
-	if ((r = pgp_packet_write_header(out, p->tag, p->bodylen)) != 0)
+	if ((r = write_header(out, p->tag, p->bodylen,
+	    (p->flags & PGP_PACKET_NEW_FORMAT) != 0)) != 0)
 		return r;
 	return buf_add(out, p->body, p->bodylen);
 }
