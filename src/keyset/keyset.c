@@ -19,6 +19,7 @@ struct keyset_iter {
 	struct pgp_reader	*rd;
 	uint64_t		 total;
 	uint64_t		 done;	/* bytes of sources already closed */
+	uint64_t		 seen;	/* certs and errors from this source */
 };
 
 static int
@@ -162,6 +163,7 @@ keyset_iter_next(struct keyset_iter *it, struct pgp_raw_cert *out,
 		if (it->rd == NULL) {
 			if (it->cur >= it->nsrc)
 				return 0;
+			it->seen = 0;
 			if ((r = pgp_reader_open_path(&it->rd,
 			    it->src[it->cur], err)) != 0) {
 				/* Bad armor is damage in that file only. */
@@ -173,12 +175,19 @@ keyset_iter_next(struct keyset_iter *it, struct pgp_raw_cert *out,
 			}
 		}
 		r = pgp_reader_next(it->rd, out, max_cert, err);
-		if (r != 0)
+		if (r != 0) {
+			it->seen++;
 			return r;
+		}
 		it->done += pgp_reader_pos(it->rd);
 		pgp_reader_free(it->rd);
 		it->rd = NULL;
 		it->cur++;
+		if (it->seen == 0)
+			return pgps_err_set(err, PGPS_EFORMAT, "'%s': no "
+			    "OpenPGP certificates in it (empty)",
+			    it->src[it->cur - 1]);
+		it->seen = 0;
 	}
 }
 
