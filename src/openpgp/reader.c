@@ -58,20 +58,77 @@ known_algo(uint8_t a)
 	    (a >= 25 && a <= 28);
 }
 
+/* Whether an MPI at p (2-octet bit count, then bytes) is well-formed. */
+static bool
+mpi_plausible(const uint8_t *p, size_t avail, size_t *used)
+{
+	size_t bits, n;
+	int top;
+
+	if (avail < 3)
+		return false;
+	bits = (size_t)p[0] << 8 | p[1];
+	n = (bits + 7) / 8;
+	if (bits == 0 || n > avail - 2)
+		return false;
+	/* The bit count must match the leading octet. */
+	for (top = 8; top > 0 && (p[2] & (1 << (top - 1))) == 0; top--)
+		;
+	if ((size_t)top != bits - (n - 1) * 8)
+		return false;
+	*used = 2 + n;
+	return true;
+}
+
+/*
+ * Whether a key packet body holds well-formed key material for its
+ * algorithm: the test that keeps resynchronisation from taking random
+ * bytes after damage for a key.
+ */
+static bool
+key_body_plausible(const uint8_t *b, size_t len)
+{
+	size_t off, used;
+	uint8_t v = b[0], algo, oidlen;
+
+	off = v <= 3 ? 8 : (v == 4 ? 6 : 10);
+	if (len <= off)
+		return false;
+	algo = b[off - 1 - (v >= 5 ? 4 : 0)];
+	if (v >= 5 && load_be32(b + 6) != len - 10)
+		return false;
+	switch (algo) {
+	case 1: case 2: case 3: case 16: case 17: case 20:
+		return mpi_plausible(b + off, len - off, &used);
+	case 18: case 19: case 22:
+		oidlen = b[off];
+		return oidlen >= 3 && oidlen <= 10 && len - off > oidlen + 1u &&
+		    b[off + 1] == 0x2b &&
+		    mpi_plausible(b + off + 1 + oidlen, len - off - 1 - oidlen,
+		    &used);
+	case 25: return len - off == 32;
+	case 26: return len - off == 56;
+	case 27: return len - off == 32;
+	case 28: return len - off == 57;
+	default:
+		return false;
+	}
+}
+
 /*
  * Whether p starts with something that looks like a public (or secret) key
  * packet: the resynchronisation test.  Returns 1 yes, 0 no, -1 cannot tell
  * yet (too few bytes).
  */
 static int
-plausible_key(const uint8_t *p, size_t avail)
+plausible_key(const uint8_t *p, size_t avail, bool eof)
 {
 	size_t hl, len;
 	uint8_t o, tag, v;
 	size_t ai;
 
 	if (avail < 1)
-		return -1;
+		return eof ? 0 : -1;
 	o = p[0];
 	if ((o & 0x80) == 0)
 		return 0;
@@ -80,18 +137,18 @@ plausible_key(const uint8_t *p, size_t avail)
 		if (tag != PGP_TAG_PUBLIC_KEY && tag != PGP_TAG_SECRET_KEY)
 			return 0;
 		if (avail < 2)
-			return -1;
+			return eof ? 0 : -1;
 		if (p[1] < 192) {
 			len = p[1];
 			hl = 2;
 		} else if (p[1] < 224) {
 			if (avail < 3)
-				return -1;
+				return eof ? 0 : -1;
 			len = ((size_t)(p[1] - 192) << 8) + p[2] + 192;
 			hl = 3;
 		} else if (p[1] == 255) {
 			if (avail < 6)
-				return -1;
+				return eof ? 0 : -1;
 			len = load_be32(p + 2);
 			hl = 6;
 		} else
@@ -103,19 +160,19 @@ plausible_key(const uint8_t *p, size_t avail)
 		switch (o & 3) {
 		case 0:
 			if (avail < 2)
-				return -1;
+				return eof ? 0 : -1;
 			len = p[1];
 			hl = 2;
 			break;
 		case 1:
 			if (avail < 3)
-				return -1;
+				return eof ? 0 : -1;
 			len = (size_t)p[1] << 8 | p[2];
 			hl = 3;
 			break;
 		case 2:
 			if (avail < 5)
-				return -1;
+				return eof ? 0 : -1;
 			len = load_be32(p + 1);
 			hl = 5;
 			break;
@@ -126,12 +183,83 @@ plausible_key(const uint8_t *p, size_t avail)
 	if (len < 6 || len > ((size_t)1 << 20))
 		return 0;
 	if (avail < hl + 10)
-		return -1;
+		return eof ? 0 : -1;
 	v = p[hl];
 	if (v < 2 || v > 6)
 		return 0;
 	ai = v <= 3 ? hl + 7 : hl + 5;
-	return known_algo(p[ai]) ? 1 : 0;
+	if (!known_algo(p[ai]))
+		return 0;
+	/* Cheap checks passed; now the whole packet must make sense. */
+	if (avail < hl + len)
+		return eof ? 0 : -1;
+	if (!key_body_plausible(p + hl, len))
+		return 0;
+	/* And what follows must be a packet a certificate can hold. */
+	if (avail == hl + len)
+		return eof ? 1 : -1;
+	o = p[hl + len];
+	if ((o & 0x80) == 0)
+		return 0;
+	tag = (o & 0x40) ? (o & 0x3f) : ((o >> 2) & 0x0f);
+	return tag == PGP_TAG_SIGNATURE || tag == PGP_TAG_TRUST ||
+	    tag == PGP_TAG_USER_ID || tag == PGP_TAG_PUBLIC_SUBKEY ||
+	    tag == PGP_TAG_USER_ATTRIBUTE || tag == PGP_TAG_PUBLIC_KEY ||
+	    tag == PGP_TAG_SECRET_SUBKEY ? 1 : 0;
+}
+
+/*
+ * The common case of pgp_packet_peek() for the splitting loop, which runs
+ * on one thread while the others hash: a definite-length packet that lies
+ * wholly in p.  Returns false for anything else, which then takes the
+ * careful path.
+ */
+static inline bool
+fast_packet(const uint8_t *p, size_t avail, uint8_t *tag, size_t *rawlen)
+{
+	size_t hl, bl;
+	uint8_t o;
+
+	if (avail < 6)
+		return false;
+	o = p[0];
+	if ((o & 0xc0) == 0xc0) {
+		*tag = o & 0x3f;
+		if (p[1] < 192) {
+			hl = 2;
+			bl = p[1];
+		} else if (p[1] < 224) {
+			hl = 3;
+			bl = ((size_t)(p[1] - 192) << 8) + p[2] + 192;
+		} else if (p[1] == 255) {
+			hl = 6;
+			bl = load_be32(p + 2);
+		} else
+			return false;
+	} else if ((o & 0xc0) == 0x80) {
+		*tag = (o >> 2) & 0x0f;
+		switch (o & 3) {
+		case 0:
+			hl = 2;
+			bl = p[1];
+			break;
+		case 1:
+			hl = 3;
+			bl = (size_t)p[1] << 8 | p[2];
+			break;
+		case 2:
+			hl = 5;
+			bl = load_be32(p + 1);
+			break;
+		default:
+			return false;
+		}
+	} else
+		return false;
+	if (*tag == 0 || bl > avail - hl)
+		return false;
+	*rawlen = hl + bl;
+	return true;
 }
 
 enum walk_result {
@@ -179,8 +307,11 @@ walk_cert(const uint8_t *p, size_t avail, bool eof, uint64_t base,
 			    tag == PGP_TAG_SECRET_KEY)
 				break;
 		}
-		r = pgp_packet_peek(&s, base + pos, &tag, &hl, &bl, &rl,
-		    NULL);
+		if (fast_packet(p + pos, avail - pos, &tag, &rl))
+			r = 0;
+		else
+			r = pgp_packet_peek(&s, base + pos, &tag, &hl, &bl,
+			    &rl, NULL);
 		if (r == PGPS_ETRUNC && !eof)
 			return WALK_MORE;
 		if (r != 0) {
@@ -513,15 +644,12 @@ pgp_reader_next(struct pgp_reader *r, struct pgp_raw_cert *out,
 			int k = 0;
 
 			for (q = 0; q < avail; q++)
-				if ((k = plausible_key(p + q, avail - q)) != 0)
+				if ((k = plausible_key(p + q, avail - q,
+				    eof)) != 0)
 					break;
-			if (k == 1 || (k == -1 && eof && q < avail)) {
-				if (k == 1)
-					r->resync = false;
-				else
-					q = avail;	/* a stub at the end */
-			}
-			if (k == -1 && !eof) {
+			if (k == 1)
+				r->resync = false;
+			if (k == -1) {
 				r->cur += q;
 				if ((rc = reader_fill(r, max_cert, err)) != 0)
 					return rc;
