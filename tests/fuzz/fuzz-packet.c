@@ -1,0 +1,138 @@
+/*
+ * fuzz-packet.c: the certificate reader and parser on arbitrary bytes.
+ *
+ * Splits the input with pgp_reader_next() (armored input is decoded by the
+ * reader itself) and runs every certificate through the functions that see
+ * keyserver data: parse, SKS hash, write, and merge with itself.  Besides
+ * memory errors it checks what the API promises: the reader makes progress
+ * and skips bad regions without a final error, a written certificate parses
+ * again to the same SKS hash, merge(c, c) reproduces c (trust packets
+ * aside, which both drop) unless c holds a component twice -- merging then
+ * joins the copies, as SKS does -- and merging is idempotent.
+ */
+#include "util/common.h"
+
+#include "openpgp/openpgp.h"
+#include "util/digest.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+fail(const char *what, const struct pgps_err *err)
+{
+	fprintf(stderr, "fuzz-packet: %s (%s)\n", what,
+	    err != NULL ? err->msg : "");
+	abort();
+}
+
+/* True when a component (user ID, attribute, subkey) occurs twice. */
+static bool
+has_duplicate_component(const struct pgp_cert *c)
+{
+	struct pgp_component *comp = NULL;
+	size_t n = 0, direct;
+	bool dup = false;
+
+	if (pgp_cert_components(&comp, &n, &direct, c, NULL) != 0)
+		return true;	/* unknown: claim nothing */
+	for (size_t i = 0; i < n && !dup; i++)
+		for (size_t j = i + 1; j < n && !dup; j++) {
+			const struct pgp_packet *a = &c->pkts[comp[i].pkt];
+			const struct pgp_packet *b = &c->pkts[comp[j].pkt];
+
+			dup = a->tag == b->tag && a->bodylen == b->bodylen &&
+			    memcmp(a->body, b->body, a->bodylen) == 0;
+		}
+	free(comp);
+	return dup;
+}
+
+/* merge(m, m) must give m back when m is a merge result. */
+static void
+check_idempotent(const struct buf *m)
+{
+	struct pgp_cert c = PGP_CERT_INIT;
+	struct buf again = BUF_INIT;
+	struct pgps_err err = PGPS_ERR_INIT;
+
+	if (pgp_cert_parse(&c, m->p, m->len, 0, &err) != 0)
+		fail("a merged cert does not parse", &err);
+	if (pgp_cert_merge(&again, &c, &c, NULL, &err) != 0)
+		fail("a merged cert does not merge", &err);
+	if (again.len != m->len || memcmp(again.p, m->p, m->len) != 0)
+		fail("merge is not idempotent", NULL);
+	pgp_cert_release(&c);
+	buf_release(&again);
+}
+
+static void
+check_cert(const struct pgp_raw_cert *raw, struct digest *md5)
+{
+	struct pgp_cert c = PGP_CERT_INIT, again = PGP_CERT_INIT;
+	struct buf written = BUF_INIT, merged = BUF_INIT;
+	struct pgps_err err = PGPS_ERR_INIT;
+	uint8_t hash[16], hash2[16];
+
+	if (pgp_cert_parse(&c, raw->p, raw->len, raw->offset, &err) != 0)
+		goto cleanup;
+	if (pgp_cert_sks_hash(&c, md5, hash) != 0)
+		fail("SKS hash failed on a parsed cert", NULL);
+	if (pgp_cert_write(&written, &c) != 0)
+		goto cleanup;
+	pgps_err_clear(&err);
+	if (pgp_cert_parse(&again, written.p, written.len, 0, &err) != 0)
+		fail("a written cert does not parse again", &err);
+	if (pgp_cert_sks_hash(&again, md5, hash2) != 0 ||
+	    memcmp(hash, hash2, sizeof(hash)) != 0)
+		fail("a written cert has another SKS hash", NULL);
+	if (!pgp_cert_contains(&c, &c))
+		fail("a cert does not contain itself", NULL);
+	pgps_err_clear(&err);
+	if (pgp_cert_merge(&merged, &c, &c, NULL, &err) != 0)
+		goto cleanup;
+	if ((merged.len != written.len ||
+	    memcmp(merged.p, written.p, written.len) != 0) &&
+	    !has_duplicate_component(&c))
+		fail("merge(c, c) differs from c", NULL);
+	check_idempotent(&merged);
+ cleanup:
+	pgp_cert_release(&c);
+	pgp_cert_release(&again);
+	buf_release(&written);
+	buf_release(&merged);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct digest *md5;
+	struct pgp_reader *r = NULL;
+	struct pgp_raw_cert raw;
+	struct pgps_err err = PGPS_ERR_INIT;
+	size_t calls = 0;
+	int n;
+
+	if (md5 == NULL && (md5 = digest_new(DIGEST_MD5)) == NULL)
+		return 0;
+	if (pgp_reader_open_mem(&r, data, size, "fuzz", &err) != 0)
+		return 0;
+	for (;;) {
+		/* Every call consumes input, so there are at most size + 1. */
+		if (++calls > size + 2)
+			fail("the reader makes no progress", &err);
+		pgps_err_clear(&err);
+		n = pgp_reader_next(r, &raw, 0, &err);
+		if (n == 0)
+			break;
+		if (n == PGPS_EIO)
+			fail("final error on memory input", &err);
+		if (n < 0)
+			continue;
+		/* Armor only shrinks: a cert is never longer than the input. */
+		if (raw.len == 0 || raw.len > size)
+			fail("impossible certificate length", NULL);
+		check_cert(&raw, md5);
+	}
+	pgp_reader_free(r);
+	return 0;
+}
