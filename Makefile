@@ -1,6 +1,7 @@
 # pgpsync -- keep OpenPGP keyrings in sync with keyservers and keydumps.
 #
 #   make                 build bin/pgpsync
+#   make demo            a local tour on the Debian keyring (and real SKS)
 #   make check           unit tests, end-to-end tests, fuzz seed replay, docs
 #   make check SANITIZE=address,undefined
 #   make bench           benchmarks (tests/bench)
@@ -80,6 +81,9 @@ tests/unit/test-%: tests/unit/test-%.c tests/unit/tap.h $(LIB)
 tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB) $(LDLIBS)
 
+# test-net-client starts the stub server.
+tests/unit/test-net-client: tests/hkpd/hkpd
+
 tests/hkpd/%: tests/hkpd/%.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
@@ -92,7 +96,7 @@ check: test-progs
 	$(PROVE) --exec '' $(UNIT_BIN) tests/fuzz/replay.sh $(E2E)
 	$(MAKE) --no-print-directory check-docs
 
-check-unit: $(UNIT_BIN)
+check-unit: $(UNIT_BIN) $(HELPER_BIN)
 	$(PROVE) --exec '' $(UNIT_BIN)
 
 check-e2e: test-progs
@@ -113,16 +117,23 @@ check-headers:
 	    $(CC) $(CPPFLAGS) -std=c11 -fsyntax-only -x c - || exit 1; \
 	done; echo "headers ok"
 
+demo: $(BIN)
+	sh tests/demo.sh
+
 bench: $(BIN) $(HELPER_BIN)
 	@for b in tests/bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
 
+# The fuzzers link only the pure layers (no GPGME, git or curl code).
 FUZZ_CC ?= clang
-fuzz: $(LIB_SRC)
+FUZZ_SRC_LIB := $(sort $(wildcard src/util/*.c src/openpgp/*.c src/recon/*.c)) \
+    $(filter-out src/net/client.c,$(wildcard src/net/*.c))
+fuzz: $(FUZZ_SRC_LIB)
 	@mkdir -p tests/fuzz/out
 	@for f in $(FUZZ_SRC); do \
 	    n=$$(basename $$f .c); \
-	    $(FUZZ_CC) $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	        -o tests/fuzz/out/$$n $$f $(LIB_SRC) $(LDLIBS) || exit 1; \
+	    $(FUZZ_CC) $(CPPFLAGS) -std=c11 -g -O1 -pthread \
+	        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	        -o tests/fuzz/out/$$n $$f $(FUZZ_SRC_LIB) $(LDLIBS) || exit 1; \
 	    echo "built tests/fuzz/out/$$n"; \
 	done
 
@@ -148,7 +159,7 @@ clean:
 	    $(UNIT_BIN) $(FUZZ_BIN) $(HELPER_BIN) tests/*/*.d
 	rm -rf tests/fuzz/out tests/trash
 
-.PHONY: all check check-unit check-e2e check-docs check-headers bench fuzz \
+.PHONY: all demo check check-unit check-e2e check-docs check-headers bench fuzz \
     install uninstall dist clean test-progs
 
 -include $(LIB_OBJ:.o=.d) src/pgpsync.d

@@ -184,7 +184,7 @@ hash_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
 
 	if ((r = pgp_cert_parse(&w->cert, raw->p, raw->len, raw->offset,
 	    err)) != 0)
-		return pgps_err_prefix(err, "'%s'", source);
+		return pgps_err_prefix(err, r, "'%s'", source);
 	if ((r = cert_check(&w->cert, source, err)) != 0)
 		return r;
 	if ((r = pgp_cert_sks_hash(&w->cert, w->md5, h)) != 0)
@@ -326,7 +326,7 @@ stats_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
 
 	(void)out;
 	if ((r = pgp_cert_parse(c, raw->p, raw->len, raw->offset, err)) != 0)
-		return pgps_err_prefix(err, "'%s'", source);
+		return pgps_err_prefix(err, r, "'%s'", source);
 	if ((r = cert_check(c, source, err)) != 0)
 		return r;
 	s->certs++;
@@ -1010,7 +1010,7 @@ apply_limits(const struct pgp_cert *c, const struct pgp_limits *lim,
 	}
 	if (r != 0) {
 		buf_setlen(out, start);
-		return pgps_err_prefix(err, "'%s': %s", source, fpr);
+		return pgps_err_prefix(err, r, "'%s': %s", source, fpr);
 	}
 	if (rep.dropped_third_party + rep.dropped_excess_sigs +
 	    rep.dropped_big_packets > 0)
@@ -1029,7 +1029,7 @@ filter_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
 
 	if ((r = pgp_cert_parse(&w->cert, raw->p, raw->len, raw->offset,
 	    err)) != 0)
-		return pgps_err_prefix(err, "'%s'", source);
+		return pgps_err_prefix(err, r, "'%s'", source);
 	if ((r = cert_check(&w->cert, source, err)) != 0)
 		return r;
 	if (f->has_keep || f->has_drop) {

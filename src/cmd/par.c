@@ -8,6 +8,7 @@
  */
 #include "util/common.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -148,8 +149,13 @@ emit(struct par *par, struct batch *b, struct ctx *ctx, struct par_result *res)
 			if (s->sink(b->out.p, b->out.len, s->sink_arg) != 0)
 				return -1;
 		} else if (fwrite(b->out.p, 1, b->out.len, stdout) !=
-		    b->out.len)
-			return error("write error on standard output");
+		    b->out.len) {
+			/* A reader that went away (head) is no news. */
+			if (errno != EPIPE)
+				error("write error on standard output: %s",
+				    strerror(errno));
+			return -1;
+		}
 	}
 	for (line = (char *)b->msgs.p; *line != '\0'; line = nl + 1) {
 		if ((nl = strchr(line, '\n')) == NULL)
@@ -198,8 +204,10 @@ par_run(struct keyset_iter *it, const struct par_spec *spec, struct ctx *ctx,
 		while (inflight > 0 && ring[first]->done) {
 			struct batch *b = ring[first];
 
-			if (rc == 0 && emit(&par, b, ctx, res) != 0)
+			if (rc == 0 && emit(&par, b, ctx, res) != 0) {
 				rc = -1;
+				eof = true;	/* stop reading */
+			}
 			emitted++;
 			batch_free(b);
 			ring[first] = NULL;

@@ -61,7 +61,7 @@ pgp_cert_parse(struct pgp_cert *c, const uint8_t *data, size_t len,
 		}
 		p = &c->pkts[c->npkts];
 		if ((r = pgp_packet_parse(p, &s, off, &c->partial, err)) != 0)
-			return pgps_err_prefix(err, "certificate at offset "
+			return pgps_err_prefix(err, r, "certificate at offset "
 			    "%llu, packet %zu", (unsigned long long)offset,
 			    c->npkts + 1);
 		if (p->flags & PGP_PACKET_PARTIAL) {
@@ -91,7 +91,7 @@ pgp_cert_parse(struct pgp_cert *c, const uint8_t *data, size_t len,
 	case PGP_TAG_PUBLIC_KEY:
 		if ((r = pgp_key_info_parse(&c->primary, c->pkts[0].body,
 		    c->pkts[0].bodylen, err)) != 0)
-			return pgps_err_prefix(err, "certificate at offset "
+			return pgps_err_prefix(err, r, "certificate at offset "
 			    "%llu", (unsigned long long)offset);
 		c->has_primary = true;
 		break;

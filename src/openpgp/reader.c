@@ -277,7 +277,7 @@ enum walk_result {
  */
 static enum walk_result
 walk_cert(const uint8_t *p, size_t avail, bool eof, uint64_t base,
-    size_t *len, size_t *bad, struct pgps_err *err)
+    size_t *len, size_t *bad, int *badcode, struct pgps_err *err)
 {
 	struct span s;
 	size_t pos = 0, hl, bl, rl;
@@ -320,8 +320,8 @@ walk_cert(const uint8_t *p, size_t avail, bool eof, uint64_t base,
 				/* Garbage after a complete certificate. */
 				break;
 			}
-			pgp_packet_peek(&s, base + pos, &tag, &hl, &bl, &rl,
-			    err);
+			*badcode = pgp_packet_peek(&s, base + pos, &tag, &hl,
+			    &bl, &rl, err);
 			*bad = pos;
 			return WALK_BAD;
 		}
@@ -366,7 +366,7 @@ reader_try_armor(struct pgp_reader *r, const uint8_t *p, size_t len,
 	if (!pgp_armor_detect(p, len < 4096 ? len : 4096))
 		return 0;
 	if ((rc = pgp_armor_decode(&r->decoded, p, len, 0, err)) != 0)
-		return pgps_err_prefix(err, "'%s'", r->name);
+		return pgps_err_prefix(err, rc, "'%s'", r->name);
 	r->mem = r->decoded.p;
 	r->memlen = r->decoded.len;
 	r->size = r->memlen;
@@ -614,6 +614,7 @@ pgp_reader_next(struct pgp_reader *r, struct pgp_raw_cert *out,
 {
 	const uint8_t *p;
 	size_t avail, len = 0, bad = 0;
+	int badcode = PGPS_EFORMAT;
 	bool eof;
 	uint64_t off;
 	int rc;
@@ -658,7 +659,8 @@ pgp_reader_next(struct pgp_reader *r, struct pgp_raw_cert *out,
 			r->cur += q;
 			continue;
 		}
-		switch (walk_cert(p, avail, eof, off, &len, &bad, err)) {
+		switch (walk_cert(p, avail, eof, off, &len, &bad, &badcode,
+		    err)) {
 		case WALK_CERT:
 			r->cur += len;
 			if (len > max_cert)
@@ -697,10 +699,10 @@ pgp_reader_next(struct pgp_reader *r, struct pgp_raw_cert *out,
 			r->cur += bad + 1;
 			r->resync = true;
 			if (bad > 0)
-				return pgps_err_prefix(err, "'%s': "
+				return pgps_err_prefix(err, badcode, "'%s': "
 				    "certificate at offset %llu skipped",
 				    r->name, (unsigned long long)off);
-			return pgps_err_prefix(err, "'%s'", r->name);
+			return pgps_err_prefix(err, badcode, "'%s'", r->name);
 		}
 	}
 }

@@ -23,14 +23,16 @@ pgps_err_set(struct pgps_err *err, int code, const char *fmt, ...)
 }
 
 int
-pgps_err_prefix(struct pgps_err *err, const char *fmt, ...)
+pgps_err_prefix(struct pgps_err *err, int code, const char *fmt, ...)
 {
 	char pre[256], old[256];
 	size_t n;
 	va_list ap;
 
-	if (err == NULL || err->code == 0)
-		return err == NULL ? 0 : err->code;
+	if (err == NULL)
+		return code;
+	if (err->code == 0)
+		err->code = code;
 	va_start(ap, fmt);
 	vsnprintf(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
@@ -44,7 +46,7 @@ pgps_err_prefix(struct pgps_err *err, const char *fmt, ...)
 	n += 2;
 	memcpy(err->msg + n, old, strnlen(old, sizeof(err->msg) - n - 1));
 	err->msg[n + strnlen(old, sizeof(err->msg) - n - 1)] = '\0';
-	return err->code;
+	return code;
 }
 
 void

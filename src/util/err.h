@@ -9,6 +9,8 @@
 #ifndef PGPSYNC_UTIL_ERR_H
 #define PGPSYNC_UTIL_ERR_H
 
+#include "util/common.h"
+
 enum {
 	PGPS_ENOMEM = -1,
 	PGPS_EFORMAT = -2,
@@ -40,9 +42,12 @@ struct pgps_err {
 int pgps_err_set(struct pgps_err *err, int code, const char *fmt, ...)
     PGPS_PRINTF(3, 4);
 
-/* Like pgps_err_set(), but prefixes an existing message with context. */
-int pgps_err_prefix(struct pgps_err *err, const char *fmt, ...)
-    PGPS_PRINTF(2, 3);
+/*
+ * Prefixes the message already in *err with context and returns code (the
+ * code of the failure being passed up), whether or not err is NULL.
+ */
+int pgps_err_prefix(struct pgps_err *err, int code, const char *fmt, ...)
+    PGPS_PRINTF(3, 4);
 
 /* Clears *err so it can record a new error. */
 void pgps_err_clear(struct pgps_err *err);

@@ -45,6 +45,13 @@ test_expect_success 'hashes: one line per cert in input order, any -J' '
 	head -n 4 one >first && test_cmp file first
 '
 
+test_expect_success 'hashes: a reader that stops early ends the run' '
+	for i in 1 2 3 4 5 6 7 8 9 10; do cat forty.pgp; done >400.pgp &&
+	for i in 1 2 3 4 5 6 7 8 9 10; do cat 400.pgp; done >4000.pgp &&
+	timeout 20 sh -c "pgpsync dump hashes 4000.pgp | head -n 1" >out &&
+	test $(wc -l <out) = 1
+'
+
 test_expect_success 'hashes: a directory is its dump files in name order' '
 	mkdir dir &&
 	cp ravi-rsa4096.pgp dir/b.pgp && cp revoked-ed25519.pgp dir/a.pgp &&

@@ -1,0 +1,62 @@
+#!/bin/sh
+# make demo: a local tour of pgpsync on a real keyring, and the SKS hash
+# checked against a real SKS keyserver on 127.0.0.1.  Needs the packages
+# .ci/deps installs.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+P=$top/bin/pgpsync
+KR=/usr/share/keyrings/debian-keyring.gpg
+work=$(mktemp -d /tmp/pgpsync-demo.XXXXXX)
+sks=
+cleanup() {
+	if [ -n "$sks" ]; then
+		"$top/tests/sks/sks-fixture" destroy "$sks" >/dev/null 2>&1 || :
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+step() { printf '\n== %s\n' "$*"; }
+
+if [ ! -r "$KR" ]; then
+	echo "demo: $KR is missing: run 'sudo sh .ci/deps' first" >&2
+	exit 2
+fi
+
+step "what the Debian keyring holds"
+"$P" dump stats --top 3 "$KR"
+
+step "SKS hash and fingerprint of its first keys"
+"$P" dump hashes "$KR" | head -n 5
+
+step "split it into SKS dump files of 200 keys, then md5sum -c"
+"$P" dump split -n 200 -o dump "$KR"
+ls dump
+(cd dump && md5sum -c metadata-sks-dump.txt)
+
+step "a certificate flooded with 100,000 signatures, then filtered"
+sh "$top/tests/data/mkpackets.sh" flood flood.pgp 100000
+"$P" dump stats flood.pgp | grep -E '^(bytes|signatures)'
+"$P" dump filter -o trimmed.pgp flood.pgp
+"$P" dump stats trimmed.pgp | grep -E '^(bytes|signatures)'
+
+step "merge the dump files and the keyring: versions combine, duplicates go"
+"$P" dump merge -o merged.pgp dump "$KR"
+"$P" dump hashes merged.pgp | wc -l
+
+if [ -x /usr/sbin/sks ] && command -v curl >/dev/null 2>&1; then
+	step "a real SKS keyserver on 127.0.0.1 built from the same dump"
+	sks=$(mktemp -d /tmp/pgps-sks.XXXXXX)/sks
+	"$top/tests/sks/sks-fixture" start "$sks" --keys dump/sks-dump-0000.pgp \
+	    --no-gossip >/dev/null
+	hkp=$("$top/tests/sks/sks-fixture" port "$sks" hkp)
+	"$P" dump hashes dump/sks-dump-0000.pgp | head -n 5 |
+	while read -r hash fpr; do
+		theirs=$(curl -sS --noproxy '*' "http://127.0.0.1:$hkp/pks/lookup?op=index&fingerprint=on&hash=on&search=0x$fpr" |
+		    sed -n 's/.*Hash=.*>\([0-9A-F]\{32\}\)<.*/\1/p' | head -n 1)
+		[ "$theirs" = "$hash" ] && same=same || same=DIFFERENT
+		echo "$fpr pgpsync $hash sks $theirs $same"
+	done
+fi
+echo
+echo "demo done"
