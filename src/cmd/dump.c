@@ -1219,7 +1219,7 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 	struct progress prog;
 	const char *arg, *path = "-";
 	size_t nents = 0, alloc = 0, ngroups = 0;
-	uint64_t skipped = 0, refused = 0, merged = 0, spilled = 0;
+	uint64_t skipped = 0, refused = 0, merged = 0, dups = 0, spilled = 0;
 	bool armor = false, limits = false;
 	FILE *spill = NULL;
 	int c, r, rc = 0;
@@ -1357,8 +1357,12 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 				pgps_err_clear(&err);
 				continue;
 			}
+			if (cb.len != mb.len ||
+			    memcmp(cb.p, mb.p, mb.len) != 0)
+				merged++;	/* this version added packets */
+			else
+				dups++;
 			buf_swap(&cb, &mb);
-			merged++;
 		}
 		if (limits) {
 			if (pgp_cert_parse(&cert, mb.p, mb.len, 0, &err) != 0)
@@ -1393,6 +1397,8 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 			    (json_int_t)(ngroups - refused)));
 			json_object_set_new(o, "merged", json_integer(
 			    (json_int_t)merged));
+			json_object_set_new(o, "duplicates", json_integer(
+			    (json_int_t)dups));
 			json_object_set_new(o, "refused", json_integer(
 			    (json_int_t)refused));
 			json_object_set_new(o, "skipped", json_integer(
@@ -1402,10 +1408,11 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 			json_decref(o);
 		} else
 			info(ctx, "%zu certificates read, %llu written, %llu "
-			    "versions merged, %llu refused by the limits, "
-			    "%llu skipped", nents,
+			    "versions merged in, %llu duplicates dropped, "
+			    "%llu refused by the limits, %llu skipped", nents,
 			    (unsigned long long)(ngroups - refused),
 			    (unsigned long long)merged,
+			    (unsigned long long)dups,
 			    (unsigned long long)refused,
 			    (unsigned long long)skipped);
 	}
