@@ -9,11 +9,23 @@
 #include <dirent.h>
 #include <errno.h>
 
+#include "keyset/backend.h"
 #include "keyset/keyset.h"
 #include "util/mem.h"
 
+/* Backends by scheme; plain paths are dump files. */
+static const struct keyset_backend *const backends[] = {
+	&keyset_gpg_backend,
+};
+
+struct source {
+	char				*name;
+	const struct keyset_backend	*be;	/* NULL: a dump file */
+	void				*state;	/* of an open backend */
+};
+
 struct keyset_iter {
-	char			**src;
+	struct source		*src;
 	size_t			 nsrc;
 	size_t			 cur;	/* index of the open source */
 	struct pgp_reader	*rd;
@@ -25,21 +37,53 @@ struct keyset_iter {
 static int
 add_source(struct keyset_iter *it, const char *path, struct pgps_err *err)
 {
-	char **n = mem_reallocarray(it->src, it->nsrc + 1, sizeof(*n));
+	struct source *n = mem_reallocarray(it->src, it->nsrc + 1, sizeof(*n));
 
 	if (n == NULL)
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 	it->src = n;
-	if ((it->src[it->nsrc] = strdup(path)) == NULL)
+	memset(&it->src[it->nsrc], 0, sizeof(*n));
+	if ((it->src[it->nsrc].name = strdup(path)) == NULL)
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 	it->nsrc++;
 	return 0;
 }
 
+/* Opens a backend source now (before any thread starts). */
+static int
+add_backend(struct keyset_iter *it, const struct keyset_backend *be,
+    const char *spec, struct pgps_err *err)
+{
+	struct source *s;
+	int r;
+
+	if ((r = add_source(it, spec, err)) != 0)
+		return r;
+	s = &it->src[it->nsrc - 1];
+	s->be = be;
+	if ((r = be->open(&s->state, spec + strlen(be->scheme) + 1, err)) != 0)
+		return pgps_err_prefix(err, r, "'%s'", spec);
+	return 0;
+}
+
+static const struct keyset_backend *
+find_backend(const char *spec)
+{
+	for (size_t i = 0; i < PGPS_ARRAY_SIZE(backends); i++) {
+		size_t n = strlen(backends[i]->scheme);
+
+		if (strncmp(spec, backends[i]->scheme, n) == 0 &&
+		    spec[n] == ':')
+			return backends[i];
+	}
+	return NULL;
+}
+
 static int
 namecmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct source *)a)->name,
+	    ((const struct source *)b)->name);
 }
 
 static bool
@@ -108,7 +152,11 @@ keyset_iter_open(struct keyset_iter **out, const char *const *specs,
 			r = add_source(it, s, err);
 			continue;
 		}
-		if (strncmp(s, "gpg:", 4) == 0 || strncmp(s, "store:", 6) == 0) {
+		if (find_backend(s) != NULL) {
+			r = add_backend(it, find_backend(s), s, err);
+			continue;
+		}
+		if (strncmp(s, "store:", 6) == 0) {
 			r = pgps_err_set(err, PGPS_EUNSUPPORTED, "'%s': this "
 			    "kind of key set is not supported here yet", s);
 			break;
@@ -140,8 +188,11 @@ keyset_iter_free(struct keyset_iter *it)
 	if (it == NULL)
 		return;
 	pgp_reader_free(it->rd);
-	for (size_t i = 0; i < it->nsrc; i++)
-		free(it->src[i]);
+	for (size_t i = 0; i < it->nsrc; i++) {
+		if (it->src[i].be != NULL)
+			it->src[i].be->close(it->src[i].state);
+		free(it->src[i].name);
+	}
 	free(it->src);
 	free(it);
 }
@@ -160,12 +211,27 @@ keyset_iter_next(struct keyset_iter *it, struct pgp_raw_cert *out,
 	int r;
 
 	for (;;) {
+		if (it->cur < it->nsrc && it->src[it->cur].be != NULL) {
+			struct source *s = &it->src[it->cur];
+
+			r = s->be->next(s->state, out, max_cert, err);
+			if (r != 0) {
+				it->seen++;
+				return r;
+			}
+			s->be->close(s->state);
+			s->state = NULL;
+			s->be = NULL;
+			it->cur++;
+			it->seen = 0;
+			continue;
+		}
 		if (it->rd == NULL) {
 			if (it->cur >= it->nsrc)
 				return 0;
 			it->seen = 0;
 			if ((r = pgp_reader_open_path(&it->rd,
-			    it->src[it->cur], err)) != 0) {
+			    it->src[it->cur].name, err)) != 0) {
 				/* Bad armor is damage in that file only. */
 				if (r == PGPS_EFORMAT) {
 					it->cur++;
@@ -186,7 +252,7 @@ keyset_iter_next(struct keyset_iter *it, struct pgp_raw_cert *out,
 		if (it->seen == 0)
 			return pgps_err_set(err, PGPS_EFORMAT, "'%s': no "
 			    "OpenPGP certificates in it (empty)",
-			    it->src[it->cur - 1]);
+			    it->src[it->cur - 1].name);
 		it->seen = 0;
 	}
 }
@@ -195,7 +261,7 @@ const char *
 keyset_iter_source(const struct keyset_iter *it)
 {
 	return it->rd != NULL ? pgp_reader_name(it->rd) :
-	    (it->cur < it->nsrc ? it->src[it->cur] : "");
+	    (it->cur < it->nsrc ? it->src[it->cur].name : "");
 }
 
 bool

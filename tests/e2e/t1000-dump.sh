@@ -61,6 +61,24 @@ test_expect_success 'hashes: a directory is its dump files in name order' '
 	test_cmp expect out
 '
 
+if test_have_prereq GPG; then
+	test_expect_success 'hashes: a GnuPG keyring is a key set (gpg:HOME)' '
+		gpg --batch -q --import revoked-ed25519.pgp erin-ed25519.pgp &&
+		pgpsync dump hashes gpg:"$GNUPGHOME" | sort >out &&
+		pgpsync dump hashes revoked-ed25519.pgp erin-ed25519.pgp |
+		    sort >expect &&
+		test_cmp expect out &&
+		pgpsync dump hashes gpg: | sort >out && test_cmp expect out
+	'
+	test_expect_success 'hashes: a missing GnuPG home is an error' '
+		test_expect_code 2 pgpsync dump hashes gpg:/nonexistent 2>err &&
+		grep -q "/nonexistent" err
+	'
+else
+	test_skip 'hashes: a GnuPG keyring is a key set' 'no gpg'
+	test_skip 'hashes: a missing GnuPG home is an error' 'no gpg'
+fi
+
 test_expect_success 'hashes --json: one object per line' '
 	pgpsync dump hashes --json revoked-ed25519.pgp >out &&
 	grep -q "^{\"hash\":\"$REV\",\"fingerprint\":\"$REVFPR\",\"offset\":0,\"length\":531}$" out
