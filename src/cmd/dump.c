@@ -201,8 +201,19 @@ hash_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
 		    w->cert.has_primary ? fpr : "null",
 		    w->cert.has_primary ? "\"" : "",
 		    (unsigned long long)raw->offset, raw->len);
-	else
-		r = buf_addf(out, "%s %s\n", hex, fpr);
+	else {
+		/* The hot path: no printf. */
+		size_t fl = strlen(fpr);
+
+		if ((r = buf_grow(out, 32 + 1 + fl + 1)) == 0) {
+			memcpy(out->p + out->len, hex, 32);
+			out->p[out->len + 32] = ' ';
+			memcpy(out->p + out->len + 33, fpr, fl);
+			out->p[out->len + 33 + fl] = '\n';
+			out->len += 34 + fl;
+			out->p[out->len] = '\0';
+		}
+	}
 	return r == 0 ? 0 : pgps_err_set(err, r, "out of memory");
 }
 
