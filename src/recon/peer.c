@@ -1,0 +1,861 @@
+/*
+ * peer.c: one reconciliation as a state machine (SKS reconCS.ml, client.ml,
+ * server.ml; spec 3 and 6).
+ *
+ * The session owns no socket: the caller feeds it the peer's octets and
+ * sends what it produces, so the same code runs over TCP and, in tests,
+ * between two sessions in memory.  Both roles are here: the driver (the
+ * accepting side) walks its tree breadth-first and asks, the responder (the
+ * connecting side) answers, interpolating where it can.
+ *
+ * Every frame's length is capped before it is buffered, the wanted set is
+ * capped, and each request is answered from the tree without recursion
+ * driven by the peer, so a hostile peer can make a session fail but not
+ * grow without bound.  The session never decides what to fetch: it reports
+ * the elements the peer has and the tree lacks, filtered against the tree.
+ */
+#include "util/common.h"
+
+#include "recon/internal.h"
+#include "recon/recon.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/mem.h"
+#include "util/span.h"
+
+/* Room for the most a valid Config can hold (msg.c's limits). */
+#define RECON_MAX_CONFIG_FRAME	(5 + RECON_CONFIG_MAX_ENTRIES * \
+	(8 + RECON_CONFIG_MAX_KEY + RECON_CONFIG_MAX_VALUE))
+
+enum phase {
+	PH_CONFIG,	/* waiting for the peer's Config */
+	PH_VERDICT,	/* waiting for "passed" or "failed" */
+	PH_REASON,	/* the peer said "failed"; waiting for why */
+	PH_RUN
+};
+
+/* A node the driver asked about, or will. */
+struct job {
+	const struct recon_node	*node;
+	struct recon_prefix	 prefix;
+	bool			 poly;	/* asked with ReconRqst_Poly */
+};
+
+struct jobq {
+	struct job	*v;
+	size_t		 head, len, cap;
+};
+
+struct recon_session {
+	const struct recon_ptree	*tree;
+	enum recon_role			 role;
+	size_t				 max_frame;
+	size_t				 max_want;
+	uint32_t			 full_thresh;
+	uint32_t			 max_outstanding;
+	uint64_t			 seed;
+
+	enum recon_state		 state;
+	enum phase			 phase;
+	int				 fail_code;
+	struct recon_config		 local;
+	struct recon_config		*peer;
+
+	struct buf			 in;	/* one incomplete unit */
+	struct buf			 out;
+	size_t				 out_off;
+
+	struct jobq			 todo;	/* driver: not yet asked */
+	struct jobq			 asked;	/* driver: awaiting replies */
+
+	struct recon_elem		*want;
+	size_t				 nwant, capwant;
+	bool				 want_clean;
+	struct recon_session_stats	 stats;
+};
+
+static int
+jobq_push(struct jobq *q, const struct job *j)
+{
+	if (q->head + q->len == q->cap) {
+		if (q->head > 0) {
+			memmove(q->v, q->v + q->head, q->len * sizeof(*q->v));
+			q->head = 0;
+		} else {
+			size_t ncap = q->cap < 16 ? 16 : q->cap * 2;
+			struct job *nv;
+
+			if (ncap < q->cap ||
+			    (nv = mem_reallocarray(q->v, ncap,
+			    sizeof(*nv))) == NULL)
+				return PGPS_ENOMEM;
+			q->v = nv;
+			q->cap = ncap;
+		}
+	}
+	q->v[q->head + q->len++] = *j;
+	return 0;
+}
+
+static void
+jobq_pop(struct jobq *q, struct job *out)
+{
+	*out = q->v[q->head++];
+	if (--q->len == 0)
+		q->head = 0;
+}
+
+/*
+ * Makes peer-supplied text safe to show on a terminal: one line, no
+ * control or 8-bit octets.
+ */
+static void
+sanitize(char *t)
+{
+	for (; *t != '\0'; t++) {
+		unsigned char c = (unsigned char)*t;
+
+		if (c == '\n' || c == '\t')
+			*t = ' ';
+		else if (c < 0x20 || c >= 0x7f)
+			*t = '?';
+	}
+}
+
+static int
+session_fail(struct recon_session *s, int code)
+{
+	s->state = RECON_STATE_FAILED;
+	s->fail_code = code;
+	return code;
+}
+
+static int
+send_msg(struct recon_session *s, const struct recon_msg *m,
+    struct pgps_err *err)
+{
+	size_t before = s->out.len;
+	int r;
+
+	if ((r = recon_msg_encode(&s->out, m, err)) != 0)
+		return r;
+	/* Our frames obey the same cap we impose on the peer's. */
+	if (s->out.len - before - 4 > s->max_frame) {
+		buf_setlen(&s->out, before);
+		return pgps_err_set(err, PGPS_ELIMIT,
+		    "%s reply of %zu octets exceeds the frame limit %zu",
+		    recon_msg_type_name(m->type), s->out.len - before,
+		    s->max_frame);
+	}
+	s->stats.bytes_out += s->out.len - before;
+	return 0;
+}
+
+static int
+send_simple(struct recon_session *s, enum recon_msg_type type,
+    struct pgps_err *err)
+{
+	struct recon_msg m = RECON_MSG_INIT;
+
+	m.type = type;
+	return send_msg(s, &m, err);
+}
+
+static int
+send_elems(struct recon_session *s, enum recon_msg_type type,
+    const struct recon_elem *e, size_t n, struct pgps_err *err)
+{
+	struct recon_msg m = RECON_MSG_INIT;
+
+	m.type = type;
+	m.elems = (struct recon_elem *)e;
+	m.nelems = n;
+	return send_msg(s, &m, err);
+}
+
+static int
+want_add(struct recon_session *s, const struct recon_elem *e, size_t n,
+    struct pgps_err *err)
+{
+	if (n == 0)
+		return 0;
+	if (n > s->max_want || s->nwant > s->max_want - n)
+		return pgps_err_set(err, PGPS_ELIMIT,
+		    "more than %zu wanted elements", s->max_want);
+	if (s->nwant + n > s->capwant) {
+		size_t ncap = s->capwant < 64 ? 64 : s->capwant;
+		struct recon_elem *nv;
+
+		while (ncap < s->nwant + n && ncap <= SIZE_MAX / 2)
+			ncap *= 2;
+		if (ncap < s->nwant + n)
+			ncap = s->nwant + n;
+		if (ncap > s->max_want)
+			ncap = s->max_want;
+		if ((nv = mem_reallocarray(s->want, ncap, sizeof(*nv))) ==
+		    NULL)
+			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		s->want = nv;
+		s->capwant = ncap;
+	}
+	memcpy(s->want + s->nwant, e, n * sizeof(*e));
+	s->nwant += n;
+	s->want_clean = false;
+	return 0;
+}
+
+/* Sorts v and drops duplicates; returns the new length. */
+static size_t
+sort_unique(struct recon_elem *v, size_t n)
+{
+	size_t k = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), recon_elem_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (recon_elem_cmp(&v[k], &v[i]) != 0)
+			v[++k] = v[i];
+	return k + 1;
+}
+
+/*
+ * Given our elements mine and the peer's theirs, both sorted and unique,
+ * sends Elements(mine \ theirs) and adds theirs \ mine to want.
+ */
+static int
+exchange_sets(struct recon_session *s, const struct recon_elem *mine,
+    size_t nmine, const struct recon_elem *theirs, size_t ntheirs,
+    struct pgps_err *err)
+{
+	struct recon_elem *only_mine = NULL, *only_theirs = NULL;
+	size_t i = 0, j = 0, km = 0, kt = 0;
+	int r;
+
+	if (nmine != 0 && (only_mine = mem_reallocarray(NULL, nmine,
+	    sizeof(*only_mine))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	if (ntheirs != 0 && (only_theirs = mem_reallocarray(NULL, ntheirs,
+	    sizeof(*only_theirs))) == NULL) {
+		free(only_mine);
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	}
+	while (i < nmine || j < ntheirs) {
+		int c = i == nmine ? 1 : j == ntheirs ? -1 :
+		    recon_elem_cmp(&mine[i], &theirs[j]);
+
+		if (c < 0) {
+			only_mine[km++] = mine[i++];
+		} else if (c > 0) {
+			only_theirs[kt++] = theirs[j++];
+		} else {
+			i++;
+			j++;
+		}
+	}
+	if ((r = send_elems(s, RECON_MSG_ELEMENTS, only_mine, km, err)) == 0)
+		r = want_add(s, only_theirs, kt, err);
+	free(only_mine);
+	free(only_theirs);
+	return r;
+}
+
+/* Both halves of a set exchange at node: theirs is sorted here. */
+static int
+reconcile_sets(struct recon_session *s, const struct recon_node *node,
+    struct recon_elem *theirs, size_t ntheirs, struct pgps_err *err)
+{
+	struct recon_elem *mine = NULL;
+	size_t nmine = 0;
+	int r;
+
+	if ((r = recon_node_elements(node, &mine, &nmine)) != 0)
+		return pgps_err_set(err, r, "out of memory");
+	ntheirs = sort_unique(theirs, ntheirs);
+	r = exchange_sets(s, mine, nmine, theirs, ntheirs, err);
+	free(mine);
+	return r;
+}
+
+/* Driver. */
+
+static int
+send_request(struct recon_session *s, const struct job *j,
+    struct pgps_err *err)
+{
+	struct recon_msg m = RECON_MSG_INIT;
+	struct recon_elem *el = NULL;
+	size_t n = 0;
+	int r;
+
+	m.prefix = j->prefix;
+	if (j->poly) {
+		m.type = RECON_MSG_RECON_RQST_POLY;
+		m.size = j->node->count;
+		memcpy(m.samples, j->node->sv, sizeof(m.samples));
+		s->stats.requests_poly++;
+		return send_msg(s, &m, err);
+	}
+	if ((r = recon_node_elements(j->node, &el, &n)) != 0)
+		return pgps_err_set(err, r, "out of memory");
+	m.type = RECON_MSG_RECON_RQST_FULL;
+	m.elems = el;
+	m.nelems = n;
+	r = send_msg(s, &m, err);
+	free(el);
+	s->stats.requests_full++;
+	return r;
+}
+
+/* Queues the node at prefix for a request. */
+static int
+driver_queue(struct recon_session *s, const struct recon_node *n,
+    const struct recon_prefix *prefix, struct pgps_err *err)
+{
+	struct job j;
+
+	j.node = n;
+	j.prefix = *prefix;
+	/* Small nodes go whole (SKS client.ml: leaf or count < 150). */
+	j.poly = n->child != NULL && n->count >= s->full_thresh;
+	if (jobq_push(&s->todo, &j) != 0)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	return 0;
+}
+
+/*
+ * Once every reply is in, sends the next batch of queued requests (at
+ * most the outstanding limit) and a Flush after them, or Done when
+ * nothing is left.  Waiting for the whole batch costs a round trip per
+ * batch but makes our output depend only on the two sets, not on how the
+ * peer's octets happen to arrive.
+ */
+static int
+driver_pump(struct recon_session *s, struct pgps_err *err)
+{
+	struct job j;
+	bool sent = false;
+	int r;
+
+	if (s->asked.len > 0)
+		return 0;
+	while (s->todo.len > 0 && s->asked.len < s->max_outstanding) {
+		jobq_pop(&s->todo, &j);
+		if ((r = send_request(s, &j, err)) != 0)
+			return r;
+		if (jobq_push(&s->asked, &j) != 0)
+			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		sent = true;
+	}
+	/* The responder writes its replies only when told to (spec 2.4). */
+	if (sent)
+		return send_simple(s, RECON_MSG_FLUSH, err);
+	if (s->todo.len == 0 && s->asked.len == 0) {
+		if ((r = send_simple(s, RECON_MSG_DONE, err)) != 0)
+			return r;
+		s->state = RECON_STATE_DONE;
+	}
+	return 0;
+}
+
+static int
+driver_reply(struct recon_session *s, struct recon_msg *m,
+    struct pgps_err *err)
+{
+	char pstr[RECON_MAX_PREFIX_BITS + 1];
+	struct job j;
+	int r;
+
+	if (m->type == RECON_MSG_ERROR) {
+		sanitize(m->text);
+		return pgps_err_set(err, PGPS_EPROTO, "peer sent Error: %.200s",
+		    m->text);
+	}
+	if (s->asked.len == 0)
+		return pgps_err_set(err, PGPS_EPROTO,
+		    "unexpected %s with no request outstanding",
+		    recon_msg_type_name(m->type));
+	jobq_pop(&s->asked, &j);
+	recon_prefix_str(pstr, &j.prefix);
+	switch (m->type) {
+	case RECON_MSG_SYNC_FAIL:
+		/* Only a Poly may fail, and only an interior node descends. */
+		if (!j.poly || j.node->child == NULL)
+			return pgps_err_set(err, PGPS_EPROTO,
+			    "SyncFail for prefix '%s' that was not asked by "
+			    "Poly", pstr);
+		s->stats.sync_fail++;
+		for (unsigned int c = 0; c < RECON_NCHILDREN; c++) {
+			struct recon_prefix cp;
+
+			if (recon_prefix_child(&cp, &j.prefix, c) != 0)
+				return pgps_err_set(err, PGPS_EINTERNAL,
+				    "prefix overflow");
+			if ((r = driver_queue(s, &j.node->child[c], &cp,
+			    err)) != 0)
+				return r;
+		}
+		return 0;
+	case RECON_MSG_ELEMENTS:
+		if (j.poly)
+			s->stats.solved++;
+		return want_add(s, m->elems, m->nelems, err);
+	case RECON_MSG_FULL_ELEMENTS:
+		if (!j.poly)
+			return pgps_err_set(err, PGPS_EPROTO,
+			    "FullElements in reply to ReconRqst_Full for "
+			    "prefix '%s'", pstr);
+		s->stats.full_elements++;
+		return reconcile_sets(s, j.node, m->elems, m->nelems, err);
+	default:
+		return pgps_err_set(err, PGPS_EPROTO,
+		    "unexpected %s in reply to a request for prefix '%s'",
+		    recon_msg_type_name(m->type), pstr);
+	}
+}
+
+/* Responder. */
+
+/* The node a request is about, or an error (and an Error to the peer). */
+static int
+responder_node(struct recon_session *s, const struct recon_msg *m,
+    const struct recon_node **out, struct pgps_err *err)
+{
+	const struct recon_node *n;
+	struct recon_msg e = RECON_MSG_INIT;
+	char pstr[RECON_MAX_PREFIX_BITS + 1];
+	char text[160];
+
+	recon_prefix_str(pstr, &m->prefix);
+	if (m->prefix.nbits % RECON_BITQUANTUM != 0)
+		return pgps_err_set(err, PGPS_EPROTO,
+		    "%s for prefix '%s' not on a tree level",
+		    recon_msg_type_name(m->type), pstr);
+	if ((n = recon_ptree_find(s->tree, &m->prefix)) != NULL) {
+		*out = n;
+		return 0;
+	}
+	/* SKS server.ml: an Error, and the reconciliation ends. */
+	snprintf(text, sizeof(text), "server should never receive request "
+	    "for non-existant node (%s)", recon_msg_type_name(m->type));
+	e.type = RECON_MSG_ERROR;
+	e.text = text;
+	e.textlen = strlen(text);
+	send_msg(s, &e, NULL);
+	return pgps_err_set(err, PGPS_EPROTO, "%s for prefix '%s', which we "
+	    "do not have", recon_msg_type_name(m->type), pstr);
+}
+
+/*
+ * Checks a solution against the tree: what it calls local must be ours and
+ * under the prefix, what it calls remote must not be ours and be under it.
+ */
+static bool
+solution_plausible(const struct recon_session *s,
+    const struct recon_prefix *prefix, const struct recon_solution *sol)
+{
+	for (size_t i = 0; i < sol->nlocal; i++)
+		if (!recon_prefix_has(prefix, &sol->local[i]) ||
+		    !recon_ptree_has(s->tree, &sol->local[i]))
+			return false;
+	for (size_t i = 0; i < sol->nremote; i++)
+		if (!recon_prefix_has(prefix, &sol->remote[i]) ||
+		    recon_ptree_has(s->tree, &sol->remote[i]))
+			return false;
+	return true;
+}
+
+static int
+responder_poly(struct recon_session *s, struct recon_msg *m,
+    struct pgps_err *err)
+{
+	const struct recon_node *n;
+	struct recon_solution sol;
+	struct recon_elem *all = NULL;
+	size_t nall = 0;
+	int r;
+
+	s->stats.requests_poly++;
+	if ((r = responder_node(s, m, &n, err)) != 0)
+		return r;
+	r = recon_solve(&sol, m->samples, m->size, n->sv, n->count,
+	    RECON_NSAMPLES, s->seed + s->stats.requests_poly);
+	if (r == 0 && solution_plausible(s, &m->prefix, &sol)) {
+		s->stats.solved++;
+		if ((r = send_elems(s, RECON_MSG_ELEMENTS, sol.local,
+		    sol.nlocal, err)) != 0)
+			return r;
+		return want_add(s, sol.remote, sol.nremote, err);
+	}
+	if (r == PGPS_EINTERNAL)
+		return pgps_err_set(err, r, "interpolation failed internally");
+	/* Too many differences here: all of them, or descend (server.ml). */
+	if (n->child == NULL || n->count < s->full_thresh) {
+		s->stats.full_elements++;
+		if ((r = recon_node_elements(n, &all, &nall)) != 0)
+			return pgps_err_set(err, r, "out of memory");
+		r = send_elems(s, RECON_MSG_FULL_ELEMENTS, all, nall, err);
+		free(all);
+		return r;
+	}
+	s->stats.sync_fail++;
+	return send_simple(s, RECON_MSG_SYNC_FAIL, err);
+}
+
+static int
+responder_msg(struct recon_session *s, struct recon_msg *m,
+    struct pgps_err *err)
+{
+	const struct recon_node *n;
+	int r;
+
+	switch (m->type) {
+	case RECON_MSG_RECON_RQST_POLY:
+		return responder_poly(s, m, err);
+	case RECON_MSG_RECON_RQST_FULL:
+		s->stats.requests_full++;
+		if ((r = responder_node(s, m, &n, err)) != 0)
+			return r;
+		return reconcile_sets(s, n, m->elems, m->nelems, err);
+	case RECON_MSG_ELEMENTS:
+		/* Unsolicited, after our FullElements. */
+		return want_add(s, m->elems, m->nelems, err);
+	case RECON_MSG_FLUSH:
+		/* Our output is always available to the caller. */
+		return 0;
+	case RECON_MSG_DONE:
+		s->state = RECON_STATE_DONE;
+		return 0;
+	case RECON_MSG_ERROR:
+		sanitize(m->text);
+		return pgps_err_set(err, PGPS_EPROTO, "peer sent Error: %.200s",
+		    m->text);
+	default:
+		return pgps_err_set(err, PGPS_EPROTO, "unexpected %s from the "
+		    "driver", recon_msg_type_name(m->type));
+	}
+}
+
+/* Handshake. */
+
+static int
+start_running(struct recon_session *s, struct pgps_err *err)
+{
+	struct recon_prefix root = RECON_PREFIX_INIT;
+	int r;
+
+	s->phase = PH_RUN;
+	s->state = RECON_STATE_RUNNING;
+	if (s->role != RECON_ROLE_DRIVER)
+		return 0;
+	if ((r = driver_queue(s, &((const struct recon_node *)
+	    recon_ptree_root(s->tree))[0], &root, err)) != 0)
+		return r;
+	return driver_pump(s, err);
+}
+
+static int
+handle_config(struct recon_session *s, struct recon_msg *m,
+    struct pgps_err *err)
+{
+	char reason[600];
+	size_t before;
+	int r;
+
+	if (m->type != RECON_MSG_CONFIG)
+		return pgps_err_set(err, PGPS_EPROTO,
+		    "peer began with %s instead of Config",
+		    recon_msg_type_name(m->type));
+	s->peer = m->config;
+	m->config = NULL;
+	before = s->out.len;
+	if (recon_config_check(&s->local, s->peer, reason,
+	    sizeof(reason)) != 0) {
+		/* Tell the peer why, as SKS does, then give up. */
+		if ((r = recon_string_encode(&s->out, "failed", 6)) != 0 ||
+		    (r = recon_string_encode(&s->out, reason,
+		    strlen(reason))) != 0)
+			return pgps_err_set(err, r, "out of memory");
+		s->stats.bytes_out += s->out.len - before;
+		return pgps_err_set(err, PGPS_EPROTO,
+		    "peer's configuration rejected: %s", reason);
+	}
+	if ((r = recon_string_encode(&s->out, "passed", 6)) != 0)
+		return pgps_err_set(err, r, "out of memory");
+	s->stats.bytes_out += s->out.len - before;
+	s->phase = PH_VERDICT;
+	return 0;
+}
+
+static int
+handle_verdict(struct recon_session *s, char *v, size_t len,
+    struct pgps_err *err)
+{
+	if (s->phase == PH_REASON) {
+		sanitize(v);
+		return pgps_err_set(err, PGPS_EPROTO,
+		    "peer rejected our configuration: %.200s", v);
+	}
+	if (len == 6 && memcmp(v, "passed", 6) == 0)
+		return start_running(s, err);
+	if (len == 6 && memcmp(v, "failed", 6) == 0) {
+		s->phase = PH_REASON;
+		return 0;
+	}
+	sanitize(v);
+	return pgps_err_set(err, PGPS_EPROTO,
+	    "unexpected configuration verdict '%.40s'", v);
+}
+
+/*
+ * Octets needed for the next unit (a frame, or a bare string during the
+ * verdict) given the first len octets of it.
+ */
+static int
+unit_need(const struct recon_session *s, const uint8_t *p, size_t len,
+    size_t *need, struct pgps_err *err)
+{
+	uint32_t n;
+
+	if (s->phase == PH_VERDICT || s->phase == PH_REASON) {
+		if (len < 4) {
+			*need = 4;
+			return 0;
+		}
+		n = load_be32(p);
+		if (n > RECON_MAX_TEXT)
+			return pgps_err_set(err, PGPS_ELIMIT,
+			    "verdict string of %u octets", n);
+		*need = (size_t)n + 4;
+		return 0;
+	}
+	/* A Config is small: do not buffer a huge frame from a stranger. */
+	return recon_frame_need(p, len, s->phase == PH_CONFIG &&
+	    s->max_frame > RECON_MAX_CONFIG_FRAME ? RECON_MAX_CONFIG_FRAME :
+	    s->max_frame, need, err);
+}
+
+/* Handles one complete unit of n octets at p. */
+static int
+handle_unit(struct recon_session *s, const uint8_t *p, size_t n,
+    struct pgps_err *err)
+{
+	struct recon_msg m = RECON_MSG_INIT;
+	char *str = NULL;
+	size_t slen, used;
+	int r;
+
+	s->stats.bytes_in += n;
+	if (s->phase == PH_VERDICT || s->phase == PH_REASON) {
+		if ((r = recon_string_decode(&str, &slen, &used, p, n,
+		    RECON_MAX_TEXT, err)) != 0)
+			return r;
+		r = handle_verdict(s, str, slen, err);
+		free(str);
+		return r;
+	}
+	if ((r = recon_msg_decode(&m, p + 4, n - 4, err)) != 0)
+		return r;
+	if (s->phase == PH_CONFIG)
+		r = handle_config(s, &m, err);
+	else if (s->role == RECON_ROLE_DRIVER) {
+		/* The last reply of a batch releases the next one. */
+		if ((r = driver_reply(s, &m, err)) == 0)
+			r = driver_pump(s, err);
+	} else
+		r = responder_msg(s, &m, err);
+	recon_msg_release(&m);
+	return r;
+}
+
+int
+recon_session_new(struct recon_session **out, const struct recon_ptree *tree,
+    const struct recon_session_opts *opts)
+{
+	struct recon_session *s;
+	struct recon_msg m = RECON_MSG_INIT;
+	size_t n;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return PGPS_ENOMEM;
+	s->tree = tree;
+	/* Fill the tree's cached sample values once, before any reading. */
+	recon_node_settle((struct recon_node *)recon_ptree_root(tree));
+	s->role = opts->role;
+	s->max_frame = opts->max_frame != 0 ? opts->max_frame :
+	    RECON_DEFAULT_MAX_FRAME;
+	s->max_want = opts->max_want != 0 ? opts->max_want :
+	    RECON_DEFAULT_MAX_WANT;
+	s->full_thresh = opts->full_thresh != 0 ? opts->full_thresh :
+	    RECON_FULL_THRESH;
+	s->max_outstanding = opts->max_outstanding != 0 ?
+	    opts->max_outstanding : RECON_MAX_OUTSTANDING;
+	s->seed = opts->seed;
+	s->state = RECON_STATE_HANDSHAKE;
+	s->phase = PH_CONFIG;
+	buf_init(&s->in, 0);
+	buf_init(&s->out, 0);
+	recon_config_default(&s->local, opts->http_port);
+	if (opts->version != NULL) {
+		n = strlen(opts->version);
+		if (n >= sizeof(s->local.version))
+			n = sizeof(s->local.version) - 1;
+		memcpy(s->local.version, opts->version, n);
+		s->local.version[n] = '\0';
+	}
+	if (opts->filters != NULL) {
+		n = strlen(opts->filters);
+		if (n >= sizeof(s->local.filters))
+			n = sizeof(s->local.filters) - 1;
+		memcpy(s->local.filters, opts->filters, n);
+		s->local.filters[n] = '\0';
+	}
+	/* Both sides write their Config before reading (spec 3.2). */
+	m.type = RECON_MSG_CONFIG;
+	m.config = &s->local;
+	if (send_msg(s, &m, NULL) != 0) {
+		recon_session_free(s);
+		return PGPS_ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+recon_session_free(struct recon_session *s)
+{
+	if (s == NULL)
+		return;
+	buf_release(&s->in);
+	buf_release(&s->out);
+	free(s->todo.v);
+	free(s->asked.v);
+	free(s->want);
+	free(s->peer);
+	free(s);
+}
+
+int
+recon_session_input(struct recon_session *s, const uint8_t *p, size_t len,
+    struct pgps_err *err)
+{
+	size_t need, take;
+	int r;
+
+	if (s->state == RECON_STATE_FAILED)
+		return s->fail_code;
+	while (len > 0 && s->state != RECON_STATE_DONE &&
+	    s->state != RECON_STATE_FAILED) {
+		if (s->in.len == 0 && len >= 4) {
+			/* Whole units straight from the caller's octets. */
+			if ((r = unit_need(s, p, len, &need, err)) != 0)
+				return session_fail(s, r);
+			if (len >= need) {
+				if ((r = handle_unit(s, p, need, err)) != 0)
+					return session_fail(s, r);
+				p += need;
+				len -= need;
+				continue;
+			}
+		}
+		/* Buffer a partial unit: at most one frame's worth. */
+		if ((r = unit_need(s, s->in.p, s->in.len, &need, err)) != 0)
+			return session_fail(s, r);
+		take = need - s->in.len;
+		if (take > len)
+			take = len;
+		if ((r = buf_add(&s->in, p, take)) != 0)
+			return session_fail(s, pgps_err_set(err, r,
+			    "out of memory"));
+		p += take;
+		len -= take;
+		if ((r = unit_need(s, s->in.p, s->in.len, &need, err)) != 0)
+			return session_fail(s, r);
+		if (s->in.len < need)
+			continue;
+		r = handle_unit(s, s->in.p, s->in.len, err);
+		buf_reset(&s->in);
+		if (r != 0)
+			return session_fail(s, r);
+	}
+	return 0;
+}
+
+int
+recon_session_eof(struct recon_session *s, struct pgps_err *err)
+{
+	switch (s->state) {
+	case RECON_STATE_DONE:
+		return 0;
+	case RECON_STATE_FAILED:
+		return s->fail_code;
+	case RECON_STATE_HANDSHAKE:
+		/* SKS closes at once when busy or when we are no member. */
+		return session_fail(s, pgps_err_set(err, PGPS_ETRUNC,
+		    "peer closed the connection during the handshake "
+		    "(busy, or not a configured peer)"));
+	default:
+		return session_fail(s, pgps_err_set(err, PGPS_ETRUNC,
+		    "peer closed the connection before the end of the "
+		    "reconciliation"));
+	}
+}
+
+void
+recon_session_output(const struct recon_session *s, const uint8_t **p,
+    size_t *len)
+{
+	*p = s->out.p + s->out_off;
+	*len = s->out.len - s->out_off;
+}
+
+void
+recon_session_consumed(struct recon_session *s, size_t n)
+{
+	if (n > s->out.len - s->out_off)
+		PGPS_BUG("consumed more output than there was");
+	s->out_off += n;
+	if (s->out_off == s->out.len) {
+		buf_reset(&s->out);
+		s->out_off = 0;
+	}
+}
+
+enum recon_state
+recon_session_state(const struct recon_session *s)
+{
+	return s->state;
+}
+
+const struct recon_config *
+recon_session_peer_config(const struct recon_session *s)
+{
+	return s->peer;
+}
+
+int
+recon_session_want(struct recon_session *s, const struct recon_elem **out,
+    size_t *n)
+{
+	if (!s->want_clean) {
+		size_t k = 0;
+
+		s->nwant = sort_unique(s->want, s->nwant);
+		/* A peer may send what we have (Hockeypuck's superset). */
+		for (size_t i = 0; i < s->nwant; i++)
+			if (!recon_ptree_has(s->tree, &s->want[i]))
+				s->want[k++] = s->want[i];
+		s->nwant = k;
+		s->want_clean = true;
+	}
+	*out = s->want;
+	*n = s->nwant;
+	return 0;
+}
+
+void
+recon_session_get_stats(const struct recon_session *s,
+    struct recon_session_stats *out)
+{
+	*out = s->stats;
+}
