@@ -129,6 +129,11 @@ pgp_cert_filter(struct buf *out, const struct pgp_cert *c,
 	int r = PGPS_EINTERNAL;
 
 	memset(&fr, 0, sizeof(fr));
+	if (c->flags & PGP_CERT_SECRET) {
+		r = pgps_err_set(err, PGPS_EFORMAT, "certificate at offset "
+		    "%llu: secret key material", (unsigned long long)c->offset);
+		goto cleanup;
+	}
 	if (c->has_primary && too_big(&c->pkts[0], lim)) {
 		r = pgps_err_set(err, PGPS_ELIMIT, "certificate at offset "
 		    "%llu: primary key packet of %zu octets exceeds the "

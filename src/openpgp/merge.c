@@ -235,6 +235,12 @@ check_primaries(const struct plan *pl, struct pgps_err *err)
 {
 	const struct pgp_cert *a = pl->a.c, *b = pl->b.c;
 
+	/* Secret keys are never merged (nor fingerprinted by the parser). */
+	if ((a->flags | b->flags) & PGP_CERT_SECRET)
+		return pgps_err_set(err, PGPS_EFORMAT, "certificates at "
+		    "offsets %llu and %llu: a secret and a public key do not "
+		    "merge", (unsigned long long)a->offset,
+		    (unsigned long long)b->offset);
 	if (a->has_primary && b->has_primary) {
 		/* A secret key's body starts with the public one, but the
 		 * two are different packets: export the public part first. */

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/common.h"
 #include "util/err.h"
 
 struct span {
