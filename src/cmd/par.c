@@ -59,16 +59,45 @@ par_ncpu(void)
 	return n < 1 ? 1 : (n > 64 ? 64 : (int)n);
 }
 
+/*
+ * Finished batches are kept for reuse: their buffers are megabytes, and
+ * getting fresh ones from the kernel each time costs page faults.
+ */
+static struct batch *batch_pool;
+
 static struct batch *
 batch_new(uint64_t seq)
 {
-	struct batch *b = xcalloc(1, sizeof(*b));
+	struct batch *b = batch_pool;
 
+	if (b != NULL) {
+		batch_pool = b->next;
+		b->next = NULL;
+		b->seq = seq;
+		b->n = 0;
+		b->skipped = 0;
+		b->done = false;
+		buf_reset(&b->data);
+		buf_reset(&b->out);
+		buf_reset(&b->msgs);
+		return b;
+	}
+	b = xcalloc(1, sizeof(*b));
 	b->seq = seq;
 	buf_init(&b->data, 0);
 	buf_init(&b->out, 0);
 	buf_init(&b->msgs, 0);
 	return b;
+}
+
+static void
+batch_recycle(struct batch *b)
+{
+	for (size_t i = 0; i < b->nsources; i++)
+		free(b->sources[i]);
+	b->nsources = 0;
+	b->next = batch_pool;
+	batch_pool = b;
 }
 
 static void
@@ -209,7 +238,7 @@ par_run(struct keyset_iter *it, const struct par_spec *spec, struct ctx *ctx,
 				eof = true;	/* stop reading */
 			}
 			emitted++;
-			batch_free(b);
+			batch_recycle(b);
 			ring[first] = NULL;
 			first = (first + 1) % ringsz;
 			inflight--;
@@ -301,6 +330,12 @@ par_run(struct keyset_iter *it, const struct par_spec *spec, struct ctx *ctx,
 	}
 	free(th);
 	free(ring);
+	while (batch_pool != NULL) {
+		struct batch *b = batch_pool;
+
+		batch_pool = b->next;
+		batch_free(b);
+	}
 	pthread_mutex_destroy(&par.mu);
 	pthread_cond_destroy(&par.work);
 	pthread_cond_destroy(&par.finished);

@@ -128,6 +128,16 @@ sks_key(struct sks_item *it, const struct pgp_packet *p)
 	uint64_t k = (uint64_t)p->tag << 56, k2 = 0;
 	size_t n = p->bodylen < 15 ? p->bodylen : 15;
 
+	if (n == 15) {
+		uint64_t a, b;
+
+		memcpy(&a, p->body, 8);
+		memcpy(&b, p->body + 7, 8);
+		it->key = k | (__builtin_bswap64(a) >> 8);
+		it->key2 = __builtin_bswap64(b);
+		it->p = p;
+		return;
+	}
 	for (size_t i = 0; i < n && i < 7; i++)
 		k |= (uint64_t)p->body[i] << (48 - 8 * i);
 	for (size_t i = 7; i < n; i++)

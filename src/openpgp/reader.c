@@ -585,7 +585,7 @@ pgp_reader_is_stable(const struct pgp_reader *r)
 static void
 reader_drop_behind(struct pgp_reader *r)
 {
-	const size_t step = (size_t)64 << 20;
+	const size_t step = (size_t)16 << 20;
 	size_t upto;
 
 	if (r->map == NULL || r->cur < r->dropped + 2 * step)
