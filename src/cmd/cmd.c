@@ -49,17 +49,17 @@ static const struct verb dump_verbs[] = {
 static const struct opt no_opts[] = { { 0, NULL, NULL, NULL } };
 
 const struct cmd cmd_table[] = {
-	{ "diff", NULL, "[options] set-a set-b",
-	    "show the difference between two key sets", no_opts, NULL },
+	{ "diff", cmd_diff, "[options] set-a set-b",
+	    "show the difference between two key sets", diff_opts, NULL },
 	{ "dump", cmd_dump, "verb [options] [set...]",
 	    "read, write, split, merge and inspect keydumps", no_opts,
 	    dump_verbs },
-	{ "fetch", NULL, "[options] [key...]",
-	    "refresh certificates from keyservers", no_opts, NULL },
-	{ "push", NULL, "[options] [set]",
-	    "upload changed certificates to keyservers", no_opts, NULL },
-	{ "reconcile", NULL, "[options] recon://host[:port] [set]",
-	    "reconcile a key set with an SKS peer", no_opts, NULL },
+	{ "fetch", cmd_fetch, "[options] [key...]",
+	    "refresh certificates from keyservers", fetch_opts, NULL },
+	{ "push", cmd_push, "[options] [set]",
+	    "upload changed certificates to keyservers", push_opts, NULL },
+	{ "reconcile", NULL, "[options] recon://host[:port] set",
+	    "reconcile a key set with an SKS peer", NULL, NULL },
 };
 const size_t cmd_table_len = PGPS_ARRAY_SIZE(cmd_table);
 
@@ -349,12 +349,24 @@ close_stdout(void)
 int
 atomic_open(struct atomic_file *af, const char *path)
 {
+	struct stat st;
 	size_t n;
 	int fd;
 
 	memset(af, 0, sizeof(*af));
 	if (strcmp(path, "-") == 0) {
 		af->f = stdout;
+		return 0;
+	}
+	/*
+	 * A device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
+	 * place: renaming a temporary file over it would replace it.
+	 */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if ((af->f = fopen(path, "w")) == NULL)
+			return error("cannot open '%s': %s", path,
+			    strerror(errno));
+		af->path = xstrdup(path);
 		return 0;
 	}
 	af->path = xstrdup(path);
@@ -384,6 +396,16 @@ atomic_commit(struct atomic_file *af)
 			r = error("write error on standard output: %s",
 			    strerror(errno));
 		af->f = NULL;
+		return r;
+	}
+	if (af->tmp == NULL) {
+		/* Written in place (a device or pipe). */
+		if (fclose(af->f) != 0)
+			r = error("cannot write '%s': %s", af->path,
+			    strerror(errno));
+		af->f = NULL;
+		free(af->path);
+		af->path = NULL;
 		return r;
 	}
 	if (fflush(af->f) != 0 || ferror(af->f) || fsync(fileno(af->f)) != 0) {

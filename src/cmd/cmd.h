@@ -182,8 +182,61 @@ int cmd_dump_merge(int argc, char **argv, struct ctx *ctx);
 int cmd_dump_filter(int argc, char **argv, struct ctx *ctx);
 int cmd_dump_export(int argc, char **argv, struct ctx *ctx);
 int cmd_dump_import(int argc, char **argv, struct ctx *ctx);
+int cmd_diff(int argc, char **argv, struct ctx *ctx);
 
 extern const struct opt dump_export_opts[];
 extern const struct opt dump_import_opts[];
+extern const struct opt diff_opts[];
+
+int cmd_fetch(int argc, char **argv, struct ctx *ctx);
+int cmd_push(int argc, char **argv, struct ctx *ctx);
+
+extern const struct opt fetch_opts[];
+extern const struct opt push_opts[];
+
+/*
+ * The options of the commands that talk to keyservers (fetch, push),
+ * applied to a struct net_opts (net/net.h) by net_opt() as LIMIT_OPTS are
+ * by limit_opt().  Defined in fetch.c.
+ */
+enum {
+	OPT_NET_CA_FILE = OPT_LONG + 300,
+	OPT_NET_PER_SERVER,
+	OPT_NET_PROXY,
+	OPT_NET_RETRIES,
+	OPT_NET_TIMEOUT
+};
+#define NET_OPTS							\
+	{ OPT_NET_CA_FILE, "ca-file", "file",				\
+	    "trust these CA certificates instead of the system's" },	\
+	{ 'J', "jobs", "n", "transfers at once (default 8)" },		\
+	{ OPT_NET_PER_SERVER, "per-server", "n",			\
+	    "transfers at once per server (default 4)" },		\
+	{ OPT_NET_PROXY, "proxy", "url",				\
+	    "send every request through this proxy (socks5h://... for Tor)" }, \
+	{ OPT_NET_RETRIES, "retries", "n",				\
+	    "retry rounds after transient failures (default 3)" },	\
+	{ OPT_NET_TIMEOUT, "timeout", "seconds",			\
+	    "give up on a request after this long (default 60)" }
+
+struct net_opts;
+struct net_server;
+/* The client options of fetch and push: net's, with a 60 s time-out. */
+void net_opt_default(struct net_opts *o);
+/*
+ * Applies a NET_OPTS option to *o: 1 if id was one of them, 0 if not; a
+ * bad value is a usage error (exits 2).  o keeps pointers into arg.
+ */
+int net_opt(struct ctx *ctx, struct net_opts *o, int id, const char *arg);
+/*
+ * Parses the keyserver URLs urls[0..*n) (-k, in order) into srv; with
+ * none, the default servers are put into urls first.  A bad URL is a
+ * usage error (exits 2).
+ */
+void net_opt_servers(struct ctx *ctx, const char **urls, size_t *n,
+    struct net_server *srv);
+
+int cmd_reconcile(int argc, char **argv, struct ctx *ctx);
+extern const struct opt reconcile_opts[];
 
 #endif

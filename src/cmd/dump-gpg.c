@@ -24,8 +24,11 @@
 #include <jansson.h>
 
 #include "cmd/cmd.h"
+#include "cmd/par.h"
 #include "keyset/gpg.h"
 #include "keyset/keyset.h"
+#include "keyset/store.h"
+#include "keyset/update.h"
 #include "openpgp/openpgp.h"
 #include "util/hex.h"
 #include "util/limits.h"
@@ -35,7 +38,8 @@ enum {
 	OPT_HOMEDIR = OPT_LONG,
 	OPT_JSON,
 	OPT_ARMOR,
-	OPT_DRY_RUN
+	OPT_DRY_RUN,
+	OPT_TO
 };
 
 const struct opt dump_export_opts[] = {
@@ -53,6 +57,8 @@ const struct opt dump_import_opts[] = {
 	{ OPT_HOMEDIR, "homedir", "dir",
 	    "GnuPG home (default: $GNUPGHOME or ~/.gnupg)" },
 	{ OPT_JSON, "json", NULL, "print the result as JSON" },
+	{ OPT_TO, "to", "set",
+	    "import into set: store:[DIR], or gpg:[HOMEDIR] (the default)" },
 	LIMIT_OPTS,
 	{ 0, NULL, NULL, NULL }
 };
@@ -406,15 +412,6 @@ batch_add(struct batch *b)
 	return x;
 }
 
-static bool
-cert_has_uid(const struct pgp_cert *c)
-{
-	for (size_t i = 0; i < c->npkts; i++)
-		if (c->pkts[i].tag == PGP_TAG_USER_ID)
-			return true;
-	return false;
-}
-
 /*
  * A run of signatures without a key: kept when they are key revocations
  * naming their issuer, to be matched with the keyring's copy of that key.
@@ -470,13 +467,12 @@ take_cert(struct importer *im, struct batch *b, const struct pgp_raw_cert *raw,
     const char *source)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	struct pgp_cert c = PGP_CERT_INIT, c2 = PGP_CERT_INIT;
-	struct gpg_compat_report crep;
-	struct pgp_filter_report frep;
-	struct buf prep = BUF_INIT;
+	struct pgp_cert c = PGP_CERT_INIT;
+	struct update_prep_report prep;
 	struct incoming *x = batch_add(b);
 	const char *why = NULL;
 	char msg[300];
+	int r;
 
 	x->source = xstrdup(source);
 	x->offset = raw->offset;
@@ -494,18 +490,17 @@ take_cert(struct importer *im, struct batch *b, const struct pgp_raw_cert *raw,
 			reject_in(im, x, why);
 		goto cleanup;
 	}
-	if (gpg_cert_prepare(&prep, &c, &crep, &err) != 0) {
-		reject_in(im, x, err.msg);
-		goto cleanup;
-	}
-	if ((crep.dropped_sigs > 0 || crep.dropped_subkeys > 0) &&
-	    !im->ctx->quiet)
+	r = update_prepare(&x->data, &c, &im->lim, UPDATE_GPG, &prep, &err);
+	/* The limits come after gpg's form: that step was done then. */
+	if ((r == 0 || err.code == PGPS_ELIMIT) &&
+	    (prep.compat.dropped_sigs > 0 ||
+	    prep.compat.dropped_subkeys > 0) && !im->ctx->quiet)
 		warn("'%s': left out %zu signature%s and %zu subkey%s that "
-		    "gpg 2.2 cannot read", x->fpr, crep.dropped_sigs,
-		    crep.dropped_sigs == 1 ? "" : "s", crep.dropped_subkeys,
-		    crep.dropped_subkeys == 1 ? "" : "s");
-	if (pgp_cert_parse(&c2, prep.p, prep.len, raw->offset, &err) != 0 ||
-	    pgp_cert_filter(&x->data, &c2, &im->lim, &frep, &err) != 0) {
+		    "gpg 2.2 cannot read", x->fpr, prep.compat.dropped_sigs,
+		    prep.compat.dropped_sigs == 1 ? "" : "s",
+		    prep.compat.dropped_subkeys,
+		    prep.compat.dropped_subkeys == 1 ? "" : "s");
+	if (r != 0) {
 		if (err.code == PGPS_ELIMIT)
 			snprintf(msg, sizeof(msg), "over the limits: %s",
 			    err.msg);
@@ -516,8 +511,6 @@ take_cert(struct importer *im, struct batch *b, const struct pgp_raw_cert *raw,
 	}
  cleanup:
 	pgp_cert_release(&c);
-	pgp_cert_release(&c2);
-	buf_release(&prep);
 	if (x->v == V_REJECTED) {
 		buf_release(&x->data);
 		free(x->source);
@@ -642,77 +635,33 @@ resolve_bare(struct importer *im, struct batch *b, struct incoming *x)
 }
 
 /*
- * Decides for x against its key's working copy, updating the copy.  The
- * test for "nothing new" leaves out what gpg would not add anyway
- * (gpg_cert_comparable()); the merge keeps everything and lets gpg
- * choose.
+ * Decides for x against its key's working copy, updating the copy
+ * (update_merge()).
  */
 static void
 decide(struct importer *im, struct bkey *k, struct incoming *x)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	struct pgp_cert in = PGP_CERT_INIT, w = PGP_CERT_INIT;
-	struct pgp_cert cmp = PGP_CERT_INIT;
-	struct buf merged = BUF_INIT, cmpbuf = BUF_INIT;
-	char msg[300];
-	int r;
+	enum update_result res;
 
-	if (pgp_cert_parse(&in, x->data.p, x->data.len, x->offset, &err) !=
-	    0) {
-		snprintf(msg, sizeof(msg), "malformed: %s", err.msg);
-		reject_in(im, x, msg);
-		goto cleanup;
+	if (update_merge(&k->work, &res, x->data.p, x->data.len, x->offset,
+	    UPDATE_GPG, &x->rep, NULL, NULL, &err) != 0) {
+		reject_in(im, x, err.msg);
+		return;
 	}
-	if (k->work.len == 0) {
-		if (!cert_has_uid(&in)) {
-			reject_in(im, x, "new key without a user ID "
-			    "(gpg cannot import it)");
-			goto cleanup;
-		}
-		if (buf_add(&k->work, x->data.p, x->data.len) != 0)
-			die("out of memory");
+	switch (res) {
+	case UPDATE_NEW:
 		x->v = V_NEW;
 		k->changed = true;
-		goto cleanup;
-	}
-	if (pgp_cert_parse(&w, k->work.p, k->work.len, 0, &err) != 0) {
-		snprintf(msg, sizeof(msg), "cannot read the keyring's copy: %s",
-		    err.msg);
-		reject_in(im, x, msg);
-		goto cleanup;
-	}
-	if (gpg_cert_comparable(&cmpbuf, &in, &w, &err) != 0 ||
-	    pgp_cert_parse(&cmp, cmpbuf.p, cmpbuf.len, x->offset, &err) != 0) {
-		snprintf(msg, sizeof(msg), "malformed: %s", err.msg);
-		reject_in(im, x, msg);
-		goto cleanup;
-	}
-	if (pgp_cert_contains(&w, &cmp)) {
+		break;
+	case UPDATE_CHANGED:
+		x->v = V_UPDATED;
+		k->changed = true;
+		break;
+	case UPDATE_UNCHANGED:
 		x->v = V_UNCHANGED;
-		goto cleanup;
+		break;
 	}
-	/* Counted on the compare form: what gpg will keep of it. */
-	r = pgp_cert_merge(&merged, &w, &cmp, &x->rep, &err);
-	if (r == 0) {
-		buf_reset(&merged);
-		r = pgp_cert_merge(&merged, &w, &in, NULL, &err);
-	}
-	if (r != 0) {
-		snprintf(msg, sizeof(msg), "cannot merge with the keyring's "
-		    "copy: %s", err.msg);
-		reject_in(im, x, msg);
-		goto cleanup;
-	}
-	pgp_cert_release(&w);
-	buf_swap(&k->work, &merged);
-	x->v = V_UPDATED;
-	k->changed = true;
- cleanup:
-	pgp_cert_release(&in);
-	pgp_cert_release(&w);
-	pgp_cert_release(&cmp);
-	buf_release(&merged);
-	buf_release(&cmpbuf);
 }
 
 static void
@@ -968,6 +917,246 @@ print_summary(struct importer *im, const char *home)
 	buf_release(&line);
 }
 
+/* --- import into a store ---------------------------------------------- */
+
+/*
+ * "import --to store:[DIR]": the certificates are prepared (parsed, the
+ * limits applied, hashed and packed as git objects) on every CPU, put
+ * into the store in input order, and committed as one commit, so an
+ * import is all or nothing.
+ */
+struct store_ws {
+	struct store_prep	*prep;
+	const struct store	*s;
+	const struct pgp_limits	*lim;
+};
+
+struct store_import {
+	struct store		*s;
+	const struct pgp_limits	*lim;
+	struct ctx		*ctx;
+	unsigned long		 n[STORE_PUT_UNCHANGED + 1];
+	unsigned long		 rejected;
+	unsigned long		 added[PGP_CHANGE_OTHER + 1];
+};
+
+static void *
+store_ws_new(void *arg)
+{
+	struct store_ws *w = xcalloc(1, sizeof(*w));
+
+	w->lim = ((const struct store_import *)arg)->lim;
+	w->s = ((const struct store_import *)arg)->s;
+	if ((w->prep = store_prep_new()) == NULL)
+		die("out of memory");
+	return w;
+}
+
+static void
+store_ws_done(void *ws, void *arg)
+{
+	struct store_ws *w = ws;
+
+	(void)arg;
+	store_prep_free(w->prep);
+	free(w);
+}
+
+static int
+store_prep_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
+    struct buf *out, struct pgps_err *err)
+{
+	struct store_ws *w = ws;
+	int r;
+
+	if ((r = store_prepare(out, w->prep, w->s, raw->p, raw->len, w->lim,
+	    err)) != 0)
+		return pgps_err_prefix(err, r, "'%s': offset %llu", source,
+		    (unsigned long long)raw->offset);
+	return 0;
+}
+
+/* Puts a batch of prepared certificates, in input order. */
+static int
+store_put_batch(const uint8_t *p, size_t len, void *arg)
+{
+	struct store_import *si = arg;
+
+	while (len > 0) {
+		struct pgps_err err = PGPS_ERR_INIT;
+		struct store_put_info pi;
+		size_t used;
+		int r;
+
+		r = store_put_prepared(si->s, p, len, &used, si->lim, &pi,
+		    &err);
+		p += used;
+		len -= used;
+		if (r != 0 && store_is_fatal(r))
+			return error("%s", err.msg);
+		if (r != 0) {
+			if (!si->ctx->quiet)
+				warn("%s%s%s", pi.fpr, pi.fpr[0] != '\0' ?
+				    ": " : "", err.msg);
+			si->rejected++;
+			continue;
+		}
+		si->n[pi.status]++;
+		for (size_t k = 0; k <= PGP_CHANGE_OTHER; k++)
+			si->added[k] += pi.added[k];
+		if (si->ctx->verbose > 0 && pi.status != STORE_PUT_UNCHANGED)
+			info(si->ctx, "%s: %s", pi.fpr,
+			    pi.status == STORE_PUT_NEW ? "new" : "updated");
+	}
+	return 0;
+}
+
+static void
+store_summary(const struct store_import *si, const struct store_commit_info *ci,
+    bool dry_run, bool json)
+{
+	unsigned long sigs = si->added[PGP_CHANGE_SELF_SIG] +
+	    si->added[PGP_CHANGE_EXPIRY] + si->added[PGP_CHANGE_CERTIFICATION] +
+	    si->added[PGP_CHANGE_OTHER];
+	unsigned long uids = si->added[PGP_CHANGE_UID] +
+	    si->added[PGP_CHANGE_UAT];
+	struct buf line = BUF_INIT;
+	json_t *root;
+
+	if (json) {
+		root = json_object();
+		json_object_set_new(root, "store",
+		    json_string(store_dir(si->s)));
+		json_object_set_new(root, "dry_run", json_boolean(dry_run));
+		json_object_set_new(root, "new",
+		    json_integer((json_int_t)si->n[STORE_PUT_NEW]));
+		json_object_set_new(root, "updated",
+		    json_integer((json_int_t)si->n[STORE_PUT_UPDATED]));
+		json_object_set_new(root, "unchanged",
+		    json_integer((json_int_t)si->n[STORE_PUT_UNCHANGED]));
+		json_object_set_new(root, "rejected",
+		    json_integer((json_int_t)si->rejected));
+		json_object_set_new(root, "new_signatures",
+		    json_integer((json_int_t)sigs));
+		json_object_set_new(root, "new_user_ids",
+		    json_integer((json_int_t)uids));
+		json_object_set_new(root, "new_subkeys", json_integer(
+		    (json_int_t)si->added[PGP_CHANGE_SUBKEY]));
+		json_object_set_new(root, "revocations", json_integer(
+		    (json_int_t)si->added[PGP_CHANGE_REVOCATION]));
+		json_object_set_new(root, "commit", ci->committed ?
+		    json_string(ci->commit) : json_null());
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fputc('\n', stdout);
+		json_decref(root);
+		return;
+	}
+	if (buf_addf(&line, "%lu new, %lu updated (", si->n[STORE_PUT_NEW],
+	    si->n[STORE_PUT_UPDATED]) != 0)
+		die("out of memory");
+	plural(&line, sigs, "new signature", "new signatures");
+	buf_addstr(&line, ", ");
+	plural(&line, uids, "new user ID", "new user IDs");
+	buf_addstr(&line, ", ");
+	plural(&line, si->added[PGP_CHANGE_SUBKEY], "new subkey",
+	    "new subkeys");
+	buf_addstr(&line, ", ");
+	plural(&line, si->added[PGP_CHANGE_REVOCATION], "revocation",
+	    "revocations");
+	buf_addf(&line, "), %lu unchanged, %lu rejected",
+	    si->n[STORE_PUT_UNCHANGED], si->rejected);
+	if (dry_run)
+		buf_addstr(&line, " (dry run: nothing imported)");
+	else if (ci->committed)
+		buf_addf(&line, "; commit %.12s", ci->commit);
+	printf("%s\n", (const char *)line.p);
+	buf_release(&line);
+}
+
+static int
+import_to_store(const char *to, const char *const *specs, size_t nspecs,
+    const struct pgp_limits *lim, bool dry_run, bool json, struct ctx *ctx)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct store_import si;
+	struct store_commit_info ci;
+	struct keyset_iter *it = NULL;
+	struct par_spec spec;
+	struct par_result res;
+	struct progress pg;
+	struct buf note = BUF_INIT;
+	enum store_join_result join = STORE_JOIN_NONE;
+	const struct store_entry *ents;
+	size_t nents;
+	int rc = EXIT_ERROR;
+
+	memset(&si, 0, sizeof(si));
+	memset(&ci, 0, sizeof(ci));
+	si.lim = lim;
+	si.ctx = ctx;
+	/* Locked before the input is read, so a busy store fails early. */
+	if (store_open(&si.s, to + strlen("store:"), STORE_WRITE,
+	    &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	/* A revision of the same store: join the histories, as git would. */
+	if (nspecs == 1 && strncmp(specs[0], "store:", 6) == 0 && !dry_run) {
+		if (store_join(si.s, specs[0] + 6, &join, &err) != 0) {
+			error("%s", err.msg);
+			goto cleanup;
+		}
+		if (join == STORE_JOIN_FAST_FORWARD) {
+			if (json)
+				printf("{\n  \"commit\": \"%s\",\n  "
+				    "\"fast_forward\": true\n}\n",
+				    store_head(si.s));
+			else
+				printf("fast-forward to '%s'; commit %.12s\n",
+				    specs[0], store_head(si.s));
+			rc = EXIT_OK;
+			goto cleanup;
+		}
+	}
+	/* The index, loaded before the threads that read it start. */
+	if (store_entries(&ents, &nents, NULL, si.s, &err) != 0 ||
+	    keyset_iter_open(&it, specs, nspecs, &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	memset(&spec, 0, sizeof(spec));
+	spec.fn = store_prep_one;
+	spec.wstate_new = store_ws_new;
+	spec.wstate_done = store_ws_done;
+	spec.arg = &si;
+	spec.sink = store_put_batch;
+	spec.sink_arg = &si;
+	progress_start(&pg, ctx, "importing", keyset_iter_total(it));
+	spec.progress = &pg;
+	if (par_run(it, &spec, ctx, &res) != 0) {
+		progress_end(&pg);
+		goto cleanup;	/* nothing is committed */
+	}
+	progress_end(&pg);
+	si.rejected += res.skipped;
+	buf_init(&note, 0);
+	buf_addstr(&note, "pgpsync dump import");
+	for (size_t k = 0; k < nspecs; k++)
+		buf_addf(&note, " %s", specs[k]);
+	if (!dry_run && store_commit(si.s, (const char *)note.p, &ci,
+	    &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	store_summary(&si, &ci, dry_run, json);
+	rc = si.rejected > 0 ? EXIT_PARTIAL : EXIT_OK;
+ cleanup:
+	buf_release(&note);
+	keyset_iter_free(it);
+	store_free(si.s);
+	return rc;
+}
+
 int
 cmd_dump_import(int argc, char **argv, struct ctx *ctx)
 {
@@ -980,7 +1169,7 @@ cmd_dump_import(int argc, char **argv, struct ctx *ctx)
 	struct pgp_raw_cert raw;
 	struct progress pg;
 	const char *const *specs;
-	const char *arg, *homedir = NULL;
+	const char *arg, *homedir = NULL, *to = NULL;
 	size_t nspecs;
 	uint64_t ncerts = 0;
 	bool json = ctx->json;
@@ -1004,12 +1193,36 @@ cmd_dump_import(int argc, char **argv, struct ctx *ctx)
 		case OPT_JSON:
 			json = true;
 			break;
+		case OPT_TO:
+			to = arg;
+			break;
 		default:
 			break;
 		}
 	}
 	i = opt_operands(&op);
 	opt_release(&op);
+	if (to != NULL && strncmp(to, "store:", 6) == 0) {
+		if (homedir != NULL)
+			return usage_error(ctx, "--homedir is for a GnuPG "
+			    "keyring, not --to '%s'", to);
+		if (i < argc)
+			return import_to_store(to,
+			    (const char *const *)&argv[i], (size_t)(argc - i),
+			    &im.lim, im.dry_run, json, ctx);
+		return import_to_store(to, stdin_spec, 1, &im.lim,
+		    im.dry_run, json, ctx);
+	}
+	if (to != NULL) {
+		if (strncmp(to, "gpg:", 4) != 0)
+			return usage_error(ctx, "--to: '%s' is not store:[DIR] "
+			    "or gpg:[HOMEDIR]", to);
+		if (homedir != NULL)
+			return usage_error(ctx, "--to and --homedir both name "
+			    "the keyring");
+		if (to[4] != '\0')
+			homedir = to + 4;
+	}
 	im.list = im.dry_run || ctx->verbose > 0;
 	if (json) {
 		im.jrejected = json_array();

@@ -27,5 +27,6 @@ struct keyset_backend {
 };
 
 extern const struct keyset_backend keyset_gpg_backend;
+extern const struct keyset_backend keyset_store_backend;
 
 #endif

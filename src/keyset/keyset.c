@@ -16,6 +16,7 @@
 /* Backends by scheme; plain paths are dump files. */
 static const struct keyset_backend *const backends[] = {
 	&keyset_gpg_backend,
+	&keyset_store_backend,
 };
 
 struct source {
@@ -155,11 +156,6 @@ keyset_iter_open(struct keyset_iter **out, const char *const *specs,
 		if (find_backend(s) != NULL) {
 			r = add_backend(it, find_backend(s), s, err);
 			continue;
-		}
-		if (strncmp(s, "store:", 6) == 0) {
-			r = pgps_err_set(err, PGPS_EUNSUPPORTED, "'%s': this "
-			    "kind of key set is not supported here yet", s);
-			break;
 		}
 		if (stat(s, &st) != 0) {
 			r = pgps_err_set(err, errno == ENOENT ?

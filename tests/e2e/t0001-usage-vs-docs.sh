@@ -6,6 +6,12 @@
 
 MAN=$SRCDIR/man
 
+test_expect_success 'every test script is executable (prove runs them)' '
+	for t in "$SRCDIR"/tests/e2e/t[0-9]*.sh; do
+		test -x "$t" || { echo "$t is not executable"; exit 1; }
+	done
+'
+
 test_expect_success 'the command table is sorted' '
 	pgpsync __complete commands | grep -v "^help$" >cmds &&
 	sort cmds >sorted &&
@@ -45,7 +51,7 @@ test_expect_success 'every option of every verb is in its man page' '
 		test -f "$page" || continue
 		verbs=$(pgpsync __complete verbs $c)
 		for v in ${verbs:-""}; do
-			grep -q "^\.Cm $v\$" "$page" ||
+			test -z "$v" || grep -q "^\.Cm $v\$" "$page" ||
 			{ echo "$page: no synopsis for verb $v"; exit 1; }
 			for o in $(pgpsync __complete options $c $v); do
 				test "$o" = "--help" && continue

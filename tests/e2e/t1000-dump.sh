@@ -265,6 +265,13 @@ test_expect_success 'filter: a failed run leaves the old output alone' '
 	cmp four.pgp keep.pgp && ! ls keep.pgp.tmp.* 2>/dev/null
 '
 
+test_expect_success 'output to a device is written in place, not replaced' '
+	mkfifo fifo &&
+	(cat fifo >from-fifo &) &&
+	pgpsync dump filter --no-limits -o fifo four.pgp 2>/dev/null &&
+	sleep 1 && cmp four.pgp from-fifo && test -p fifo
+'
+
 test_expect_success 'binary output to a terminal is refused' '
 	if command -v script >/dev/null 2>&1; then
 		script -qec "pgpsync dump filter four.pgp" /dev/null >out 2>&1;

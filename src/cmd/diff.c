@@ -1,0 +1,1353 @@
+/*
+ * diff.c: "pgpsync diff": which certificates only one of two key sets
+ * holds, and what changed in those both hold, packet by packet.
+ *
+ * Each side becomes a sorted index of (fingerprint, SKS hash, where the
+ * bytes are): a store's comes from its side index without reading a
+ * certificate; any other set is read once and hashed on every CPU (the
+ * parallel map of par.h).  The two indexes are then merged like sorted
+ * lists, so the comparison is never quadratic, and only the
+ * certificates that differ are read again: by offset from a dump file,
+ * from the store, or from a temporary copy made on the first pass of
+ * input that cannot be read twice (a pipe, armor, a GnuPG keyring).
+ * Memory is the index, under 100 bytes per certificate.
+ *
+ * A set that holds several versions of a key is compared as their
+ * merge, as a keyserver would hold it.  Bare revocations (signatures
+ * without their key) are items of their own, named by their SKS hash, as
+ * on a keyserver.
+ *
+ * Nothing here says which of two versions is newer: the packets one has
+ * and the other lacks are listed both ways (pgp_cert_diff()).
+ */
+#include "util/common.h"
+
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmd/cmd.h"
+#include "cmd/par.h"
+#include "keyset/keyset.h"
+#include "keyset/store.h"
+#include "openpgp/openpgp.h"
+#include "util/digest.h"
+#include "util/hex.h"
+#include "util/limits.h"
+#include "util/mem.h"
+
+enum {
+	OPT_HASHES = OPT_LONG,
+	OPT_JSON,
+	OPT_STAT
+};
+
+const struct opt diff_opts[] = {
+	{ OPT_HASHES, "hashes", NULL,
+	    "list the SKS hashes that only one set has" },
+	{ 'J', "jobs", "n", "use n threads (default: one per CPU)" },
+	{ OPT_JSON, "json", NULL, "print JSON" },
+	{ OPT_STAT, "stat", NULL, "print counts only" },
+	{ 0, NULL, NULL, NULL }
+};
+
+#define KEY_LEN		(1 + PGP_FPR_MAX)
+#define KEY_BARE	0xff	/* key[0] of a bare revocation: its hash */
+
+enum where {
+	IN_FILE,	/* src names a file, read at off */
+	IN_SPILL,	/* in the side's temporary file at off */
+	IN_STORE	/* src indexes the store's entries */
+};
+
+/* One certificate of one side.  key and hash are compared as one. */
+struct rec {
+	uint8_t		 key[KEY_LEN];	/* fingerprint length, fingerprint */
+	uint8_t		 hash[16];
+	uint8_t		 where;
+	uint32_t	 src;
+	uint64_t	 off;
+	uint64_t	 len;
+};
+
+struct side {
+	const char		*spec;
+	struct rec		*v;
+	size_t			 n;
+	size_t			 alloc;
+	uint64_t		 skipped;
+	struct store		*store;
+	const struct store_entry *ents;
+	char			**src;		/* file sources, interned */
+	bool			*seekable;
+	size_t			 nsrc;
+	FILE			*spill;
+	uint64_t		 spilled;
+	int			 fd;		/* of src[fdsrc] */
+	size_t			 fdsrc;
+};
+
+/* --- reading a side --------------------------------------------------- */
+
+static pthread_mutex_t intern_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * A source can be read again by offset when it is a regular file of
+ * binary packets: the reader's offsets are then file offsets.
+ */
+static bool
+can_seek(const char *name)
+{
+	uint8_t head[4096];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (strncmp(name, "gpg:", 4) == 0 || stat(name, &st) != 0 ||
+	    !S_ISREG(st.st_mode) ||
+	    (fd = open(name, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	return n >= 0 && !pgp_armor_detect(head, (size_t)n);
+}
+
+static uint32_t
+intern(struct side *sd, const char *name, bool *seekable)
+{
+	uint32_t i;
+
+	pthread_mutex_lock(&intern_mu);
+	for (i = 0; i < sd->nsrc; i++)
+		if (strcmp(sd->src[i], name) == 0)
+			break;
+	if (i == sd->nsrc) {
+		sd->src = xreallocarray(sd->src, sd->nsrc + 1,
+		    sizeof(*sd->src));
+		sd->seekable = xreallocarray(sd->seekable, sd->nsrc + 1,
+		    sizeof(*sd->seekable));
+		sd->src[i] = xstrdup(name);
+		sd->seekable[i] = can_seek(name);
+		sd->nsrc++;
+	}
+	*seekable = sd->seekable[i];
+	pthread_mutex_unlock(&intern_mu);
+	return i;
+}
+
+struct index_ws {
+	struct side	*sd;
+	struct digest	*md5;
+	struct pgp_cert	 cert;
+	char		*last;		/* source of the last certificate */
+	uint32_t	 lastsrc;
+	bool		 lastseek;
+};
+
+static void *
+index_ws_new(void *arg)
+{
+	struct index_ws *w = xcalloc(1, sizeof(*w));
+
+	w->sd = arg;
+	if ((w->md5 = digest_new(DIGEST_MD5)) == NULL)
+		die("out of memory");
+	buf_init(&w->cert.partial, 0);
+	return w;
+}
+
+static void
+index_ws_done(void *ws, void *arg)
+{
+	struct index_ws *w = ws;
+
+	(void)arg;
+	digest_free(w->md5);
+	pgp_cert_release(&w->cert);
+	free(w->last);
+	free(w);
+}
+
+/* Fills r's key and hash from a parsed certificate. */
+static int
+rec_key(struct rec *r, const struct pgp_cert *c, struct digest *md5)
+{
+	memset(r, 0, sizeof(*r));
+	if (pgp_cert_sks_hash(c, md5, r->hash) != 0)
+		return PGPS_ENOMEM;
+	if (c->has_primary) {
+		r->key[0] = c->primary.fprlen;
+		memcpy(r->key + 1, c->primary.fpr, c->primary.fprlen);
+	} else {
+		r->key[0] = KEY_BARE;
+		memcpy(r->key + 1, r->hash, 16);
+	}
+	return 0;
+}
+
+static int
+parse_checked(struct pgp_cert *c, const uint8_t *p, size_t len,
+    uint64_t offset, const char *source, struct pgps_err *err)
+{
+	int r;
+
+	if ((r = pgp_cert_parse(c, p, len, offset, err)) != 0)
+		return pgps_err_prefix(err, r, "'%s'", source);
+	if (c->flags & PGP_CERT_SECRET)
+		return pgps_err_set(err, PGPS_EFORMAT, "'%s': offset %llu: "
+		    "secret key material; skipped", source,
+		    (unsigned long long)offset);
+	return 0;
+}
+
+/* Worker: one index record, with the bytes when they cannot be re-read. */
+static int
+index_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
+    struct buf *out, struct pgps_err *err)
+{
+	struct index_ws *w = ws;
+	struct rec r;
+	int rc;
+
+	if ((rc = parse_checked(&w->cert, raw->p, raw->len, raw->offset,
+	    source, err)) != 0)
+		return rc;
+	if (rec_key(&r, &w->cert, w->md5) != 0)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	if (w->last == NULL || strcmp(w->last, source) != 0) {
+		free(w->last);
+		w->last = xstrdup(source);
+		w->lastsrc = intern(w->sd, source, &w->lastseek);
+	}
+	r.where = w->lastseek ? IN_FILE : IN_SPILL;
+	r.src = w->lastsrc;
+	r.off = raw->offset;
+	r.len = raw->len;
+	if (buf_add(out, &r, sizeof(r)) != 0 ||
+	    (!w->lastseek && buf_add(out, raw->p, raw->len) != 0))
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	return 0;
+}
+
+static void
+side_add(struct side *sd, const struct rec *r)
+{
+	if (sd->n == sd->alloc) {
+		sd->alloc = sd->alloc == 0 ? 1024 : sd->alloc * 2;
+		sd->v = xreallocarray(sd->v, sd->alloc, sizeof(*sd->v));
+	}
+	sd->v[sd->n++] = *r;
+}
+
+static uint64_t
+spill(struct side *sd, const uint8_t *p, size_t len)
+{
+	uint64_t off = sd->spilled;
+
+	if (sd->spill == NULL && (sd->spill = tmpfile()) == NULL)
+		die("cannot create a temporary file: %s", strerror(errno));
+	if (fwrite(p, 1, len, sd->spill) != len)
+		die("cannot write a temporary file: %s", strerror(errno));
+	sd->spilled += len;
+	return off;
+}
+
+/* Sink: the records of a batch, in input order. */
+static int
+index_sink(const uint8_t *p, size_t len, void *arg)
+{
+	struct side *sd = arg;
+
+	while (len >= sizeof(struct rec)) {
+		struct rec r;
+
+		memcpy(&r, p, sizeof(r));
+		p += sizeof(r);
+		len -= sizeof(r);
+		if (r.where == IN_SPILL) {
+			if (r.len > len)
+				PGPS_BUG("short record");
+			r.off = spill(sd, p, (size_t)r.len);
+			p += r.len;
+			len -= (size_t)r.len;
+		}
+		side_add(sd, &r);
+	}
+	return 0;
+}
+
+static int
+rec_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, KEY_LEN + 16);
+}
+
+static void
+side_from_store(struct side *sd, struct ctx *ctx)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	size_t n, damaged;
+
+	if (store_open(&sd->store, sd->spec + 6, 0, &err) != 0 ||
+	    store_entries(&sd->ents, &n, &damaged, sd->store, &err) != 0)
+		die("%s", err.msg);
+	if (damaged > 0) {
+		if (!ctx->quiet)
+			warn("'%s': %zu file%s in the store %s not a "
+			    "certificate named by its fingerprint; left out",
+			    sd->spec, damaged, damaged == 1 ? "" : "s",
+			    damaged == 1 ? "is" : "are");
+		sd->skipped += damaged;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct rec r;
+
+		memset(&r, 0, sizeof(r));
+		r.key[0] = sd->ents[i].fprlen;
+		memcpy(r.key + 1, sd->ents[i].fpr, sd->ents[i].fprlen);
+		memcpy(r.hash, sd->ents[i].hash, 16);
+		r.where = IN_STORE;
+		r.src = (uint32_t)i;
+		side_add(sd, &r);
+	}
+}
+
+static int
+side_read(struct side *sd, int jobs, struct ctx *ctx)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	const char *specs[1];
+	struct keyset_iter *it;
+	struct par_spec spec;
+	struct par_result res;
+	struct progress prog;
+	int rc;
+
+	if (strncmp(sd->spec, "store:", 6) == 0) {
+		side_from_store(sd, ctx);
+		return 0;
+	}
+	specs[0] = sd->spec;
+	if (keyset_iter_open(&it, specs, 1, &err) != 0)
+		die("%s", err.msg);
+	memset(&spec, 0, sizeof(spec));
+	spec.jobs = jobs;
+	spec.fn = index_one;
+	spec.wstate_new = index_ws_new;
+	spec.wstate_done = index_ws_done;
+	spec.arg = sd;
+	spec.sink = index_sink;
+	spec.sink_arg = sd;
+	progress_start(&prog, ctx, "reading", keyset_iter_total(it));
+	spec.progress = &prog;
+	rc = par_run(it, &spec, ctx, &res);
+	progress_end(&prog);
+	keyset_iter_free(it);
+	sd->skipped += res.skipped;
+	return rc;
+}
+
+/* --- reading certificates again --------------------------------------- */
+
+static void
+read_at(int fd, uint8_t *p, size_t len, uint64_t off, const char *name)
+{
+	while (len > 0) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("cannot read '%s' again: %s", name,
+			    n < 0 ? strerror(errno) : "it got shorter");
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+}
+
+/*
+ * Replaces out's contents with the bytes of r, checking that they are
+ * still what the first pass saw.
+ */
+static void
+fetch(struct side *sd, const struct rec *r, struct buf *out,
+    struct pgp_cert *c, struct digest *md5)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	const char *name = "temporary file";
+	struct rec chk;
+
+	buf_reset(out);
+	if (r->where == IN_STORE) {
+		if (store_read(out, sd->store, sd->ents[r->src].oid,
+		    &err) != 0)
+			die("%s", err.msg);
+		name = sd->spec;
+	} else {
+		if (r->len > PGPS_MAX_CERT ||
+		    buf_grow(out, (size_t)r->len) != 0)
+			die("out of memory");
+		if (r->where == IN_FILE) {
+			name = sd->src[r->src];
+			if (sd->fd < 0 || sd->fdsrc != r->src) {
+				if (sd->fd >= 0)
+					close(sd->fd);
+				if ((sd->fd = open(name,
+				    O_RDONLY | O_CLOEXEC)) < 0)
+					die("cannot open '%s' again: %s", name,
+					    strerror(errno));
+				sd->fdsrc = r->src;
+			}
+			read_at(sd->fd, out->p, (size_t)r->len, r->off, name);
+		} else {
+			if (fflush(sd->spill) != 0)
+				die("cannot write a temporary file: %s",
+				    strerror(errno));
+			read_at(fileno(sd->spill), out->p, (size_t)r->len,
+			    r->off, name);
+		}
+		out->len = (size_t)r->len;
+		out->p[out->len] = '\0';
+	}
+	if (pgp_cert_parse(c, out->p, out->len, 0, &err) != 0 ||
+	    rec_key(&chk, c, md5) != 0 || rec_cmp(&chk, r) != 0)
+		die("'%s' changed while it was being compared", name);
+}
+
+/*
+ * Several versions of one key in a set: replaces them by their merge
+ * (kept in the temporary file), as a keyserver would hold them.
+ */
+static void
+side_merge_versions(struct side *sd, struct digest *md5)
+{
+	struct pgp_cert a = PGP_CERT_INIT, b = PGP_CERT_INIT;
+	struct buf cur = BUF_INIT, other = BUF_INIT, out = BUF_INIT;
+	size_t i = 0, n = 0;
+
+	buf_init(&cur, 0);
+	buf_init(&other, 0);
+	buf_init(&out, 0);
+	if (sd->n > 1)
+		qsort(sd->v, sd->n, sizeof(*sd->v), rec_cmp);
+	while (i < sd->n) {
+		size_t j = i + 1, versions = 1;
+		struct rec m = sd->v[i];
+
+		for (; j < sd->n && memcmp(sd->v[j].key, m.key, KEY_LEN) == 0;
+		    j++)
+			if (memcmp(sd->v[j].hash, sd->v[j - 1].hash, 16) != 0)
+				versions++;
+		if (versions > 1) {
+			fetch(sd, &sd->v[i], &cur, &a, md5);
+			for (size_t k = i + 1; k < j; k++) {
+				struct pgps_err err = PGPS_ERR_INIT;
+
+				if (memcmp(sd->v[k].hash, sd->v[k - 1].hash,
+				    16) == 0)
+					continue;
+				fetch(sd, &sd->v[k], &other, &b, md5);
+				if (pgp_cert_parse(&a, cur.p, cur.len, 0,
+				    &err) != 0)
+					die("%s", err.msg);
+				buf_reset(&out);
+				if (pgp_cert_merge(&out, &a, &b, NULL,
+				    &err) != 0) {
+					warn("'%s': %s; one version left out",
+					    sd->spec, err.msg);
+					continue;
+				}
+				buf_swap(&cur, &out);
+			}
+			if (pgp_cert_parse(&a, cur.p, cur.len, 0, NULL) != 0 ||
+			    rec_key(&m, &a, md5) != 0)
+				die("cannot read a merged certificate");
+			m.where = IN_SPILL;
+			m.off = spill(sd, cur.p, cur.len);
+			m.len = cur.len;
+		}
+		sd->v[n++] = m;
+		i = j;
+	}
+	sd->n = n;
+	buf_release(&cur);
+	buf_release(&other);
+	buf_release(&out);
+	pgp_cert_release(&a);
+	pgp_cert_release(&b);
+}
+
+static void
+side_release(struct side *sd)
+{
+	for (size_t i = 0; i < sd->nsrc; i++)
+		free(sd->src[i]);
+	free(sd->src);
+	free(sd->seekable);
+	free(sd->v);
+	if (sd->spill != NULL)
+		fclose(sd->spill);
+	if (sd->fd >= 0)
+		close(sd->fd);
+	store_free(sd->store);
+}
+
+/* --- describing packets ----------------------------------------------- */
+
+/*
+ * Appends at most max bytes of p to b as valid UTF-8 on one line: control
+ * characters and bytes that do not form UTF-8 become '?'.  User IDs are
+ * whatever the key's owner (or a forger) wrote.
+ */
+static void
+add_text(struct buf *b, const uint8_t *p, size_t len, size_t max)
+{
+	size_t i = 0;
+
+	if (len > max)
+		len = max;
+	while (i < len) {
+		uint8_t c = p[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
+		    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		bool ok = n > 0 && i + n <= len && (n == 1 || c >= 0xc2);
+
+		for (size_t k = 1; ok && k < n; k++)
+			ok = (p[i + k] & 0xc0) == 0x80;
+		if (!ok || c < 0x20 || c == 0x7f) {
+			buf_addch(b, '?');
+			i++;
+			continue;
+		}
+		buf_add(b, p + i, n);
+		i += n;
+	}
+}
+
+static void
+fmt_date(char out[32], uint64_t t, bool iso)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL)
+		snprintf(out, 32, "%llu", (unsigned long long)t);
+	else
+		strftime(out, 32, iso ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d",
+		    &tm);
+}
+
+/* What a packet of c is attached to. */
+struct target {
+	const char	*on;		/* "key", "uid", "uat", "subkey" */
+	struct buf	 text;		/* user ID, or subkey fingerprint */
+	uint32_t	 created;	/* of the key the expiry counts from */
+};
+
+static void
+target_of(struct target *t, const struct pgp_cert *c, size_t comp)
+{
+	const struct pgp_packet *p = comp == SIZE_MAX ? NULL : &c->pkts[comp];
+	struct pgp_key_info k;
+	char hex[2 * PGP_FPR_MAX + 1];
+
+	buf_reset(&t->text);
+	t->on = "key";
+	t->created = c->has_primary ? c->primary.created : 0;
+	if (p == NULL)
+		return;
+	switch (p->tag) {
+	case PGP_TAG_USER_ID:
+		t->on = "uid";
+		add_text(&t->text, p->body, p->bodylen, 256);
+		break;
+	case PGP_TAG_USER_ATTRIBUTE:
+		t->on = "uat";
+		break;
+	case PGP_TAG_PUBLIC_SUBKEY:
+	case PGP_TAG_SECRET_SUBKEY:
+		t->on = "subkey";
+		if (pgp_key_info_parse(&k, p->body, p->bodylen, NULL) == 0) {
+			pgp_key_fpr_hex(hex, &k);
+			buf_addstr(&t->text, hex);
+			t->created = k.created;
+		}
+		break;
+	default:
+		t->on = "other";
+		break;
+	}
+}
+
+static void
+target_text(struct buf *b, const struct target *t)
+{
+	if (strcmp(t->on, "uid") == 0)
+		buf_addf(b, "user ID \"%s\"", (const char *)t->text.p);
+	else if (strcmp(t->on, "uat") == 0)
+		buf_addstr(b, "user attribute");
+	else if (strcmp(t->on, "subkey") == 0)
+		buf_addf(b, "subkey %s", (const char *)t->text.p);
+	else if (strcmp(t->on, "key") == 0)
+		buf_addstr(b, "the primary key");
+	else
+		buf_addstr(b, "an unknown packet");
+}
+
+static const char *
+reason_text(uint8_t r)
+{
+	switch (r) {
+	case 0:
+		return "no reason specified";
+	case 1:
+		return "key superseded";
+	case 2:
+		return "key compromised";
+	case 3:
+		return "key retired";
+	case 32:
+		return "user ID no longer valid";
+	}
+	return "unknown reason";
+}
+
+/* The issuer as the signature names it: fingerprint, else key ID. */
+static bool
+issuer_hex(char out[2 * PGP_FPR_MAX + 1], const struct pgp_sig_info *s)
+{
+	if (s->issuer_fprlen > 0)
+		hex_encode_upper(out, s->issuer_fpr, s->issuer_fprlen);
+	else if (s->has_issuer)
+		hex_encode_upper(out, s->issuer, 8);
+	else
+		return false;
+	return true;
+}
+
+static bool
+is_sig_change(const struct pgp_cert *c, const struct pgp_change *ch)
+{
+	return c->pkts[ch->pkt].tag == PGP_TAG_SIGNATURE &&
+	    ch->kind != PGP_CHANGE_UID && ch->kind != PGP_CHANGE_UAT &&
+	    ch->kind != PGP_CHANGE_SUBKEY;
+}
+
+/* One line (without sign and newline) saying what the packet is. */
+static void
+change_text(struct buf *b, struct target *t, const struct pgp_cert *c,
+    const struct pgp_change *ch)
+{
+	const struct pgp_packet *p = &c->pkts[ch->pkt];
+	const struct pgp_sig_info *s = &ch->sig;
+	char tmp[16], date[32], hex[2 * PGP_FPR_MAX + 1];
+	struct pgp_key_info k;
+	bool self;
+
+	switch (ch->kind) {
+	case PGP_CHANGE_UID:
+		buf_addstr(b, "user ID \"");
+		add_text(b, p->body, p->bodylen, 256);
+		buf_addstr(b, "\"");
+		return;
+	case PGP_CHANGE_UAT:
+		buf_addf(b, "user attribute (%zu bytes)", p->bodylen);
+		return;
+	case PGP_CHANGE_SUBKEY:
+		if (pgp_key_info_parse(&k, p->body, p->bodylen, NULL) != 0) {
+			buf_addstr(b, "subkey (unreadable)");
+			return;
+		}
+		pgp_key_fpr_hex(hex, &k);
+		fmt_date(date, k.created, false);
+		buf_addf(b, "subkey %s (%s, %s)", hex,
+		    pgp_algo_name(k.algo, tmp), date);
+		return;
+	default:
+		break;
+	}
+	if (!is_sig_change(c, ch)) {
+		buf_addf(b, "%s packet", pgp_tag_name(p->tag, tmp));
+		return;
+	}
+	self = c->has_primary && pgp_sig_is_by(s, &c->primary);
+	target_of(t, c, ch->comp);
+	buf_addf(b, "%s 0x%02x on ", ch->kind == PGP_CHANGE_CERTIFICATION ?
+	    "certification" : ch->kind == PGP_CHANGE_REVOCATION ?
+	    "revocation" : ch->kind == PGP_CHANGE_OTHER ? "signature" :
+	    "self-signature", s->type);
+	target_text(b, t);
+	if (!self && issuer_hex(hex, s))
+		buf_addf(b, " by %s", hex);
+	if (s->has_created) {
+		fmt_date(date, s->created, false);
+		buf_addf(b, ", %s", date);
+	}
+	if (ch->kind == PGP_CHANGE_EXPIRY) {
+		if (s->has_key_expiry && s->key_expiry != 0) {
+			fmt_date(date, (uint64_t)t->created + s->key_expiry,
+			    false);
+			buf_addf(b, ", changes expiry: key expires %s", date);
+		} else
+			buf_addstr(b, ", changes expiry: key does not expire");
+	}
+	if (ch->kind == PGP_CHANGE_REVOCATION && s->has_reason)
+		buf_addf(b, ", reason %u (%s)", s->reason,
+		    reason_text(s->reason));
+}
+
+static json_t *
+change_json(struct target *t, const struct pgp_cert *c,
+    const struct pgp_change *ch)
+{
+	const struct pgp_packet *p = &c->pkts[ch->pkt];
+	const struct pgp_sig_info *s = &ch->sig;
+	json_t *o = json_object();
+	char tmp[16], date[32], hex[2 * PGP_FPR_MAX + 1];
+	struct buf txt = BUF_INIT;
+	struct pgp_key_info k;
+
+	buf_init(&txt, 0);
+	json_object_set_new(o, "kind",
+	    json_string(pgp_change_kind_name(ch->kind)));
+	switch (ch->kind) {
+	case PGP_CHANGE_UID:
+		add_text(&txt, p->body, p->bodylen, 256);
+		json_object_set_new(o, "user_id",
+		    json_string((const char *)txt.p));
+		goto done;
+	case PGP_CHANGE_UAT:
+		json_object_set_new(o, "bytes",
+		    json_integer((json_int_t)p->bodylen));
+		goto done;
+	case PGP_CHANGE_SUBKEY:
+		if (pgp_key_info_parse(&k, p->body, p->bodylen, NULL) == 0) {
+			pgp_key_fpr_hex(hex, &k);
+			fmt_date(date, k.created, true);
+			json_object_set_new(o, "fingerprint", json_string(hex));
+			json_object_set_new(o, "algorithm",
+			    json_string(pgp_algo_name(k.algo, tmp)));
+			json_object_set_new(o, "created", json_string(date));
+		}
+		goto done;
+	default:
+		break;
+	}
+	if (!is_sig_change(c, ch)) {
+		json_object_set_new(o, "packet",
+		    json_string(pgp_tag_name(p->tag, tmp)));
+		goto done;
+	}
+	target_of(t, c, ch->comp);
+	snprintf(tmp, sizeof(tmp), "0x%02x", s->type);
+	json_object_set_new(o, "sig_type", json_string(tmp));
+	json_object_set_new(o, "on", json_string(t->on));
+	if (strcmp(t->on, "uid") == 0)
+		json_object_set_new(o, "user_id",
+		    json_string((const char *)t->text.p));
+	if (strcmp(t->on, "subkey") == 0)
+		json_object_set_new(o, "subkey",
+		    json_string((const char *)t->text.p));
+	if (issuer_hex(hex, s))
+		json_object_set_new(o, "issuer", json_string(hex));
+	json_object_set_new(o, "self", json_boolean(c->has_primary &&
+	    pgp_sig_is_by(s, &c->primary)));
+	if (s->has_created) {
+		fmt_date(date, s->created, true);
+		json_object_set_new(o, "created", json_string(date));
+	}
+	if (ch->kind == PGP_CHANGE_EXPIRY) {
+		if (s->has_key_expiry && s->key_expiry != 0) {
+			fmt_date(date, (uint64_t)t->created + s->key_expiry,
+			    true);
+			json_object_set_new(o, "key_expires",
+			    json_string(date));
+		} else
+			json_object_set_new(o, "key_expires", json_null());
+	}
+	if (ch->kind == PGP_CHANGE_REVOCATION && s->has_reason)
+		json_object_set_new(o, "reason", json_integer(s->reason));
+ done:
+	buf_release(&txt);
+	return o;
+}
+
+/* --- comparing -------------------------------------------------------- */
+
+struct result {
+	size_t		*only_a;	/* indexes into a.v */
+	size_t		 nonly_a;
+	size_t		*only_b;
+	size_t		 nonly_b;
+	size_t		(*changed)[2];
+	size_t		 nchanged;
+	size_t		 same;
+	uint64_t	 added[PGP_CHANGE_OTHER + 1];
+	uint64_t	 removed[PGP_CHANGE_OTHER + 1];
+};
+
+static void
+join(struct result *res, const struct side *a, const struct side *b)
+{
+	size_t i = 0, j = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->only_a = xcalloc(a->n + 1, sizeof(*res->only_a));
+	res->only_b = xcalloc(b->n + 1, sizeof(*res->only_b));
+	res->changed = xcalloc((a->n < b->n ? a->n : b->n) + 1,
+	    sizeof(*res->changed));
+	while (i < a->n || j < b->n) {
+		int c = i == a->n ? 1 : j == b->n ? -1 :
+		    memcmp(a->v[i].key, b->v[j].key, KEY_LEN);
+
+		if (c < 0)
+			res->only_a[res->nonly_a++] = i++;
+		else if (c > 0)
+			res->only_b[res->nonly_b++] = j++;
+		else {
+			if (memcmp(a->v[i].hash, b->v[j].hash, 16) != 0) {
+				res->changed[res->nchanged][0] = i;
+				res->changed[res->nchanged][1] = j;
+				res->nchanged++;
+			} else
+				res->same++;
+			i++;
+			j++;
+		}
+	}
+}
+
+static void
+result_release(struct result *res)
+{
+	free(res->only_a);
+	free(res->only_b);
+	free(res->changed);
+}
+
+/* Both versions of a changed certificate and what each lacks. */
+struct pair {
+	struct pgp_cert		 a;
+	struct pgp_cert		 b;
+	struct buf		 abuf;
+	struct buf		 bbuf;
+	struct pgp_change	*add;	/* in b, not in a */
+	size_t			 nadd;
+	struct pgp_change	*del;	/* in a, not in b */
+	size_t			 ndel;
+	struct target		 t;
+	struct digest		*md5;
+};
+
+static void
+pair_init(struct pair *p)
+{
+	memset(p, 0, sizeof(*p));
+	buf_init(&p->abuf, 0);
+	buf_init(&p->bbuf, 0);
+	buf_init(&p->t.text, 0);
+	buf_init(&p->a.partial, 0);
+	buf_init(&p->b.partial, 0);
+	if ((p->md5 = digest_new(DIGEST_MD5)) == NULL)
+		die("out of memory");
+}
+
+static void
+pair_release(struct pair *p)
+{
+	free(p->add);
+	free(p->del);
+	pgp_cert_release(&p->a);
+	pgp_cert_release(&p->b);
+	buf_release(&p->abuf);
+	buf_release(&p->bbuf);
+	buf_release(&p->t.text);
+	digest_free(p->md5);
+}
+
+static void
+pair_load(struct pair *p, struct side *a, const struct rec *ra,
+    struct side *b, const struct rec *rb, struct result *res)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+
+	free(p->add);
+	free(p->del);
+	p->add = p->del = NULL;
+	p->nadd = p->ndel = 0;
+	fetch(a, ra, &p->abuf, &p->a, p->md5);
+	fetch(b, rb, &p->bbuf, &p->b, p->md5);
+	if (pgp_cert_diff(&p->add, &p->nadd, &p->a, &p->b, &err) != 0 ||
+	    pgp_cert_diff(&p->del, &p->ndel, &p->b, &p->a, &err) != 0)
+		die("%s", err.msg);
+	for (size_t i = 0; i < p->nadd; i++)
+		res->added[p->add[i].kind]++;
+	for (size_t i = 0; i < p->ndel; i++)
+		res->removed[p->del[i].kind]++;
+}
+
+/* The first user ID of c, for naming a certificate ("" if none). */
+static void
+first_uid(struct buf *b, const struct pgp_cert *c)
+{
+	buf_reset(b);
+	for (size_t i = 0; i < c->npkts; i++)
+		if (c->pkts[i].tag == PGP_TAG_USER_ID) {
+			add_text(b, c->pkts[i].body, c->pkts[i].bodylen, 256);
+			return;
+		}
+}
+
+static void
+key_text(char *out, size_t n, const struct rec *r)
+{
+	char hex[2 * PGP_FPR_MAX + 1];
+
+	if (r->key[0] == KEY_BARE) {
+		hex_encode_upper(hex, r->hash, 16);
+		snprintf(out, n, "(revocation without key, hash %s)", hex);
+	} else {
+		hex_encode_upper(hex, r->key + 1, r->key[0]);
+		snprintf(out, n, "%s", hex);
+	}
+}
+
+static const char *const kind_words[][2] = {
+	[PGP_CHANGE_UID] = { "user ID", "user IDs" },
+	[PGP_CHANGE_UAT] = { "user attribute", "user attributes" },
+	[PGP_CHANGE_SUBKEY] = { "subkey", "subkeys" },
+	[PGP_CHANGE_SELF_SIG] = { "self-signature", "self-signatures" },
+	[PGP_CHANGE_EXPIRY] = { "expiry change", "expiry changes" },
+	[PGP_CHANGE_CERTIFICATION] = { "certification", "certifications" },
+	[PGP_CHANGE_REVOCATION] = { "revocation", "revocations" },
+	[PGP_CHANGE_OTHER] = { "other packet", "other packets" }
+};
+
+static void
+print_kinds(const char *label, const uint64_t *n)
+{
+	const char *sep = "";
+
+	printf("%-19s", label);
+	for (size_t k = 0; k <= PGP_CHANGE_OTHER; k++) {
+		if (n[k] == 0)
+			continue;
+		printf("%s%llu %s", sep, (unsigned long long)n[k],
+		    kind_words[k][n[k] != 1]);
+		sep = ", ";
+	}
+	printf("%s\n", *sep == '\0' ? "none" : "");
+}
+
+static json_t *
+kinds_json(const uint64_t *n)
+{
+	json_t *o = json_object();
+
+	for (size_t k = 0; k <= PGP_CHANGE_OTHER; k++)
+		json_object_set_new(o, pgp_change_kind_name(k),
+		    json_integer((json_int_t)n[k]));
+	return o;
+}
+
+static json_t *
+counts_json(const struct side *a, const struct side *b,
+    const struct result *res)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "a", json_integer((json_int_t)a->n));
+	json_object_set_new(o, "b", json_integer((json_int_t)b->n));
+	json_object_set_new(o, "only_in_a",
+	    json_integer((json_int_t)res->nonly_a));
+	json_object_set_new(o, "only_in_b",
+	    json_integer((json_int_t)res->nonly_b));
+	json_object_set_new(o, "changed",
+	    json_integer((json_int_t)res->nchanged));
+	json_object_set_new(o, "unchanged",
+	    json_integer((json_int_t)res->same));
+	json_object_set_new(o, "skipped",
+	    json_integer((json_int_t)(a->skipped + b->skipped)));
+	return o;
+}
+
+/* --- output ----------------------------------------------------------- */
+
+struct hline {
+	uint8_t		 hash[16];
+	char		 sign;
+};
+
+static int
+hline_cmp(const void *a, const void *b)
+{
+	const struct hline *x = a, *y = b;
+	int c = memcmp(x->hash, y->hash, 16);
+
+	return c != 0 ? c : x->sign - y->sign;
+}
+
+/* --hashes: every SKS hash one set has and the other lacks. */
+static void
+print_hashes(const struct side *a, const struct side *b,
+    const struct result *res, bool json)
+{
+	size_t n = res->nonly_a + res->nonly_b + 2 * res->nchanged, k = 0;
+	struct hline *v = xcalloc(n + 1, sizeof(*v));
+	char hex[33];
+
+	for (size_t i = 0; i < res->nonly_a; i++, k++) {
+		memcpy(v[k].hash, a->v[res->only_a[i]].hash, 16);
+		v[k].sign = '-';
+	}
+	for (size_t i = 0; i < res->nonly_b; i++, k++) {
+		memcpy(v[k].hash, b->v[res->only_b[i]].hash, 16);
+		v[k].sign = '+';
+	}
+	for (size_t i = 0; i < res->nchanged; i++, k += 2) {
+		memcpy(v[k].hash, a->v[res->changed[i][0]].hash, 16);
+		v[k].sign = '-';
+		memcpy(v[k + 1].hash, b->v[res->changed[i][1]].hash, 16);
+		v[k + 1].sign = '+';
+	}
+	qsort(v, n, sizeof(*v), hline_cmp);
+	if (json) {
+		/* One array per side, each sorted. */
+		for (int side = 0; side < 2; side++) {
+			const char sign = side == 0 ? '-' : '+';
+			const char *sep = "";
+
+			printf("%s  \"only_in_%c\": [", side == 0 ? "{\n" :
+			    ",\n", side == 0 ? 'a' : 'b');
+			for (size_t i = 0; i < n; i++) {
+				if (v[i].sign != sign)
+					continue;
+				hex_encode_upper(hex, v[i].hash, 16);
+				printf("%s\n    \"%s\"", sep, hex);
+				sep = ",";
+			}
+			printf("%s]", *sep == '\0' ? "" : "\n  ");
+		}
+		printf("\n}\n");
+	} else
+		for (size_t i = 0; i < n; i++) {
+			hex_encode_upper(hex, v[i].hash, 16);
+			printf("%c %s\n", v[i].sign, hex);
+		}
+	free(v);
+}
+
+static void
+print_stat(struct side *a, struct side *b, struct result *res, bool json)
+{
+	struct pair p;
+
+	pair_init(&p);
+	for (size_t i = 0; i < res->nchanged; i++)
+		pair_load(&p, a, &a->v[res->changed[i][0]], b,
+		    &b->v[res->changed[i][1]], res);
+	pair_release(&p);
+	if (json) {
+		json_t *o = counts_json(a, b, res);
+
+		json_object_set_new(o, "packets_added",
+		    kinds_json(res->added));
+		json_object_set_new(o, "packets_removed",
+		    kinds_json(res->removed));
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fputc('\n', stdout);
+		json_decref(o);
+		return;
+	}
+	printf("%-19s%zu\n", "certificates in a", a->n);
+	printf("%-19s%zu\n", "certificates in b", b->n);
+	printf("%-19s%zu\n", "only in a", res->nonly_a);
+	printf("%-19s%zu\n", "only in b", res->nonly_b);
+	printf("%-19s%zu\n", "changed", res->nchanged);
+	printf("%-19s%zu\n", "unchanged", res->same);
+	print_kinds("packets added", res->added);
+	print_kinds("packets removed", res->removed);
+}
+
+/* Prints s as a JSON string (made valid UTF-8 first). */
+static void
+print_json_text(const char *s)
+{
+	struct buf b = BUF_INIT;
+	json_t *o;
+	char *t;
+
+	buf_init(&b, 0);
+	add_text(&b, (const uint8_t *)s, strlen(s), 4096);
+	o = json_string((const char *)b.p);
+	if (o == NULL || (t = json_dumps(o, JSON_ENCODE_ANY)) == NULL)
+		die("out of memory");
+	fputs(t, stdout);
+	free(t);
+	json_decref(o);
+	buf_release(&b);
+}
+
+/* Prints one array element of the streamed JSON document. */
+static void
+json_elem(json_t *o, const char **sep)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (s == NULL)
+		die("out of memory");
+	printf("%s\n    %s", *sep, s);
+	*sep = ",";
+	free(s);
+	json_decref(o);
+}
+
+static json_t *
+only_json(struct side *sd, const struct rec *r, bool verbose,
+    struct pair *p)
+{
+	json_t *o = json_object();
+	char hex[2 * PGP_FPR_MAX + 1];
+
+	hex_encode_upper(hex, r->hash, 16);
+	json_object_set_new(o, "hash", json_string(hex));
+	if (r->key[0] == KEY_BARE)
+		json_object_set_new(o, "fingerprint", json_null());
+	else {
+		hex_encode_upper(hex, r->key + 1, r->key[0]);
+		json_object_set_new(o, "fingerprint", json_string(hex));
+	}
+	if (verbose && r->key[0] != KEY_BARE) {
+		fetch(sd, r, &p->abuf, &p->a, p->md5);
+		first_uid(&p->t.text, &p->a);
+		json_object_set_new(o, "user_id",
+		    json_string((const char *)p->t.text.p));
+	}
+	return o;
+}
+
+/*
+ * The whole difference as one JSON document, streamed: the arrays are
+ * written an element (one line) at a time.
+ */
+static void
+print_json(struct side *a, struct side *b, struct result *res,
+    bool verbose)
+{
+	struct pair p;
+	struct buf tb = BUF_INIT;
+	char hex[2 * PGP_FPR_MAX + 1];
+	const char *sep;
+	json_t *o;
+	char *s;
+
+	pair_init(&p);
+	buf_init(&tb, 0);
+	printf("{\n  \"a\": ");
+	print_json_text(a->spec);
+	printf(",\n  \"b\": ");
+	print_json_text(b->spec);
+	printf(",\n  \"only_in_a\": [");
+	sep = "";
+	for (size_t i = 0; i < res->nonly_a; i++)
+		json_elem(only_json(a, &a->v[res->only_a[i]], verbose, &p),
+		    &sep);
+	printf("%s],\n  \"only_in_b\": [", *sep == '\0' ? "" : "\n  ");
+	sep = "";
+	for (size_t i = 0; i < res->nonly_b; i++)
+		json_elem(only_json(b, &b->v[res->only_b[i]], verbose, &p),
+		    &sep);
+	printf("%s],\n  \"changed\": [", *sep == '\0' ? "" : "\n  ");
+	sep = "";
+	for (size_t i = 0; i < res->nchanged; i++) {
+		const struct rec *ra = &a->v[res->changed[i][0]];
+		const struct rec *rb = &b->v[res->changed[i][1]];
+		json_t *add = json_array(), *del = json_array();
+
+		pair_load(&p, a, ra, b, rb, res);
+		o = json_object();
+		hex_encode_upper(hex, ra->key + 1, ra->key[0]);
+		json_object_set_new(o, "fingerprint", json_string(hex));
+		hex_encode_upper(hex, ra->hash, 16);
+		json_object_set_new(o, "hash_a", json_string(hex));
+		hex_encode_upper(hex, rb->hash, 16);
+		json_object_set_new(o, "hash_b", json_string(hex));
+		first_uid(&tb, &p.b);
+		if (tb.len == 0)
+			first_uid(&tb, &p.a);
+		json_object_set_new(o, "user_id", tb.len > 0 ?
+		    json_string((const char *)tb.p) : json_null());
+		for (size_t k = 0; k < p.nadd; k++)
+			json_array_append_new(add, change_json(&p.t, &p.b,
+			    &p.add[k]));
+		for (size_t k = 0; k < p.ndel; k++)
+			json_array_append_new(del, change_json(&p.t, &p.a,
+			    &p.del[k]));
+		json_object_set_new(o, "added", add);
+		json_object_set_new(o, "removed", del);
+		json_elem(o, &sep);
+	}
+	printf("%s],\n  \"counts\": ", *sep == '\0' ? "" : "\n  ");
+	o = counts_json(a, b, res);
+	json_object_set_new(o, "packets_added", kinds_json(res->added));
+	json_object_set_new(o, "packets_removed", kinds_json(res->removed));
+	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	printf("%s\n}\n", s != NULL ? s : "null");
+	free(s);
+	json_decref(o);
+	buf_release(&tb);
+	pair_release(&p);
+}
+
+static void
+print_only(char sign, struct side *sd, const struct rec *r, bool verbose,
+    struct pair *p)
+{
+	char key[128];
+
+	key_text(key, sizeof(key), r);
+	printf("%c %s", sign, key);
+	if (verbose && r->key[0] != KEY_BARE) {
+		fetch(sd, r, &p->abuf, &p->a, p->md5);
+		first_uid(&p->t.text, &p->a);
+		if (p->t.text.len > 0)
+			printf(" %s", (const char *)p->t.text.p);
+	}
+	printf("\n");
+}
+
+/*
+ * The human form, in diff(1)'s spirit: "-" for a certificate only in a,
+ * "+" only in b, "~" changed, followed by its packets that b adds ("+")
+ * and a has but b lacks ("-"), indented.
+ */
+static void
+print_text(struct side *a, struct side *b, struct result *res,
+    bool verbose)
+{
+	struct pair p;
+	struct buf line = BUF_INIT;
+	char key[128];
+
+	if (res->nonly_a + res->nonly_b + res->nchanged == 0)
+		return;
+	pair_init(&p);
+	buf_init(&line, 0);
+	printf("--- %s\n+++ %s\n", a->spec, b->spec);
+	for (size_t i = 0; i < res->nonly_a; i++)
+		print_only('-', a, &a->v[res->only_a[i]], verbose, &p);
+	for (size_t i = 0; i < res->nonly_b; i++)
+		print_only('+', b, &b->v[res->only_b[i]], verbose, &p);
+	for (size_t i = 0; i < res->nchanged; i++) {
+		const struct rec *ra = &a->v[res->changed[i][0]];
+
+		pair_load(&p, a, ra, b, &b->v[res->changed[i][1]], res);
+		key_text(key, sizeof(key), ra);
+		first_uid(&line, &p.b);
+		if (line.len == 0)
+			first_uid(&line, &p.a);
+		printf("~ %s%s%s\n", key, line.len > 0 ? " " : "",
+		    (const char *)line.p);
+		for (size_t k = 0; k < p.nadd; k++) {
+			buf_reset(&line);
+			change_text(&line, &p.t, &p.b, &p.add[k]);
+			printf("    + %s\n", (const char *)line.p);
+		}
+		for (size_t k = 0; k < p.ndel; k++) {
+			buf_reset(&line);
+			change_text(&line, &p.t, &p.a, &p.del[k]);
+			printf("    - %s\n", (const char *)line.p);
+		}
+	}
+	buf_release(&line);
+	pair_release(&p);
+}
+
+int
+cmd_diff(int argc, char **argv, struct ctx *ctx)
+{
+	struct opt_parser op;
+	struct side a, b;
+	struct result res;
+	struct digest *md5 = NULL;
+	const char *arg;
+	unsigned long n;
+	bool hashes = false, stat = false;
+	int c, i, jobs = 0, rc;
+
+	opt_init(&op, argc, argv, ctx);
+	while ((c = opt_next(&op, &arg)) != -1) {
+		switch (c) {
+		case OPT_HASHES:
+			hashes = true;
+			break;
+		case 'J':
+			if (parse_ulong(arg, &n) != 0 || n == 0 || n > 256)
+				return usage_error(ctx, "--jobs: '%s' is not "
+				    "a number from 1 to 256", arg);
+			jobs = (int)n;
+			break;
+		case OPT_JSON:
+			ctx->json = true;
+			break;
+		case OPT_STAT:
+			stat = true;
+			break;
+		}
+	}
+	i = opt_operands(&op);
+	opt_release(&op);
+	if (argc - i != 2)
+		return usage_error(ctx, "two key sets are needed, not %d",
+		    argc - i);
+	if (hashes && stat)
+		return usage_error(ctx, "--hashes and --stat exclude each "
+		    "other");
+	if (strcmp(argv[i], "-") == 0 && strcmp(argv[i + 1], "-") == 0)
+		return usage_error(ctx, "standard input can be only one of "
+		    "the sets");
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.spec = argv[i];
+	b.spec = argv[i + 1];
+	a.fd = b.fd = -1;
+	if ((md5 = digest_new(DIGEST_MD5)) == NULL)
+		die("out of memory");
+	if (side_read(&a, jobs, ctx) != 0 || side_read(&b, jobs, ctx) != 0) {
+		rc = EXIT_ERROR;
+		goto cleanup;
+	}
+	side_merge_versions(&a, md5);
+	side_merge_versions(&b, md5);
+	join(&res, &a, &b);
+	if (hashes)
+		print_hashes(&a, &b, &res, ctx->json);
+	else if (stat)
+		print_stat(&a, &b, &res, ctx->json);
+	else if (ctx->json)
+		print_json(&a, &b, &res, ctx->verbose > 0);
+	else
+		print_text(&a, &b, &res, ctx->verbose > 0);
+	if (a.skipped + b.skipped > 0) {
+		if (!ctx->quiet)
+			warn("%llu certificate%s or damaged region%s skipped; "
+			    "the comparison leaves them out",
+			    (unsigned long long)(a.skipped + b.skipped),
+			    a.skipped + b.skipped == 1 ? "" : "s",
+			    a.skipped + b.skipped == 1 ? "" : "s");
+		rc = EXIT_PARTIAL;
+	} else
+		rc = res.nonly_a + res.nonly_b + res.nchanged > 0 ?
+		    EXIT_DIFFER : EXIT_OK;
+	result_release(&res);
+ cleanup:
+	side_release(&a);
+	side_release(&b);
+	digest_free(md5);
+	return rc;
+}

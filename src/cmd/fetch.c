@@ -1,0 +1,2300 @@
+/*
+ * fetch.c: "pgpsync fetch", refreshing a keyring from keyservers (HKP,
+ * HKPS, the VKS API) and Web Key Directories.
+ *
+ * Every lookup is in flight at once, bounded per server and in total
+ * (net/net.h), one request per key; a server that fails, rate-limits or
+ * has no copy hands the key to the next one.  Nothing a server says is
+ * taken on trust: of each answer only the certificates whose primary key
+ * or a subkey has the fingerprint asked for are kept (for key IDs and
+ * e-mail addresses, exactly one certificate must match), and the poison
+ * limits apply before anything is compared.  What is left is merged at
+ * packet level with the keyring's copy, so an answer without user IDs
+ * (keys.openpgp.org) still delivers its revocation or new subkey, and
+ * only a certificate that adds packets goes to gpg, in one run per batch.
+ * What gpg then really added is read back and reported per key.
+ *
+ * A dump file as the target is rewritten atomically with the merged
+ * certificates.  The state file (keyset/state.h) remembers when each key
+ * was checked, so cron can refresh a share of the keyring per run.
+ *
+ * Deliberately not here: SRV lookups and pool rotation (pass several
+ * servers), HKPv2, verification of signatures (gpg does that on import),
+ * and the git store as a target.
+ */
+#include "util/common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmd/cmd.h"
+#include "keyset/gpg.h"
+#include "keyset/state.h"
+#include "keyset/update.h"
+#include "net/net.h"
+#include "openpgp/openpgp.h"
+#include "util/digest.h"
+#include "util/hex.h"
+#include "util/limits.h"
+
+enum {
+	OPT_ARMOR = OPT_LONG,
+	OPT_DELAY,
+	OPT_DRY_RUN,
+	OPT_HOMEDIR,
+	OPT_JSON,
+	OPT_KEYRING,
+	OPT_MAX_AGE,
+	OPT_MAX_RESPONSE,
+	OPT_RATE,
+	OPT_SPREAD,
+	OPT_STATE,
+	OPT_WKD
+};
+
+const struct opt fetch_opts[] = {
+	{ OPT_ARMOR, "armor", NULL,
+	    "with --output, write one ASCII-armored block" },
+	{ OPT_DELAY, "delay", "seconds",
+	    "one key at a time, in random order, after a random wait" },
+	{ OPT_DRY_RUN, "dry-run", NULL,
+	    "show what would change; change nothing" },
+	{ OPT_HOMEDIR, "homedir", "dir",
+	    "GnuPG home (default: $GNUPGHOME or ~/.gnupg)" },
+	{ OPT_JSON, "json", NULL, "print the result as JSON" },
+	{ 'k', "keyserver", "url",
+	    "keyserver to ask, in order of preference (repeatable)" },
+	{ OPT_KEYRING, "keyring", "set",
+	    "refresh this key set instead of the GnuPG keyring" },
+	{ OPT_MAX_AGE, "max-age", "time",
+	    "skip keys checked less than time ago" },
+	{ OPT_MAX_RESPONSE, "max-response", "size",
+	    "refuse answers larger than size (default 64M)" },
+	{ 'o', "output", "file",
+	    "write the certificates to file (- for stdout), import nothing" },
+	{ OPT_RATE, "rate", "n", "start at most n lookups per second" },
+	{ OPT_SPREAD, "spread", "period",
+	    "refresh each key once per period, a share of them per run" },
+	{ OPT_STATE, "state", "file",
+	    "state file (default $XDG_STATE_HOME/pgpsync/state.json)" },
+	{ OPT_WKD, "wkd", NULL,
+	    "also ask the Web Key Directory of each user ID's domain" },
+	NET_OPTS,
+	LIMIT_OPTS,
+	{ 0, NULL, NULL, NULL }
+};
+
+/* Used when no -k is given: keys.openpgp.org, then a Hockeypuck pool. */
+static const char *const default_servers[] = {
+	"hkps://keys.openpgp.org",
+	"hkps://keyserver.ubuntu.com"
+};
+
+/* --- network options, shared with push -------------------------------- */
+
+void
+net_opt_default(struct net_opts *o)
+{
+	net_opts_default(o);
+	/* A cron job must end even when a server stalls. */
+	o->timeout_ms = 60000;
+}
+
+int
+net_opt(struct ctx *ctx, struct net_opts *o, int id, const char *arg)
+{
+	unsigned long n;
+	const char *name;
+
+	switch (id) {
+	case OPT_NET_CA_FILE:
+		o->ca_file = arg;
+		return 1;
+	case OPT_NET_PROXY:
+		o->proxy = arg;
+		return 1;
+	case 'J':
+		name = "jobs";
+		if (parse_ulong(arg, &n) != 0 || n == 0 || n > 256)
+			break;
+		o->max_total = (unsigned int)n;
+		return 1;
+	case OPT_NET_PER_SERVER:
+		name = "per-server";
+		if (parse_ulong(arg, &n) != 0 || n == 0 || n > 64)
+			break;
+		o->max_per_host = (unsigned int)n;
+		return 1;
+	case OPT_NET_RETRIES:
+		name = "retries";
+		if (parse_ulong(arg, &n) != 0 || n > 100)
+			break;
+		o->retries = (unsigned int)n;
+		return 1;
+	case OPT_NET_TIMEOUT:
+		name = "timeout";
+		if (parse_ulong(arg, &n) != 0 || n == 0 || n > 86400)
+			break;
+		o->timeout_ms = (long)n * 1000;
+		if (o->low_speed_time > (long)n)
+			o->low_speed_time = (long)n;
+		if (o->connect_timeout_ms > o->timeout_ms)
+			o->connect_timeout_ms = o->timeout_ms;
+		return 1;
+	default:
+		return 0;
+	}
+	exit(usage_error(ctx, "--%s: bad value '%s'", name, arg));
+}
+
+void
+net_opt_servers(struct ctx *ctx, const char **urls, size_t *n,
+    struct net_server *srv)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+
+	if (*n == 0)
+		for (size_t i = 0; i < PGPS_ARRAY_SIZE(default_servers); i++)
+			urls[(*n)++] = default_servers[i];
+	for (size_t i = 0; i < *n; i++)
+		if (net_server_parse(&srv[i], urls[i], &err) != 0)
+			exit(usage_error(ctx, "%s", err.msg));
+}
+
+/*
+ * Keys per batch: one gpg export and one gpg import per batch; the
+ * answers of a batch are held in memory until it is imported.
+ */
+#define BATCH_KEYS	1000
+/* At most this many addresses of one key are asked by WKD. */
+#define WKD_MAX_ADDRS	3
+
+enum result {
+	R_PENDING,
+	R_NOT_DUE,
+	R_UNCHANGED,
+	R_UPDATED,
+	R_NEW,
+	R_NOT_FOUND,
+	R_FAILED,
+	R_REFUSED
+};
+
+static const char *const result_name[] = {
+	"pending", "not_due", "unchanged", "updated", "new", "not_found",
+	"failed", "refused"
+};
+
+#define NKINDS	(PGP_CHANGE_OTHER + 1)
+
+/* One certificate of an answer that matched what was asked. */
+struct got {
+	struct buf	 data;
+	char		 fpr[GPG_FPR_HEX];	/* "" for a bare revocation */
+};
+
+/* One key to look up. */
+struct key {
+	enum net_query_kind kind;
+	uint8_t		 id[PGP_FPR_MAX];
+	size_t		 idlen;
+	char		*email;
+	char		*name;		/* as asked: hex or the address */
+	char		 fpr[GPG_FPR_HEX];	/* primary, once known */
+	bool		 named;		/* given on the command line */
+	unsigned int	 pending;	/* lookups in flight */
+	struct got	*got;
+	size_t		 ngot;
+	unsigned int	 notfound;	/* servers without a copy */
+	unsigned int	 failures;	/* keyservers that failed */
+	unsigned int	 mismatches;	/* answers about other keys */
+	char		*server;	/* who sent what was kept */
+	char		*last_server;	/* the last keyserver asked */
+	bool		 has_hash;
+	uint8_t		 hash[16];	/* SKS hash of the first answer */
+	char		*why;		/* failure, refusal */
+	enum result	 res;
+	size_t		 changes[NKINDS];
+	struct buf	 work;		/* what goes to the target */
+	bool		 batched;	/* in a hashquery (see hq_submit()) */
+};
+
+/* One certificate of the target. */
+struct lcert {
+	struct buf	 data;
+	char		 fpr[GPG_FPR_HEX];	/* "" without a primary key */
+};
+
+/* The target's certificates by fingerprint (the first of duplicates). */
+struct ent {
+	char		 fpr[GPG_FPR_HEX];
+	size_t		 i;
+};
+
+struct fetch {
+	struct ctx	*ctx;
+	struct pgp_limits lim;
+	unsigned int	 uflags;	/* UPDATE_GPG for a GnuPG keyring */
+	const char	*homedir;	/* GnuPG target */
+	const char	*dump;		/* dump file target */
+	const char	*target;	/* for messages */
+	struct gpg_keyring *kr;
+	struct lcert	*loc;		/* the target's certificates */
+	size_t		 nloc, allocloc;
+	struct ent	*byfpr;		/* loc sorted by fingerprint */
+	size_t		 nbyfpr;
+	bool		 armored;	/* the dump was ASCII-armored */
+	bool		 loc_changed;
+
+	struct net_opts	 nopts;
+	const char	*servers[NET_MAX_SERVERS];
+	struct net_server srv[NET_MAX_SERVERS];
+	size_t		 nservers;
+	struct net_client *net;
+	const char	*proxy;		/* as given */
+	bool		 wkd;
+	double		 delay;
+	unsigned long	 rate;
+	uint32_t	 down;		/* keyservers that failed in this run */
+	size_t		 next, limit;	/* keys still to submit */
+	size_t		 window, active;	/* keys in flight */
+	size_t		 window_full;
+	bool		 answered;	/* a keyserver has answered */
+	uint32_t	 hq_off;	/* servers without /pks/hashquery */
+	bool		 feeding;
+	struct digest	*md5;
+	FILE		*urandom;
+
+	struct key	*keys;
+	size_t		 nkeys, allockeys;
+	struct state	*st;
+	const char	*state_path;
+	int64_t		 now;
+	int64_t		 max_age, spread;
+	bool		 dry_run;
+	const char	*output;
+	bool		 armor;
+	struct buf	 out;
+
+	unsigned long	 n[R_REFUSED + 1];
+	unsigned long	 requests;
+	unsigned long	 nchanges[NKINDS];
+	struct gpg_import_result gres;
+	bool		 json;
+	FILE		*report;	/* stderr when the output is stdout */
+	json_t		*jkeys;
+	size_t		 done;
+	double		 shown;
+};
+
+/* --- small helpers ---------------------------------------------------- */
+
+static double
+now_s(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/*
+ * A random number from the kernel: the order of keys, the pauses and the
+ * proxy credentials of --delay must not be guessable by whoever watches
+ * the requests.  Read through stdio, so a few thousand numbers cost one
+ * read.
+ */
+static uint64_t
+rand64(struct fetch *f)
+{
+	uint64_t v = 0;
+
+	if (f->urandom == NULL &&
+	    (f->urandom = fopen("/dev/urandom", "rb")) == NULL)
+		die("cannot open /dev/urandom: %s", strerror(errno));
+	if (fread(&v, sizeof(v), 1, f->urandom) != 1)
+		die("cannot read /dev/urandom");
+	return v;
+}
+
+static void
+sleep_s(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* "90", "90s", "15m", "12h", "7d", "2w" in seconds; -1 if malformed. */
+static int
+parse_duration(const char *s, int64_t *out)
+{
+	static const char units[] = "smhdw";
+	static const int64_t secs[] = { 1, 60, 3600, 86400, 7 * 86400 };
+	const char *u;
+	char num[32];
+	size_t n = strlen(s);
+	unsigned long v;
+	int64_t mult = 1;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	if ((u = strchr(units, num[n - 1])) != NULL) {
+		mult = secs[u - units];
+		num[n - 1] = '\0';
+	}
+	/* Well below INT64_MAX: times are added to the clock. */
+	if (parse_ulong(num, &v) != 0 || v > (unsigned long)(INT64_MAX / 4 /
+	    mult))
+		return -1;
+	*out = (int64_t)v * mult;
+	return 0;
+}
+
+static const char *
+opt_long_name(const struct opt *opts, int id)
+{
+	for (; opts->name != NULL; opts++)
+		if (opts->id == id)
+			return opts->name;
+	return "?";
+}
+
+static void
+set_str(char **dst, const char *s)
+{
+	free(*dst);
+	*dst = s != NULL ? xstrdup(s) : NULL;
+}
+
+/* Copies printable ASCII of s; the rest becomes '?' (network text). */
+static void
+sanitize(char *out, size_t outlen, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 1 < outlen; s++)
+		out[o++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+	out[o] = '\0';
+}
+
+/* --- what is asked ---------------------------------------------------- */
+
+static struct key *
+key_add(struct fetch *f)
+{
+	struct key *k;
+
+	if (f->nkeys == f->allockeys) {
+		f->allockeys = f->allockeys == 0 ? 64 : f->allockeys * 2;
+		f->keys = xreallocarray(f->keys, f->allockeys,
+		    sizeof(*f->keys));
+	}
+	k = &f->keys[f->nkeys++];
+	memset(k, 0, sizeof(*k));
+	buf_init(&k->work, 0);
+	return k;
+}
+
+static void
+key_release(struct key *k)
+{
+	for (size_t i = 0; i < k->ngot; i++)
+		buf_release(&k->got[i].data);
+	free(k->got);
+	k->got = NULL;
+	k->ngot = 0;
+	free(k->email);
+	free(k->name);
+	free(k->server);
+	free(k->last_server);
+	free(k->why);
+	k->email = k->name = k->server = k->last_server = k->why = NULL;
+	buf_release(&k->work);
+}
+
+/* Sets what k asks for from a fingerprint in binary. */
+static void
+key_set_fpr(struct key *k, const uint8_t *fpr, size_t len)
+{
+	k->kind = NET_QUERY_FPR;
+	memcpy(k->id, fpr, len);
+	k->idlen = len;
+	hex_encode_upper(k->fpr, fpr, len);
+	set_str(&k->name, k->fpr);
+}
+
+/*
+ * A key named on the command line: a fingerprint (40 or 64 hex digits),
+ * a long key ID (16), with or without "0x" and spaces, or an e-mail
+ * address.  -1 for anything else.
+ */
+static int
+key_parse(struct key *k, const char *s)
+{
+	char hex[2 * PGP_FPR_MAX + 1];
+	const char *p = s;
+	size_t n = 0, len;
+
+	if (strchr(s, '@') != NULL) {
+		len = strlen(s);
+		if (s[0] == '<' && len > 2 && s[len - 1] == '>') {
+			k->email = xstrdup(s + 1);
+			k->email[len - 2] = '\0';
+		} else
+			k->email = xstrdup(s);
+		if (strchr(k->email, '@') == k->email ||
+		    strchr(k->email, ' ') != NULL)
+			return -1;
+		k->kind = NET_QUERY_EMAIL;
+		set_str(&k->name, k->email);
+		return 0;
+	}
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	for (; *p != '\0'; p++) {
+		if (*p == ' ')
+			continue;
+		if (n == sizeof(hex) - 1 ||
+		    !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
+		    (*p >= 'A' && *p <= 'F')))
+			return -1;
+		hex[n++] = *p;
+	}
+	if (n != 16 && n != 40 && n != 64)
+		return -1;
+	if (hex_decode(k->id, n / 2, hex, n) != 0)
+		return -1;
+	k->idlen = n / 2;
+	if (n == 16) {
+		k->kind = NET_QUERY_KEYID;
+		hex_encode_upper(hex, k->id, 8);
+		set_str(&k->name, hex);
+		return 0;
+	}
+	key_set_fpr(k, k->id, k->idlen);
+	return 0;
+}
+
+/* --- the target ------------------------------------------------------- */
+
+static int
+cmp_ent(const void *a, const void *b)
+{
+	return strcmp(((const struct ent *)a)->fpr,
+	    ((const struct ent *)b)->fpr);
+}
+
+static int
+cmp_ent_pos(const void *a, const void *b)
+{
+	const struct ent *x = a, *y = b;
+	int c = strcmp(x->fpr, y->fpr);
+
+	if (c != 0)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static void
+loc_index(struct fetch *f)
+{
+	size_t w = 0;
+
+	free(f->byfpr);
+	f->byfpr = xreallocarray(NULL, f->nloc + 1, sizeof(*f->byfpr));
+	f->nbyfpr = 0;
+	for (size_t i = 0; i < f->nloc; i++) {
+		if (f->loc[i].fpr[0] == '\0')
+			continue;
+		memcpy(f->byfpr[f->nbyfpr].fpr, f->loc[i].fpr,
+		    sizeof(f->loc[i].fpr));
+		f->byfpr[f->nbyfpr++].i = i;
+	}
+	qsort(f->byfpr, f->nbyfpr, sizeof(*f->byfpr), cmp_ent_pos);
+	/* A key a dump holds twice is found, and updated, at its first. */
+	for (size_t i = 0; i < f->nbyfpr; i++)
+		if (w == 0 || strcmp(f->byfpr[i].fpr, f->byfpr[w - 1].fpr) != 0)
+			f->byfpr[w++] = f->byfpr[i];
+	f->nbyfpr = w;
+}
+
+/* The target's certificate with this primary fingerprint, or NULL. */
+static struct lcert *
+loc_find(struct fetch *f, const char *fpr)
+{
+	struct ent key, *e;
+
+	if (f->nbyfpr == 0)
+		return NULL;
+	snprintf(key.fpr, sizeof(key.fpr), "%s", fpr);
+	e = bsearch(&key, f->byfpr, f->nbyfpr, sizeof(*f->byfpr), cmp_ent);
+	return e != NULL ? &f->loc[e->i] : NULL;
+}
+
+static struct lcert *
+loc_add(struct fetch *f, const uint8_t *p, size_t len, const char *fpr)
+{
+	struct lcert *l;
+
+	if (f->nloc == f->allocloc) {
+		f->allocloc = f->allocloc == 0 ? 64 : f->allocloc * 2;
+		f->loc = xreallocarray(f->loc, f->allocloc, sizeof(*f->loc));
+	}
+	l = &f->loc[f->nloc++];
+	buf_init(&l->data, 0);
+	if (buf_add(&l->data, p, len) != 0)
+		die("out of memory");
+	snprintf(l->fpr, sizeof(l->fpr), "%s", fpr);
+	return l;
+}
+
+/*
+ * Splits data into the target's certificates.  A dump that cannot be
+ * read whole is not rewritten (its damaged parts would be lost): with
+ * strict, damage is an error.
+ */
+static int
+loc_split(struct fetch *f, const uint8_t *p, size_t len, const char *name,
+    bool strict)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct pgp_reader *rd = NULL;
+	struct pgp_raw_cert raw;
+	struct pgp_cert c = PGP_CERT_INIT;
+	char fpr[GPG_FPR_HEX];
+	int r, rc = -1;
+
+	if (len == 0)
+		return 0;
+	if (pgp_reader_open_mem(&rd, p, len, name, &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	for (;;) {
+		pgps_err_clear(&err);
+		if ((r = pgp_reader_next(rd, &raw, 0, &err)) == 0)
+			break;
+		if (r < 0) {
+			if (strict) {
+				error("'%s' is damaged, not rewriting it: %s",
+				    name, err.msg);
+				goto cleanup;
+			}
+			warn("'%s': %s", name, err.msg);
+			if (r == PGPS_EIO)
+				break;
+			continue;
+		}
+		fpr[0] = '\0';
+		if (pgp_cert_parse(&c, raw.p, raw.len, raw.offset, &err) ==
+		    0 && c.has_primary && (c.flags & PGP_CERT_SECRET) == 0)
+			pgp_key_fpr_hex(fpr, &c.primary);
+		else if (strict && err.code != 0) {
+			error("'%s' is damaged, not rewriting it: %s", name,
+			    err.msg);
+			goto cleanup;
+		}
+		loc_add(f, raw.p, raw.len, fpr);
+	}
+	rc = 0;
+ cleanup:
+	pgp_cert_release(&c);
+	pgp_reader_free(rd);
+	return rc;
+}
+
+/* Exports the keys with these patterns (NULL: all) into the target list. */
+static int
+load_gpg(struct fetch *f, const char *const *pats, size_t n)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct buf data = BUF_INIT;
+	int rc = -1;
+
+	if (pats != NULL && n == 0)
+		return 0;
+	if (gpg_keyring_export(&data, f->kr, pats, n, &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	if (loc_split(f, data.p, data.len, gpg_keyring_home(f->kr), false) !=
+	    0)
+		goto cleanup;
+	loc_index(f);
+	rc = 0;
+ cleanup:
+	buf_release(&data);
+	return rc;
+}
+
+/* Reads the whole dump file (missing: empty). */
+static int
+load_dump(struct fetch *f)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct buf data = BUF_INIT, bin = BUF_INIT;
+	uint8_t chunk[65536];
+	size_t got;
+	FILE *fp;
+	int rc = -1;
+
+	if ((fp = fopen(f->dump, "rb")) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return error("cannot open '%s': %s", f->dump, strerror(errno));
+	}
+	while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		if (buf_add(&data, chunk, got) != 0) {
+			error("'%s': too large to rewrite", f->dump);
+			goto cleanup;
+		}
+	if (ferror(fp)) {
+		error("cannot read '%s': %s", f->dump, strerror(errno));
+		goto cleanup;
+	}
+	if (pgp_armor_detect(data.p, data.len)) {
+		f->armored = true;
+		if (pgp_armor_decode(&bin, data.p, data.len, 0, &err) != 0) {
+			error("'%s': %s", f->dump, err.msg);
+			goto cleanup;
+		}
+		buf_swap(&data, &bin);
+	}
+	if (loc_split(f, data.p, data.len, f->dump, true) != 0)
+		goto cleanup;
+	loc_index(f);
+	rc = 0;
+ cleanup:
+	fclose(fp);
+	buf_release(&data);
+	buf_release(&bin);
+	return rc;
+}
+
+/*
+ * Writes binary certificates to path ("-": standard output) through a
+ * temporary file renamed into place, one armor block with armor.
+ */
+static int
+write_certs(const char *path, const struct buf *bin, bool armor)
+{
+	struct atomic_file af;
+	struct buf arm = BUF_INIT;
+	const struct buf *w = bin;
+	int rc = -1;
+
+	if (armor && bin->len > 0) {
+		if (pgp_armor_encode(&arm, bin->p, bin->len,
+		    PGP_ARMOR_PUBLIC_KEY, 0) != 0)
+			die("out of memory");
+		w = &arm;
+	}
+	if (atomic_open(&af, path) != 0)
+		goto cleanup;
+	if (w->len > 0 && fwrite(w->p, 1, w->len, af.f) != w->len) {
+		error("cannot write '%s': %s", path, strerror(errno));
+		atomic_abort(&af);
+		goto cleanup;
+	}
+	rc = atomic_commit(&af);
+ cleanup:
+	buf_release(&arm);
+	return rc;
+}
+
+/* Writes the target dump back, in the form it had. */
+static int
+save_dump(struct fetch *f)
+{
+	struct buf all = BUF_INIT;
+	int rc;
+
+	for (size_t i = 0; i < f->nloc; i++)
+		if (buf_add(&all, f->loc[i].data.p, f->loc[i].data.len) != 0)
+			die("out of memory");
+	rc = write_certs(f->dump, &all, f->armored);
+	buf_release(&all);
+	return rc;
+}
+
+/* --- matching answers ------------------------------------------------- */
+
+/* The address of a user ID: between its last '<' and '>', or all of it. */
+static bool
+uid_has_address(const uint8_t *p, size_t len, const char *email)
+{
+	size_t lo = 0, hi = len, n = strlen(email);
+
+	for (size_t i = len; i > 0; i--)
+		if (p[i - 1] == '<') {
+			lo = i;
+			for (hi = lo; hi < len && p[hi] != '>'; hi++)
+				;
+			break;
+		}
+	if (hi - lo != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t a = p[lo + i], b = (uint8_t)email[i];
+
+		if (a >= 'A' && a <= 'Z')
+			a = (uint8_t)(a - 'A' + 'a');
+		if (b >= 'A' && b <= 'Z')
+			b = (uint8_t)(b - 'A' + 'a');
+		if (a != b)
+			return false;
+	}
+	return true;
+}
+
+static bool
+key_info_matches(const struct pgp_key_info *ki, const struct key *k)
+{
+	if (k->kind == NET_QUERY_KEYID)
+		return memcmp(ki->keyid, k->id, 8) == 0;
+	return ki->fprlen == k->idlen && memcmp(ki->fpr, k->id, k->idlen) == 0;
+}
+
+/*
+ * Whether c is a certificate k asked for: its primary key or a subkey has
+ * the fingerprint or key ID, or a user ID has the address.
+ */
+static bool
+cert_matches(const struct pgp_cert *c, const struct key *k)
+{
+	struct pgp_key_info ki;
+
+	if (k->kind != NET_QUERY_EMAIL && key_info_matches(&c->primary, k))
+		return true;
+	for (size_t i = 0; i < c->npkts; i++) {
+		const struct pgp_packet *p = &c->pkts[i];
+
+		if (k->kind == NET_QUERY_EMAIL) {
+			if (p->tag == PGP_TAG_USER_ID &&
+			    uid_has_address(p->body, p->bodylen, k->email))
+				return true;
+		} else if (p->tag == PGP_TAG_PUBLIC_SUBKEY &&
+		    pgp_key_info_parse(&ki, p->body, p->bodylen, NULL) == 0 &&
+		    key_info_matches(&ki, k))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A bare revocation (Hockeypuck answers a hard-revoked key with only the
+ * revocation signature): kept when every signature is a key revocation
+ * claiming the key asked for as its issuer.
+ */
+static bool
+bare_matches(const struct pgp_cert *c, const struct key *k)
+{
+	struct pgp_key_info ki;
+	struct pgp_sig_info s;
+
+	if (k->kind == NET_QUERY_EMAIL)
+		return false;
+	memset(&ki, 0, sizeof(ki));
+	if (k->kind == NET_QUERY_KEYID)
+		memcpy(ki.keyid, k->id, 8);
+	else {
+		ki.fprlen = (uint8_t)k->idlen;
+		memcpy(ki.fpr, k->id, k->idlen);
+		/* v4: the low 64 bits; v6: the high ones (RFC 9580 5.5.4) */
+		memcpy(ki.keyid, k->idlen == 20 ? k->id + 12 : k->id, 8);
+	}
+	for (size_t i = 0; i < c->npkts; i++) {
+		const struct pgp_packet *p = &c->pkts[i];
+
+		if (p->tag == PGP_TAG_TRUST || p->tag == PGP_TAG_MARKER)
+			continue;
+		if (p->tag != PGP_TAG_SIGNATURE ||
+		    pgp_sig_parse(&s, p->body, p->bodylen, NULL) != 0 ||
+		    s.type != PGP_SIG_KEY_REVOCATION || !pgp_sig_is_by(&s, &ki))
+			return false;
+	}
+	return c->npkts > 0;
+}
+
+static void
+got_add(struct key *k, const uint8_t *p, size_t len, const char *fpr)
+{
+	struct got *g;
+
+	k->got = xreallocarray(k->got, k->ngot + 1, sizeof(*k->got));
+	g = &k->got[k->ngot++];
+	buf_init(&g->data, 0);
+	if (buf_add(&g->data, p, len) != 0)
+		die("out of memory");
+	snprintf(g->fpr, sizeof(g->fpr), "%s", fpr);
+}
+
+/*
+ * Keeps the certificates of an answer that k asked for.  Returns how
+ * many were kept; why says what else the answer held.
+ */
+static size_t
+take_answer(struct fetch *f, struct key *k, const struct buf *body,
+    const char *src, char *why, size_t whylen)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct pgp_reader *rd = NULL;
+	struct pgp_raw_cert raw;
+	struct pgp_cert c = PGP_CERT_INIT;
+	char fpr[GPG_FPR_HEX], other[GPG_FPR_HEX] = "";
+	char badmsg[sizeof(err.msg)] = "malformed packets";
+	size_t kept = 0, others = 0, bad = 0;
+	int r;
+
+	why[0] = '\0';
+	if (pgp_reader_open_mem(&rd, body->p, body->len, src, &err) != 0) {
+		snprintf(why, whylen, "unreadable answer: %s", err.msg);
+		goto cleanup;
+	}
+	for (;;) {
+		pgps_err_clear(&err);
+		if ((r = pgp_reader_next(rd, &raw, 0, &err)) == 0)
+			break;
+		if (r < 0 || pgp_cert_parse(&c, raw.p, raw.len, raw.offset,
+		    &err) != 0) {
+			if (bad++ == 0)
+				snprintf(badmsg, sizeof(badmsg), "%s", err.msg);
+			if (r == PGPS_EIO)
+				break;
+			continue;
+		}
+		if (!c.has_primary) {
+			if ((c.flags & PGP_CERT_BARE_REVOCATION) != 0 &&
+			    bare_matches(&c, k)) {
+				got_add(k, raw.p, raw.len, "");
+				kept++;
+			} else
+				others++;
+			continue;
+		}
+		pgp_key_fpr_hex(fpr, &c.primary);
+		/* Secret keys from a server are never taken. */
+		if ((c.flags & PGP_CERT_SECRET) != 0 || !cert_matches(&c, k)) {
+			if (others++ == 0)
+				snprintf(other, sizeof(other), "%s", fpr);
+			continue;
+		}
+		if (!k->has_hash && pgp_cert_sks_hash(&c, f->md5, k->hash) ==
+		    0)
+			k->has_hash = true;
+		got_add(k, raw.p, raw.len, fpr);
+		kept++;
+	}
+	if (kept == 0 && others > 0)
+		snprintf(why, whylen, "'%s' sent %zu certificate%s for other "
+		    "keys (%s) and none for this one", src, others,
+		    others == 1 ? "" : "s", other[0] != '\0' ? other :
+		    "signatures only");
+	else if (kept == 0 && bad > 0)
+		snprintf(why, whylen, "'%s' sent an unreadable answer: %s",
+		    src, badmsg);
+	else if (kept == 0)
+		snprintf(why, whylen, "'%s' answered without a certificate",
+		    src);
+	if (kept > 0 && k->server == NULL)
+		set_str(&k->server, src);
+ cleanup:
+	pgp_cert_release(&c);
+	pgp_reader_free(rd);
+	return kept;
+}
+
+/* --- lookups ---------------------------------------------------------- */
+
+struct lookup {
+	struct fetch	*f;
+	size_t		 key;
+	int		 server;	/* as submitted; -1: fail-over */
+	char		*email;		/* WKD: the address; NULL: keyserver */
+	bool		 direct;	/* WKD direct method */
+};
+
+static int lookup_done(struct net_result *res, void *arg);
+
+static void
+note_why(struct key *k, const char *why)
+{
+	if (why != NULL && why[0] != '\0')
+		set_str(&k->why, why);
+}
+
+static void
+key_fail(struct key *k, enum result res, const char *why)
+{
+	k->res = res;
+	note_why(k, why);
+}
+
+/* Asks keyserver server (-1: the first that works) for k. */
+static void
+submit_ks(struct fetch *f, size_t ki, int server)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct net_request rq = NET_REQUEST_INIT;
+	struct key *k = &f->keys[ki];
+	struct lookup *l = xcalloc(1, sizeof(*l));
+
+	l->f = f;
+	l->key = ki;
+	l->server = server;
+	rq.op = NET_OP_LOOKUP;
+	rq.query = k->kind;
+	rq.id = k->id;
+	rq.idlen = k->idlen;
+	rq.text = k->email;
+	rq.server = server;
+	rq.done = lookup_done;
+	rq.arg = l;
+	if (net_submit(f->net, &rq, &err) != 0) {
+		free(l);
+		k->failures++;
+		note_why(k, err.msg);
+		return;
+	}
+	k->pending++;
+}
+
+static void
+submit_wkd(struct fetch *f, size_t ki, const char *email, bool direct)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct net_request rq = NET_REQUEST_INIT;
+	struct buf url = BUF_INIT;
+	struct lookup *l;
+
+	if (net_wkd_url(&url, email, direct ? NET_WKD_DIRECT :
+	    NET_WKD_ADVANCED, &err) != 0) {
+		if (f->ctx->verbose > 0)
+			warn("'%s': no WKD lookup: %s", f->keys[ki].name,
+			    err.msg);
+		buf_release(&url);
+		return;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->f = f;
+	l->key = ki;
+	l->server = -1;
+	l->email = xstrdup(email);
+	l->direct = direct;
+	rq.op = NET_OP_GET_URL;
+	rq.text = (const char *)url.p;
+	rq.done = lookup_done;
+	rq.arg = l;
+	if (net_submit(f->net, &rq, &err) != 0) {
+		if (f->ctx->verbose > 0)
+			warn("'%s': no WKD lookup: %s", f->keys[ki].name,
+			    err.msg);
+		free(l->email);
+		free(l);
+	} else
+		f->keys[ki].pending++;
+	buf_release(&url);
+}
+
+static void
+show_progress(struct fetch *f, bool last)
+{
+	double t;
+
+	if (!f->ctx->progress || f->json)
+		return;
+	t = now_s();
+	if (!last && t - f->shown < 0.2)
+		return;
+	f->shown = t;
+	if (last)
+		fprintf(stderr, "\r\033[K");
+	else
+		fprintf(stderr, "\rfetch: %zu of %zu keys", f->done,
+		    f->nkeys);
+	fflush(stderr);
+}
+
+/* The first keyserver after after that has not failed in this run. */
+static int
+pick_server(const struct fetch *f, int after)
+{
+	for (int i = after + 1; i < (int)f->nservers; i++)
+		if ((f->down & (1u << i)) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Learns from an answer which keyservers fail: a lookup that had to move
+ * on from the first servers, or that failed on the one it was sent to,
+ * marks them, and later keys start at the first good one.  Without this
+ * every key would first queue behind a server that asked for a pause
+ * (Retry-After) before moving on.
+ */
+static void
+note_health(struct fetch *f, const struct lookup *l,
+    const struct net_result *res)
+{
+	bool answered = res->code == 0 || res->code == PGPS_ENOTFOUND;
+
+	if (res->server < 0)
+		return;
+	if (l->server == -1 && answered)
+		for (int i = 0; i < res->server; i++)
+			f->down |= 1u << i;
+	if (l->server >= 0 && !answered && res->code != PGPS_ELIMIT)
+		f->down |= 1u << l->server;
+}
+
+static void submit_key(struct fetch *f, size_t ki);
+
+/* Keeps the window of keys in flight full (--rate aside). */
+static void
+feed(struct fetch *f)
+{
+	size_t ki;
+
+	while (f->feeding && f->next < f->limit && f->active < f->window) {
+		ki = f->next++;
+		/* A key in a hashquery is looked up only if that fails. */
+		if (!f->keys[ki].batched)
+			submit_key(f, ki);
+	}
+}
+
+static void
+key_done(struct fetch *f)
+{
+	f->active--;
+	f->done++;
+	show_progress(f, false);
+	feed(f);
+}
+
+static int
+lookup_done(struct net_result *res, void *arg)
+{
+	struct lookup *l = arg;
+	struct fetch *f = l->f;
+	struct key *k = &f->keys[l->key];
+	const char *src;
+	char why[600];
+	bool next = false;
+	int server;
+
+	f->requests += res->attempts;
+	src = l->email != NULL ? res->url : f->srv[res->server].base;
+	if (l->email == NULL)
+		set_str(&k->last_server, src);
+	if (res->code == 0) {
+		if (take_answer(f, k, res->body, src, why, sizeof(why)) ==
+		    0) {
+			if (l->email == NULL) {
+				k->mismatches++;
+				note_why(k, why);
+				next = true;
+			} else if (f->ctx->verbose > 0)
+				warn("'%s': %s", k->name, why);
+		}
+	} else if (res->code == PGPS_ENOTFOUND) {
+		if (l->email == NULL) {
+			k->notfound++;
+			next = true;
+		}
+	} else if (l->email != NULL) {
+		/* The direct method only when the host does not exist. */
+		if (!l->direct && (res->flags & NET_RESULT_NO_HOST) != 0)
+			submit_wkd(f, l->key, l->email, true);
+		else if (f->ctx->verbose > 0)
+			warn("'%s': WKD: %s", k->name, res->error);
+	} else {
+		k->failures++;
+		note_why(k, res->error);
+		next = true;
+	}
+	if (l->email == NULL) {
+		note_health(f, l, res);
+		f->answered = true;
+		f->window = f->window_full;
+	}
+	/* 404 and lies are definite answers: the next server may know. */
+	if (next && l->email == NULL && res->server >= 0 &&
+	    (server = pick_server(f, res->server)) >= 0)
+		submit_ks(f, l->key, server);
+	if (--k->pending == 0)
+		key_done(f);
+	free(l->email);
+	free(l);
+	return 0;
+}
+
+/* Up to max distinct addresses of the user IDs of cert data. */
+static size_t
+cert_addresses(char **out, size_t max, const struct buf *data)
+{
+	struct pgp_cert c = PGP_CERT_INIT;
+	size_t n = 0;
+
+	if (pgp_cert_parse(&c, data->p, data->len, 0, NULL) != 0)
+		goto cleanup;
+	for (size_t i = 0; i < c.npkts && n < max; i++) {
+		const struct pgp_packet *p = &c.pkts[i];
+		size_t lo = 0, hi = 0;
+		bool dup = false;
+		char *a;
+
+		if (p->tag != PGP_TAG_USER_ID)
+			continue;
+		for (size_t j = p->bodylen; j > 0; j--)
+			if (p->body[j - 1] == '<') {
+				lo = j;
+				break;
+			}
+		for (hi = lo; hi < p->bodylen && p->body[hi] != '>'; hi++)
+			;
+		if (lo == 0 || hi == lo || hi == p->bodylen ||
+		    memchr(p->body + lo, '@', hi - lo) == NULL ||
+		    memchr(p->body + lo, '\0', hi - lo) != NULL)
+			continue;
+		a = xmalloc(hi - lo + 1);
+		memcpy(a, p->body + lo, hi - lo);
+		a[hi - lo] = '\0';
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = strcmp(out[j], a) == 0;
+		if (dup)
+			free(a);
+		else
+			out[n++] = a;
+	}
+ cleanup:
+	pgp_cert_release(&c);
+	return n;
+}
+
+/* Submits the lookups of k: the keyservers, and WKD with --wkd. */
+static void
+submit_key(struct fetch *f, size_t ki)
+{
+	struct key *k = &f->keys[ki];
+	struct lcert *l;
+	char *addrs[WKD_MAX_ADDRS];
+	size_t n = 0;
+	int server = -1;
+
+	f->active++;
+	/* Once a server failed, keys go to the next good one directly. */
+	if (f->down != 0 && (server = pick_server(f, -1)) < 0)
+		server = -1;
+	submit_ks(f, ki, server);
+	if (f->wkd) {
+		if (k->kind == NET_QUERY_EMAIL)
+			addrs[n++] = xstrdup(k->email);
+		else if (k->kind == NET_QUERY_FPR &&
+		    (l = loc_find(f, k->fpr)) != NULL)
+			n = cert_addresses(addrs, WKD_MAX_ADDRS, &l->data);
+		for (size_t i = 0; i < n; i++) {
+			submit_wkd(f, ki, addrs[i], false);
+			free(addrs[i]);
+		}
+	}
+	if (k->pending == 0)
+		key_done(f);
+}
+
+/* A new client: per key with --delay, so that each key gets a fresh
+ * connection, and through Tor a fresh circuit (below). */
+static int
+client_new(struct fetch *f)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct net_opts o = f->nopts;
+	char proxy[1024];
+	const char *sep;
+
+	net_client_free(f->net);
+	f->net = NULL;
+	/*
+	 * Tor puts streams with different SOCKS credentials on different
+	 * circuits (IsolateSOCKSAuth, on by default): with --delay each key
+	 * gets its own, so the exit cannot link the keys of one keyring.
+	 */
+	if (f->delay > 0 && f->proxy != NULL &&
+	    strncmp(f->proxy, "socks5", 6) == 0 &&
+	    (sep = strstr(f->proxy, "://")) != NULL &&
+	    strchr(sep + 3, '@') == NULL) {
+		snprintf(proxy, sizeof(proxy), "%.*s%016llx:%016llx@%s",
+		    (int)(sep + 3 - f->proxy), f->proxy,
+		    (unsigned long long)rand64(f),
+		    (unsigned long long)rand64(f), sep + 3);
+		o.proxy = proxy;
+	}
+	if (net_client_new(&f->net, &o, &err) != 0)
+		return error("%s", err.msg);
+	for (size_t i = 0; i < f->nservers; i++)
+		if (net_client_add_server(f->net, f->servers[i], &err) < 0)
+			return error("%s", err.msg);
+	return 0;
+}
+
+/* --- batched lookups: /pks/hashquery --------------------------------- */
+
+/*
+ * SKS and Hockeypuck answer POST /pks/hashquery (the request of SKS
+ * reconciliation) with every certificate whose SKS hash they are given.
+ * A key whose last answer from a server is in the state file is asked
+ * that way first, a hundred keys in one request: the server sends back
+ * the certificates it still holds unchanged, and only the keys whose
+ * certificate changed, or that it no longer has, are looked up one by
+ * one.  What comes back is checked like any answer: its hash must be one
+ * asked for and its fingerprint the key's.  A server that does not take
+ * hashqueries gets none for the rest of the run.
+ */
+#define HQ_BATCH	100	/* hashes per request, as SKS sends them */
+#define HQ_MIN		8	/* fewer keys are not worth a request */
+
+struct hq {
+	struct fetch	*f;
+	int		 server;
+	size_t		 n;
+	size_t		 keys[HQ_BATCH];
+	uint8_t		 hashes[HQ_BATCH * 16];
+	bool		 got[HQ_BATCH];
+};
+
+/* Takes one certificate of a hashquery answer if it is one asked for. */
+static void
+hq_take(struct hq *q, const struct span *cert)
+{
+	struct fetch *f = q->f;
+	struct pgp_cert c = PGP_CERT_INIT;
+	struct key *k;
+	uint8_t h[16];
+	char fpr[GPG_FPR_HEX];
+
+	if (pgp_cert_parse(&c, cert->p, cert->len, 0, NULL) != 0 ||
+	    !c.has_primary || (c.flags & PGP_CERT_SECRET) != 0 ||
+	    pgp_cert_sks_hash(&c, f->md5, h) != 0)
+		goto cleanup;
+	for (size_t j = 0; j < q->n; j++) {
+		k = &f->keys[q->keys[j]];
+		if (q->got[j] || memcmp(h, q->hashes + 16 * j, 16) != 0 ||
+		    !key_info_matches(&c.primary, k))
+			continue;
+		pgp_key_fpr_hex(fpr, &c.primary);
+		got_add(k, cert->p, cert->len, fpr);
+		memcpy(k->hash, h, 16);
+		k->has_hash = true;
+		set_str(&k->server, f->srv[q->server].base);
+		set_str(&k->last_server, f->srv[q->server].base);
+		q->got[j] = true;
+		break;
+	}
+ cleanup:
+	pgp_cert_release(&c);
+}
+
+static int
+hq_done(struct net_result *res, void *arg)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct hq *q = arg;
+	struct fetch *f = q->f;
+	struct net_hashquery_reader rd;
+	struct span cert;
+	int r = -1;
+
+	f->requests += res->attempts;
+	if (res->code == 0 && net_hashquery_begin(&rd, res->body->p,
+	    res->body->len, q->n, &err) == 0)
+		while ((r = net_hashquery_next(&rd, &cert, &err)) == 1)
+			hq_take(q, &cert);
+	if (r < 0) {
+		f->hq_off |= 1u << q->server;
+		if (f->ctx->verbose > 0)
+			warn("'%s': no batched lookups: %s",
+			    f->srv[q->server].base, res->code != 0 ?
+			    res->error : err.msg);
+	}
+	/* What did not come back is looked up by fingerprint. */
+	for (size_t j = 0; j < q->n; j++) {
+		f->keys[q->keys[j]].batched = false;
+		if (!q->got[j])
+			submit_key(f, q->keys[j]);
+		else {
+			f->done++;
+			show_progress(f, false);
+		}
+	}
+	free(q);
+	return 0;
+}
+
+static void
+hq_send(struct fetch *f, struct hq *q)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct net_request rq = NET_REQUEST_INIT;
+
+	rq.op = NET_OP_HASHQUERY;
+	rq.data = q->hashes;
+	rq.datalen = 16 * q->n;
+	rq.server = q->server;
+	rq.done = hq_done;
+	rq.arg = q;
+	if (net_submit(f->net, &rq, &err) != 0) {
+		free(q);	/* the keys are still not batched */
+		return;
+	}
+	for (size_t j = 0; j < q->n; j++)
+		f->keys[q->keys[j]].batched = true;
+}
+
+/*
+ * Batches the keys of keys[lo..hi) whose last answer came from an HKP
+ * server that is still in good standing.  Not with --wkd (every key asks
+ * WKD too) nor --delay (one key at a time is the point there).
+ */
+static void
+hq_submit(struct fetch *f, size_t lo, size_t hi)
+{
+	struct state_key sk;
+	struct hq *q;
+	size_t n;
+
+	if (f->st == NULL || f->wkd || f->delay > 0)
+		return;
+	for (size_t s = 0; s < f->nservers; s++) {
+		if (f->srv[s].kind != NET_SERVER_HKP ||
+		    ((f->hq_off | f->down) & (1u << s)) != 0)
+			continue;
+		n = 0;
+		for (size_t i = lo; i < hi; i++)
+			if (f->keys[i].kind == NET_QUERY_FPR &&
+			    state_get(f->st, f->keys[i].fpr, &sk) &&
+			    sk.has_hash && sk.server != NULL &&
+			    strcmp(sk.server, f->srv[s].base) == 0)
+				n++;
+		if (n < HQ_MIN)
+			continue;
+		q = NULL;
+		for (size_t i = lo; i < hi; i++) {
+			struct key *k = &f->keys[i];
+
+			if (k->batched || k->kind != NET_QUERY_FPR ||
+			    !state_get(f->st, k->fpr, &sk) || !sk.has_hash ||
+			    sk.server == NULL ||
+			    strcmp(sk.server, f->srv[s].base) != 0)
+				continue;
+			if (q == NULL) {
+				q = xcalloc(1, sizeof(*q));
+				q->f = f;
+				q->server = (int)s;
+			}
+			memcpy(q->hashes + 16 * q->n, sk.hash, 16);
+			q->keys[q->n++] = i;
+			if (q->n == HQ_BATCH) {
+				hq_send(f, q);
+				q = NULL;
+			}
+		}
+		if (q != NULL)
+			hq_send(f, q);
+	}
+}
+
+/*
+ * Looks up keys[lo..hi): a window of keys in flight, refilled as keys
+ * complete; with --rate, waves of that many keys a second instead.
+ */
+static int
+run_lookups(struct fetch *f, size_t lo, size_t hi)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	double t0;
+
+	f->next = lo;
+	f->limit = hi;
+	f->window_full = f->rate > 0 ? f->rate :
+	    4 * (size_t)f->nopts.max_total + 16;
+	/*
+	 * Slow start: a few keys until the first answer says whether the
+	 * first server works, so that a server asking for a pause does not
+	 * hold a whole window of keys (see note_health()).
+	 */
+	f->window = f->rate > 0 || f->answered ? f->window_full :
+	    f->nopts.max_per_host;
+	hq_submit(f, lo, hi);
+	while (f->next < hi) {
+		t0 = now_s();
+		f->feeding = true;
+		feed(f);
+		f->feeding = f->rate == 0;
+		if (net_run(f->net, &err) != 0)
+			return error("%s", err.msg);
+		if (f->rate > 0 && f->next < hi)
+			sleep_s(1.0 - (now_s() - t0));
+	}
+	return 0;
+}
+
+/* --- deciding --------------------------------------------------------- */
+
+/*
+ * The primary fingerprint of what came back for k; a refusal when it
+ * names several keys.  Sets k->fpr.
+ */
+static bool
+resolve_primary(struct key *k)
+{
+	const char *prim = NULL;
+	char why[300];
+
+	for (size_t i = 0; i < k->ngot; i++) {
+		if (k->got[i].fpr[0] == '\0')
+			continue;
+		if (prim == NULL)
+			prim = k->got[i].fpr;
+		else if (strcmp(prim, k->got[i].fpr) != 0) {
+			snprintf(why, sizeof(why), "ambiguous: certificates "
+			    "of several keys match (%s, %s)", prim,
+			    k->got[i].fpr);
+			key_fail(k, R_REFUSED, why);
+			return false;
+		}
+	}
+	if (prim == NULL && k->kind != NET_QUERY_FPR) {
+		key_fail(k, R_REFUSED, "only a revocation signature came, "
+		    "without its key");
+		return false;
+	}
+	if (prim != NULL)
+		snprintf(k->fpr, sizeof(k->fpr), "%s", prim);
+	return true;
+}
+
+/* acc = merge(acc, b): versions of one certificate, or a bare revocation. */
+static int
+merge_into(struct buf *acc, const struct buf *b, struct pgps_err *err)
+{
+	struct pgp_cert ca = PGP_CERT_INIT, cb = PGP_CERT_INIT;
+	struct buf m = BUF_INIT;
+	int r;
+
+	if ((r = pgp_cert_parse(&ca, acc->p, acc->len, 0, err)) == 0 &&
+	    (r = pgp_cert_parse(&cb, b->p, b->len, 0, err)) == 0 &&
+	    (r = pgp_cert_merge(&m, &ca, &cb, NULL, err)) == 0)
+		buf_swap(acc, &m);
+	pgp_cert_release(&ca);
+	pgp_cert_release(&cb);
+	buf_release(&m);
+	return r;
+}
+
+/*
+ * Counts changes by kind.  The signatures of a new user ID or subkey are
+ * part of it ("+1 user ID", not "+1 user ID, +1 self-signature").
+ */
+static void
+count_changes(size_t *n, const struct pgp_change *ch, size_t nch)
+{
+	size_t *comps, ncomps = 0;
+
+	memset(n, 0, NKINDS * sizeof(*n));
+	comps = xreallocarray(NULL, nch + 1, sizeof(*comps));
+	for (size_t i = 0; i < nch; i++)
+		if (ch[i].comp == ch[i].pkt && (ch[i].kind == PGP_CHANGE_UID ||
+		    ch[i].kind == PGP_CHANGE_UAT ||
+		    ch[i].kind == PGP_CHANGE_SUBKEY))
+			comps[ncomps++] = ch[i].pkt;
+	for (size_t i = 0; i < nch; i++) {
+		bool folded = false;
+
+		/* Changes come in packet order: the component is before. */
+		for (size_t j = ncomps; j > 0 && !folded; j--)
+			folded = comps[j - 1] == ch[i].comp &&
+			    ch[i].pkt != ch[i].comp;
+		if (!folded)
+			n[ch[i].kind]++;
+	}
+	free(comps);
+}
+
+/* Decides for one key: what it adds to the target, in k->work. */
+static void
+decide(struct fetch *f, struct key *k)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct pgp_cert c = PGP_CERT_INIT;
+	struct pgp_change *ch = NULL;
+	struct buf inc = BUF_INIT, prep = BUF_INIT;
+	struct lcert *cur;
+	enum update_result ur;
+	size_t nch = 0, first;
+	char why[400];
+
+	if (k->res != R_PENDING)
+		return;
+	if (k->ngot == 0) {
+		if (k->mismatches > 0)
+			k->res = R_REFUSED;
+		else if (k->failures > 0)
+			k->res = R_FAILED;
+		else {
+			k->res = R_NOT_FOUND;
+			set_str(&k->why, "not found on any keyserver");
+		}
+		return;
+	}
+	cur = loc_find(f, k->fpr);
+	/* A full certificate first, then the rest merged into it. */
+	for (first = 0; first < k->ngot; first++)
+		if (k->got[first].fpr[0] != '\0')
+			break;
+	if (first < k->ngot) {
+		if (buf_add(&inc, k->got[first].data.p,
+		    k->got[first].data.len) != 0)
+			die("out of memory");
+	} else if (cur == NULL) {
+		key_fail(k, R_REFUSED, "a revocation for a key that is not "
+		    "in the keyring");
+		goto cleanup;
+	} else if (buf_add(&inc, cur->data.p, cur->data.len) != 0)
+		die("out of memory");
+	for (size_t i = 0; i < k->ngot; i++) {
+		if (i == first)
+			continue;
+		if (merge_into(&inc, &k->got[i].data, &err) != 0) {
+			snprintf(why, sizeof(why), "cannot merge the answers: "
+			    "%s", err.msg);
+			key_fail(k, R_REFUSED, why);
+			goto cleanup;
+		}
+	}
+	if (pgp_cert_parse(&c, inc.p, inc.len, 0, &err) != 0 ||
+	    update_prepare(&prep, &c, &f->lim, f->uflags, NULL, &err) != 0) {
+		snprintf(why, sizeof(why), "%s%s", err.code == PGPS_ELIMIT ?
+		    "over the limits: " : "", err.msg);
+		key_fail(k, R_REFUSED, why);
+		goto cleanup;
+	}
+	buf_reset(&k->work);
+	if (cur != NULL && buf_add(&k->work, cur->data.p, cur->data.len) != 0)
+		die("out of memory");
+	pgps_err_clear(&err);
+	if (update_merge(&k->work, &ur, prep.p, prep.len, 0, f->uflags, NULL,
+	    &ch, &nch, &err) != 0) {
+		key_fail(k, R_REFUSED, err.msg);
+		goto cleanup;
+	}
+	count_changes(k->changes, ch, nch);
+	k->res = ur == UPDATE_NEW ? R_NEW : ur == UPDATE_CHANGED ?
+	    R_UPDATED : R_UNCHANGED;
+	/* A dump is updated in memory now and written at the end. */
+	if (f->dump != NULL && !f->dry_run && f->output == NULL &&
+	    k->res != R_UNCHANGED) {
+		if (cur != NULL) {
+			buf_reset(&cur->data);
+			if (buf_add(&cur->data, k->work.p, k->work.len) != 0)
+				die("out of memory");
+		} else {
+			loc_add(f, k->work.p, k->work.len, k->fpr);
+			loc_index(f);
+		}
+		f->loc_changed = true;
+	}
+ cleanup:
+	free(ch);
+	pgp_cert_release(&c);
+	buf_release(&inc);
+	buf_release(&prep);
+}
+
+/* --- into gpg --------------------------------------------------------- */
+
+/*
+ * Reads back what gpg kept of the keys imported from keys[lo..hi) and
+ * reports exactly that: gpg checks signatures and drops what does not
+ * verify, which the packet comparison cannot know.
+ */
+static int
+read_back(struct fetch *f, size_t lo, size_t hi, const char **pats,
+    size_t npats)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct pgp_reader *rd = NULL;
+	struct pgp_raw_cert raw;
+	struct pgp_cert after = PGP_CERT_INIT, before = PGP_CERT_INIT;
+	struct pgp_change *ch = NULL;
+	struct buf data = BUF_INIT;
+	struct lcert *cur;
+	char fpr[GPG_FPR_HEX];
+	size_t nch;
+	int r, rc = -1;
+
+	if (gpg_keyring_export(&data, f->kr, pats, npats, &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	if (data.len > 0 && pgp_reader_open_mem(&rd, data.p, data.len,
+	    gpg_keyring_home(f->kr), &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	while (rd != NULL) {
+		if ((r = pgp_reader_next(rd, &raw, 0, &err)) == 0 ||
+		    r == PGPS_EIO)
+			break;
+		if (r < 0 || pgp_cert_parse(&after, raw.p, raw.len, 0, &err) !=
+		    0 || !after.has_primary)
+			continue;
+		pgp_key_fpr_hex(fpr, &after.primary);
+		cur = loc_find(f, fpr);
+		for (size_t i = lo; i < hi; i++) {
+			struct key *k = &f->keys[i];
+
+			if ((k->res != R_UPDATED && k->res != R_NEW) ||
+			    strcmp(k->fpr, fpr) != 0)
+				continue;
+			if (k->res == R_NEW || cur == NULL ||
+			    pgp_cert_parse(&before, cur->data.p,
+			    cur->data.len, 0, &err) != 0 ||
+			    pgp_cert_diff(&ch, &nch, &before, &after, &err) !=
+			    0)
+				continue;
+			count_changes(k->changes, ch, nch);
+			if (nch == 0)
+				k->res = R_UNCHANGED;	/* gpg kept nothing */
+			free(ch);
+			ch = NULL;
+			pgp_cert_release(&before);
+		}
+		/* The next comparison of this key starts from this copy. */
+		if (cur != NULL) {
+			buf_reset(&cur->data);
+			if (buf_add(&cur->data, raw.p, raw.len) != 0)
+				die("out of memory");
+		} else {
+			loc_add(f, raw.p, raw.len, fpr);
+			loc_index(f);
+		}
+	}
+	rc = 0;
+ cleanup:
+	free(ch);
+	pgp_cert_release(&after);
+	pgp_cert_release(&before);
+	pgp_reader_free(rd);
+	buf_release(&data);
+	return rc;
+}
+
+/* Imports what keys[lo..hi) add, in one gpg run. */
+static int
+import_batch(struct fetch *f, size_t lo, size_t hi)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct gpg_import_item *items;
+	const char **pats;
+	size_t *which, n = 0, np = 0;
+	int rc = -1;
+
+	items = xreallocarray(NULL, hi - lo + 1, sizeof(*items));
+	which = xreallocarray(NULL, hi - lo + 1, sizeof(*which));
+	pats = xreallocarray(NULL, hi - lo + 1, sizeof(*pats));
+	for (size_t i = lo; i < hi; i++) {
+		struct key *k = &f->keys[i];
+
+		if (k->res != R_UPDATED && k->res != R_NEW)
+			continue;
+		memset(&items[n], 0, sizeof(items[n]));
+		items[n].p = k->work.p;
+		items[n].len = k->work.len;
+		snprintf(items[n].fpr, sizeof(items[n].fpr), "%s", k->fpr);
+		which[n++] = i;
+	}
+	if (n == 0) {
+		rc = 0;
+		goto cleanup;
+	}
+	if (gpg_keyring_import(items, n, &f->gres, f->kr, "ks", &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	for (size_t j = 0; j < n; j++) {
+		struct key *k = &f->keys[which[j]];
+
+		if (items[j].failed)
+			key_fail(k, R_FAILED, items[j].why);
+		else if (!items[j].seen)
+			key_fail(k, R_FAILED, "gpg did not import it (no "
+			    "valid self-signed user ID?)");
+		else if (items[j].status == 0)
+			k->res = R_UNCHANGED;	/* gpg had it all */
+		else
+			pats[np++] = k->fpr;
+	}
+	rc = read_back(f, lo, hi, pats, np);
+ cleanup:
+	free(items);
+	free(which);
+	free(pats);
+	return rc;
+}
+
+/* --- reporting -------------------------------------------------------- */
+
+static const char *const change_text[NKINDS][2] = {
+	{ "user ID", "user IDs" },
+	{ "user attribute", "user attributes" },
+	{ "subkey", "subkeys" },
+	{ "self-signature", "self-signatures" },
+	{ "expiry change", "expiry changes" },
+	{ "certification", "certifications" },
+	{ "revocation", "revocations" },
+	{ "other packet", "other packets" }
+};
+
+static const char *const change_json[NKINDS] = {
+	"user_ids", "user_attributes", "subkeys", "self_signatures",
+	"expiry_changes", "certifications", "revocations", "other"
+};
+
+static json_t *
+changes_json(const size_t *n)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < NKINDS; i++)
+		json_object_set_new(o, change_json[i],
+		    json_integer((json_int_t)n[i]));
+	return o;
+}
+
+/* Counts, prints and records k once its batch is done. */
+static void
+report(struct fetch *f, struct key *k)
+{
+	struct buf line = BUF_INIT;
+	const char *who = k->fpr[0] != '\0' ? k->fpr : k->name;
+	bool found = k->res == R_UPDATED || k->res == R_NEW ||
+	    k->res == R_UNCHANGED;
+	char why[300];
+	json_t *o;
+
+	f->n[k->res]++;
+	if (k->res == R_UPDATED)
+		for (size_t i = 0; i < NKINDS; i++)
+			f->nchanges[i] += k->changes[i];
+	if (f->st != NULL && !f->dry_run && k->fpr[0] != '\0') {
+		int r = 0;
+
+		if (found || k->res == R_NOT_FOUND)
+			r = state_checked(f->st, k->fpr, f->now,
+			    found ? k->server : k->last_server != NULL ?
+			    k->last_server : "", found && k->has_hash ?
+			    k->hash : NULL, k->res != R_UNCHANGED &&
+			    k->res != R_NOT_FOUND);
+		else if (k->res == R_FAILED || k->res == R_REFUSED)
+			r = state_failed(f->st, k->fpr, f->now,
+			    k->why != NULL ? k->why : "failed");
+		if (r != 0)
+			die("out of memory");
+	}
+	if (found && f->output != NULL && buf_add(&f->out, k->work.p,
+	    k->work.len) != 0)
+		die("out of memory");
+	if (f->json) {
+		o = json_object();
+		json_object_set_new(o, "query", json_string(k->name));
+		json_object_set_new(o, "fingerprint", k->fpr[0] != '\0' ?
+		    json_string(k->fpr) : json_null());
+		json_object_set_new(o, "result",
+		    json_string(result_name[k->res]));
+		if (k->server != NULL || k->last_server != NULL)
+			json_object_set_new(o, "server", json_string(
+			    k->server != NULL ? k->server : k->last_server));
+		if (k->res == R_UPDATED)
+			json_object_set_new(o, "changes",
+			    changes_json(k->changes));
+		if (!found && k->why != NULL)
+			json_object_set_new(o, "error", json_string(k->why));
+		json_array_append_new(f->jkeys, o);
+		return;
+	}
+	switch (k->res) {
+	case R_UPDATED:
+		buf_addf(&line, "updated %s (", k->fpr);
+		for (size_t i = 0, first = 1; i < NKINDS; i++) {
+			if (k->changes[i] == 0)
+				continue;
+			buf_addf(&line, "%s+%zu %s", first ? "" : ", ",
+			    k->changes[i],
+			    change_text[i][k->changes[i] != 1]);
+			first = 0;
+		}
+		buf_addstr(&line, ")");
+		break;
+	case R_NEW:
+		buf_addf(&line, "new %s", k->fpr);
+		break;
+	case R_UNCHANGED:
+		if (f->ctx->verbose > 0)
+			buf_addf(&line, "unchanged %s", k->fpr);
+		break;
+	case R_NOT_FOUND:
+		if (k->named)
+			warn("'%s': not found on any keyserver", k->name);
+		else if (f->ctx->verbose > 0)
+			buf_addf(&line, "not found %s", who);
+		break;
+	case R_FAILED:
+	case R_REFUSED:
+		sanitize(why, sizeof(why), k->why != NULL ? k->why :
+		    "failed");
+		warn("'%s': %s%s", who, k->res == R_REFUSED ? "refused: " :
+		    "", why);
+		break;
+	default:
+		break;
+	}
+	if (line.len > 0) {
+		show_progress(f, true);
+		fprintf(f->report, "%s\n", (const char *)line.p);
+	}
+	buf_release(&line);
+}
+
+static const struct {
+	const char	*name;
+	size_t		 off;
+} gpg_counts[] = {
+	{ "considered", offsetof(struct gpg_import_result, considered) },
+	{ "imported", offsetof(struct gpg_import_result, imported) },
+	{ "unchanged", offsetof(struct gpg_import_result, unchanged) },
+	{ "not_imported", offsetof(struct gpg_import_result, not_imported) },
+	{ "no_user_id", offsetof(struct gpg_import_result, no_user_id) }
+};
+
+static void
+print_summary(struct fetch *f)
+{
+	json_t *root, *jg;
+	const struct gpg_import_result *g = &f->gres;
+
+	if (f->json) {
+		root = json_object();
+		json_object_set_new(root, "target", json_string(f->target));
+		json_object_set_new(root, "dry_run", json_boolean(f->dry_run));
+		for (int r = R_NOT_DUE; r <= R_REFUSED; r++)
+			json_object_set_new(root, result_name[r],
+			    json_integer((json_int_t)f->n[r]));
+		json_object_set_new(root, "changes", changes_json(
+		    (const size_t *)f->nchanges));
+		json_object_set_new(root, "requests",
+		    json_integer((json_int_t)f->requests));
+		/* What gpg said: runs, and its totals over them. */
+		jg = json_object();
+		json_object_set_new(jg, "runs", json_integer(g->gpg_runs));
+		for (size_t i = 0; i < PGPS_ARRAY_SIZE(gpg_counts); i++)
+			json_object_set_new(jg, gpg_counts[i].name,
+			    json_integer((json_int_t)*(const unsigned long *)
+			    ((const char *)g + gpg_counts[i].off)));
+		json_object_set_new(root, "gpg", jg);
+		json_object_set_new(root, "keys", json_incref(f->jkeys));
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fputc('\n', stdout);
+		json_decref(root);
+		return;
+	}
+	if (f->ctx->verbose == 0 && !f->dry_run)
+		return;
+	fprintf(f->report, "%lu updated, %lu new, %lu unchanged, %lu not "
+	    "found, %lu failed, %lu refused, %lu not due; %lu requests%s\n",
+	    f->n[R_UPDATED], f->n[R_NEW], f->n[R_UNCHANGED],
+	    f->n[R_NOT_FOUND], f->n[R_FAILED], f->n[R_REFUSED],
+	    f->n[R_NOT_DUE], f->requests,
+	    f->dry_run ? " (dry run: nothing changed)" : "");
+}
+
+/* --- which keys, when ------------------------------------------------- */
+
+/*
+ * Whether k is due.  --max-age: not checked within that time.  --spread
+ * P: every key has a fixed slot in each period P (from its fingerprint),
+ * and is due once a slot has passed since it was last checked -- or, for
+ * a key never checked, since it was first seen -- so runs from cron
+ * share the keyring evenly and every key is covered once per period.
+ */
+static bool
+is_due(struct fetch *f, const struct key *k)
+{
+	struct state_key sk;
+	int64_t last, off, base;
+	uint64_t h = 0;
+
+	if (f->st == NULL || k->kind != NET_QUERY_FPR ||
+	    (f->max_age == 0 && f->spread == 0))
+		return true;
+	state_get(f->st, k->fpr, &sk);
+	if (f->max_age > 0 && sk.checked > 0 &&
+	    f->now - sk.checked < f->max_age)
+		return false;
+	if (f->spread == 0)
+		return true;
+	for (size_t i = 0; i < 8 && i < k->idlen; i++)
+		h = h << 8 | k->id[i];
+	off = (int64_t)(h % (uint64_t)f->spread);
+	last = sk.checked > 0 ? sk.checked : sk.first_seen > 0 ?
+	    sk.first_seen : f->now;
+	/* The latest slot at or before last, then the one after it. */
+	base = last - ((last - off) % f->spread + f->spread) % f->spread;
+	return f->now >= base + f->spread;
+}
+
+/*
+ * Every key of the target with a fingerprint keyservers look up (v4, v5,
+ * v6), once each (the index holds each fingerprint once).
+ */
+static void
+keys_from_target(struct fetch *f)
+{
+	uint8_t fpr[PGP_FPR_MAX];
+	const char *h;
+	size_t n;
+
+	for (size_t i = 0; i < f->nbyfpr; i++) {
+		h = f->byfpr[i].fpr;
+		n = strlen(h) / 2;
+		if ((n != 20 && n != 32) || hex_decode(fpr, n, h, 2 * n) != 0) {
+			if (f->ctx->verbose > 0)
+				warn("'%s': a v3 key, which keyservers do not "
+				    "look up by fingerprint", h);
+			continue;
+		}
+		key_set_fpr(key_add(f), fpr, n);
+	}
+}
+
+static void
+shuffle(struct fetch *f)
+{
+	struct key t;
+
+	for (size_t i = f->nkeys; i > 1; i--) {
+		size_t j = (size_t)(rand64(f) % i);
+
+		t = f->keys[i - 1];
+		f->keys[i - 1] = f->keys[j];
+		f->keys[j] = t;
+	}
+}
+
+/* Runs keys[lo..hi): lookups, the keyring's copies, decisions, import. */
+static int
+run_batch(struct fetch *f, size_t lo, size_t hi)
+{
+	const char **pats;
+	size_t np = 0;
+	int rc = -1;
+
+	if (f->delay > 0 || f->net == NULL)
+		if (client_new(f) != 0)
+			return -1;
+	if (run_lookups(f, lo, hi) != 0)
+		return -1;
+	/*
+	 * The keyring's copies of keys not known by their fingerprint
+	 * before the answers came (asked for by address, key ID, subkey).
+	 */
+	pats = xreallocarray(NULL, hi - lo + 1, sizeof(*pats));
+	for (size_t i = lo; i < hi; i++) {
+		struct key *k = &f->keys[i];
+
+		if (k->ngot > 0 && k->res == R_PENDING && resolve_primary(k) &&
+		    f->kr != NULL && loc_find(f, k->fpr) == NULL)
+			pats[np++] = k->fpr;
+	}
+	if (np > 0 && load_gpg(f, pats, np) != 0)
+		goto cleanup;
+	for (size_t i = lo; i < hi; i++)
+		decide(f, &f->keys[i]);
+	if (f->kr != NULL && !f->dry_run && f->output == NULL &&
+	    import_batch(f, lo, hi) != 0)
+		goto cleanup;
+	for (size_t i = lo; i < hi; i++) {
+		report(f, &f->keys[i]);
+		key_release(&f->keys[i]);
+	}
+	rc = 0;
+ cleanup:
+	free(pats);
+	return rc;
+}
+
+/* Where the certificates go: "gpg:[HOME]", "dump:PATH" or a path. */
+static int
+parse_target(struct fetch *f, const char *spec)
+{
+	if (strncmp(spec, "gpg:", 4) == 0) {
+		f->homedir = spec[4] != '\0' ? spec + 4 : NULL;
+		return 0;
+	}
+	if (strncmp(spec, "store:", 6) == 0)
+		return usage_error(f->ctx, "'%s': fetch cannot update a store "
+		    "yet", spec);
+	if (strncmp(spec, "dump:", 5) == 0)
+		spec += 5;
+	if (spec[0] == '\0' || strcmp(spec, "-") == 0)
+		return usage_error(f->ctx, "--keyring needs a GnuPG home or a "
+		    "file to rewrite");
+	f->dump = spec;
+	return 0;
+}
+
+static void
+fetch_release(struct fetch *f)
+{
+	for (size_t i = 0; i < f->nkeys; i++)
+		key_release(&f->keys[i]);
+	free(f->keys);
+	for (size_t i = 0; i < f->nloc; i++)
+		buf_release(&f->loc[i].data);
+	free(f->loc);
+	free(f->byfpr);
+	net_client_free(f->net);
+	gpg_keyring_free(f->kr);
+	state_free(f->st);
+	digest_free(f->md5);
+	if (f->urandom != NULL)
+		fclose(f->urandom);
+	buf_release(&f->out);
+	json_decref(f->jkeys);
+}
+
+int
+cmd_fetch(int argc, char **argv, struct ctx *ctx)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct opt_parser op;
+	struct fetch f;
+	struct buf target = BUF_INIT;
+	const char *arg, *keyring = NULL;
+	size_t sz, batch, nnamed;
+	unsigned long n;
+	int c, i, rc = EXIT_ERROR;
+	bool bad;
+
+	memset(&f, 0, sizeof(f));
+	f.ctx = ctx;
+	f.json = ctx->json;
+	buf_init(&f.out, 0);
+	pgp_limits_default(&f.lim);
+	net_opt_default(&f.nopts);
+	opt_init(&op, argc, argv, ctx);
+	while ((c = opt_next(&op, &arg)) != -1) {
+		if (limit_opt(ctx, &f.lim, c, arg) ||
+		    net_opt(ctx, &f.nopts, c, arg))
+			continue;
+		bad = false;
+		switch (c) {
+		case OPT_ARMOR:
+			f.armor = true;
+			break;
+		case OPT_DELAY:
+			bad = parse_ulong(arg, &n) != 0 || n > 86400;
+			f.delay = (double)n;
+			break;
+		case OPT_DRY_RUN:
+			f.dry_run = true;
+			break;
+		case OPT_HOMEDIR:
+			f.homedir = arg;
+			break;
+		case OPT_JSON:
+			f.json = true;
+			break;
+		case 'k':
+			if (f.nservers == NET_MAX_SERVERS) {
+				rc = usage_error(ctx, "at most %d keyservers",
+				    NET_MAX_SERVERS);
+				goto cleanup;
+			}
+			f.servers[f.nservers++] = arg;
+			break;
+		case OPT_KEYRING:
+			keyring = arg;
+			break;
+		case OPT_MAX_AGE:
+			bad = parse_duration(arg, &f.max_age) != 0;
+			break;
+		case OPT_MAX_RESPONSE:
+			bad = parse_size(arg, &sz) != 0 || sz < 1024;
+			f.nopts.max_body = sz;
+			break;
+		case 'o':
+			f.output = arg;
+			break;
+		case OPT_RATE:
+			bad = parse_ulong(arg, &f.rate) != 0 || f.rate > 10000;
+			break;
+		case OPT_SPREAD:
+			bad = parse_duration(arg, &f.spread) != 0 ||
+			    f.spread == 0;
+			break;
+		case OPT_STATE:
+			f.state_path = arg;
+			break;
+		case OPT_WKD:
+			f.wkd = true;
+			break;
+		default:
+			break;
+		}
+		if (bad) {
+			rc = usage_error(ctx, "--%s: bad value '%s'",
+			    opt_long_name(fetch_opts, c), arg);
+			goto cleanup;
+		}
+	}
+	i = opt_operands(&op);
+	opt_release(&op);
+	if (keyring != NULL && f.homedir != NULL) {
+		rc = usage_error(ctx, "--homedir and --keyring exclude each "
+		    "other");
+		goto cleanup;
+	}
+	if (keyring != NULL && parse_target(&f, keyring) != 0)
+		goto cleanup;
+	if (f.json && f.output != NULL && strcmp(f.output, "-") == 0) {
+		rc = usage_error(ctx, "--json and --output - both want "
+		    "standard output");
+		goto cleanup;
+	}
+	if (f.armor && f.output == NULL) {
+		rc = usage_error(ctx, "--armor needs --output");
+		goto cleanup;
+	}
+	net_opt_servers(ctx, f.servers, &f.nservers, f.srv);
+	f.proxy = f.nopts.proxy;
+	if (f.delay > 0)
+		f.nopts.max_total = f.nopts.max_per_host = 1;
+	if ((f.md5 = digest_new(DIGEST_MD5)) == NULL)
+		die("out of memory");
+	f.jkeys = json_array();
+
+	/* The operands, before anything is opened. */
+	for (int a = i; a < argc; a++) {
+		struct key *k = key_add(&f);
+
+		k->named = true;
+		if (key_parse(k, argv[a]) != 0) {
+			rc = usage_error(ctx, "'%s' is not a fingerprint (40 "
+			    "or 64 hex digits), a long key ID (16) or an "
+			    "e-mail address", argv[a]);
+			goto cleanup;
+		}
+	}
+	nnamed = f.nkeys;
+	f.report = f.output != NULL && strcmp(f.output, "-") == 0 ? stderr :
+	    stdout;
+
+	if (f.dump != NULL) {
+		f.target = f.dump;
+		if (load_dump(&f) != 0)
+			goto cleanup;
+	} else {
+		f.uflags = UPDATE_GPG;
+		if (gpg_keyring_open(&f.kr, f.homedir, &err) != 0) {
+			error("%s", err.msg);
+			goto cleanup;
+		}
+		if (buf_addf(&target, "gpg:%s", gpg_keyring_home(f.kr)) != 0)
+			die("out of memory");
+		f.target = (const char *)target.p;
+		if (nnamed == 0 && load_gpg(&f, NULL, 0) != 0)
+			goto cleanup;
+	}
+	if (state_open(&f.st, f.state_path, f.dry_run ? STATE_READ_ONLY : 0,
+	    &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	f.now = (int64_t)time(NULL);
+	if (nnamed == 0)
+		keys_from_target(&f);
+	/* Keys not due are set aside, not asked about. */
+	for (size_t k = 0; k < f.nkeys; k++) {
+		if (!f.dry_run && f.keys[k].kind == NET_QUERY_FPR &&
+		    state_seen(f.st, f.keys[k].fpr, f.now) != 0)
+			die("out of memory");
+		if (!is_due(&f, &f.keys[k])) {
+			f.keys[k].res = R_NOT_DUE;
+			f.n[R_NOT_DUE]++;
+		}
+	}
+	for (size_t k = 0, w = 0; k <= f.nkeys; k++) {
+		if (k == f.nkeys) {
+			f.nkeys = w;
+			break;
+		}
+		if (f.keys[k].res == R_NOT_DUE)
+			key_release(&f.keys[k]);
+		else
+			f.keys[w++] = f.keys[k];
+	}
+	if (f.delay > 0)
+		shuffle(&f);
+
+	batch = f.delay > 0 ? 1 : BATCH_KEYS;
+	for (size_t lo = 0; lo < f.nkeys; lo += batch) {
+		size_t hi = lo + batch < f.nkeys ? lo + batch : f.nkeys;
+
+		if (f.delay > 0 && lo > 0)
+			sleep_s(f.delay * (double)(rand64(&f) % 1000001) /
+			    1e6);
+		if (run_batch(&f, lo, hi) != 0)
+			goto cleanup;
+		/*
+		 * Saved per batch when the batch went into gpg: an interrupted
+		 * run keeps what it did.  A dump or an output file is written
+		 * at the end, and the state only after it.
+		 */
+		if (!f.dry_run && f.kr != NULL && f.output == NULL &&
+		    state_save(f.st, &err) != 0) {
+			error("%s", err.msg);
+			goto cleanup;
+		}
+	}
+	show_progress(&f, true);
+	if (f.loc_changed && save_dump(&f) != 0)
+		goto cleanup;
+	if (f.output != NULL && !f.dry_run &&
+	    write_certs(f.output, &f.out, f.armor) != 0)
+		goto cleanup;
+	if (!f.dry_run && state_save(f.st, &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	print_summary(&f);
+	rc = f.n[R_FAILED] + f.n[R_REFUSED] > 0 ? EXIT_PARTIAL : EXIT_OK;
+	for (size_t k = 0; k < f.nkeys && rc == EXIT_OK; k++)
+		if (f.keys[k].named && f.keys[k].res == R_NOT_FOUND)
+			rc = EXIT_PARTIAL;
+ cleanup:
+	show_progress(&f, true);
+	fetch_release(&f);
+	buf_release(&target);
+	return rc;
+}

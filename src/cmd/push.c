@@ -1,0 +1,451 @@
+/*
+ * push.c: "pgpsync push", uploading certificates to keyservers.
+ *
+ * Every certificate of the set goes to every keyserver given (not to the
+ * first that works, as a lookup does: each server is a separate
+ * audience), each in its own request so that the report says per key and
+ * per server what was accepted.  The upload is the ASCII-armored
+ * certificate with its CRC line as the only form field, keytext=, which
+ * is all SKS understands; Hockeypuck and keys.openpgp.org take the same.
+ * SKS answers HTTP 200 even when it refused a key and says so in the
+ * page; that counts as a failure (net/client.c).
+ *
+ * By default a certificate goes to a server only when it differs from
+ * what was last pushed there successfully, or from what that server sent
+ * at the last fetch (the SKS hash in the state file): a daily push sends
+ * only what changed.  The poison limits apply before anything leaves,
+ * and secret keys never do.
+ *
+ * Not here: the e-mail verification flow of the VKS API (upload through
+ * /vks/v1/upload and request-verify); keys.openpgp.org publishes user
+ * IDs only after that.
+ */
+#include "util/common.h"
+
+#include <errno.h>
+
+#include <jansson.h>
+
+#include "cmd/cmd.h"
+#include "keyset/keyset.h"
+#include "keyset/state.h"
+#include "net/net.h"
+#include "openpgp/openpgp.h"
+#include "util/digest.h"
+#include "util/hex.h"
+
+enum {
+	OPT_ALL = OPT_LONG,
+	OPT_DRY_RUN,
+	OPT_HOMEDIR,
+	OPT_JSON,
+	OPT_STATE
+};
+
+const struct opt push_opts[] = {
+	{ OPT_ALL, "all", NULL,
+	    "push every certificate, changed or not" },
+	{ OPT_DRY_RUN, "dry-run", NULL,
+	    "show what would be pushed; send nothing" },
+	{ OPT_HOMEDIR, "homedir", "dir",
+	    "GnuPG home (default: $GNUPGHOME or ~/.gnupg)" },
+	{ OPT_JSON, "json", NULL, "print the result as JSON" },
+	{ 'k', "keyserver", "url", "keyserver to upload to (repeatable)" },
+	{ OPT_STATE, "state", "file",
+	    "state file (default $XDG_STATE_HOME/pgpsync/state.json)" },
+	NET_OPTS,
+	LIMIT_OPTS,
+	{ 0, NULL, NULL, NULL }
+};
+
+/* Uploads in flight before the client is run: bounds the memory. */
+#define PUSH_BATCH	256
+
+enum outcome {
+	O_PUSHED,
+	O_FAILED,
+	O_UNCHANGED,
+	O_WOULD_PUSH,
+	O_REFUSED	/* not sent: secret, over the limits, damaged */
+};
+
+static const char *const outcome_name[] = {
+	"pushed", "failed", "unchanged", "would_push", "refused"
+};
+
+struct push {
+	struct ctx		*ctx;
+	struct pgp_limits	 lim;
+	struct net_opts		 nopts;
+	const char		*servers[NET_MAX_SERVERS];
+	struct net_server	 srv[NET_MAX_SERVERS];
+	size_t			 nservers;
+	struct net_client	*net;
+	struct state		*st;
+	const char		*state_path;
+	struct digest		*md5;
+	bool			 all;
+	bool			 dry_run;
+	bool			 json;
+	int64_t			 now;
+	size_t			 inflight;
+	unsigned long		 n[O_REFUSED + 1];
+	unsigned long		 certs;
+	json_t			*jcerts;
+};
+
+/* One upload in flight. */
+struct upload {
+	struct push	*p;
+	char		 fpr[2 * PGP_FPR_MAX + 1];
+	uint8_t		 hash[16];
+	int		 server;
+	json_t		*jservers;	/* borrowed from the cert's object */
+};
+
+static void
+record(struct push *p, json_t *jservers, const char *fpr, int server,
+    enum outcome o, const char *why)
+{
+	const char *base = server >= 0 ? p->srv[server].base : NULL;
+	json_t *j;
+
+	p->n[o]++;
+	if (p->json) {
+		if (jservers == NULL)
+			return;
+		j = json_object();
+		json_object_set_new(j, "server", json_string(base));
+		json_object_set_new(j, "result", json_string(outcome_name[o]));
+		if (why != NULL)
+			json_object_set_new(j, "error", json_string(why));
+		json_array_append_new(jservers, j);
+		return;
+	}
+	switch (o) {
+	case O_PUSHED:
+		printf("pushed %s to %s\n", fpr, base);
+		break;
+	case O_WOULD_PUSH:
+		printf("would push %s to %s\n", fpr, base);
+		break;
+	case O_UNCHANGED:
+		if (p->ctx->verbose > 0)
+			printf("unchanged %s on %s\n", fpr, base);
+		break;
+	case O_FAILED:
+		warn("'%s' to '%s': %s", fpr, base, why);
+		break;
+	case O_REFUSED:
+		warn("'%s': not pushed: %s", fpr, why);
+		break;
+	}
+}
+
+static int
+upload_done(struct net_result *res, void *arg)
+{
+	struct upload *u = arg;
+	struct push *p = u->p;
+
+	p->inflight--;
+	if (res->code == 0) {
+		if (p->st != NULL && state_set_pushed(p->st, u->fpr,
+		    p->srv[u->server].base, u->hash, p->now) != 0)
+			die("out of memory");
+		record(p, u->jservers, u->fpr, u->server, O_PUSHED, NULL);
+	} else
+		record(p, u->jservers, u->fpr, u->server, O_FAILED,
+		    res->error);
+	free(u);
+	return 0;
+}
+
+/*
+ * Whether server already has this version: it was pushed there, or the
+ * last fetch got exactly it from there.
+ */
+static bool
+server_has(struct push *p, const char *fpr, int server,
+    const uint8_t hash[16])
+{
+	struct state_key sk;
+	uint8_t h[16];
+
+	if (p->st == NULL)
+		return false;
+	if (state_get_pushed(p->st, fpr, p->srv[server].base, h) &&
+	    memcmp(h, hash, 16) == 0)
+		return true;
+	return state_get(p->st, fpr, &sk) && sk.has_hash &&
+	    sk.server != NULL && strcmp(sk.server, p->srv[server].base) == 0 &&
+	    memcmp(sk.hash, hash, 16) == 0;
+}
+
+static int
+run(struct push *p)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+
+	if (p->inflight == 0)
+		return 0;
+	if (net_run(p->net, &err) != 0)
+		return error("%s", err.msg);
+	return 0;
+}
+
+/* One certificate of the set: refused, or queued for every server. */
+static int
+take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct pgp_cert c = PGP_CERT_INIT, fc = PGP_CERT_INIT;
+	struct net_request rq = NET_REQUEST_INIT;
+	struct buf filtered = BUF_INIT, arm = BUF_INIT;
+	char fpr[2 * PGP_FPR_MAX + 1], why[400];
+	uint8_t hash[16];
+	json_t *jc = NULL, *js = NULL;
+	int rc = 0;
+
+	p->certs++;
+	snprintf(fpr, sizeof(fpr), "offset %llu of %s",
+	    (unsigned long long)raw->offset, source);
+	if (pgp_cert_parse(&c, raw->p, raw->len, raw->offset, &err) != 0) {
+		snprintf(why, sizeof(why), "malformed: %s", err.msg);
+		goto refuse;
+	}
+	if ((c.flags & PGP_CERT_SECRET) != 0) {
+		snprintf(why, sizeof(why), "a secret key is never uploaded");
+		goto refuse;
+	}
+	if (!c.has_primary) {
+		snprintf(why, sizeof(why), "signatures without a key");
+		goto refuse;
+	}
+	pgp_key_fpr_hex(fpr, &c.primary);
+	if (pgp_cert_filter(&filtered, &c, &p->lim, NULL, &err) != 0) {
+		snprintf(why, sizeof(why), "%s%s", err.code == PGPS_ELIMIT ?
+		    "over the limits: " : "", err.msg);
+		goto refuse;
+	}
+	if (pgp_cert_parse(&fc, filtered.p, filtered.len, 0, &err) != 0 ||
+	    pgp_cert_sks_hash(&fc, p->md5, hash) != 0 ||
+	    pgp_armor_encode(&arm, filtered.p, filtered.len,
+	    PGP_ARMOR_PUBLIC_KEY, 0) != 0) {
+		snprintf(why, sizeof(why), "%s", err.code != 0 ? err.msg :
+		    "out of memory");
+		goto refuse;
+	}
+	if (p->json) {
+		jc = json_object();
+		js = json_array();
+		json_object_set_new(jc, "fingerprint", json_string(fpr));
+		json_object_set_new(jc, "servers", js);
+		json_array_append_new(p->jcerts, jc);
+	}
+	for (size_t s = 0; s < p->nservers; s++) {
+		struct upload *u;
+
+		if (!p->all && server_has(p, fpr, (int)s, hash)) {
+			record(p, js, fpr, (int)s, O_UNCHANGED, NULL);
+			continue;
+		}
+		if (p->dry_run) {
+			record(p, js, fpr, (int)s, O_WOULD_PUSH, NULL);
+			continue;
+		}
+		u = xcalloc(1, sizeof(*u));
+		u->p = p;
+		memcpy(u->fpr, fpr, sizeof(u->fpr));
+		memcpy(u->hash, hash, 16);
+		u->server = (int)s;
+		u->jservers = js;
+		rq.op = NET_OP_ADD;
+		rq.data = arm.p;
+		rq.datalen = arm.len;
+		rq.server = (int)s;
+		rq.done = upload_done;
+		rq.arg = u;
+		if (net_submit(p->net, &rq, &err) != 0) {
+			free(u);
+			record(p, js, fpr, (int)s, O_FAILED, err.msg);
+			pgps_err_clear(&err);
+			continue;
+		}
+		p->inflight++;
+	}
+	goto cleanup;
+ refuse:
+	if (p->json) {
+		jc = json_object();
+		json_object_set_new(jc, "fingerprint", json_string(fpr));
+		json_object_set_new(jc, "result", json_string("refused"));
+		json_object_set_new(jc, "error", json_string(why));
+		json_array_append_new(p->jcerts, jc);
+	}
+	record(p, NULL, fpr, -1, O_REFUSED, why);
+ cleanup:
+	pgp_cert_release(&c);
+	pgp_cert_release(&fc);
+	buf_release(&filtered);
+	buf_release(&arm);
+	if (p->inflight >= PUSH_BATCH)
+		rc = run(p);
+	return rc;
+}
+
+static void
+print_summary(struct push *p)
+{
+	json_t *root;
+
+	if (p->json) {
+		root = json_object();
+		json_object_set_new(root, "dry_run", json_boolean(p->dry_run));
+		for (int o = O_PUSHED; o <= O_REFUSED; o++)
+			json_object_set_new(root, outcome_name[o],
+			    json_integer((json_int_t)p->n[o]));
+		json_object_set_new(root, "certificates",
+		    json_incref(p->jcerts));
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fputc('\n', stdout);
+		json_decref(root);
+		return;
+	}
+	if (p->ctx->verbose == 0 && !p->dry_run)
+		return;
+	printf("%lu certificates: %lu pushed, %lu failed, %lu unchanged, "
+	    "%lu refused%s\n", p->certs, p->n[O_PUSHED], p->n[O_FAILED],
+	    p->n[O_UNCHANGED], p->n[O_REFUSED], p->dry_run ?
+	    "; dry run: nothing sent" : "");
+}
+
+int
+cmd_push(int argc, char **argv, struct ctx *ctx)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct opt_parser op;
+	struct push p;
+	struct keyset_iter *it = NULL;
+	struct pgp_raw_cert raw;
+	struct buf spec = BUF_INIT;
+	const char *arg, *homedir = NULL, *specs[1];
+	int c, i, r, rc = EXIT_ERROR;
+
+	memset(&p, 0, sizeof(p));
+	p.ctx = ctx;
+	p.json = ctx->json;
+	pgp_limits_default(&p.lim);
+	net_opt_default(&p.nopts);
+	opt_init(&op, argc, argv, ctx);
+	while ((c = opt_next(&op, &arg)) != -1) {
+		if (limit_opt(ctx, &p.lim, c, arg) ||
+		    net_opt(ctx, &p.nopts, c, arg))
+			continue;
+		switch (c) {
+		case OPT_ALL:
+			p.all = true;
+			break;
+		case OPT_DRY_RUN:
+			p.dry_run = true;
+			break;
+		case OPT_HOMEDIR:
+			homedir = arg;
+			break;
+		case OPT_JSON:
+			p.json = true;
+			break;
+		case 'k':
+			if (p.nservers == NET_MAX_SERVERS) {
+				rc = usage_error(ctx, "at most %d keyservers",
+				    NET_MAX_SERVERS);
+				goto cleanup;
+			}
+			p.servers[p.nservers++] = arg;
+			break;
+		case OPT_STATE:
+			p.state_path = arg;
+			break;
+		default:
+			break;
+		}
+	}
+	i = opt_operands(&op);
+	opt_release(&op);
+	if (argc - i > 1) {
+		rc = usage_error(ctx, "one key set at most");
+		goto cleanup;
+	}
+	if (argc - i == 1 && homedir != NULL) {
+		rc = usage_error(ctx, "--homedir and a key set exclude each "
+		    "other");
+		goto cleanup;
+	}
+	if (argc - i == 1)
+		specs[0] = argv[i];
+	else {
+		if (buf_addf(&spec, "gpg:%s", homedir != NULL ? homedir : "") !=
+		    0)
+			die("out of memory");
+		specs[0] = (const char *)spec.p;
+	}
+	net_opt_servers(ctx, p.servers, &p.nservers, p.srv);
+	if ((p.md5 = digest_new(DIGEST_MD5)) == NULL)
+		die("out of memory");
+	p.jcerts = json_array();
+	p.now = (int64_t)time(NULL);
+
+	/* GPGME is initialised here, before libcurl starts any thread. */
+	if (keyset_iter_open(&it, specs, 1, &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	if (state_open(&p.st, p.state_path, p.dry_run ? STATE_READ_ONLY : 0,
+	    &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	if (net_client_new(&p.net, &p.nopts, &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	for (size_t k = 0; k < p.nservers; k++)
+		if (net_client_add_server(p.net, p.servers[k], &err) < 0) {
+			error("%s", err.msg);
+			goto cleanup;
+		}
+	for (;;) {
+		pgps_err_clear(&err);
+		r = keyset_iter_next(it, &raw, 0, &err);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			warn("skipped: %s", err.msg);
+			p.n[O_REFUSED]++;
+			if (keyset_is_fatal(r))
+				goto cleanup;
+			continue;
+		}
+		if (take(&p, &raw, keyset_iter_source(it)) != 0)
+			goto cleanup;
+	}
+	if (run(&p) != 0)
+		goto cleanup;
+	if (!p.dry_run && state_save(p.st, &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	print_summary(&p);
+	rc = p.n[O_FAILED] + p.n[O_REFUSED] > 0 ? EXIT_PARTIAL : EXIT_OK;
+ cleanup:
+	/* What was accepted before a failure is remembered. */
+	if (rc == EXIT_ERROR && p.st != NULL && !p.dry_run)
+		state_save(p.st, NULL);
+	keyset_iter_free(it);
+	net_client_free(p.net);
+	state_free(p.st);
+	digest_free(p.md5);
+	json_decref(p.jcerts);
+	buf_release(&spec);
+	return rc;
+}

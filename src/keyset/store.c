@@ -1,0 +1,3211 @@
+/*
+ * store.c: the certificate store, a git repository of one binary file per
+ * certificate (AB/CD/ABCD...EF.pgp), and its key-set backend ("store:").
+ *
+ * Reading goes through libgit2.  Writing does too, except for the bulk
+ * of the objects: libgit2 hashes with collision-detecting SHA-1 (about
+ * 230 MB/s) and its pack builder deflates and searches for deltas on one
+ * thread, which would make a 100,000-certificate import many times slower
+ * than hashing the certificates.  So a commit's blobs and trees go into
+ * one pack file written here (pack version 2 with a version 2 index, no
+ * deltas, zlib "stored" blocks because certificates hardly compress),
+ * named and renamed into objects/pack/ only when complete; fewer than 100
+ * objects are handed to libgit2 as loose objects instead, as git itself
+ * does below transfer.unpackLimit.  The per-certificate work (parsing,
+ * the limits, the SKS hash, the object id, packing) needs no repository
+ * and runs on the caller's threads (store_prepare()); putting, building
+ * the trees and committing happen on one.  The pack's checksum is
+ * computed on a thread while the trees are built.
+ *
+ * The commit object and the move of HEAD (compare-and-swap, with a reflog
+ * entry) are libgit2's.  Until HEAD moves, nothing reachable has changed,
+ * so a killed run leaves the last commit intact; what it wrote is
+ * unreachable or a temporary file, which the next writer removes, along
+ * with git lock files it may have left while moving HEAD.
+ *
+ * The side index $GIT_DIR/pgpsync/index lists (fingerprint, SKS hash,
+ * blob id) for one tree and is checked by its own SHA-1.  It is a cache:
+ * when it describes another tree (after a pull, a reset, or for a
+ * revision), the trees are compared and only the files that differ are
+ * read; subtrees with equal ids are skipped whole.
+ *
+ * Writers take an fcntl() lock on $GIT_DIR/pgpsync/lock, which the kernel
+ * drops when the process dies, so a killed run never leaves a stale lock.
+ * Readers take no lock: they see the commit HEAD named when they opened.
+ *
+ * Not done here: deleting certificates, compressing (git gc does that),
+ * merging histories other than by importing a revision (store_join()).
+ */
+#include "util/common.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <git2.h>
+#include <git2/sys/commit.h>
+
+#include "keyset/backend.h"
+#include "keyset/store.h"
+#include "openpgp/openpgp.h"
+#include "util/digest.h"
+#include "util/hex.h"
+#include "util/limits.h"
+#include "util/mem.h"
+
+#define OID_LEN		STORE_OID_LEN
+#define FPR_HEX		(2 * PGP_FPR_MAX + 1)
+
+/* Fewer objects than this are written loose (git's transfer.unpackLimit). */
+#define LOOSE_MAX_OBJECTS	100
+#define LOOSE_MAX_BYTES		((size_t)16 << 20)
+#define LOCK_WAIT_DEFAULT	10	/* seconds */
+#define LIST_MAX		1000	/* certificates named in a message */
+
+#define INDEX_MAGIC		"PGPSIDX1"
+#define INDEX_REC		(1 + PGP_FPR_MAX + 16 + OID_LEN)
+
+enum obj_type { OBJ_COMMIT = 1, OBJ_TREE = 2, OBJ_BLOB = 3 };
+
+static const char readme[] =
+    "pgpsync certificate store (layout 1)\n"
+    "\n"
+    "Each file is one OpenPGP certificate, binary, named by the upper-case\n"
+    "hex fingerprint of its primary key and kept in two levels of\n"
+    "directories named by the first two octets of the fingerprint:\n"
+    "AB/CD/ABCD....pgp.  Every change is one commit that says what it\n"
+    "added.  Read and write it with pgpsync (key set \"store:DIR\"); see\n"
+    "pgpsync(1), THE STORE.\n";
+
+/* --- small helpers ---------------------------------------------------- */
+
+static int
+git_fail(struct pgps_err *err, const char *fmt, const char *arg)
+{
+	const git_error *e = git_error_last();
+	char what[512];
+
+	snprintf(what, sizeof(what), fmt, arg);
+	return pgps_err_set(err, PGPS_EGIT, "%s: %s", what,
+	    e != NULL && e->message != NULL ? e->message : "unknown error");
+}
+
+static char *
+path_join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+
+	if (p != NULL)
+		snprintf(p, n, "%s%s%s", a, (*a != '\0' &&
+		    a[strlen(a) - 1] != '/') ? "/" : "", b);
+	return p;
+}
+
+static bool
+is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int
+key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int
+entry_cmp(const void *va, const void *vb)
+{
+	const struct store_entry *a = va, *b = vb;
+
+	return key_cmp(a->fpr, a->fprlen, b->fpr, b->fprlen);
+}
+
+static void
+fpr_hex(char out[FPR_HEX], const uint8_t *fpr, size_t len)
+{
+	hex_encode_upper(out, fpr, len);
+}
+
+/* Parses "<hex fingerprint>.pgp"; false for any other name. */
+static bool
+parse_cert_name(const char *name, uint8_t *fpr, uint8_t *len)
+{
+	size_t n = strlen(name);
+
+	if (n < 5 || strcmp(name + n - 4, ".pgp") != 0)
+		return false;
+	n -= 4;
+	if (n != 32 && n != 40 && n != 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') ||
+		    (name[i] >= 'A' && name[i] <= 'F')))
+			return false;	/* upper case only: one name per key */
+	if (hex_decode(fpr, n / 2, name, n) != 0)
+		return false;
+	*len = (uint8_t)(n / 2);
+	return true;
+}
+
+static bool
+is_shard_name(const char *name)
+{
+	return strlen(name) == 2 &&
+	    strchr("0123456789ABCDEF", name[0]) != NULL &&
+	    strchr("0123456789ABCDEF", name[1]) != NULL;
+}
+
+/*
+ * Makes room for element n of an array of *alloc elements of size bytes:
+ * returns the array, moved or not, or NULL (v unchanged) when out of
+ * memory.
+ */
+static void *
+grow(void *v, size_t n, size_t *alloc, size_t size)
+{
+	size_t na;
+	void *nv;
+
+	if (n < *alloc)
+		return v;
+	na = *alloc == 0 ? 64 : *alloc * 2;
+	if ((nv = mem_reallocarray(v, na, size)) == NULL)
+		return NULL;
+	*alloc = na;
+	return nv;
+}
+
+/* --- checksums for pack files ---------------------------------------- */
+
+static uint32_t crc_table[8][256];
+
+static void
+crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+		crc_table[0][i] = c;
+	}
+	for (uint32_t i = 0; i < 256; i++)
+		for (int t = 1; t < 8; t++)
+			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^
+			    crc_table[0][crc_table[t - 1][i] & 0xff];
+}
+
+/* CRC-32 (ISO-HDLC, as zlib's crc32()), slicing by eight. */
+static uint32_t
+crc32_update(uint32_t crc, const uint8_t *p, size_t len)
+{
+	crc = ~crc;
+	while (len >= 8) {
+		uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+		uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
+		    (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+
+		crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+		    crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
+		    crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
+		    crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
+		p += 8;
+		len -= 8;
+	}
+	while (len-- > 0)
+		crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+/*
+ * Adler-32 (RFC 1950), the checksum that ends a zlib stream.  Over a block
+ * of n bytes x[0..n), a grows by the sum of x[i] and b by n*a plus the sum
+ * of (n - i) * x[i]; summing those two without a dependency from byte to
+ * byte runs three times faster than the byte-serial loop.  With n <= 4096
+ * the weighted sum stays below 2^31.
+ */
+static uint32_t
+adler32(const uint8_t *p, size_t len)
+{
+	uint32_t a = 1, b = 0;
+
+	while (len > 0) {
+		size_t n = len < 4096 ? len : 4096;
+		uint32_t s1 = 0, s2 = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			s1 += p[i];
+			s2 += (uint32_t)(n - i) * p[i];
+		}
+		b = (b + (uint32_t)n * a + s2) % 65521;
+		a = (a + s1) % 65521;
+		p += n;
+		len -= n;
+	}
+	return b << 16 | a;
+}
+
+/* --- the object writer ------------------------------------------------ */
+
+/*
+ * The objects of the next commit.  They stay in memory while they are
+ * few; past the loose limits they all go to a temporary pack file in
+ * objects/pack, which objw_finish() completes with its index.
+ */
+struct obj {
+	uint8_t		 oid[OID_LEN];
+	uint8_t		 type;
+	uint32_t	 crc;		/* of the packed bytes */
+	uint64_t	 off;		/* of the object in the pack */
+	uint64_t	 zoff;		/* of its zlib stream */
+	size_t		 len;		/* of its contents */
+	uint8_t		*data;		/* contents while in memory */
+};
+
+/* The pack's checksum, computed on a thread while the trees are built. */
+struct presum {
+	pthread_t	 th;
+	int		 fd;
+	uint64_t	 end;		/* hashes [0, end) */
+	size_t		 count;		/* in the header it hashed */
+	struct digest	*sha1;
+	int		 err;		/* errno, or -1 for a short read */
+};
+
+struct objw {
+	struct obj	*v;
+	size_t		 n;
+	size_t		 alloc;
+	size_t		 membytes;
+	uint32_t	*ht;		/* oid -> index + 1 */
+	size_t		 htcap;
+	int		 fd;		/* the pack, once there is one */
+	char		*tmp;
+	uint64_t	 off;		/* bytes written to the pack */
+	struct buf	 wb;		/* packed, not yet written */
+	struct buf	 rb;		/* for reading back */
+	struct digest	*sha1;
+	struct presum	*ps;
+};
+
+static void
+objw_init(struct objw *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	buf_init(&w->wb, 0);
+	buf_init(&w->rb, 0);
+}
+
+static void presum_end(struct objw *w);
+
+static void
+objw_release(struct objw *w)
+{
+	presum_end(w);
+	for (size_t i = 0; i < w->n; i++)
+		free(w->v[i].data);
+	free(w->v);
+	free(w->ht);
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp != NULL)
+		unlink(w->tmp);
+	free(w->tmp);
+	buf_release(&w->wb);
+	buf_release(&w->rb);
+	digest_free(w->sha1);
+	objw_init(w);
+}
+
+static size_t
+oid_slot(const uint8_t *oid, size_t cap)
+{
+	uint64_t h;
+
+	memcpy(&h, oid, sizeof(h));
+	return (size_t)h & (cap - 1);
+}
+
+/* The index of the object named oid, or SIZE_MAX. */
+static size_t
+objw_find(const struct objw *w, const uint8_t *oid)
+{
+	if (w->htcap == 0)
+		return SIZE_MAX;
+	for (size_t i = oid_slot(oid, w->htcap);;
+	    i = (i + 1) & (w->htcap - 1)) {
+		if (w->ht[i] == 0)
+			return SIZE_MAX;
+		if (memcmp(w->v[w->ht[i] - 1].oid, oid, OID_LEN) == 0)
+			return w->ht[i] - 1;
+	}
+}
+
+static void
+ht_insert(uint32_t *ht, size_t cap, const uint8_t *key, size_t val)
+{
+	size_t i = oid_slot(key, cap);
+
+	while (ht[i] != 0)
+		i = (i + 1) & (cap - 1);
+	ht[i] = (uint32_t)(val + 1);
+}
+
+/* Indexes object k (all before it are indexed). */
+static int
+objw_index(struct objw *w, size_t k)
+{
+	if ((k + 1) * 2 > w->htcap) {
+		size_t cap = w->htcap == 0 ? 1024 : w->htcap * 2;
+		uint32_t *ht;
+
+		if (k >= UINT32_MAX / 4 ||
+		    (ht = calloc(cap, sizeof(*ht))) == NULL)
+			return PGPS_ENOMEM;
+		free(w->ht);
+		w->ht = ht;
+		w->htcap = cap;
+		for (size_t j = 0; j < k; j++)
+			ht_insert(w->ht, cap, w->v[j].oid, j);
+	}
+	ht_insert(w->ht, w->htcap, w->v[k].oid, k);
+	return 0;
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+objw_flush(struct objw *w, struct pgps_err *err)
+{
+	if (write_all(w->fd, w->wb.p, w->wb.len) != 0)
+		return pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s",
+		    w->tmp, strerror(errno));
+	w->off += w->wb.len;
+	buf_reset(&w->wb);
+	return 0;
+}
+
+/* Number of stored deflate blocks for len bytes (an empty one for 0). */
+static size_t
+stored_blocks(size_t len)
+{
+	return len == 0 ? 1 : (len + 65534) / 65535;
+}
+
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Appends one packed object to out: the type-and-size header of the pack
+ * format, then the contents as a zlib stream of stored blocks (RFC 1950,
+ * RFC 1951 section 3.2.4).  Sets *crc to the CRC-32 of what was appended
+ * (the pack index keeps it) and *hdrlen to the header's length.
+ */
+static int
+pack_object(struct buf *out, uint8_t type, const uint8_t *p, size_t len,
+    uint32_t *crc, size_t *hdrlen)
+{
+	size_t start = out->len, left = len, sz = len, h = 0;
+	uint8_t hdr[16];
+	int r;
+
+	pthread_once(&crc_once, crc_init);
+	hdr[0] = (uint8_t)(type << 4 | (sz & 0x0f));
+	for (sz >>= 4; sz != 0; sz >>= 7) {
+		hdr[h++] |= 0x80;
+		hdr[h] = (uint8_t)(sz & 0x7f);
+	}
+	h++;
+	if ((r = buf_grow(out, h + 6 + len + 5 * stored_blocks(len))) != 0)
+		return r;
+	buf_add(out, hdr, h);
+	buf_add(out, "\x78\x01", 2);
+	do {
+		size_t n = left < 65535 ? left : 65535;
+		uint8_t bh[5];
+
+		bh[0] = n == left ? 1 : 0;	/* BFINAL; BTYPE 00 */
+		bh[1] = (uint8_t)(n & 0xff);
+		bh[2] = (uint8_t)(n >> 8);
+		bh[3] = (uint8_t)(~n & 0xff);
+		bh[4] = (uint8_t)((~n >> 8) & 0xff);
+		buf_add(out, bh, 5);
+		buf_add(out, p, n);
+		p += n;
+		left -= n;
+	} while (left > 0);
+	buf_add_be32(out, adler32(p - len, len));
+	*crc = crc32_update(0, out->p + start, out->len - start);
+	*hdrlen = h;
+	return 0;
+}
+
+/*
+ * The contents of a stream that pack_object() wrote (z[0..zlen), its
+ * header skipped), len bytes, into out (replaced).
+ */
+static int
+unpack_stored(struct buf *out, const uint8_t *z, size_t zlen, size_t len)
+{
+	size_t pos = 2;
+
+	buf_reset(out);
+	if (buf_grow(out, len) != 0)
+		return PGPS_ENOMEM;
+	while (out->len < len || pos == 2) {
+		size_t bl;
+
+		if (pos + 5 > zlen)
+			return PGPS_EINTERNAL;
+		bl = (size_t)z[pos + 1] | (size_t)z[pos + 2] << 8;
+		if (pos + 5 + bl > zlen || out->len + bl > len)
+			return PGPS_EINTERNAL;
+		buf_add(out, z + pos + 5, bl);
+		pos += 5 + bl;
+	}
+	return 0;
+}
+
+/* Appends packed bytes to the pack, recording where o's stream starts. */
+static int
+objw_append(struct objw *w, struct obj *o, const uint8_t *packed,
+    size_t plen, size_t hdrlen, struct pgps_err *err)
+{
+	o->off = w->off + w->wb.len;
+	o->zoff = o->off + hdrlen;
+	if (buf_add(&w->wb, packed, plen) != 0)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	if (w->wb.len >= ((size_t)1 << 20))
+		return objw_flush(w, err);
+	return 0;
+}
+
+/* Moves every object so far into a new temporary pack. */
+static int
+objw_to_pack(struct objw *w, const char *gitdir, struct pgps_err *err)
+{
+	static const uint8_t head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
+	struct buf pk = BUF_INIT;
+	size_t h;
+	int r = 0;
+
+	if ((w->tmp = path_join(gitdir,
+	    "objects/pack/tmp_pgpsync_XXXXXX")) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	if ((w->fd = mkstemp(w->tmp)) < 0) {
+		r = pgps_err_set(err, PGPS_EIO, "cannot create '%s': %s",
+		    w->tmp, strerror(errno));
+		free(w->tmp);
+		w->tmp = NULL;
+		return r;
+	}
+	if (buf_add(&w->wb, head, sizeof(head)) != 0)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	buf_init(&pk, 0);
+	for (size_t i = 0; i < w->n && r == 0; i++) {
+		struct obj *o = &w->v[i];
+
+		buf_reset(&pk);
+		if (pack_object(&pk, o->type, o->data, o->len, &o->crc,
+		    &h) != 0)
+			r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		else
+			r = objw_append(w, o, pk.p, pk.len, h, err);
+		free(o->data);
+		o->data = NULL;
+	}
+	buf_release(&pk);
+	w->membytes = 0;
+	return r;
+}
+
+/* Git's object id: SHA-1 over "<type> <len>\0" and the contents. */
+static void
+object_id(struct digest *sha1, uint8_t type, const uint8_t *p, size_t len,
+    uint8_t oid[OID_LEN])
+{
+	char hdr[32];
+	int n = snprintf(hdr, sizeof(hdr), "%s %zu",
+	    type == OBJ_BLOB ? "blob" : type == OBJ_TREE ? "tree" : "commit",
+	    len);
+	uint8_t md[DIGEST_MAX];
+
+	digest_reset(sha1);
+	digest_update(sha1, hdr, (size_t)n + 1);
+	digest_update(sha1, p, len);
+	digest_final(sha1, md);
+	memcpy(oid, md, OID_LEN);
+}
+
+/*
+ * Adds an object whose id is oid and contents len bytes, given either as
+ * data (packed here) or already packed (packed[0..plen), header hdrlen,
+ * CRC-32 crc).  An id added before is not added again.  *k is its index.
+ */
+static int
+objw_put(struct objw *w, const char *gitdir, uint8_t type,
+    const uint8_t oid[OID_LEN], const uint8_t *data, size_t len,
+    const uint8_t *packed, size_t plen, size_t hdrlen, uint32_t crc,
+    size_t *k, struct pgps_err *err)
+{
+	struct obj *o;
+	size_t i;
+	int r;
+
+	if ((i = objw_find(w, oid)) != SIZE_MAX) {
+		*k = i;
+		return 0;
+	}
+	if ((o = grow(w->v, w->n, &w->alloc, sizeof(*w->v))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	w->v = o;
+	if (w->fd < 0 && (w->n + 1 >= LOOSE_MAX_OBJECTS ||
+	    w->membytes + len > LOOSE_MAX_BYTES) &&
+	    (r = objw_to_pack(w, gitdir, err)) != 0)
+		return r;
+	o = &w->v[w->n];
+	memset(o, 0, sizeof(*o));
+	memcpy(o->oid, oid, OID_LEN);
+	o->type = type;
+	o->len = len;
+	if (w->fd < 0) {
+		struct buf tmp = BUF_INIT;
+
+		/* Loose objects are written from their contents. */
+		if (data == NULL) {
+			buf_init(&tmp, 0);
+			if (unpack_stored(&tmp, packed + hdrlen, plen - hdrlen,
+			    len) != 0) {
+				buf_release(&tmp);
+				return pgps_err_set(err, PGPS_EINTERNAL,
+				    "a prepared object is damaged");
+			}
+			o->data = buf_detach(&tmp, NULL);
+		} else if ((o->data = malloc(len == 0 ? 1 : len)) != NULL)
+			memcpy(o->data, data, len);
+		if (o->data == NULL)
+			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		w->membytes += len;
+	} else if (packed != NULL) {
+		o->crc = crc;
+		if ((r = objw_append(w, o, packed, plen, hdrlen, err)) != 0)
+			return r;
+	} else {
+		struct buf pk = BUF_INIT;
+		size_t h;
+
+		buf_init(&pk, 0);
+		r = pack_object(&pk, type, data, len, &o->crc, &h);
+		if (r == 0)
+			r = objw_append(w, o, pk.p, pk.len, h, err);
+		else
+			r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		buf_release(&pk);
+		if (r != 0)
+			return r;
+	}
+	if (objw_index(w, w->n) != 0) {
+		free(o->data);
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	}
+	*k = w->n++;
+	return 0;
+}
+
+/* Adds an object given by its contents; oid receives its id. */
+static int
+objw_add(struct objw *w, const char *gitdir, uint8_t type, const uint8_t *p,
+    size_t len, uint8_t oid[OID_LEN], size_t *k, struct pgps_err *err)
+{
+	if (w->sha1 == NULL && (w->sha1 = digest_new(DIGEST_SHA1)) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	object_id(w->sha1, type, p, len, oid);
+	return objw_put(w, gitdir, type, oid, p, len, NULL, 0, 0, 0, k, err);
+}
+
+/* Replaces out's contents with those of object k. */
+static int
+objw_read(struct objw *w, size_t k, struct buf *out, struct pgps_err *err)
+{
+	const struct obj *o = &w->v[k];
+	size_t zlen = 2 + o->len + 5 * stored_blocks(o->len) + 4;
+	ssize_t n;
+	int r;
+
+	buf_reset(out);
+	if (o->data != NULL) {
+		if ((r = buf_add(out, o->data, o->len)) != 0)
+			return pgps_err_set(err, r, "out of memory");
+		return 0;
+	}
+	if (w->wb.len > 0 && (r = objw_flush(w, err)) != 0)
+		return r;
+	buf_reset(&w->rb);
+	if ((r = buf_grow(&w->rb, zlen)) != 0)
+		return pgps_err_set(err, r, "out of memory");
+	do
+		n = pread(w->fd, w->rb.p, zlen, (off_t)o->zoff);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 || (size_t)n != zlen)
+		return pgps_err_set(err, PGPS_EIO, "cannot read '%s' back: %s",
+		    w->tmp, n < 0 ? strerror(errno) : "short read");
+	if ((r = unpack_stored(out, w->rb.p, zlen, o->len)) != 0)
+		return pgps_err_set(err, r, "'%s': object at %llu is not as "
+		    "written", w->tmp, (unsigned long long)o->off);
+	return 0;
+}
+
+struct idx_rec {
+	uint8_t		 oid[OID_LEN];
+	uint32_t	 crc;
+	uint64_t	 off;
+};
+
+static int
+idx_rec_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct idx_rec *)a)->oid,
+	    ((const struct idx_rec *)b)->oid, OID_LEN);
+}
+
+/*
+ * The pack index, version 2: magic, version, 256-entry fan-out, sorted
+ * ids, their CRC-32s, 31-bit offsets (or, with the high bit set, an index
+ * into the table of 64-bit offsets that follows), the pack's checksum,
+ * then the SHA-1 of all of it (git's Documentation/gitformat-pack.txt).
+ */
+static int
+idx_build(struct buf *out, struct objw *w, const uint8_t packsum[OID_LEN],
+    struct pgps_err *err)
+{
+	struct idx_rec *v;
+	uint32_t fan[256] = { 0 };
+	uint8_t md[DIGEST_MAX];
+	size_t large = 0;
+	int r = 0;
+
+	if ((v = mem_reallocarray(NULL, w->n + 1, sizeof(*v))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	for (size_t i = 0; i < w->n; i++) {
+		memcpy(v[i].oid, w->v[i].oid, OID_LEN);
+		v[i].crc = w->v[i].crc;
+		v[i].off = w->v[i].off;
+		fan[v[i].oid[0]]++;
+	}
+	qsort(v, w->n, sizeof(*v), idx_rec_cmp);
+	for (size_t i = 1; i < 256; i++)
+		fan[i] += fan[i - 1];
+	r |= buf_add(out, "\377tOc\0\0\0\2", 8);
+	for (size_t i = 0; i < 256; i++)
+		r |= buf_add_be32(out, fan[i]);
+	for (size_t i = 0; i < w->n; i++)
+		r |= buf_add(out, v[i].oid, OID_LEN);
+	for (size_t i = 0; i < w->n; i++)
+		r |= buf_add_be32(out, v[i].crc);
+	for (size_t i = 0; i < w->n; i++) {
+		if (v[i].off < 0x80000000u)
+			r |= buf_add_be32(out, (uint32_t)v[i].off);
+		else
+			r |= buf_add_be32(out, 0x80000000u | (uint32_t)large++);
+	}
+	for (size_t i = 0; i < w->n; i++)
+		if (v[i].off >= 0x80000000u)
+			r |= buf_add_be32(out, (uint32_t)(v[i].off >> 32)) |
+			    buf_add_be32(out, (uint32_t)v[i].off);
+	r |= buf_add(out, packsum, OID_LEN);
+	free(v);
+	if (r != 0)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	digest_reset(w->sha1);
+	digest_update(w->sha1, out->p, out->len);
+	digest_final(w->sha1, md);
+	if (buf_add(out, md, OID_LEN) != 0)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int
+fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+/* Hashes [from, to) of fd into d; 0, an errno, or -1 (short read). */
+static int
+hash_range(int fd, struct digest *d, uint64_t from, uint64_t to)
+{
+	size_t sz = (size_t)1 << 20;
+	uint8_t *b = malloc(sz);
+	int r = 0;
+
+	if (b == NULL)
+		return ENOMEM;
+	while (from < to && r == 0) {
+		size_t want = to - from < sz ? (size_t)(to - from) : sz;
+		ssize_t n = pread(fd, b, want, (off_t)from);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			r = n < 0 ? errno : -1;
+		else {
+			digest_update(d, b, (size_t)n);
+			from += (uint64_t)n;
+		}
+	}
+	free(b);
+	return r;
+}
+
+static void *
+presum_run(void *arg)
+{
+	struct presum *p = arg;
+
+	p->err = hash_range(p->fd, p->sha1, 0, p->end);
+	return NULL;
+}
+
+static void
+presum_end(struct objw *w)
+{
+	if (w->ps == NULL)
+		return;
+	pthread_join(w->ps->th, NULL);
+	digest_free(w->ps->sha1);
+	free(w->ps);
+	w->ps = NULL;
+}
+
+static int
+set_count(struct objw *w, size_t count, struct pgps_err *err)
+{
+	uint8_t be[4];
+
+	if (count > UINT32_MAX)
+		return pgps_err_set(err, PGPS_ELIMIT, "too many objects");
+	be[0] = (uint8_t)(count >> 24);
+	be[1] = (uint8_t)(count >> 16);
+	be[2] = (uint8_t)(count >> 8);
+	be[3] = (uint8_t)count;
+	if (pwrite(w->fd, be, 4, 8) != 4)
+		return pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s",
+		    w->tmp, strerror(errno));
+	return 0;
+}
+
+/*
+ * Announces that the pack will end with count objects, so its checksum
+ * can start on a thread over what is written while the rest (the trees)
+ * is added.  Only a speed-up: objw_finish_pack() checks the count.
+ */
+static int
+objw_presum(struct objw *w, size_t count, struct pgps_err *err)
+{
+	struct presum *p;
+	int r;
+
+	if (w->fd < 0 || w->ps != NULL)
+		return 0;
+	if ((r = objw_flush(w, err)) != 0 ||
+	    (r = set_count(w, count, err)) != 0)
+		return r;
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->sha1 = digest_new(DIGEST_SHA1)) == NULL) {
+		free(p);
+		return 0;
+	}
+	p->fd = w->fd;
+	p->end = w->off;
+	p->count = count;
+	if (pthread_create(&p->th, NULL, presum_run, p) != 0) {
+		digest_free(p->sha1);
+		free(p);
+		return 0;
+	}
+	w->ps = p;
+	return 0;
+}
+
+/*
+ * Completes the pack: the object count in its header, the SHA-1 trailer
+ * (computed by reading the file back), fsync, then the index; both are
+ * renamed to pack-<checksum>.{pack,idx}, the index last, because git and
+ * libgit2 only look at packs that have an index.
+ */
+static int
+objw_finish_pack(struct objw *w, const char *gitdir, struct pgps_err *err)
+{
+	struct buf idx = BUF_INIT;
+	uint8_t md[DIGEST_MAX];
+	char hex[2 * OID_LEN + 1], name[64];
+	char *packdir = NULL, *ptmp = NULL, *ipath = NULL, *ppath = NULL;
+	int ifd = -1, r;
+
+	if ((r = objw_flush(w, err)) != 0)
+		return r;
+	if (w->ps != NULL && w->ps->count == w->n) {
+		struct presum *p = w->ps;
+
+		pthread_join(p->th, NULL);
+		r = p->err != 0 ? p->err : hash_range(w->fd, p->sha1, p->end,
+		    w->off);
+		digest_final(p->sha1, md);
+		digest_free(p->sha1);
+		free(p);
+		w->ps = NULL;
+	} else {
+		presum_end(w);
+		if ((r = set_count(w, w->n, err)) != 0)
+			return r;
+		digest_reset(w->sha1);
+		if ((r = hash_range(w->fd, w->sha1, 0, w->off)) == 0)
+			digest_final(w->sha1, md);
+	}
+	if (r != 0)
+		return pgps_err_set(err, PGPS_EIO, "cannot read '%s' back: %s",
+		    w->tmp, r > 0 ? strerror(r) : "short read");
+	if (write_all(w->fd, md, OID_LEN) != 0 || fsync(w->fd) != 0 ||
+	    fchmod(w->fd, 0444) != 0)
+		return pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s",
+		    w->tmp, strerror(errno));
+	buf_init(&idx, 0);
+	if ((r = idx_build(&idx, w, md, err)) != 0)
+		goto cleanup;
+	hex_encode_lower(hex, md, OID_LEN);
+	if ((packdir = path_join(gitdir, "objects/pack")) == NULL ||
+	    (ptmp = path_join(packdir, "tmp_pgpsync_idx_XXXXXX")) == NULL) {
+		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	snprintf(name, sizeof(name), "pack-%s.pack", hex);
+	ppath = path_join(packdir, name);
+	snprintf(name, sizeof(name), "pack-%s.idx", hex);
+	ipath = path_join(packdir, name);
+	if (ppath == NULL || ipath == NULL) {
+		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	if ((ifd = mkstemp(ptmp)) < 0 ||
+	    write_all(ifd, idx.p, idx.len) != 0 || fsync(ifd) != 0 ||
+	    fchmod(ifd, 0444) != 0) {
+		r = pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s", ptmp,
+		    strerror(errno));
+		goto cleanup;
+	}
+	if (rename(w->tmp, ppath) != 0) {
+		r = pgps_err_set(err, PGPS_EIO, "cannot rename '%s': %s",
+		    w->tmp, strerror(errno));
+		goto cleanup;
+	}
+	free(w->tmp);
+	w->tmp = NULL;
+	if (rename(ptmp, ipath) != 0) {
+		r = pgps_err_set(err, PGPS_EIO, "cannot rename '%s': %s",
+		    ptmp, strerror(errno));
+		goto cleanup;
+	}
+	free(ptmp);
+	ptmp = NULL;
+	fsync_dir(packdir);
+	r = 0;
+ cleanup:
+	if (ifd >= 0)
+		close(ifd);
+	if (ptmp != NULL)
+		unlink(ptmp);
+	free(ptmp);
+	free(packdir);
+	free(ppath);
+	free(ipath);
+	buf_release(&idx);
+	return r;
+}
+
+/* Puts every object into the repository. */
+static int
+objw_finish(struct objw *w, git_odb *odb, const char *gitdir,
+    struct pgps_err *err)
+{
+	int r;
+
+	if (w->n == 0)
+		return 0;
+	if (w->fd >= 0) {
+		if ((r = objw_finish_pack(w, gitdir, err)) != 0)
+			return r;
+		if (git_odb_refresh(odb) != 0)
+			return git_fail(err, "cannot read the new pack in '%s'",
+			    gitdir);
+		return 0;
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		const struct obj *o = &w->v[i];
+		git_oid id;
+
+		if (git_odb_write(&id, odb, o->data, o->len,
+		    o->type == OBJ_BLOB ? GIT_OBJECT_BLOB :
+		    o->type == OBJ_TREE ? GIT_OBJECT_TREE :
+		    GIT_OBJECT_COMMIT) != 0)
+			return git_fail(err, "cannot write an object to '%s'",
+			    gitdir);
+		if (memcmp(id.id, o->oid, OID_LEN) != 0)
+			return pgps_err_set(err, PGPS_EINTERNAL, "git and "
+			    "pgpsync disagree on an object id");
+	}
+	return 0;
+}
+
+/* --- the store -------------------------------------------------------- */
+
+/*
+ * A key ID and the certificate with it (1 + its index in the index, or
+ * past that, among those put), or KID_MANY when several have it.
+ */
+struct kid_slot {
+	uint8_t		 kid[8];
+	uint32_t	 val;
+};
+#define KID_MANY	UINT32_MAX
+
+/* A certificate put since the last commit. */
+struct staged {
+	struct store_entry	 e;
+	size_t			 obj;		/* in the object writer */
+	bool			 updated;	/* the base commit had it */
+	uint32_t		 added[PGP_CHANGE_OTHER + 1];
+};
+
+struct store {
+	git_repository		*repo;
+	git_odb			*odb;
+	char			*dir;		/* as named, for messages */
+	char			*gitdir;
+	char			*rev;		/* NULL: HEAD */
+	bool			 writable;
+	int			 lockfd;
+	bool			 has_base;	/* there is a commit */
+	git_oid			 base;
+	git_oid			 tree;
+	char			 head[2 * OID_LEN + 1];
+
+	bool			 loaded;	/* the index */
+	struct store_entry	*ents;
+	size_t			 nents;
+	struct store_entry	*bad;		/* damaged files: keys only */
+	size_t			 nbad;
+
+	struct objw		 w;
+	struct staged		*st;
+	size_t			 nst;
+	size_t			 ast;
+	uint32_t		*sht;		/* fingerprint -> staged + 1 */
+	size_t			 shtcap;
+
+	struct digest		*md5;
+	struct pgp_cert		 c1;
+	struct pgp_cert		 c2;
+	struct pgp_cert		 c3;
+	struct buf		 nb;		/* the new version */
+	struct buf		 ob;		/* the stored version */
+	struct buf		 mb;		/* merged */
+	struct buf		 fb;		/* merged, limits applied */
+	struct store_prep	*prep;		/* for store_put() */
+	struct buf		 rec;
+	struct kid_slot		*kid;		/* key ID -> certificate */
+	size_t			 kidcap;
+	size_t			 nkid;
+	bool			 has_join;	/* the next commit is a merge */
+	git_oid			 join;		/* its second parent */
+	char			*joinname;
+};
+
+const char *
+store_dir(const struct store *s)
+{
+	return s->dir;
+}
+
+const char *
+store_head(const struct store *s)
+{
+	return s->head;
+}
+
+bool
+store_is_fatal(int rc)
+{
+	return rc == PGPS_EIO || rc == PGPS_EGIT || rc == PGPS_ENOMEM ||
+	    rc == PGPS_EINTERNAL;
+}
+
+static void
+set_base(struct store *s, const git_oid *commit, const git_oid *tree)
+{
+	s->has_base = true;
+	git_oid_cpy(&s->base, commit);
+	git_oid_cpy(&s->tree, tree);
+	git_oid_tostr(s->head, sizeof(s->head), commit);
+}
+
+/* $XDG_DATA_HOME/pgpsync/store, else ~/.local/share/pgpsync/store. */
+static char *
+default_dir(void)
+{
+	const char *x = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
+
+	/* The XDG base directory spec ignores relative paths. */
+	if (x != NULL && x[0] == '/')
+		return path_join(x, "pgpsync/store");
+	if (h != NULL && h[0] != '\0')
+		return path_join(h, ".local/share/pgpsync/store");
+	return NULL;
+}
+
+/*
+ * Splits "DIR@REV": a name that is a directory has no revision;
+ * otherwise the revision starts after the first '@' whose prefix is
+ * empty or a directory (so both "dir@x@HEAD" and "@HEAD@{1}" work), else
+ * after the first '@'.
+ */
+static int
+split_name(const char *name, char **dir, char **rev)
+{
+	const char *at = strchr(name, '@'), *pick = NULL;
+
+	*dir = *rev = NULL;
+	if (at != NULL && !is_dir(name)) {
+		for (; at != NULL && pick == NULL; at = strchr(at + 1, '@')) {
+			char *pre = strndup(name, (size_t)(at - name));
+
+			if (pre == NULL)
+				return PGPS_ENOMEM;
+			if (pre[0] == '\0' || is_dir(pre))
+				pick = at;
+			free(pre);
+		}
+		if (pick == NULL)
+			pick = strchr(name, '@');
+		if ((*dir = strndup(name, (size_t)(pick - name))) == NULL)
+			return PGPS_ENOMEM;
+		if (pick[1] != '\0' && (*rev = strdup(pick + 1)) == NULL)
+			return PGPS_ENOMEM;
+		return 0;
+	}
+	if ((*dir = strdup(name)) == NULL)
+		return PGPS_ENOMEM;
+	return 0;
+}
+
+static bool
+dir_is_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool empty = true;
+
+	if (d == NULL)
+		return errno == ENOENT;
+	while (empty && (e = readdir(d)) != NULL)
+		empty = strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
+/* Removes what killed writers left: temporary packs and indexes. */
+static void
+remove_leftovers(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char *p;
+
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 ||
+		    (p = path_join(dir, e->d_name)) == NULL)
+			continue;
+		unlink(p);
+		free(p);
+	}
+	closedir(d);
+}
+
+/*
+ * Moving HEAD, libgit2 takes git's lock files (refs/heads/main.lock and
+ * the like); a process killed right then leaves them, and git refuses to
+ * move the ref again until someone removes them by hand.  So the lock
+ * files about to be taken are listed in pgpsync/ref-update first, and
+ * the next writer -- who holds the store's lock, so no pgpsync runs --
+ * removes what that list names when it is still there.
+ */
+static char *
+ref_marker(const struct store *s)
+{
+	return path_join(s->gitdir, "pgpsync/ref-update");
+}
+
+static int
+ref_update_begin(struct store *s, struct pgps_err *err)
+{
+	git_reference *head = NULL;
+	char *path = ref_marker(s);
+	FILE *f;
+	int r = 0;
+
+	if (path == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	if ((f = fopen(path, "w")) == NULL) {
+		r = pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s", path,
+		    strerror(errno));
+		free(path);
+		return r;
+	}
+	fprintf(f, "HEAD.lock\npacked-refs.lock\n");
+	if (git_reference_lookup(&head, s->repo, "HEAD") == 0 &&
+	    git_reference_type(head) == GIT_REFERENCE_SYMBOLIC)
+		fprintf(f, "%s.lock\n", git_reference_symbolic_target(head));
+	git_reference_free(head);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		r = pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s", path,
+		    strerror(errno));
+	fclose(f);
+	free(path);
+	return r;
+}
+
+static void
+ref_update_end(struct store *s)
+{
+	char *path = ref_marker(s);
+
+	if (path != NULL)
+		unlink(path);
+	free(path);
+}
+
+/* Removes the lock files a writer killed while moving HEAD left. */
+static void
+ref_update_recover(struct store *s)
+{
+	char *path = ref_marker(s), line[1024];
+	FILE *f;
+
+	if (path == NULL || (f = fopen(path, "r")) == NULL) {
+		free(path);
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *lock;
+
+		line[strcspn(line, "\n")] = '\0';
+		/* Only lock files inside the repository. */
+		if (strstr(line, "..") != NULL || line[0] == '/' ||
+		    strlen(line) < 6 ||
+		    strcmp(line + strlen(line) - 5, ".lock") != 0 ||
+		    (lock = path_join(s->gitdir, line)) == NULL)
+			continue;
+		unlink(lock);
+		free(lock);
+	}
+	fclose(f);
+	unlink(path);
+	free(path);
+}
+
+/*
+ * Takes the writer's lock, waiting for another writer up to
+ * $PGPSYNC_LOCK_TIMEOUT seconds.  fcntl() locks belong to the process
+ * and vanish with it, so there are no stale locks to break.
+ */
+static int
+store_lock(struct store *s, struct pgps_err *err)
+{
+	const char *env = getenv("PGPSYNC_LOCK_TIMEOUT");
+	struct timespec tick = { 0, 100 * 1000 * 1000 };
+	long wait = LOCK_WAIT_DEFAULT;
+	char *sub = NULL, *path = NULL;
+	int r;
+
+	if (env != NULL && env[0] != '\0') {
+		char *end;
+
+		wait = strtol(env, &end, 10);
+		if (*end != '\0' || wait < 0)
+			wait = LOCK_WAIT_DEFAULT;
+	}
+	if ((sub = path_join(s->gitdir, "pgpsync")) == NULL ||
+	    (path = path_join(sub, "lock")) == NULL) {
+		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	if ((mkdir(sub, 0755) != 0 && errno != EEXIST) ||
+	    (s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
+	    0644)) < 0) {
+		r = pgps_err_set(err, PGPS_EIO, "cannot create '%s': %s",
+		    path, strerror(errno));
+		goto cleanup;
+	}
+	for (long waited = 0;; waited++) {
+		struct flock fl;
+
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		if (fcntl(s->lockfd, F_SETLK, &fl) == 0)
+			break;
+		if (errno != EACCES && errno != EAGAIN && errno != EINTR) {
+			r = pgps_err_set(err, PGPS_EIO, "cannot lock '%s': %s",
+			    path, strerror(errno));
+			goto cleanup;
+		}
+		if (waited >= wait * 10) {
+			memset(&fl, 0, sizeof(fl));
+			fl.l_type = F_WRLCK;
+			fl.l_whence = SEEK_SET;
+			if (fcntl(s->lockfd, F_GETLK, &fl) != 0)
+				fl.l_pid = 0;
+			r = pgps_err_set(err, PGPS_EIO, "the store '%s' is "
+			    "being written by another pgpsync (process %ld); "
+			    "gave up after %ld seconds", s->dir,
+			    (long)fl.l_pid, wait);
+			goto cleanup;
+		}
+		nanosleep(&tick, NULL);
+	}
+	remove_leftovers(sub, "index.tmp.");
+	ref_update_recover(s);
+	free(path);
+	path = path_join(s->gitdir, "objects/pack");
+	if (path != NULL)
+		remove_leftovers(path, "tmp_pgpsync_");
+	r = 0;
+ cleanup:
+	free(sub);
+	free(path);
+	return r;
+}
+
+/* Reads HEAD (or the revision) into the base commit and tree. */
+static int
+resolve_base(struct store *s, struct pgps_err *err)
+{
+	git_object *obj = NULL;
+	git_commit *commit = NULL;
+	git_oid id;
+	int r;
+
+	if (s->rev != NULL) {
+		if (git_revparse_single(&obj, s->repo, s->rev) != 0) {
+			r = pgps_err_set(err, PGPS_ENOTFOUND, "'%s': no "
+			    "revision '%s' in it", s->dir, s->rev);
+			goto cleanup;
+		}
+		if (git_object_peel((git_object **)&commit, obj,
+		    GIT_OBJECT_COMMIT) != 0) {
+			r = git_fail(err, "'%s' is not a commit", s->rev);
+			goto cleanup;
+		}
+	} else {
+		r = git_reference_name_to_id(&id, s->repo, "HEAD");
+		if (r == GIT_ENOTFOUND || r == GIT_EUNBORNBRANCH) {
+			r = 0;	/* no commit yet: an empty store */
+			goto cleanup;
+		}
+		if (r != 0 || git_commit_lookup(&commit, s->repo, &id) != 0) {
+			r = git_fail(err, "'%s': cannot read HEAD", s->dir);
+			goto cleanup;
+		}
+	}
+	set_base(s, git_commit_id(commit), git_commit_tree_id(commit));
+	r = 0;
+ cleanup:
+	git_commit_free(commit);
+	git_object_free(obj);
+	return r;
+}
+
+static int
+open_repo(struct store *s, unsigned int flags, struct pgps_err *err)
+{
+	git_repository_init_options io;
+	git_config *cfg = NULL;
+	int r;
+
+	git_repository_init_options_init(&io,
+	    GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+
+	r = git_repository_open_ext(&s->repo, s->dir,
+	    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	if (r == GIT_ENOTFOUND && !(flags & STORE_WRITE))
+		return pgps_err_set(err, PGPS_ENOTFOUND, "no store at '%s'",
+		    s->dir);
+	if (r == GIT_ENOTFOUND) {
+		if (!dir_is_empty(s->dir))
+			return pgps_err_set(err, PGPS_EUNSUPPORTED, "'%s' "
+			    "exists and is not a git repository", s->dir);
+		io.flags = GIT_REPOSITORY_INIT_BARE |
+		    GIT_REPOSITORY_INIT_MKPATH;
+		io.initial_head = "main";
+		io.description = "pgpsync certificate store";
+		if (git_repository_init_ext(&s->repo, s->dir, &io) != 0 ||
+		    git_repository_config(&cfg, s->repo) != 0)
+			return git_fail(err, "cannot create a store at '%s'",
+			    s->dir);
+		/* A reflog, as in a repository with a work tree. */
+		r = git_config_set_bool(cfg, "core.logAllRefUpdates", 1);
+		git_config_free(cfg);
+		if (r != 0)
+			return git_fail(err, "cannot configure '%s'", s->dir);
+	} else if (r != 0)
+		return git_fail(err, "cannot open the store '%s'", s->dir);
+	if ((flags & STORE_WRITE) && !git_repository_is_bare(s->repo))
+		return pgps_err_set(err, PGPS_EUNSUPPORTED, "'%s' has a work "
+		    "tree, which pgpsync would leave behind: write to a bare "
+		    "clone (git clone --bare)", s->dir);
+	if ((s->gitdir = strdup(git_repository_path(s->repo))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	if (git_repository_odb(&s->odb, s->repo) != 0)
+		return git_fail(err, "cannot open the objects of '%s'",
+		    s->dir);
+	return 0;
+}
+
+int
+store_open(struct store **out, const char *name, unsigned int flags,
+    struct pgps_err *err)
+{
+	struct store *s;
+	char *dir = NULL;
+	int r;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	s->lockfd = -1;
+	objw_init(&s->w);
+	buf_init(&s->nb, 0);
+	buf_init(&s->ob, 0);
+	buf_init(&s->mb, 0);
+	buf_init(&s->fb, 0);
+	buf_init(&s->rec, 0);
+	buf_init(&s->c1.partial, 0);
+	buf_init(&s->c2.partial, 0);
+	buf_init(&s->c3.partial, 0);
+	if (git_libgit2_init() < 0) {
+		free(s);
+		return git_fail(err, "cannot start libgit2%s", "");
+	}
+	/*
+	 * Blobs are parsed and hashed on every read anyway; libgit2's
+	 * re-hash of each object would double the cost (git fsck checks).
+	 */
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	if ((r = split_name(name, &dir, &s->rev)) != 0) {
+		pgps_err_set(err, r, "out of memory");
+		goto fail;
+	}
+	if (dir[0] == '\0') {
+		free(dir);
+		if ((dir = default_dir()) == NULL) {
+			r = pgps_err_set(err, PGPS_ENOTFOUND, "no default "
+			    "store: neither XDG_DATA_HOME nor HOME is set");
+			goto fail;
+		}
+	}
+	s->dir = dir;
+	if ((flags & STORE_WRITE) && s->rev != NULL) {
+		r = pgps_err_set(err, PGPS_EUNSUPPORTED, "'%s@%s': a store "
+		    "at a revision is read only", s->dir, s->rev);
+		goto fail;
+	}
+	if ((s->md5 = digest_new(DIGEST_MD5)) == NULL) {
+		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((r = open_repo(s, flags, err)) != 0)
+		goto fail;
+	if (flags & STORE_WRITE) {
+		/* Durable objects and refs before HEAD names them. */
+		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+		if ((r = store_lock(s, err)) != 0)
+			goto fail;
+		s->writable = true;
+	}
+	if ((r = resolve_base(s, err)) != 0)
+		goto fail;
+	*out = s;
+	return 0;
+ fail:
+	store_free(s);
+	return r;
+}
+
+void
+store_free(struct store *s)
+{
+	if (s == NULL)
+		return;
+	objw_release(&s->w);
+	if (s->lockfd >= 0)
+		close(s->lockfd);	/* drops the lock */
+	git_odb_free(s->odb);
+	git_repository_free(s->repo);
+	free(s->dir);
+	free(s->gitdir);
+	free(s->rev);
+	free(s->ents);
+	free(s->bad);
+	free(s->st);
+	free(s->sht);
+	free(s->kid);
+	digest_free(s->md5);
+	pgp_cert_release(&s->c1);
+	pgp_cert_release(&s->c2);
+	pgp_cert_release(&s->c3);
+	buf_release(&s->nb);
+	buf_release(&s->ob);
+	buf_release(&s->mb);
+	buf_release(&s->fb);
+	buf_release(&s->rec);
+	store_prep_free(s->prep);
+	free(s->joinname);
+	free(s);
+	git_libgit2_shutdown();
+}
+
+int
+store_read(struct buf *out, struct store *s, const uint8_t oid[OID_LEN],
+    struct pgps_err *err)
+{
+	git_odb_object *o = NULL;
+	git_oid id;
+	char hex[2 * OID_LEN + 1];
+	int r;
+
+	memcpy(id.id, oid, OID_LEN);
+	if (git_odb_read(&o, s->odb, &id) != 0) {
+		git_oid_tostr(hex, sizeof(hex), &id);
+		return git_fail(err, "cannot read object %s", hex);
+	}
+	buf_reset(out);
+	r = buf_add(out, git_odb_object_data(o), git_odb_object_size(o));
+	git_odb_object_free(o);
+	return r == 0 ? 0 : pgps_err_set(err, r, "out of memory");
+}
+
+/* --- walking trees ---------------------------------------------------- */
+
+/*
+ * Called for each certificate file that differs between two trees: path
+ * is "AB/CD/<name>", old or new NULL when the file is only on one side.
+ */
+typedef int (*walk_fn)(const char *path, const char *name,
+    const git_oid *old, const git_oid *new, void *arg,
+    struct pgps_err *err);
+
+/*
+ * Compares the store trees a and b (either may be NULL), descending only
+ * into shard directories whose ids differ, and calls fn for each file
+ * "<hex fingerprint>.pgp" at the third level that differs, in path
+ * order.  Other entries are not certificates and are ignored.
+ */
+static int
+tree_walk(struct store *s, const git_oid *a, const git_oid *b, int depth,
+    const char *prefix, walk_fn fn, void *arg, struct pgps_err *err)
+{
+	git_tree *ta = NULL, *tb = NULL;
+	size_t i = 0, j = 0, na, nb;
+	char path[128], hex[2 * OID_LEN + 1];
+	int r = 0;
+
+	if (a != NULL && b != NULL && git_oid_equal(a, b))
+		return 0;
+	if ((a != NULL && git_tree_lookup(&ta, s->repo, a) != 0) ||
+	    (b != NULL && git_tree_lookup(&tb, s->repo, b) != 0)) {
+		git_oid_tostr(hex, sizeof(hex), ta == NULL && a != NULL ?
+		    a : b);
+		r = git_fail(err, "cannot read tree %s", hex);
+		goto cleanup;
+	}
+	na = ta != NULL ? git_tree_entrycount(ta) : 0;
+	nb = tb != NULL ? git_tree_entrycount(tb) : 0;
+	while (r == 0 && (i < na || j < nb)) {
+		const git_tree_entry *ea = i < na ?
+		    git_tree_entry_byindex(ta, i) : NULL;
+		const git_tree_entry *eb = j < nb ?
+		    git_tree_entry_byindex(tb, j) : NULL;
+		const git_tree_entry *x, *y;
+		git_object_t want = depth < 2 ? GIT_OBJECT_TREE :
+		    GIT_OBJECT_BLOB;
+		const char *name;
+		int c;
+
+		c = ea == NULL ? 1 : eb == NULL ? -1 : git_tree_entry_cmp(ea,
+		    eb);
+		x = c <= 0 ? ea : NULL;
+		y = c >= 0 ? eb : NULL;
+		i += x != NULL;
+		j += y != NULL;
+		name = git_tree_entry_name(x != NULL ? x : y);
+		if (x != NULL && git_tree_entry_type(x) != want)
+			x = NULL;
+		if (y != NULL && git_tree_entry_type(y) != want)
+			y = NULL;
+		if (x == NULL && y == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s%s%s", prefix,
+		    prefix[0] != '\0' ? "/" : "", name);
+		if (depth < 2) {
+			if (is_shard_name(name))
+				r = tree_walk(s, x != NULL ?
+				    git_tree_entry_id(x) : NULL, y != NULL ?
+				    git_tree_entry_id(y) : NULL, depth + 1,
+				    path, fn, arg, err);
+		} else {
+			uint8_t fpr[PGP_FPR_MAX], len;
+
+			if (parse_cert_name(name, fpr, &len) &&
+			    (x == NULL || y == NULL ||
+			    !git_oid_equal(git_tree_entry_id(x),
+			    git_tree_entry_id(y))))
+				r = fn(path, name, x != NULL ?
+				    git_tree_entry_id(x) : NULL, y != NULL ?
+				    git_tree_entry_id(y) : NULL, arg, err);
+		}
+	}
+ cleanup:
+	git_tree_free(ta);
+	git_tree_free(tb);
+	return r;
+}
+
+/* --- the side index --------------------------------------------------- */
+
+/*
+ * $GIT_DIR/pgpsync/index: "PGPSIDX1", the tree's id, be64 count, then
+ * count records of fingerprint length, fingerprint (zero-padded to 32),
+ * SKS hash and blob id -- a zero length marks a damaged file, whose
+ * fingerprint comes from its name -- sorted by fingerprint; last the
+ * SHA-1 of everything before it, so a torn file is never trusted.
+ */
+static char *
+index_path(const struct store *s, const char *suffix)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "pgpsync/index%s", suffix);
+	return path_join(s->gitdir, name);
+}
+
+static void
+rec_put(uint8_t *p, const struct store_entry *e, bool damaged)
+{
+	p[0] = damaged ? 0 : e->fprlen;
+	memcpy(p + 1, e->fpr, PGP_FPR_MAX);
+	memcpy(p + 1 + PGP_FPR_MAX, e->hash, 16);
+	if (damaged)
+		p[1 + PGP_FPR_MAX] = e->fprlen;
+	memcpy(p + 1 + PGP_FPR_MAX + 16, e->oid, OID_LEN);
+}
+
+/* Writes the index of tree; failure only costs the next reader time. */
+static void
+index_save(struct store *s, const git_oid *tree)
+{
+	struct buf b = BUF_INIT;
+	char *path = index_path(s, ""), tail[32], *tmp, *sub;
+	uint8_t md[DIGEST_MAX], rec[INDEX_REC];
+	uint64_t n = (uint64_t)s->nents + s->nbad;
+	size_t i = 0, j = 0;
+	FILE *f = NULL;
+	int r = 0;
+
+	snprintf(tail, sizeof(tail), ".tmp.%ld", (long)getpid());
+	tmp = index_path(s, tail);
+	sub = path_join(s->gitdir, "pgpsync");
+	buf_init(&b, 0);
+	if (path == NULL || tmp == NULL || sub == NULL || s->md5 == NULL)
+		goto cleanup;
+	if (mkdir(sub, 0755) != 0 && errno != EEXIST)
+		goto cleanup;
+	r |= buf_add(&b, INDEX_MAGIC, 8);
+	r |= buf_add(&b, tree->id, OID_LEN);
+	r |= buf_add_be32(&b, (uint32_t)(n >> 32));
+	r |= buf_add_be32(&b, (uint32_t)n);
+	while (r == 0 && (i < s->nents || j < s->nbad)) {
+		bool dmg = i == s->nents || (j < s->nbad &&
+		    entry_cmp(&s->bad[j], &s->ents[i]) < 0);
+
+		rec_put(rec, dmg ? &s->bad[j++] : &s->ents[i++], dmg);
+		r |= buf_add(&b, rec, sizeof(rec));
+	}
+	if (r != 0)
+		goto cleanup;
+	{
+		struct digest *sha1 = digest_new(DIGEST_SHA1);
+
+		if (sha1 == NULL)
+			goto cleanup;
+		digest_update(sha1, b.p, b.len);
+		digest_final(sha1, md);
+		digest_free(sha1);
+	}
+	if (buf_add(&b, md, OID_LEN) != 0 || (f = fopen(tmp, "wb")) == NULL)
+		goto cleanup;
+	if (fwrite(b.p, 1, b.len, f) != b.len) {
+		fclose(f);
+		unlink(tmp);
+		goto cleanup;
+	}
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		unlink(tmp);
+ cleanup:
+	free(path);
+	free(tmp);
+	free(sub);
+	buf_release(&b);
+}
+
+/* Reads the index file: 0, or -1 when it is missing or not intact. */
+static int
+index_load(struct store *s, git_oid *tree)
+{
+	struct buf b = BUF_INIT;
+	struct digest *sha1 = NULL;
+	char *path = index_path(s, "");
+	uint8_t md[DIGEST_MAX], tmp[65536];
+	uint64_t n;
+	size_t k, fill = 0;
+	FILE *f = NULL;
+	int r = -1;
+
+	buf_init(&b, 0);
+	if (path == NULL || (f = fopen(path, "rb")) == NULL)
+		goto cleanup;
+	while ((k = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		if (buf_add(&b, tmp, k) != 0)
+			goto cleanup;
+	if (ferror(f) || b.len < 8 + OID_LEN + 8 + OID_LEN ||
+	    memcmp(b.p, INDEX_MAGIC, 8) != 0 ||
+	    (sha1 = digest_new(DIGEST_SHA1)) == NULL)
+		goto cleanup;
+	digest_update(sha1, b.p, b.len - OID_LEN);
+	digest_final(sha1, md);
+	if (memcmp(md, b.p + b.len - OID_LEN, OID_LEN) != 0)
+		goto cleanup;
+	n = (uint64_t)b.p[28] << 56 | (uint64_t)b.p[29] << 48 |
+	    (uint64_t)b.p[30] << 40 | (uint64_t)b.p[31] << 32 |
+	    (uint64_t)b.p[32] << 24 | (uint64_t)b.p[33] << 16 |
+	    (uint64_t)b.p[34] << 8 | b.p[35];
+	if (n > (b.len - 56) / INDEX_REC || (b.len - 56) % INDEX_REC != 0 ||
+	    (b.len - 56) / INDEX_REC != n)
+		goto cleanup;
+	memcpy(tree->id, b.p + 8, OID_LEN);
+	s->ents = mem_reallocarray(NULL, (size_t)n + 1, sizeof(*s->ents));
+	s->bad = mem_reallocarray(NULL, (size_t)n + 1, sizeof(*s->bad));
+	if (s->ents == NULL || s->bad == NULL)
+		goto cleanup;
+	for (fill = 0; fill < n; fill++) {
+		const uint8_t *p = b.p + 36 + fill * INDEX_REC;
+		struct store_entry *e;
+
+		if (p[0] > PGP_FPR_MAX)
+			goto cleanup;
+		e = p[0] == 0 ? &s->bad[s->nbad++] : &s->ents[s->nents++];
+		e->fprlen = p[0];
+		memcpy(e->fpr, p + 1, PGP_FPR_MAX);
+		memcpy(e->hash, p + 1 + PGP_FPR_MAX, 16);
+		memcpy(e->oid, p + 1 + PGP_FPR_MAX + 16, OID_LEN);
+		if (e->fprlen == 0)	/* damaged: the name's length */
+			e->fprlen = e->hash[0];
+	}
+	r = 0;
+ cleanup:
+	if (r != 0) {
+		free(s->ents);
+		free(s->bad);
+		s->ents = s->bad = NULL;
+		s->nents = s->nbad = 0;
+	}
+	if (f != NULL)
+		fclose(f);
+	digest_free(sha1);
+	free(path);
+	buf_release(&b);
+	return r;
+}
+
+/*
+ * Checks that blob data is one certificate whose primary key has the
+ * fingerprint fpr, and computes its SKS hash; false otherwise.
+ */
+static bool
+cert_check(struct store *s, struct pgp_cert *c, const uint8_t *p,
+    size_t len, const uint8_t *fpr, size_t fprlen, uint8_t hash[16])
+{
+	if (pgp_cert_parse(c, p, len, 0, NULL) != 0 || !c->has_primary ||
+	    (c->flags & PGP_CERT_SECRET) ||
+	    key_cmp(c->primary.fpr, c->primary.fprlen, fpr, fprlen) != 0)
+		return false;
+	for (size_t i = 1; i < c->npkts; i++)
+		if (c->pkts[i].tag == PGP_TAG_PUBLIC_KEY ||
+		    c->pkts[i].tag == PGP_TAG_SECRET_KEY)
+			return false;	/* two certificates in one file */
+	return pgp_cert_sks_hash(c, s->md5, hash) == 0;
+}
+
+/* A file that differs between the index's tree and the store's. */
+struct change {
+	struct store_entry	 e;
+	bool			 gone;	/* only marks a removal */
+	bool			 dmg;	/* a damaged file */
+};
+
+struct sync {
+	struct store		*s;
+	struct change		*v;	/* sorted like the tree */
+	size_t			 n;
+	size_t			 alloc;
+	struct buf		 data;
+};
+
+static int
+sync_file(const char *path, const char *name, const git_oid *old,
+    const git_oid *new, void *arg, struct pgps_err *err)
+{
+	struct sync *y = arg;
+	struct change *c;
+	int r;
+
+	(void)path;
+	(void)old;
+	if ((c = grow(y->v, y->n, &y->alloc, sizeof(*y->v))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	y->v = c;
+	c = &y->v[y->n];
+	memset(c, 0, sizeof(*c));
+	parse_cert_name(name, c->e.fpr, &c->e.fprlen);
+	c->gone = new == NULL;
+	if (new != NULL) {
+		memcpy(c->e.oid, new->id, OID_LEN);
+		if ((r = store_read(&y->data, y->s, c->e.oid, err)) != 0)
+			return r;
+		c->dmg = !cert_check(y->s, &y->s->c1, y->data.p, y->data.len,
+		    c->e.fpr, c->e.fprlen, c->e.hash);
+	}
+	y->n++;
+	return 0;
+}
+
+/*
+ * Brings the in-memory index (of the tree the side index describes, or
+ * empty) up to date with s->tree, by applying the files that differ.
+ */
+static int
+index_sync(struct store *s, const git_oid *from, struct pgps_err *err)
+{
+	struct sync y;
+	struct store_entry *ne = NULL, *nbad = NULL;
+	size_t nn = 0, nnb = 0, i = 0, j = 0, k = 0;
+	int r;
+
+	memset(&y, 0, sizeof(y));
+	y.s = s;
+	buf_init(&y.data, 0);
+	if ((r = tree_walk(s, from, &s->tree, 0, "", sync_file, &y,
+	    err)) != 0)
+		goto cleanup;
+	ne = mem_reallocarray(NULL, s->nents + y.n + 1, sizeof(*ne));
+	nbad = mem_reallocarray(NULL, s->nbad + y.n + 1, sizeof(*nbad));
+	if (ne == NULL || nbad == NULL) {
+		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	/* The walk is in path order, which is fingerprint order. */
+	while (i < s->nents || j < s->nbad || k < y.n) {
+		const struct store_entry *a = i < s->nents ? &s->ents[i] :
+		    NULL, *b = j < s->nbad ? &s->bad[j] : NULL;
+		const struct store_entry *c = k < y.n ? &y.v[k].e : NULL;
+		const struct store_entry *m = a;
+		bool mbad = false;
+
+		if (m == NULL || (b != NULL && entry_cmp(b, m) < 0)) {
+			m = b;
+			mbad = true;
+		}
+		if (c != NULL && (m == NULL || entry_cmp(c, m) <= 0)) {
+			if (m != NULL && entry_cmp(c, m) == 0) {
+				if (mbad)
+					j++;
+				else
+					i++;
+			}
+			if (!y.v[k].gone) {
+				if (y.v[k].dmg)
+					nbad[nnb++] = *c;
+				else
+					ne[nn++] = *c;
+			}
+			k++;
+			continue;
+		}
+		if (mbad) {
+			nbad[nnb++] = *m;
+			j++;
+		} else {
+			ne[nn++] = *m;
+			i++;
+		}
+	}
+	free(s->ents);
+	free(s->bad);
+	s->ents = ne;
+	s->nents = nn;
+	s->bad = nbad;
+	s->nbad = nnb;
+	ne = nbad = NULL;
+	r = 0;
+ cleanup:
+	free(ne);
+	free(nbad);
+	free(y.v);
+	buf_release(&y.data);
+	return r;
+}
+
+/* Loads the index of the base tree, reading as little as it can. */
+static int
+index_ready(struct store *s, struct pgps_err *err)
+{
+	git_oid from;
+	const git_oid *fromp = NULL;
+	int r;
+
+	if (s->loaded)
+		return 0;
+	if (!s->has_base) {
+		s->loaded = true;
+		return 0;
+	}
+	if (index_load(s, &from) == 0) {
+		if (git_oid_equal(&from, &s->tree)) {
+			s->loaded = true;
+			return 0;
+		}
+		if (git_odb_exists(s->odb, &from))
+			fromp = &from;
+		else {
+			free(s->ents);
+			free(s->bad);
+			s->ents = s->bad = NULL;
+			s->nents = s->nbad = 0;
+		}
+	}
+	if ((r = index_sync(s, fromp, err)) != 0)
+		return r;
+	s->loaded = true;
+	if (s->rev == NULL)
+		index_save(s, &s->tree);
+	return 0;
+}
+
+int
+store_entries(const struct store_entry **out, size_t *n, size_t *damaged,
+    struct store *s, struct pgps_err *err)
+{
+	int r;
+
+	if ((r = index_ready(s, err)) != 0)
+		return r;
+	*out = s->ents;
+	*n = s->nents;
+	if (damaged != NULL)
+		*damaged = s->nbad;
+	return 0;
+}
+
+/* --- putting certificates --------------------------------------------- */
+
+static size_t
+staged_find(const struct store *s, const uint8_t *fpr, size_t len)
+{
+	if (s->shtcap == 0)
+		return SIZE_MAX;
+	for (size_t i = oid_slot(fpr, s->shtcap);;
+	    i = (i + 1) & (s->shtcap - 1)) {
+		const struct store_entry *e;
+
+		if (s->sht[i] == 0)
+			return SIZE_MAX;
+		e = &s->st[s->sht[i] - 1].e;
+		if (key_cmp(e->fpr, e->fprlen, fpr, len) == 0)
+			return s->sht[i] - 1;
+	}
+}
+
+/* The version a certificate has now: put before, else committed. */
+static const struct store_entry *
+find_current(struct store *s, const uint8_t *fpr, size_t len, size_t *sti)
+{
+	struct store_entry key;
+
+	*sti = staged_find(s, fpr, len);
+	if (*sti != SIZE_MAX)
+		return &s->st[*sti].e;
+	memset(&key, 0, sizeof(key));
+	key.fprlen = (uint8_t)len;
+	memcpy(key.fpr, fpr, len);
+	if (s->nents == 0)
+		return NULL;
+	return bsearch(&key, s->ents, s->nents, sizeof(*s->ents), entry_cmp);
+}
+
+static int
+read_current(struct store *s, const struct store_entry *e, size_t sti,
+    struct buf *out, struct pgps_err *err)
+{
+	if (sti != SIZE_MAX)
+		return objw_read(&s->w, s->st[sti].obj, out, err);
+	return store_read(out, s, e->oid, err);
+}
+
+/* The key ID of a v4 (last 8 octets) or v5/v6 (first 8) key, or NULL. */
+static const uint8_t *
+entry_keyid(const struct store_entry *e)
+{
+	return e->fprlen == 20 ? e->fpr + 12 : e->fprlen == 32 ? e->fpr :
+	    NULL;
+}
+
+static const struct store_entry *
+kid_entry(const struct store *s, uint32_t val)
+{
+	return val - 1 < s->nents ? &s->ents[val - 1] :
+	    &s->st[val - 1 - s->nents].e;
+}
+
+static struct kid_slot *
+kid_find(const struct store *s, const uint8_t kid[8])
+{
+	if (s->kidcap == 0)
+		return NULL;
+	for (size_t i = oid_slot(kid, s->kidcap);;
+	    i = (i + 1) & (s->kidcap - 1)) {
+		if (s->kid[i].val == 0)
+			return NULL;
+		if (memcmp(s->kid[i].kid, kid, 8) == 0)
+			return &s->kid[i];
+	}
+}
+
+/* Records that certificate val has key ID kid. */
+static int
+kid_add(struct store *s, const uint8_t kid[8], uint32_t val)
+{
+	struct kid_slot *v;
+	size_t i;
+
+	if ((s->nkid + 1) * 2 > s->kidcap) {
+		struct kid_slot *old = s->kid, *nk;
+		size_t oldcap = s->kidcap, cap = oldcap == 0 ? 1024 :
+		    oldcap * 2;
+
+		if ((nk = calloc(cap, sizeof(*nk))) == NULL)
+			return PGPS_ENOMEM;
+		s->kid = nk;
+		s->kidcap = cap;
+		s->nkid = 0;
+		for (i = 0; i < oldcap; i++)
+			if (old[i].val != 0)
+				kid_add(s, old[i].kid, old[i].val);
+		free(old);
+	}
+	if ((v = kid_find(s, kid)) != NULL) {
+		/* The same key again (put after committed) is no conflict. */
+		if (v->val != KID_MANY && entry_cmp(kid_entry(s, v->val),
+		    kid_entry(s, val)) != 0)
+			v->val = KID_MANY;
+		return 0;
+	}
+	for (i = oid_slot(kid, s->kidcap); s->kid[i].val != 0;
+	    i = (i + 1) & (s->kidcap - 1))
+		;
+	memcpy(s->kid[i].kid, kid, 8);
+	s->kid[i].val = val;
+	s->nkid++;
+	return 0;
+}
+
+/* Builds the key ID table when a revocation first names only a key ID. */
+static int
+kid_build(struct store *s)
+{
+	for (size_t i = 0; i < s->nents + s->nst; i++) {
+		const struct store_entry *e = i < s->nents ? &s->ents[i] :
+		    &s->st[i - s->nents].e;
+
+		if (i >= UINT32_MAX - 1)
+			return PGPS_ENOMEM;
+		if (entry_keyid(e) != NULL &&
+		    kid_add(s, entry_keyid(e), (uint32_t)(i + 1)) != 0)
+			return PGPS_ENOMEM;
+	}
+	return 0;
+}
+
+static void
+kid_drop(struct store *s)
+{
+	free(s->kid);
+	s->kid = NULL;
+	s->kidcap = s->nkid = 0;
+}
+
+/*
+ * A bare revocation belongs to the certificate of its issuer: by issuer
+ * fingerprint, else by key ID when exactly one stored key has it.
+ */
+static const struct store_entry *
+bare_owner(struct store *s, const struct pgp_cert *c, size_t *sti)
+{
+	const struct kid_slot *v;
+	const struct store_entry *e;
+	struct pgp_sig_info si;
+
+	*sti = SIZE_MAX;
+	if (c->npkts == 0 || c->pkts[0].tag != PGP_TAG_SIGNATURE ||
+	    pgp_sig_parse(&si, c->pkts[0].body, c->pkts[0].bodylen,
+	    NULL) != 0)
+		return NULL;
+	if (si.issuer_fprlen > 0)
+		return find_current(s, si.issuer_fpr, si.issuer_fprlen, sti);
+	if (!si.has_issuer || (s->kid == NULL && kid_build(s) != 0) ||
+	    (v = kid_find(s, si.issuer)) == NULL || v->val == KID_MANY)
+		return NULL;
+	e = kid_entry(s, v->val);
+	return find_current(s, e->fpr, e->fprlen, sti);
+}
+
+/*
+ * Replaces out's contents with c, lim applied (or as it is, trust packets
+ * dropped); *same (may be NULL) tells whether every packet was kept.
+ */
+static int
+normalise(struct buf *out, const struct pgp_cert *c,
+    const struct pgp_limits *lim, bool *same, struct pgps_err *err)
+{
+	struct pgp_filter_report rep;
+	int r;
+
+	buf_reset(out);
+	if (lim == NULL) {
+		if ((r = pgp_cert_write(out, c)) != 0)
+			return pgps_err_set(err, r, "out of memory");
+		if (same != NULL)
+			*same = !(c->flags & PGP_CERT_HAS_TRUST);
+		return 0;
+	}
+	memset(&rep, 0, sizeof(rep));
+	if ((r = pgp_cert_filter(out, c, lim, &rep, err)) == PGPS_ELIMIT)
+		return pgps_err_prefix(err, r, "refused by the limits");
+	if (same != NULL)
+		*same = rep.dropped_third_party + rep.dropped_excess_sigs +
+		    rep.dropped_big_packets + rep.dropped_other == 0;
+	return r;
+}
+
+/* Records that e (its blob is object k) goes into the next commit. */
+static int
+stage(struct store *s, const struct store_entry *e, size_t k, size_t sti,
+    bool updated, const uint32_t *added, struct pgps_err *err)
+{
+	struct staged *t;
+
+	if (sti == SIZE_MAX) {
+		if ((t = grow(s->st, s->nst, &s->ast, sizeof(*s->st))) ==
+		    NULL)
+			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		s->st = t;
+		if ((s->nst + 1) * 2 > s->shtcap) {
+			size_t cap = s->shtcap == 0 ? 1024 : s->shtcap * 2;
+			uint32_t *ht = calloc(cap, sizeof(*ht));
+
+			if (ht == NULL || s->nst >= UINT32_MAX / 4) {
+				free(ht);
+				return pgps_err_set(err, PGPS_ENOMEM,
+				    "out of memory");
+			}
+			free(s->sht);
+			s->sht = ht;
+			s->shtcap = cap;
+			for (size_t i = 0; i < s->nst; i++)
+				ht_insert(s->sht, cap, s->st[i].e.fpr, i);
+		}
+		sti = s->nst++;
+		t = &s->st[sti];
+		memset(t, 0, sizeof(*t));
+		t->updated = updated;
+		t->e = *e;
+		ht_insert(s->sht, s->shtcap, e->fpr, sti);
+		if (s->kid != NULL && entry_keyid(e) != NULL &&
+		    kid_add(s, entry_keyid(e),
+		    (uint32_t)(s->nents + sti + 1)) != 0)
+			kid_drop(s);	/* rebuilt when needed */
+	}
+	t = &s->st[sti];
+	t->e = *e;
+	t->obj = k;
+	if (added != NULL)
+		for (size_t i = 0; i <= PGP_CHANGE_OTHER; i++)
+			t->added[i] += added[i];
+	return 0;
+}
+
+/*
+ * Merges incoming into the current version cur of e's certificate, and
+ * stages the result when it differs from cur.
+ */
+static int
+put_merge(struct store *s, struct store_entry *e,
+    const struct store_entry *cur, size_t sti, const struct pgp_cert *in,
+    const struct pgp_limits *lim, struct store_put_info *info,
+    struct pgps_err *err)
+{
+	struct pgp_cert *old = &s->c2, *cand = &s->c3;
+	struct pgp_change *ch = NULL;
+	size_t nch = 0, k;
+	int r;
+
+	if ((r = read_current(s, cur, sti, &s->ob, err)) != 0)
+		return r;
+	if (pgp_cert_parse(old, s->ob.p, s->ob.len, 0, err) != 0)
+		return pgps_err_prefix(err, PGPS_EIO, "%s: the stored copy is "
+		    "damaged", info->fpr);
+	buf_reset(&s->mb);
+	if ((r = pgp_cert_merge(&s->mb, old, in, NULL, err)) != 0)
+		return pgps_err_prefix(err, r, "%s", info->fpr);
+	/* What is stored stays within the limits, merged or not. */
+	if ((r = pgp_cert_parse(cand, s->mb.p, s->mb.len, 0, err)) != 0 ||
+	    (r = normalise(&s->fb, cand, lim, NULL, err)) != 0)
+		return pgps_err_prefix(err, r, "%s", info->fpr);
+	if (s->fb.len == s->ob.len &&
+	    memcmp(s->fb.p, s->ob.p, s->ob.len) == 0) {
+		info->status = STORE_PUT_UNCHANGED;
+		return 0;
+	}
+	if ((r = pgp_cert_parse(cand, s->fb.p, s->fb.len, 0, err)) != 0 ||
+	    (r = pgp_cert_diff(&ch, &nch, old, cand, err)) != 0)
+		return pgps_err_prefix(err, r, "%s", info->fpr);
+	for (size_t i = 0; i < nch; i++)
+		info->added[ch[i].kind]++;
+	free(ch);
+	if ((r = pgp_cert_sks_hash(cand, s->md5, e->hash)) != 0)
+		return pgps_err_set(err, r, "out of memory");
+	if ((r = objw_add(&s->w, s->gitdir, OBJ_BLOB, s->fb.p, s->fb.len,
+	    e->oid, &k, err)) != 0)
+		return r;
+	info->status = STORE_PUT_UPDATED;
+	return stage(s, e, k, sti, true, info->added, err);
+}
+
+/* --- preparing certificates (any thread) ------------------------------ */
+
+enum { PREP_CERT = 1, PREP_BARE = 2, PREP_SAME = 3 };
+
+/* What store_prepare() writes before the bytes. */
+struct prep_hdr {
+	uint32_t	 kind;
+	uint32_t	 crc;		/* of the packed object */
+	uint64_t	 len;		/* of the certificate */
+	uint64_t	 plen;		/* bytes that follow */
+	uint64_t	 hdrlen;	/* of the packed object's header */
+	uint8_t		 fprlen;
+	uint8_t		 fpr[PGP_FPR_MAX];
+	uint8_t		 hash[16];
+	uint8_t		 oid[OID_LEN];
+};
+
+struct store_prep {
+	struct digest	*md5;
+	struct digest	*sha1;
+	struct pgp_cert	 c;
+	struct pgp_cert	 n;
+	struct buf	 nb;
+};
+
+struct store_prep *
+store_prep_new(void)
+{
+	struct store_prep *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	buf_init(&w->c.partial, 0);
+	buf_init(&w->n.partial, 0);
+	buf_init(&w->nb, 0);
+	w->md5 = digest_new(DIGEST_MD5);
+	w->sha1 = digest_new(DIGEST_SHA1);
+	if (w->md5 == NULL || w->sha1 == NULL) {
+		store_prep_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+store_prep_free(struct store_prep *w)
+{
+	if (w == NULL)
+		return;
+	digest_free(w->md5);
+	digest_free(w->sha1);
+	pgp_cert_release(&w->c);
+	pgp_cert_release(&w->n);
+	buf_release(&w->nb);
+	free(w);
+}
+
+int
+store_prepare(struct buf *out, struct store_prep *w, const struct store *s,
+    const uint8_t *p, size_t len, const struct pgp_limits *lim,
+    struct pgps_err *err)
+{
+	struct prep_hdr h;
+	size_t at = out->len, hl;
+	char fpr[FPR_HEX];
+	bool same;
+	int r;
+
+	memset(&h, 0, sizeof(h));
+	if ((r = pgp_cert_parse(&w->c, p, len, 0, err)) != 0)
+		return r;
+	if (w->c.flags & PGP_CERT_SECRET)
+		return pgps_err_set(err, PGPS_EFORMAT, "secret key material "
+		    "is never stored");
+	if (!w->c.has_primary) {
+		/* Which key it belongs to is the store's business. */
+		h.kind = PREP_BARE;
+		h.len = h.plen = len;
+		if (buf_add(out, &h, sizeof(h)) != 0 ||
+		    buf_add(out, p, len) != 0) {
+			buf_setlen(out, at);
+			goto nomem;
+		}
+		return 0;
+	}
+	h.kind = PREP_CERT;
+	h.fprlen = w->c.primary.fprlen;
+	memcpy(h.fpr, w->c.primary.fpr, h.fprlen);
+	fpr_hex(fpr, h.fpr, h.fprlen);
+	if ((r = normalise(&w->nb, &w->c, lim, &same, err)) != 0 ||
+	    (!same && (r = pgp_cert_parse(&w->n, w->nb.p, w->nb.len, 0,
+	    err)) != 0))
+		return pgps_err_prefix(err, r, "%s", fpr);
+	/* The SKS hash is of the packets; unchanged ones need no parse. */
+	if (pgp_cert_sks_hash(same ? &w->c : &w->n, w->md5, h.hash) != 0)
+		goto nomem;
+	/*
+	 * What the last commit has needs no git object.  The index is only
+	 * read here, and only once loaded: nothing changes it until the
+	 * commit.
+	 */
+	if (s != NULL && s->loaded && s->nents > 0) {
+		struct store_entry key;
+		const struct store_entry *e;
+
+		memset(&key, 0, sizeof(key));
+		key.fprlen = h.fprlen;
+		memcpy(key.fpr, h.fpr, sizeof(key.fpr));
+		e = bsearch(&key, s->ents, s->nents, sizeof(*s->ents),
+		    entry_cmp);
+		if (e != NULL && memcmp(e->hash, h.hash, 16) == 0) {
+			h.kind = PREP_SAME;
+			if (buf_add(out, &h, sizeof(h)) != 0)
+				goto nomem;
+			return 0;
+		}
+	}
+	object_id(w->sha1, OBJ_BLOB, w->nb.p, w->nb.len, h.oid);
+	h.len = w->nb.len;
+	if (buf_add(out, &h, sizeof(h)) != 0 ||
+	    pack_object(out, OBJ_BLOB, w->nb.p, w->nb.len, &h.crc,
+	    &hl) != 0) {
+		buf_setlen(out, at);
+		goto nomem;
+	}
+	h.hdrlen = hl;
+	h.plen = out->len - at - sizeof(h);
+	memcpy(out->p + at, &h, sizeof(h));
+	return 0;
+ nomem:
+	return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+}
+
+int
+store_put_prepared(struct store *s, const uint8_t *rec, size_t len,
+    size_t *used, const struct pgp_limits *lim, struct store_put_info *info,
+    struct pgps_err *err)
+{
+	const struct store_entry *cur;
+	struct store_entry e;
+	struct store_put_info dummy;
+	struct prep_hdr h;
+	const uint8_t *body = rec + sizeof(h);
+	size_t sti, k;
+	int r;
+
+	if (info == NULL)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	if (len < sizeof(h))
+		PGPS_BUG("short prepared record");
+	memcpy(&h, rec, sizeof(h));
+	if (h.plen > len - sizeof(h))
+		PGPS_BUG("short prepared record");
+	*used = sizeof(h) + (size_t)h.plen;
+	if (!s->writable)
+		return pgps_err_set(err, PGPS_EUNSUPPORTED, "'%s': opened "
+		    "read only", s->dir);
+	if ((r = index_ready(s, err)) != 0)
+		return r;
+	if (h.kind == PREP_SAME) {
+		info->status = STORE_PUT_UNCHANGED;
+		fpr_hex(info->fpr, h.fpr, h.fprlen);
+		return 0;
+	}
+	if (h.kind == PREP_BARE) {
+		if ((r = pgp_cert_parse(&s->c1, body, (size_t)h.len, 0,
+		    err)) != 0)
+			return r;
+		if ((cur = bare_owner(s, &s->c1, &sti)) == NULL)
+			return pgps_err_set(err, PGPS_ENOTFOUND, "a revocation "
+			    "without its key, for a key the store does not "
+			    "have");
+		e = *cur;
+		fpr_hex(info->fpr, e.fpr, e.fprlen);
+		return put_merge(s, &e, cur, sti, &s->c1, lim, info, err);
+	}
+	memset(&e, 0, sizeof(e));
+	e.fprlen = h.fprlen;
+	memcpy(e.fpr, h.fpr, sizeof(e.fpr));
+	memcpy(e.hash, h.hash, sizeof(e.hash));
+	memcpy(e.oid, h.oid, sizeof(e.oid));
+	fpr_hex(info->fpr, e.fpr, e.fprlen);
+	cur = find_current(s, e.fpr, e.fprlen, &sti);
+	if (cur == NULL) {
+		info->status = STORE_PUT_NEW;
+		if ((r = objw_put(&s->w, s->gitdir, OBJ_BLOB, e.oid, NULL,
+		    (size_t)h.len, body, (size_t)h.plen, (size_t)h.hdrlen,
+		    h.crc, &k, err)) != 0)
+			return r;
+		return stage(s, &e, k, SIZE_MAX, false, NULL, err);
+	}
+	if (memcmp(cur->hash, e.hash, 16) == 0) {
+		info->status = STORE_PUT_UNCHANGED;
+		return 0;
+	}
+	if (unpack_stored(&s->nb, body + h.hdrlen, (size_t)(h.plen -
+	    h.hdrlen), (size_t)h.len) != 0 ||
+	    pgp_cert_parse(&s->c1, s->nb.p, s->nb.len, 0, err) != 0)
+		return pgps_err_set(err, PGPS_EINTERNAL, "a prepared "
+		    "certificate is damaged");
+	return put_merge(s, &e, cur, sti, &s->c1, lim, info, err);
+}
+
+int
+store_put(struct store *s, const uint8_t *p, size_t len,
+    const struct pgp_limits *lim, struct store_put_info *info,
+    struct pgps_err *err)
+{
+	size_t used;
+	int r;
+
+	if (s->prep == NULL && (s->prep = store_prep_new()) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	buf_reset(&s->rec);
+	if ((r = store_prepare(&s->rec, s->prep, NULL, p, len, lim,
+	    err)) != 0)
+		return r;
+	return store_put_prepared(s, s->rec.p, s->rec.len, &used, lim, info,
+	    err);
+}
+/* --- joining histories ----------------------------------------------- */
+
+static bool
+same_file(const char *a, const char *b)
+{
+	struct stat x, y;
+
+	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev &&
+	    x.st_ino == y.st_ino;
+}
+
+/* Moves HEAD (or the branch it names) from the base commit to id. */
+static int
+move_head(struct store *s, const git_oid *id, const char *why,
+    struct pgps_err *err)
+{
+	git_reference *head = NULL, *moved = NULL;
+	git_commit *c = NULL;
+	const char *name = "HEAD";
+	int r;
+
+	if (git_reference_lookup(&head, s->repo, "HEAD") != 0) {
+		r = git_fail(err, "'%s': cannot read HEAD", s->dir);
+		goto cleanup;
+	}
+	if (git_reference_type(head) == GIT_REFERENCE_SYMBOLIC)
+		name = git_reference_symbolic_target(head);
+	if ((r = ref_update_begin(s, err)) != 0)
+		goto cleanup;
+	r = git_reference_create_matching(&moved, s->repo, name, id, 1,
+	    s->has_base ? &s->base : NULL, why);
+	ref_update_end(s);
+	if (r != 0 || git_commit_lookup(&c, s->repo, id) != 0) {
+		r = git_fail(err, "'%s': cannot move HEAD", s->dir);
+		goto cleanup;
+	}
+	set_base(s, id, git_commit_tree_id(c));
+	kid_drop(s);
+	free(s->ents);
+	free(s->bad);
+	s->ents = s->bad = NULL;
+	s->nents = s->nbad = 0;
+	s->loaded = false;
+	r = 0;
+ cleanup:
+	git_commit_free(c);
+	git_reference_free(moved);
+	git_reference_free(head);
+	return r;
+}
+
+int
+store_join(struct store *s, const char *name, enum store_join_result *res,
+    struct pgps_err *err)
+{
+	git_object *obj = NULL;
+	git_commit *c = NULL;
+	char *dir = NULL, *rev = NULL, msg[256];
+	int r = 0;
+
+	*res = STORE_JOIN_NONE;
+	if (!s->writable || s->nst > 0)
+		PGPS_BUG("store_join() on a store not fresh for writing");
+	if (split_name(name, &dir, &rev) != 0) {
+		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	if (dir[0] == '\0') {
+		free(dir);
+		dir = default_dir();
+	}
+	if (rev == NULL || dir == NULL || (!same_file(dir, s->dir) &&
+	    !same_file(dir, s->gitdir)))
+		goto cleanup;	/* another store, or no revision */
+	if (git_revparse_single(&obj, s->repo, rev) != 0 ||
+	    git_object_peel((git_object **)&c, obj, GIT_OBJECT_COMMIT) != 0) {
+		r = pgps_err_set(err, PGPS_ENOTFOUND, "'%s': no revision "
+		    "'%s' in it", s->dir, rev);
+		goto cleanup;
+	}
+	if (s->has_base && (git_oid_equal(&s->base, git_commit_id(c)) ||
+	    git_graph_descendant_of(s->repo, &s->base,
+	    git_commit_id(c)) == 1)) {
+		*res = STORE_JOIN_HAVE;
+		goto cleanup;
+	}
+	if (!s->has_base || git_graph_descendant_of(s->repo,
+	    git_commit_id(c), &s->base) == 1) {
+		snprintf(msg, sizeof(msg), "pgpsync: fast-forward to %s", rev);
+		if ((r = move_head(s, git_commit_id(c), msg, err)) == 0)
+			*res = STORE_JOIN_FAST_FORWARD;
+		goto cleanup;
+	}
+	git_oid_cpy(&s->join, git_commit_id(c));
+	free(s->joinname);
+	if ((s->joinname = strdup(rev)) == NULL) {
+		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	s->has_join = true;
+	*res = STORE_JOIN_MERGE;
+ cleanup:
+	git_commit_free(c);
+	git_object_free(obj);
+	free(dir);
+	free(rev);
+	return r;
+}
+
+/* --- commits ---------------------------------------------------------- */
+
+/* One entry of a tree being rewritten. */
+struct tent {
+	char		*name;
+	unsigned int	 mode;
+	uint8_t		 oid[OID_LEN];
+};
+
+struct tlist {
+	struct tent	*v;
+	size_t		 n;
+	size_t		 alloc;
+};
+
+static void
+tlist_clear(struct tlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	l->n = 0;
+}
+
+static void
+tlist_release(struct tlist *l)
+{
+	tlist_clear(l);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static struct tent *
+tlist_get(const struct tlist *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].name, name) == 0)
+			return &l->v[i];
+	return NULL;
+}
+
+/* Sets name to (mode, oid), replacing an entry of that name. */
+static int
+tlist_put(struct tlist *l, const char *name, unsigned int mode,
+    const uint8_t *oid)
+{
+	struct tent *t = tlist_get(l, name);
+
+	if (t == NULL) {
+		if ((t = grow(l->v, l->n, &l->alloc, sizeof(*l->v))) == NULL)
+			return PGPS_ENOMEM;
+		l->v = t;
+		t = &l->v[l->n];
+		if ((t->name = strdup(name)) == NULL)
+			return PGPS_ENOMEM;
+		l->n++;
+	}
+	t->mode = mode;
+	memcpy(t->oid, oid, OID_LEN);
+	return 0;
+}
+
+/* Loads the entries of tree id (a NULL id: an empty tree). */
+static int
+tlist_load(struct store *s, struct tlist *l, const git_oid *id,
+    struct pgps_err *err)
+{
+	git_tree *t = NULL;
+	char hex[2 * OID_LEN + 1];
+	int r = 0;
+
+	tlist_clear(l);
+	if (id == NULL)
+		return 0;
+	if (git_tree_lookup(&t, s->repo, id) != 0) {
+		git_oid_tostr(hex, sizeof(hex), id);
+		return git_fail(err, "cannot read tree %s", hex);
+	}
+	for (size_t i = 0; i < git_tree_entrycount(t) && r == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+
+		r = tlist_put(l, git_tree_entry_name(e),
+		    (unsigned int)git_tree_entry_filemode(e),
+		    git_tree_entry_id(e)->id);
+	}
+	git_tree_free(t);
+	return r == 0 ? 0 : pgps_err_set(err, r, "out of memory");
+}
+
+/* Git's order of tree entries: by name, a tree's name ending in '/'. */
+static int
+tent_cmp(const void *va, const void *vb)
+{
+	const struct tent *a = va, *b = vb;
+	size_t al = strlen(a->name), bl = strlen(b->name);
+	size_t n = al < bl ? al : bl;
+	int c = memcmp(a->name, b->name, n), ca, cb;
+
+	if (c != 0)
+		return c;
+	ca = al > n ? (uint8_t)a->name[n] :
+	    (a->mode == GIT_FILEMODE_TREE ? '/' : 0);
+	cb = bl > n ? (uint8_t)b->name[n] :
+	    (b->mode == GIT_FILEMODE_TREE ? '/' : 0);
+	return ca - cb;
+}
+
+/* Writes the tree object of l: "<octal mode> <name>\0<id>" per entry. */
+static int
+tlist_write(struct store *s, struct tlist *l, uint8_t oid[OID_LEN],
+    struct pgps_err *err)
+{
+	struct buf b = BUF_INIT;
+	size_t k;
+	int r = 0;
+
+	buf_init(&b, 0);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), tent_cmp);
+	for (size_t i = 0; i < l->n && r == 0; i++) {
+		char mode[16];
+
+		if (l->v[i].mode == GIT_FILEMODE_BLOB)
+			memcpy(mode, "100644 ", 8);
+		else if (l->v[i].mode == GIT_FILEMODE_TREE)
+			memcpy(mode, "40000 ", 7);
+		else
+			snprintf(mode, sizeof(mode), "%o ", l->v[i].mode);
+		r = buf_addstr(&b, mode) | buf_add(&b, l->v[i].name,
+		    strlen(l->v[i].name) + 1) | buf_add(&b, l->v[i].oid,
+		    OID_LEN);
+	}
+	if (r != 0)
+		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	else
+		r = objw_add(&s->w, s->gitdir, OBJ_TREE, b.p, b.len, oid, &k,
+		    err);
+	buf_release(&b);
+	return r;
+}
+
+static int
+staged_cmp(const void *a, const void *b)
+{
+	return entry_cmp(&((const struct staged *)a)->e,
+	    &((const struct staged *)b)->e);
+}
+
+/* How many objects build_trees() will add (it adds no object twice). */
+static size_t
+count_trees(const struct store *s)
+{
+	size_t n = s->has_base ? 1 : 2;		/* the root; the README */
+
+	if (s->nst == 0)
+		return 0;
+	n += 2;		/* the first certificate's two levels */
+	for (size_t i = 1; i < s->nst; i++) {
+		const uint8_t *f = s->st[i].e.fpr, *g = s->st[i - 1].e.fpr;
+
+		if (f[0] != g[0])
+			n += 2;		/* a new first and second level */
+		else if (f[1] != g[1])
+			n++;
+	}
+	return n;
+}
+
+/*
+ * Builds the new root tree: the base tree with every staged certificate
+ * written into its leaf; only the shard trees on the way are rewritten.
+ * The staged array must be sorted.
+ */
+static int
+build_trees(struct store *s, uint8_t root_oid[OID_LEN], struct pgps_err *err)
+{
+	struct tlist root, mid, leaf;
+	uint8_t oid[OID_LEN];
+	char name[FPR_HEX + 8], d0[3], d1[3];
+	size_t i = 0, k;
+	int r;
+
+	memset(&root, 0, sizeof(root));
+	memset(&mid, 0, sizeof(mid));
+	memset(&leaf, 0, sizeof(leaf));
+	if (s->nst == 0 && s->has_base) {
+		memcpy(root_oid, s->tree.id, OID_LEN);	/* a bare merge */
+		return 0;
+	}
+	if ((r = tlist_load(s, &root, s->has_base ? &s->tree : NULL,
+	    err)) != 0)
+		goto cleanup;
+	while (i < s->nst) {
+		uint8_t b0 = s->st[i].e.fpr[0];
+		const struct tent *t;
+		git_oid id;
+
+		hex_encode_upper(d0, &b0, 1);
+		t = tlist_get(&root, d0);
+		if (t != NULL && t->mode == GIT_FILEMODE_TREE)
+			memcpy(id.id, t->oid, OID_LEN);
+		if ((r = tlist_load(s, &mid, t != NULL &&
+		    t->mode == GIT_FILEMODE_TREE ? &id : NULL, err)) != 0)
+			goto cleanup;
+		while (i < s->nst && s->st[i].e.fpr[0] == b0) {
+			uint8_t b1 = s->st[i].e.fpr[1];
+
+			hex_encode_upper(d1, &b1, 1);
+			t = tlist_get(&mid, d1);
+			if (t != NULL && t->mode == GIT_FILEMODE_TREE)
+				memcpy(id.id, t->oid, OID_LEN);
+			if ((r = tlist_load(s, &leaf, t != NULL &&
+			    t->mode == GIT_FILEMODE_TREE ? &id : NULL,
+			    err)) != 0)
+				goto cleanup;
+			for (; i < s->nst && s->st[i].e.fpr[0] == b0 &&
+			    s->st[i].e.fpr[1] == b1; i++) {
+				fpr_hex(name, s->st[i].e.fpr,
+				    s->st[i].e.fprlen);
+				memcpy(name + 2 * s->st[i].e.fprlen, ".pgp", 5);
+				if (tlist_put(&leaf, name, GIT_FILEMODE_BLOB,
+				    s->st[i].e.oid) != 0)
+					goto nomem;
+			}
+			if ((r = tlist_write(s, &leaf, oid, err)) != 0)
+				goto cleanup;
+			if (tlist_put(&mid, d1, GIT_FILEMODE_TREE, oid) != 0)
+				goto nomem;
+		}
+		if ((r = tlist_write(s, &mid, oid, err)) != 0)
+			goto cleanup;
+		if (tlist_put(&root, d0, GIT_FILEMODE_TREE, oid) != 0)
+			goto nomem;
+	}
+	if (!s->has_base) {
+		if ((r = objw_add(&s->w, s->gitdir, OBJ_BLOB,
+		    (const uint8_t *)readme, sizeof(readme) - 1, oid, &k,
+		    err)) != 0)
+			goto cleanup;
+		if (tlist_put(&root, "README", GIT_FILEMODE_BLOB, oid) != 0)
+			goto nomem;
+	}
+	r = tlist_write(s, &root, root_oid, err);
+	goto cleanup;
+ nomem:
+	r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+ cleanup:
+	tlist_release(&root);
+	tlist_release(&mid);
+	tlist_release(&leaf);
+	return r;
+}
+
+static const char *const kind_one[] = {
+	"user ID", "user attribute", "subkey", "self-signature",
+	"expiry change", "certification", "revocation", "other packet"
+};
+static const char *const kind_many[] = {
+	"user IDs", "user attributes", "subkeys", "self-signatures",
+	"expiry changes", "certifications", "revocations", "other packets"
+};
+/* Most telling first, for the subject line. */
+static const enum pgp_change_kind kind_rank[] = {
+	PGP_CHANGE_REVOCATION, PGP_CHANGE_SUBKEY, PGP_CHANGE_UID,
+	PGP_CHANGE_UAT, PGP_CHANGE_EXPIRY, PGP_CHANGE_CERTIFICATION,
+	PGP_CHANGE_SELF_SIG, PGP_CHANGE_OTHER
+};
+
+/* Appends the first user ID of cert data, made safe for one line. */
+static void
+add_first_uid(struct buf *b, struct store *s, const struct buf *data)
+{
+	const struct pgp_packet *u = NULL;
+	size_t n;
+
+	if (pgp_cert_parse(&s->c2, data->p, data->len, 0, NULL) != 0)
+		return;
+	for (size_t i = 0; i < s->c2.npkts && u == NULL; i++)
+		if (s->c2.pkts[i].tag == PGP_TAG_USER_ID)
+			u = &s->c2.pkts[i];
+	if (u == NULL)
+		return;
+	n = u->bodylen < 100 ? u->bodylen : 100;
+	while (n > 0 && n < u->bodylen && (u->body[n] & 0xc0) == 0x80)
+		n--;	/* do not cut a UTF-8 sequence */
+	buf_addch(b, ' ');
+	for (size_t i = 0; i < n; i++)
+		buf_addch(b, u->body[i] < 0x20 || u->body[i] == 0x7f ? '?' :
+		    u->body[i]);
+}
+
+/* The commit message: a subject naming the changes, then the lists. */
+static int
+build_message(struct buf *m, struct store *s, size_t nnew, size_t nupd,
+    const char *note, struct pgps_err *err)
+{
+	struct buf data = BUF_INIT;
+	char hex[FPR_HEX];
+	size_t listed = 0;
+	const char *sep = "";
+	int r = 0;
+
+	buf_init(&data, 0);
+	if (s->has_join)
+		buf_addf(m, "merge %s: %s", s->joinname, nnew + nupd == 0 ?
+		    "nothing new" : "");
+	if (nnew > 0) {
+		buf_addf(m, "%zu new certificate%s", nnew, nnew == 1 ? "" :
+		    "s");
+		sep = "; ";
+	}
+	if (nupd > 3)
+		buf_addf(m, "%s%zu updated certificates", sep, nupd);
+	for (size_t i = 0; i < s->nst && nupd <= 3; i++) {
+		const struct staged *t = &s->st[i];
+		size_t shown = 0, kinds = 0;
+
+		if (!t->updated)
+			continue;
+		for (size_t k = 0; k < PGPS_ARRAY_SIZE(kind_rank); k++)
+			kinds += t->added[kind_rank[k]] > 0;
+		buf_addf(m, "%snew ", sep);
+		for (size_t k = 0; k < PGPS_ARRAY_SIZE(kind_rank); k++) {
+			if (t->added[kind_rank[k]] == 0)
+				continue;
+			shown++;
+			buf_addf(m, "%s%s", shown == 1 ? "" : shown == kinds ?
+			    " and " : ", ", kind_one[kind_rank[k]]);
+		}
+		if (kinds == 0)
+			buf_addstr(m, "packets");
+		fpr_hex(hex, t->e.fpr, t->e.fprlen);
+		buf_addf(m, " on %s", hex);
+		sep = "; ";
+	}
+	buf_addstr(m, "\n");
+	if (nupd > 0)
+		buf_addstr(m, "\nUpdated certificates (packets added):\n");
+	for (size_t i = 0; i < s->nst && listed < LIST_MAX; i++) {
+		const struct staged *t = &s->st[i];
+		const char *comma = "";
+
+		if (!t->updated)
+			continue;
+		fpr_hex(hex, t->e.fpr, t->e.fprlen);
+		buf_addf(m, "  %s:", hex);
+		for (size_t k = 0; k <= PGP_CHANGE_OTHER; k++) {
+			if (t->added[k] == 0)
+				continue;
+			buf_addf(m, "%s %u %s", comma, t->added[k],
+			    t->added[k] == 1 ? kind_one[k] : kind_many[k]);
+			comma = ",";
+		}
+		buf_addstr(m, "\n");
+		listed++;
+	}
+	if (nupd > listed)
+		buf_addf(m, "  and %zu more\n", nupd - listed);
+	if (nnew > 0)
+		buf_addstr(m, "\nNew certificates:\n");
+	listed = 0;
+	for (size_t i = 0; i < s->nst && listed < LIST_MAX; i++) {
+		const struct staged *t = &s->st[i];
+
+		if (t->updated)
+			continue;
+		if ((r = objw_read(&s->w, t->obj, &data, err)) != 0)
+			goto cleanup;
+		fpr_hex(hex, t->e.fpr, t->e.fprlen);
+		buf_addf(m, "  %s", hex);
+		add_first_uid(m, s, &data);
+		buf_addstr(m, "\n");
+		listed++;
+	}
+	if (nnew > listed)
+		buf_addf(m, "  and %zu more\n", nnew - listed);
+	if (note != NULL && note[0] != '\0')
+		buf_addf(m, "\nSource: %s\n", note);
+	if (m->len >= PGPS_MAX_BUF - 1)
+		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+ cleanup:
+	buf_release(&data);
+	return r;
+}
+
+/* The index of the new tree: the base's with the staged entries. */
+static int
+index_merge_staged(struct store *s, struct pgps_err *err)
+{
+	struct store_entry *ne;
+	size_t i = 0, j = 0, n = 0;
+
+	if ((ne = mem_reallocarray(NULL, s->nents + s->nst + 1,
+	    sizeof(*ne))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	while (i < s->nents || j < s->nst) {
+		int c = i == s->nents ? 1 : j == s->nst ? -1 :
+		    entry_cmp(&s->ents[i], &s->st[j].e);
+
+		if (c < 0)
+			ne[n++] = s->ents[i++];
+		else {
+			ne[n++] = s->st[j++].e;
+			i += c == 0;
+		}
+	}
+	free(s->ents);
+	s->ents = ne;
+	s->nents = n;
+	/* A certificate written where a damaged file was replaced it. */
+	for (i = j = n = 0; i < s->nbad; i++) {
+		while (j < s->nst && entry_cmp(&s->st[j].e, &s->bad[i]) < 0)
+			j++;
+		if (j == s->nst || entry_cmp(&s->st[j].e, &s->bad[i]) != 0)
+			s->bad[n++] = s->bad[i];
+	}
+	s->nbad = n;
+	return 0;
+}
+
+static int
+commit_signature(git_signature **out, git_repository *repo)
+{
+	if (git_signature_default(out, repo) == 0)
+		return 0;
+	return git_signature_now(out, "pgpsync", "pgpsync@localhost");
+}
+
+int
+store_commit(struct store *s, const char *note,
+    struct store_commit_info *info, struct pgps_err *err)
+{
+	struct buf msg = BUF_INIT;
+	git_signature *sig = NULL;
+	const git_oid *parents[2];
+	git_oid root, commit;
+	size_t nnew = 0, nupd = 0;
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	if (!s->writable)
+		return pgps_err_set(err, PGPS_EUNSUPPORTED, "'%s': opened "
+		    "read only", s->dir);
+	if (s->nst == 0 && !s->has_join)
+		return 0;
+	buf_init(&msg, 0);
+	/* Sorted from here on: the hash table is no longer needed. */
+	if (s->nst > 1)
+		qsort(s->st, s->nst, sizeof(*s->st), staged_cmp);
+	free(s->sht);
+	s->sht = NULL;
+	s->shtcap = 0;
+	for (size_t i = 0; i < s->nst; i++) {
+		if (s->st[i].updated)
+			nupd++;
+		else
+			nnew++;
+	}
+	if ((r = build_message(&msg, s, nnew, nupd, note, err)) != 0 ||
+	    (r = objw_presum(&s->w, s->w.n + count_trees(s), err)) != 0 ||
+	    (r = build_trees(s, root.id, err)) != 0 ||
+	    (r = objw_finish(&s->w, s->odb, s->gitdir, err)) != 0)
+		goto cleanup;
+	if (!git_odb_exists(s->odb, &root)) {
+		r = pgps_err_set(err, PGPS_EINTERNAL, "the new tree of '%s' "
+		    "is not readable", s->dir);
+		goto cleanup;
+	}
+	if (commit_signature(&sig, s->repo) != 0) {
+		r = git_fail(err, "'%s': cannot make a commit signature",
+		    s->dir);
+		goto cleanup;
+	}
+	parents[0] = &s->base;
+	parents[1] = &s->join;
+	if ((r = ref_update_begin(s, err)) != 0)
+		goto cleanup;
+	if (git_commit_create_from_ids(&commit, s->repo, "HEAD", sig, sig,
+	    NULL, (const char *)msg.p, &root, s->has_base ?
+	    (s->has_join ? 2 : 1) : 0, parents) != 0) {
+		r = git_fail(err, "cannot commit to '%s'", s->dir);
+		ref_update_end(s);
+		goto cleanup;
+	}
+	ref_update_end(s);
+	set_base(s, &commit, &root);
+	if ((r = index_merge_staged(s, err)) != 0) {
+		s->loaded = false;
+		goto cleanup;
+	}
+	index_save(s, &root);
+	info->committed = true;
+	memcpy(info->commit, s->head, sizeof(info->commit));
+	info->new_certs = nnew;
+	info->updated_certs = nupd;
+	r = 0;
+ cleanup:
+	/* Committed or not, what was put is gone. */
+	kid_drop(s);
+	objw_release(&s->w);
+	s->nst = 0;
+	free(s->sht);
+	s->sht = NULL;
+	s->shtcap = 0;
+	s->has_join = false;
+	git_signature_free(sig);
+	buf_release(&msg);
+	return r;
+}
+
+/* --- the key-set backend ---------------------------------------------- */
+
+/*
+ * "store:", "store:DIR", "store:DIR@REV" as a key set: every certificate
+ * file of the tree in path order, each split by the OpenPGP reader (a
+ * file that holds something else is reported like damage in a dump).
+ * The list of files comes from the trees alone; no index is needed.
+ */
+struct sfile {
+	uint8_t		 oid[OID_LEN];
+	char		 path[8 + 2 * PGP_FPR_MAX];
+};
+
+struct storeset {
+	struct store		*s;
+	struct sfile		*v;
+	size_t			 n;
+	size_t			 alloc;
+	size_t			 next;
+	git_odb_object		*obj;
+	struct pgp_reader	*rd;
+	char			*where;	/* "DIR@REV:" */
+};
+
+static int
+list_file(const char *path, const char *name, const git_oid *old,
+    const git_oid *new, void *arg, struct pgps_err *err)
+{
+	struct storeset *g = arg;
+	struct sfile *nv;
+
+	(void)name;
+	(void)old;
+	if ((nv = grow(g->v, g->n, &g->alloc, sizeof(*g->v))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	g->v = nv;
+	memcpy(g->v[g->n].oid, new->id, OID_LEN);
+	snprintf(g->v[g->n].path, sizeof(g->v[g->n].path), "%s", path);
+	g->n++;
+	return 0;
+}
+
+static void
+storeset_close(void *state)
+{
+	struct storeset *g = state;
+
+	if (g == NULL)
+		return;
+	pgp_reader_free(g->rd);
+	git_odb_object_free(g->obj);
+	store_free(g->s);
+	free(g->v);
+	free(g->where);
+	free(g);
+}
+
+static int
+storeset_open(void **state, const char *arg, struct pgps_err *err)
+{
+	struct storeset *g;
+	size_t n;
+	int r;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	if ((r = store_open(&g->s, arg, 0, err)) != 0)
+		goto fail;
+	n = strlen(g->s->dir) + (g->s->rev != NULL ? strlen(g->s->rev) :
+	    4) + 3;
+	if ((g->where = malloc(n)) == NULL) {
+		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		goto fail;
+	}
+	snprintf(g->where, n, "%s@%s:", g->s->dir, g->s->rev != NULL ?
+	    g->s->rev : "HEAD");
+	if (g->s->has_base && (r = tree_walk(g->s, NULL, &g->s->tree, 0, "",
+	    list_file, g, err)) != 0)
+		goto fail;
+	*state = g;
+	return 0;
+ fail:
+	storeset_close(g);
+	/* The key-set layer treats these as the end of everything. */
+	return r == PGPS_EGIT ? PGPS_EIO : r;
+}
+
+static int
+storeset_next(void *state, struct pgp_raw_cert *out, size_t max_cert,
+    struct pgps_err *err)
+{
+	struct storeset *g = state;
+	char name[512];
+	git_oid id;
+	int r;
+
+	for (;;) {
+		if (g->rd != NULL) {
+			if ((r = pgp_reader_next(g->rd, out, max_cert,
+			    err)) != 0)
+				return r;
+			pgp_reader_free(g->rd);
+			g->rd = NULL;
+		}
+		git_odb_object_free(g->obj);
+		g->obj = NULL;
+		if (g->next == g->n)
+			return 0;
+		memcpy(id.id, g->v[g->next].oid, OID_LEN);
+		snprintf(name, sizeof(name), "%s%s", g->where,
+		    g->v[g->next].path);
+		g->next++;
+		if (git_odb_read(&g->obj, g->s->odb, &id) != 0) {
+			git_fail(err, "'%s'", name);
+			return PGPS_EIO;
+		}
+		if ((r = pgp_reader_open_mem(&g->rd,
+		    git_odb_object_data(g->obj), git_odb_object_size(g->obj),
+		    name, err)) != 0)
+			return r == PGPS_ENOMEM ? r : PGPS_EFORMAT;
+	}
+}
+
+const struct keyset_backend keyset_store_backend = {
+	"store", storeset_open, storeset_next, storeset_close
+};
