@@ -57,6 +57,20 @@ if [ -x /usr/sbin/sks ] && command -v curl >/dev/null 2>&1; then
 		[ "$theirs" = "$hash" ] && same=same || same=DIFFERENT
 		echo "$fpr pgpsync $hash sks $theirs $same"
 	done
+
+	step "refresh a GnuPG keyring that lacks every third-party signature from that SKS"
+	GNUPGHOME=$(mktemp -d /tmp/pgps-demo-gpg.XXXXXX)
+	export GNUPGHOME
+	"$P" dump filter --strip-third-party -o stripped.pgp dump/sks-dump-0000.pgp
+	"$P" -q dump import stripped.pgp >/dev/null
+	"$P" diff --stat gpg: dump/sks-dump-0000.pgp || :
+	t0=$(date +%s.%N)
+	"$P" fetch --state state.json -k "hkp://127.0.0.1:$hkp" | tail -n 3
+	awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "fetch took %.1f s\n", b - a }'
+	echo "after the fetch (what is left is what gpg itself declines to keep):"
+	"$P" diff --stat gpg: dump/sks-dump-0000.pgp || :
+	gpgconf --kill all 2>/dev/null || :
+	rm -rf "$GNUPGHOME"
 fi
 echo
 echo "demo done"
