@@ -58,8 +58,8 @@ const struct cmd cmd_table[] = {
 	    "refresh certificates from keyservers", fetch_opts, NULL },
 	{ "push", cmd_push, "[options] [set]",
 	    "upload changed certificates to keyservers", push_opts, NULL },
-	{ "reconcile", NULL, "[options] recon://host[:port] set",
-	    "reconcile a key set with an SKS peer", NULL, NULL },
+	{ "reconcile", cmd_reconcile, "[options] recon://host[:port] set",
+	    "reconcile a key set with an SKS peer", reconcile_opts, NULL },
 };
 const size_t cmd_table_len = PGPS_ARRAY_SIZE(cmd_table);
 

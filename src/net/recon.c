@@ -1,0 +1,656 @@
+/*
+ * net/recon.c: SKS reconciliation over TCP, and a hashquery server.
+ *
+ * The transport reads and writes in one poll() loop: everything pending is
+ * sent before waiting to read, and reading never waits for a write to
+ * finish, because a peer that writes a large batch while we write ours
+ * would otherwise deadlock with us on full socket buffers.  Time is bounded
+ * here, not in the session: the handshake (SKS allows 45 s), the whole
+ * session and silence in both directions.  Memory is bounded by the
+ * session, which refuses oversized frames before buffering them.
+ *
+ * The hashquery server answers POST /pks/hashquery in HTTP/1.0 with an
+ * identity body, as SKS's client expects (it ignores Content-Length and
+ * understands no chunking).  It serves one connection at a time on its own
+ * thread; what it serves comes from the caller's lookup function.  It does
+ * not implement the rest of HKP.
+ */
+#include "util/common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <strings.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "net/recon.h"
+#include "util/span.h"
+
+double
+net_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+addr_str(const struct sockaddr *sa, char *ip, size_t iplen)
+{
+	if (getnameinfo(sa, sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), ip,
+	    (socklen_t)iplen, NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(ip, iplen, "?");
+}
+
+int
+net_sock_local_ip(int fd, char *ip, size_t iplen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return PGPS_ENET;
+	addr_str((struct sockaddr *)&ss, ip, iplen);
+	return 0;
+}
+
+/* Waits for a non-blocking connect; 0 or an errno value. */
+static int
+connect_wait(int fd, long timeout_ms)
+{
+	struct pollfd pfd = { fd, POLLOUT, 0 };
+	int e = 0, r;
+	socklen_t el = sizeof(e);
+
+	do
+		r = poll(&pfd, 1, (int)timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return ETIMEDOUT;
+	if (r < 0)
+		return errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) != 0)
+		return errno;
+	return e;
+}
+
+int
+net_recon_connect(int *fd, const char *host, unsigned int port,
+    long timeout_ms, struct pgps_err *err)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char portstr[16];
+	int r, s = -1, e = 0;
+
+	*fd = -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	if ((r = getaddrinfo(host, portstr, &hints, &res)) != 0)
+		return pgps_err_set(err, PGPS_ENET, "'%s': %s", host,
+		    gai_strerror(r));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((s = socket(ai->ai_family, ai->ai_socktype,
+		    ai->ai_protocol)) < 0) {
+			e = errno;
+			continue;
+		}
+		if (set_nonblock(s) != 0) {
+			e = errno;
+			close(s);
+			s = -1;
+			continue;
+		}
+		if (connect(s, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		e = errno == EINPROGRESS ? connect_wait(s, timeout_ms) : errno;
+		if (e == 0)
+			break;
+		close(s);
+		s = -1;
+	}
+	freeaddrinfo(res);
+	if (s < 0)
+		return pgps_err_set(err, PGPS_ENET, "'%s' port %u: %s", host,
+		    port, strerror(e));
+	*fd = s;
+	return 0;
+}
+
+int
+net_recon_listen(int *fd, const char *host, unsigned int port,
+    struct pgps_err *err)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char portstr[16];
+	int r, s = -1, e = 0, one = 1;
+
+	*fd = -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	if ((r = getaddrinfo(host, portstr, &hints, &res)) != 0)
+		return pgps_err_set(err, PGPS_ENET, "'%s': %s",
+		    host == NULL ? "*" : host, gai_strerror(r));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((s = socket(ai->ai_family, ai->ai_socktype,
+		    ai->ai_protocol)) < 0) {
+			e = errno;
+			continue;
+		}
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(s, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(s, 16) == 0 && set_nonblock(s) == 0)
+			break;
+		e = errno;
+		close(s);
+		s = -1;
+	}
+	freeaddrinfo(res);
+	if (s < 0)
+		return pgps_err_set(err, PGPS_ENET, "cannot listen on '%s' "
+		    "port %u: %s", host == NULL ? "*" : host, port,
+		    strerror(e));
+	*fd = s;
+	return 0;
+}
+
+int
+net_recon_accept(int lfd, int *fd, char *ip, size_t iplen, long timeout_ms,
+    struct pgps_err *err)
+{
+	struct pollfd pfd = { lfd, POLLIN, 0 };
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int r, s;
+
+	*fd = -1;
+	for (;;) {
+		r = poll(&pfd, 1, timeout_ms < 0 ? -1 : (int)timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			return pgps_err_set(err, PGPS_ENET, "no peer "
+			    "connected within %.1f s", timeout_ms / 1000.0);
+		if (r < 0)
+			return pgps_err_set(err, PGPS_ENET, "poll: %s",
+			    strerror(errno));
+		sl = sizeof(ss);
+		s = accept(lfd, (struct sockaddr *)&ss, &sl);
+		if (s < 0) {
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED)
+				continue;
+			return pgps_err_set(err, PGPS_ENET, "accept: %s",
+			    strerror(errno));
+		}
+		break;
+	}
+	if (set_nonblock(s) != 0) {
+		close(s);
+		return pgps_err_set(err, PGPS_ENET, "fcntl: %s",
+		    strerror(errno));
+	}
+	addr_str((struct sockaddr *)&ss, ip, iplen);
+	*fd = s;
+	return 0;
+}
+
+/* Milliseconds until deadline (0 or less: none), at least 0. */
+static long
+left_ms(double deadline, double now)
+{
+	double d;
+
+	if (deadline <= 0)
+		return -1;
+	d = (deadline - now) * 1000.0;
+	return d <= 0 ? 0 : (long)d + 1;
+}
+
+static long
+min_wait(long a, long b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+int
+net_recon_run(struct recon_session *s, const struct net_recon_io *io,
+    struct pgps_err *err)
+{
+	uint8_t in[65536];
+	const uint8_t *p;
+	size_t n;
+	ssize_t got;
+	double start = net_now(), last = start, now, hs_deadline, deadline;
+	long wait;
+	int r = 0;
+	bool eof = false;
+
+	hs_deadline = start + (double)(io->handshake_ms > 0 ?
+	    io->handshake_ms : NET_RECON_HANDSHAKE_MS) / 1000.0;
+	deadline = io->timeout_ms > 0 ? start + io->timeout_ms / 1000.0 : 0;
+	for (;;) {
+		struct pollfd pfd = { io->fd, 0, 0 };
+		enum recon_state st = recon_session_state(s);
+
+		recon_session_output(s, &p, &n);
+		if (st == RECON_STATE_DONE || st == RECON_STATE_FAILED ||
+		    eof) {
+			if (n == 0)
+				break;
+		}
+		pfd.events = (st == RECON_STATE_DONE ||
+		    st == RECON_STATE_FAILED || eof) ? 0 : POLLIN;
+		if (n > 0)
+			pfd.events |= POLLOUT;
+		now = net_now();
+		wait = left_ms(deadline, now);
+		if (st == RECON_STATE_HANDSHAKE)
+			wait = min_wait(wait, left_ms(hs_deadline, now));
+		if (io->idle_ms > 0)
+			wait = min_wait(wait, left_ms(last +
+			    io->idle_ms / 1000.0, now));
+		if (wait == 0) {
+			if (st == RECON_STATE_HANDSHAKE && now >= hs_deadline)
+				r = pgps_err_set(err, PGPS_ENET, "no "
+				    "handshake within %.1f s", hs_deadline -
+				    start);
+			else if (deadline > 0 && now >= deadline)
+				r = pgps_err_set(err, PGPS_ENET,
+				    "reconciliation not finished within "
+				    "%.1f s", io->timeout_ms / 1000.0);
+			else
+				r = pgps_err_set(err, PGPS_ENET, "the peer "
+				    "was silent for %.1f s", io->idle_ms /
+				    1000.0);
+			break;
+		}
+		got = poll(&pfd, 1, (int)wait);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			r = pgps_err_set(err, PGPS_ENET, "poll: %s",
+			    strerror(errno));
+			break;
+		}
+		if (got == 0)
+			continue;
+		if ((pfd.revents & (POLLOUT | POLLERR | POLLHUP)) && n > 0) {
+			got = send(io->fd, p, n, MSG_NOSIGNAL);
+			if (got < 0 && errno != EAGAIN && errno != EINTR) {
+				if (st == RECON_STATE_DONE ||
+				    st == RECON_STATE_FAILED)
+					break;
+				r = pgps_err_set(err, st ==
+				    RECON_STATE_HANDSHAKE && (errno ==
+				    ECONNRESET || errno == EPIPE) ?
+				    PGPS_ETRUNC : PGPS_ENET, "send: %s",
+				    strerror(errno));
+				break;
+			}
+			if (got > 0) {
+				if (io->tap_out != NULL)
+					io->tap_out(p, (size_t)got,
+					    io->tap_arg);
+				recon_session_consumed(s, (size_t)got);
+				last = net_now();
+			}
+		}
+		if ((pfd.revents & (POLLIN | POLLERR | POLLHUP)) &&
+		    (pfd.events & POLLIN)) {
+			got = recv(io->fd, in, sizeof(in), 0);
+			if (got < 0 && errno != EAGAIN && errno != EINTR) {
+				/* SKS resets when busy or not a member. */
+				r = pgps_err_set(err, st ==
+				    RECON_STATE_HANDSHAKE &&
+				    errno == ECONNRESET ? PGPS_ETRUNC :
+				    PGPS_ENET, "recv: %s", strerror(errno));
+				break;
+			}
+			if (got == 0) {
+				eof = true;
+				if ((r = recon_session_eof(s, err)) != 0)
+					break;
+				continue;
+			}
+			if (got > 0) {
+				last = net_now();
+				if (io->tap_in != NULL)
+					io->tap_in(in, (size_t)got,
+					    io->tap_arg);
+				if ((r = recon_session_input(s, in,
+				    (size_t)got, err)) != 0) {
+					/* Still send a last verdict/Error. */
+					recon_session_output(s, &p, &n);
+					if (n > 0)
+						(void)send(io->fd, p, n,
+						    MSG_NOSIGNAL |
+						    MSG_DONTWAIT);
+					break;
+				}
+			}
+		}
+	}
+	if (r == 0 && recon_session_state(s) != RECON_STATE_DONE)
+		r = pgps_err_set(err, PGPS_EPROTO, "the session did not end");
+	return r;
+}
+
+/* --- hashquery server --------------------------------------------------- */
+
+#define HQ_MAX_REQUEST	(5u << 20)
+#define HQ_CONN_MS	30000L
+#define HQ_MAX_HEADER	16384
+
+struct net_hq_server {
+	int			 fd;
+	int			 wake[2];
+	unsigned int		 port;
+	pthread_t		 thread;
+	pthread_mutex_t		 mu;
+	net_hq_lookup_fn	 lookup;
+	void			*arg;
+	uint64_t		 requests, asked, sent;
+	double			 last;
+};
+
+/* Writes all of p, waiting at most until deadline; 0 or -1. */
+static int
+write_all(int fd, const uint8_t *p, size_t n, double deadline)
+{
+	while (n > 0) {
+		struct pollfd pfd = { fd, POLLOUT, 0 };
+		long w = left_ms(deadline, net_now());
+		ssize_t got;
+
+		if (w == 0 || poll(&pfd, 1, (int)w) <= 0)
+			return -1;
+		got = send(fd, p, n, MSG_NOSIGNAL);
+		if (got < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+static int
+reply_status(int fd, const char *status, double deadline)
+{
+	char head[256];
+	int n = snprintf(head, sizeof(head), "HTTP/1.0 %s\r\n"
+	    "Server: pgpsync\r\nContent-Length: 0\r\n"
+	    "Connection: close\r\n\r\n", status);
+
+	return write_all(fd, (const uint8_t *)head, (size_t)n, deadline);
+}
+
+/* The end of the header block (after the empty line), or 0. */
+static size_t
+header_end(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (p[i] != '\n')
+			continue;
+		if (p[i + 1] == '\n')
+			return i + 2;
+		if (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n')
+			return i + 3;
+	}
+	return 0;
+}
+
+/* Case-insensitive search for a header's value; -1 when absent. */
+static long
+header_length(const char *head)
+{
+	const char *p = head;
+
+	while ((p = strchr(p, '\n')) != NULL) {
+		unsigned long v;
+		char *end;
+
+		p++;
+		if (strncasecmp(p, "content-length:", 15) != 0)
+			continue;
+		errno = 0;
+		v = strtoul(p + 15, &end, 10);
+		if (errno != 0 || end == p + 15 || v > HQ_MAX_REQUEST)
+			return -2;
+		return (long)v;
+	}
+	return -1;
+}
+
+static void
+serve_one(struct net_hq_server *srv, int fd)
+{
+	struct buf req = BUF_INIT, out = BUF_INIT, body = BUF_INIT;
+	double deadline = net_now() + HQ_CONN_MS / 1000.0;
+	size_t hlen = 0;
+	long clen = -1;
+	uint32_t count, found = 0;
+	struct span s;
+	char head[256];
+	int hn;
+
+	/* Read the header, then exactly Content-Length octets of body. */
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		long w = left_ms(deadline, net_now());
+		ssize_t got;
+
+		if (hlen > 0 && req.len >= hlen + (size_t)clen)
+			break;
+		if (w == 0 || poll(&pfd, 1, (int)w) <= 0)
+			goto cleanup;
+		if (buf_grow(&req, 65536) != 0)
+			goto cleanup;
+		got = recv(fd, req.p + req.len, 65536, 0);
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (got <= 0)
+			goto cleanup;
+		req.len += (size_t)got;
+		req.p[req.len] = '\0';
+		if (hlen == 0) {
+			if ((hlen = header_end(req.p, req.len)) != 0)
+				;
+			else if (req.len > HQ_MAX_HEADER) {
+				reply_status(fd, "431 Too Large", deadline);
+				goto cleanup;
+			} else
+				continue;
+			if (strncmp((char *)req.p, "POST /pks/hashquery ",
+			    20) != 0) {
+				reply_status(fd, "404 Not Found", deadline);
+				goto cleanup;
+			}
+			req.p[hlen - 1] = '\0';
+			clen = header_length((char *)req.p);
+			if (clen < 0) {
+				reply_status(fd, clen == -1 ?
+				    "411 Length Required" :
+				    "413 Too Large", deadline);
+				goto cleanup;
+			}
+		}
+		if (req.len > hlen + HQ_MAX_REQUEST)
+			goto cleanup;
+	}
+	s = span_make(req.p + hlen, (size_t)clen);
+	if (span_be32(&s, &count) != 0 || count > s.len / 20) {
+		reply_status(fd, "400 Bad Request", deadline);
+		goto cleanup;
+	}
+	buf_add_be32(&body, 0);
+	for (uint32_t i = 0; i < count; i++) {
+		const uint8_t *h;
+		uint32_t hl;
+		size_t at = body.len;
+
+		if (span_be32(&s, &hl) != 0 || hl != 16 ||
+		    span_bytes(&s, 16, &h) != 0) {
+			reply_status(fd, "400 Bad Request", deadline);
+			goto cleanup;
+		}
+		if (buf_add_be32(&body, 0) != 0)
+			goto cleanup;
+		if (srv->lookup(h, &body, srv->arg) == 1 &&
+		    body.len - at - 4 <= UINT32_MAX) {
+			store_be32(body.p + at, (uint32_t)(body.len - at - 4));
+			found++;
+		} else
+			buf_setlen(&body, at);
+	}
+	store_be32(body.p, found);
+	buf_add(&body, "\r\n", 2);
+	hn = snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\n"
+	    "Server: pgpsync\r\nContent-Length: %zu\r\n"
+	    "X-HKP-Results-Count: %u\r\nContent-Type: pgp/keys\r\n"
+	    "Connection: close\r\n\r\n", body.len, found);
+	if (write_all(fd, (const uint8_t *)head, (size_t)hn, deadline) == 0)
+		(void)write_all(fd, body.p, body.len, deadline);
+	pthread_mutex_lock(&srv->mu);
+	srv->requests++;
+	srv->asked += count;
+	srv->sent += found;
+	srv->last = net_now();
+	pthread_mutex_unlock(&srv->mu);
+ cleanup:
+	buf_release(&req);
+	buf_release(&out);
+	buf_release(&body);
+}
+
+static void *
+hq_thread(void *arg)
+{
+	struct net_hq_server *srv = arg;
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ srv->fd, POLLIN, 0 }, { srv->wake[0], POLLIN, 0 }
+		};
+		int c;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents != 0)
+			break;
+		if ((c = accept(srv->fd, NULL, NULL)) < 0)
+			continue;
+		if (set_nonblock(c) == 0)
+			serve_one(srv, c);
+		close(c);
+	}
+	return NULL;
+}
+
+int
+net_hq_server_start(struct net_hq_server **out, const char *host,
+    unsigned int port, net_hq_lookup_fn lookup, void *arg,
+    struct pgps_err *err)
+{
+	struct net_hq_server *srv;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int r;
+
+	*out = NULL;
+	if ((srv = calloc(1, sizeof(*srv))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	srv->lookup = lookup;
+	srv->arg = arg;
+	srv->wake[0] = srv->wake[1] = -1;
+	if ((r = net_recon_listen(&srv->fd, host, port, err)) != 0) {
+		free(srv);
+		return r;
+	}
+	if (getsockname(srv->fd, (struct sockaddr *)&ss, &sl) == 0)
+		srv->port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	pthread_mutex_init(&srv->mu, NULL);
+	if (pipe(srv->wake) != 0 ||
+	    pthread_create(&srv->thread, NULL, hq_thread, srv) != 0) {
+		r = pgps_err_set(err, PGPS_ENET, "cannot start the "
+		    "hashquery server: %s", strerror(errno));
+		if (srv->wake[0] >= 0) {
+			close(srv->wake[0]);
+			close(srv->wake[1]);
+		}
+		close(srv->fd);
+		pthread_mutex_destroy(&srv->mu);
+		free(srv);
+		return r;
+	}
+	*out = srv;
+	return 0;
+}
+
+unsigned int
+net_hq_server_port(const struct net_hq_server *srv)
+{
+	return srv->port;
+}
+
+void
+net_hq_server_counts(struct net_hq_server *srv, uint64_t *requests,
+    uint64_t *asked, uint64_t *sent, double *last_request)
+{
+	pthread_mutex_lock(&srv->mu);
+	*requests = srv->requests;
+	*asked = srv->asked;
+	*sent = srv->sent;
+	*last_request = srv->last;
+	pthread_mutex_unlock(&srv->mu);
+}
+
+void
+net_hq_server_stop(struct net_hq_server *srv)
+{
+	if (srv == NULL)
+		return;
+	if (write(srv->wake[1], "x", 1) < 0)
+		PGPS_BUG("cannot wake the hashquery server");
+	pthread_join(srv->thread, NULL);
+	close(srv->wake[0]);
+	close(srv->wake[1]);
+	close(srv->fd);
+	pthread_mutex_destroy(&srv->mu);
+	free(srv);
+}

@@ -1,0 +1,100 @@
+/*
+ * net/recon.h: the TCP side of SKS set reconciliation and the small HTTP
+ * server that answers a peer's POST /pks/hashquery.
+ *
+ * The protocol itself (handshake, requests, interpolation) is the session
+ * of recon/recon.h; this layer only moves its bytes over a socket with
+ * poll(), under time limits, and serves certificates by SKS hash while a
+ * peer fetches what it lacks.
+ */
+#ifndef PGPSYNC_NET_RECON_H
+#define PGPSYNC_NET_RECON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "recon/recon.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#define NET_RECON_PORT		11370
+/* SKS gives a peer 45 s for the config handshake (settings.ml). */
+#define NET_RECON_HANDSHAKE_MS	45000L
+
+/*
+ * Connects to host:port (a name or a numeric address) within timeout_ms.
+ * *fd is a non-blocking socket.  PGPS_ENET with the reason in err.
+ */
+int net_recon_connect(int *fd, const char *host, unsigned int port,
+    long timeout_ms, struct pgps_err *err);
+
+/* Listens on host:port (host NULL: every address); *fd non-blocking. */
+int net_recon_listen(int *fd, const char *host, unsigned int port,
+    struct pgps_err *err);
+
+/*
+ * Waits up to timeout_ms (negative: for ever) for a connection on lfd.
+ * *fd is non-blocking; ip (at least 64 bytes) gets the peer's numeric
+ * address.  PGPS_ENET on time-out or failure.
+ */
+int net_recon_accept(int lfd, int *fd, char *ip, size_t iplen,
+    long timeout_ms, struct pgps_err *err);
+
+/* The local numeric address of a connected socket (ip: 64 bytes). */
+int net_sock_local_ip(int fd, char *ip, size_t iplen);
+
+/* Observes the session's bytes as they are written or read. */
+typedef void (*net_recon_tap_fn)(const uint8_t *p, size_t len, void *arg);
+
+struct net_recon_io {
+	int		 fd;
+	long		 handshake_ms;	/* 0: 45 s */
+	long		 timeout_ms;	/* whole session; 0: none */
+	long		 idle_ms;	/* silence both ways; 0: none */
+	net_recon_tap_fn tap_in;	/* may be NULL */
+	net_recon_tap_fn tap_out;	/* may be NULL */
+	void		*tap_arg;
+};
+
+/*
+ * Runs session s over io->fd until the session is done or failed, reading
+ * and writing at the same time, so that neither side can block the other
+ * on full socket buffers.  Pending output (a last verdict or Error) is
+ * written before returning.  Returns 0 when the session ended with Done,
+ * else the session's error, PGPS_ENET (connection lost, time-out) or
+ * PGPS_ETRUNC (the peer closed during the handshake: usually busy or not
+ * a member).  The socket is left open.
+ */
+int net_recon_run(struct recon_session *s, const struct net_recon_io *io,
+    struct pgps_err *err);
+
+/*
+ * The hashquery server.  lookup appends to out, for the SKS hash h, the
+ * binary certificate (no length) and returns 1, or returns 0 when it has
+ * none, or a negative code.  It runs on the server's thread.
+ */
+typedef int (*net_hq_lookup_fn)(const uint8_t h[16], struct buf *out,
+    void *arg);
+
+struct net_hq_server;
+
+/*
+ * Starts serving POST /pks/hashquery on host:port (port 0: any free port)
+ * on a thread of its own, one connection at a time, each bounded in size
+ * (5 MiB request, as SKS) and time (30 s).  Other requests get 404.
+ */
+int net_hq_server_start(struct net_hq_server **out, const char *host,
+    unsigned int port, net_hq_lookup_fn lookup, void *arg,
+    struct pgps_err *err);
+unsigned int net_hq_server_port(const struct net_hq_server *srv);
+/* Requests answered, hashes asked for, certificates sent. */
+void net_hq_server_counts(struct net_hq_server *srv, uint64_t *requests,
+    uint64_t *asked, uint64_t *sent, double *last_request);
+/* Stops the thread, closes the socket and frees srv. */
+void net_hq_server_stop(struct net_hq_server *srv);
+
+/* Monotonic seconds. */
+double net_now(void);
+
+#endif

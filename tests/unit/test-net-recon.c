@@ -1,0 +1,327 @@
+/*
+ * test-net-recon.c: the recon transport and the hashquery server over
+ * loopback.  Two sessions reconcile through real sockets (large batches
+ * in both directions, which deadlock with blocking writes); a peer that
+ * never speaks or closes during the handshake is reported in bounded
+ * time; the hashquery server answers what the lookup has, in the wire
+ * format SKS reads, and refuses malformed or oversized requests.
+ */
+#include "util/common.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "net/recon.h"
+#include "util/span.h"
+#include "tap.h"
+
+static uint64_t rng = 4242;
+
+static uint64_t
+next64(void)
+{
+	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void
+nap(void)
+{
+	nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+}
+
+static void
+random_elem(struct recon_elem *e)
+{
+	uint64_t a = next64(), b = next64();
+
+	memcpy(e->b, &a, 8);
+	memcpy(e->b + 8, &b, 8);
+}
+
+struct side {
+	struct recon_session	*s;
+	struct net_recon_io	 io;
+	struct pgps_err		 err;
+	int			 rc;
+};
+
+static void *
+run_side(void *arg)
+{
+	struct side *d = arg;
+
+	d->rc = net_recon_run(d->s, &d->io, &d->err);
+	return NULL;
+}
+
+static void
+test_sessions(void)
+{
+	struct recon_session_opts od = { 0 }, orr = { 0 };
+	struct recon_ptree *td, *tr;
+	struct side drv, rsp;
+	const struct recon_elem *w;
+	struct recon_elem e;
+	pthread_t th;
+	size_t n;
+	int lfd, cfd, afd;
+	char ip[64];
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	recon_ptree_new(&td);
+	recon_ptree_new(&tr);
+	/* Empty responder: the driver's 20000 elements come in one frame. */
+	for (int i = 0; i < 20000; i++) {
+		random_elem(&e);
+		recon_ptree_insert(td, &e, NULL);
+	}
+	for (int i = 0; i < 300; i++) {
+		random_elem(&e);
+		recon_ptree_insert(tr, &e, NULL);
+	}
+	ok(net_recon_listen(&lfd, "127.0.0.1", 0, &err) == 0, "listen");
+	getsockname(lfd, (struct sockaddr *)&sa, &sl);
+	ok(net_recon_connect(&cfd, "127.0.0.1", ntohs(sa.sin_port), 5000,
+	    &err) == 0, "connect");
+	ok(net_recon_accept(lfd, &afd, ip, sizeof(ip), 5000, &err) == 0 &&
+	    strcmp(ip, "127.0.0.1") == 0, "accept from %s", ip);
+	od.role = RECON_ROLE_DRIVER;
+	orr.role = RECON_ROLE_RESPONDER;
+	recon_session_new(&drv.s, td, &od);
+	recon_session_new(&rsp.s, tr, &orr);
+	memset(&drv.io, 0, sizeof(drv.io));
+	memset(&rsp.io, 0, sizeof(rsp.io));
+	drv.io.fd = afd;
+	rsp.io.fd = cfd;
+	drv.io.timeout_ms = rsp.io.timeout_ms = 20000;
+	pgps_err_clear(&drv.err);
+	pgps_err_clear(&rsp.err);
+	pthread_create(&th, NULL, run_side, &drv);
+	run_side(&rsp);
+	pthread_join(th, NULL);
+	if (drv.rc != 0 || rsp.rc != 0)
+		diag("driver: %s; responder: %s", drv.err.msg, rsp.err.msg);
+	ok(drv.rc == 0 && rsp.rc == 0, "both ends finish");
+	recon_session_want(drv.s, &w, &n);
+	ok(n == 300, "the driver learns the responder's 300 (%zu)", n);
+	recon_session_want(rsp.s, &w, &n);
+	ok(n == 20000, "the responder learns the driver's 20000 (%zu)", n);
+	recon_session_free(drv.s);
+	recon_session_free(rsp.s);
+	close(afd);
+	close(cfd);
+
+	/* A peer that accepts and says nothing: the handshake limit. */
+	ok(net_recon_connect(&cfd, "127.0.0.1", ntohs(sa.sin_port), 5000,
+	    &err) == 0, "connect to a silent peer");
+	net_recon_accept(lfd, &afd, ip, sizeof(ip), 5000, &err);
+	recon_session_new(&rsp.s, tr, &orr);
+	memset(&rsp.io, 0, sizeof(rsp.io));
+	rsp.io.fd = cfd;
+	rsp.io.handshake_ms = 300;
+	{
+		double t = net_now();
+		int r = net_recon_run(rsp.s, &rsp.io, &err);
+
+		ok(r == PGPS_ENET && net_now() - t < 3.0 &&
+		    strstr(err.msg, "handshake") != NULL,
+		    "silent peer: %s", err.msg);
+	}
+	recon_session_free(rsp.s);
+	close(cfd);
+	close(afd);
+
+	/* A peer that closes at once: "busy", PGPS_ETRUNC. */
+	pgps_err_clear(&err);
+	net_recon_connect(&cfd, "127.0.0.1", ntohs(sa.sin_port), 5000, &err);
+	net_recon_accept(lfd, &afd, ip, sizeof(ip), 5000, &err);
+	close(afd);
+	recon_session_new(&rsp.s, tr, &orr);
+	rsp.io.fd = cfd;
+	pgps_err_clear(&err);
+	ok(net_recon_run(rsp.s, &rsp.io, &err) == PGPS_ETRUNC,
+	    "peer closing in the handshake: %s", err.msg);
+	recon_session_free(rsp.s);
+	close(cfd);
+
+	/*
+	 * A hostile driver: a correct handshake, then silence (the idle
+	 * limit), or a frame announced at 4 GiB (refused before buffering).
+	 */
+	for (int mode = 0; mode < 2; mode++) {
+		struct recon_config cfg;
+		struct recon_msg m = RECON_MSG_INIT;
+		struct buf b = BUF_INIT;
+		double t;
+		int r;
+
+		net_recon_connect(&cfd, "127.0.0.1", ntohs(sa.sin_port), 5000,
+		    &err);
+		net_recon_accept(lfd, &afd, ip, sizeof(ip), 5000, &err);
+		recon_config_default(&cfg, 1);
+		m.type = RECON_MSG_CONFIG;
+		m.config = &cfg;
+		recon_msg_encode(&b, &m, NULL);
+		recon_string_encode(&b, "passed", 6);
+		if (mode == 1)
+			buf_add(&b, "\xff\xff\xff\xff\x02", 5);
+		if (send(afd, b.p, b.len, MSG_NOSIGNAL) != (ssize_t)b.len)
+			diag("short send");
+		buf_release(&b);
+		recon_session_new(&rsp.s, tr, &orr);
+		memset(&rsp.io, 0, sizeof(rsp.io));
+		rsp.io.fd = cfd;
+		rsp.io.idle_ms = 300;
+		pgps_err_clear(&err);
+		t = net_now();
+		r = net_recon_run(rsp.s, &rsp.io, &err);
+		if (mode == 0)
+			ok(r == PGPS_ENET && net_now() - t < 3.0 &&
+			    strstr(err.msg, "silent") != NULL,
+			    "silent after the handshake: %s", err.msg);
+		else
+			ok(r == PGPS_ELIMIT, "a 4 GiB frame: %s", err.msg);
+		recon_session_free(rsp.s);
+		close(cfd);
+		close(afd);
+	}
+
+	pgps_err_clear(&err);
+	ok(net_recon_accept(lfd, &afd, ip, sizeof(ip), 100, &err) ==
+	    PGPS_ENET, "accept times out: %s", err.msg);
+	close(lfd);
+	pgps_err_clear(&err);
+	ok(net_recon_connect(&cfd, "127.0.0.1", ntohs(sa.sin_port), 2000,
+	    &err) == PGPS_ENET, "connection refused: %s", err.msg);
+	recon_ptree_free(td);
+	recon_ptree_free(tr);
+}
+
+/* Serves "cert-<first octet>" for hashes whose first octet is even. */
+static int
+lookup(const uint8_t h[16], struct buf *out, void *arg)
+{
+	(void)arg;
+	if (h[0] % 2 != 0)
+		return 0;
+	return buf_addf(out, "cert-%u", h[0]) == 0 ? 1 : PGPS_ENOMEM;
+}
+
+/* Sends req over a new connection to port and reads the whole answer. */
+static void
+http(unsigned int port, const void *req, size_t len, struct buf *ans)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	uint8_t b[4096];
+	ssize_t got;
+	int fd;
+
+	buf_reset(ans);
+	if (net_recon_connect(&fd, "127.0.0.1", port, 2000, &err) != 0)
+		return;
+	for (size_t off = 0; off < len; ) {
+		got = send(fd, (const uint8_t *)req + off, len - off,
+		    MSG_NOSIGNAL);
+		if (got < 0 && errno == EAGAIN) {
+			nap();
+			continue;
+		}
+		if (got <= 0)
+			break;
+		off += (size_t)got;
+	}
+	for (int spins = 0; spins < 5000; ) {
+		got = recv(fd, b, sizeof(b), 0);
+		if (got > 0)
+			buf_add(ans, b, (size_t)got);
+		else if (got == 0)
+			break;
+		else {
+			spins++;
+			nap();
+		}
+	}
+	close(fd);
+}
+
+static void
+test_server(void)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct net_hq_server *srv;
+	struct buf req = BUF_INIT, ans = BUF_INIT;
+	uint8_t body[4 + 3 * 20];
+	const char *bodyp;
+	uint64_t rq, asked, sent;
+	double last;
+	unsigned int port;
+
+	ok(net_hq_server_start(&srv, "127.0.0.1", 0, lookup, NULL,
+	    &err) == 0, "server starts: %s", err.msg);
+	port = net_hq_server_port(srv);
+	ok(port > 0, "on port %u", port);
+	store_be32(body, 3);
+	for (int i = 0; i < 3; i++) {
+		store_be32(body + 4 + 20 * i, 16);
+		memset(body + 8 + 20 * i, 2 + i, 16);	/* 2, 3, 4 */
+	}
+	buf_addf(&req, "POST /pks/hashquery HTTP/1.0\r\ncontent-length: "
+	    "%zu\r\n\r\n", sizeof(body));
+	buf_add(&req, body, sizeof(body));
+	http(port, req.p, req.len, &ans);
+	ok(ans.len > 12 && memcmp(ans.p, "HTTP/1.0 200 ", 13) == 0,
+	    "200 answer");
+	bodyp = strstr((char *)ans.p, "\r\n\r\n");
+	ok(bodyp != NULL && load_be32((const uint8_t *)bodyp + 4) == 2 &&
+	    load_be32((const uint8_t *)bodyp + 8) == 6 &&
+	    memcmp(bodyp + 12, "cert-2", 6) == 0 &&
+	    load_be32((const uint8_t *)bodyp + 18) == 6 &&
+	    memcmp(bodyp + 22, "cert-4\r\n", 8) == 0 &&
+	    (size_t)(bodyp + 30 - (char *)ans.p) == ans.len,
+	    "two of three found, each length-prefixed, CRLF at the end");
+
+	buf_reset(&req);
+	buf_addstr(&req, "POST /pks/hashquery HTTP/1.0\r\ncontent-length: "
+	    "8\r\n\r\n");
+	buf_add(&req, "\0\0\0\x09zzzz", 8);
+	http(port, req.p, req.len, &ans);
+	ok(ans.len > 12 && memcmp(ans.p, "HTTP/1.0 400", 12) == 0,
+	    "a count the body cannot hold: 400");
+	buf_reset(&req);
+	buf_addstr(&req, "POST /pks/hashquery HTTP/1.0\r\ncontent-length: "
+	    "99999999\r\n\r\n");
+	http(port, req.p, req.len, &ans);
+	ok(ans.len > 12 && memcmp(ans.p, "HTTP/1.0 413", 12) == 0,
+	    "a body above 5 MiB: 413");
+	buf_reset(&req);
+	buf_addstr(&req, "GET /pks/lookup?op=stats HTTP/1.0\r\n\r\n");
+	http(port, req.p, req.len, &ans);
+	ok(ans.len > 12 && memcmp(ans.p, "HTTP/1.0 404", 12) == 0,
+	    "anything else: 404");
+	net_hq_server_counts(srv, &rq, &asked, &sent, &last);
+	ok(rq == 1 && asked == 3 && sent == 2 && last > 0,
+	    "counted: %llu request, %llu asked, %llu sent",
+	    (unsigned long long)rq, (unsigned long long)asked,
+	    (unsigned long long)sent);
+	net_hq_server_stop(srv);
+	buf_release(&req);
+	buf_release(&ans);
+}
+
+int
+main(void)
+{
+	test_sessions();
+	test_server();
+	return done_testing();
+}
