@@ -15,12 +15,21 @@
  * What gpg then really added is read back and reported per key.
  *
  * A dump file as the target is rewritten atomically with the merged
- * certificates.  The state file (keyset/state.h) remembers when each key
+ * certificates.  A store (keyset/store.h) takes the path of a dump: its
+ * certificates are read into memory, merged there, and at the end the
+ * changed ones are put back as one commit, whose message lists the
+ * packets each key gained; a run that changes nothing makes no commit.
+ * The store is locked only for that last step, so a long run does not
+ * keep other writers out, and the put merges with whatever the store
+ * holds by then.  The state file (keyset/state.h) remembers when each key
  * was checked, so cron can refresh a share of the keyring per run.
  *
  * Deliberately not here: SRV lookups and pool rotation (pass several
  * servers), HKPv2, verification of signatures (gpg does that on import),
- * and the git store as a target.
+ * and a revision of a store (store:DIR@REV) as a target.
+ *
+ * XXX A store is read whole, as a dump is, even when only a few keys are
+ * named.
  */
 #include "util/common.h"
 
@@ -34,6 +43,7 @@
 #include "cmd/cmd.h"
 #include "keyset/gpg.h"
 #include "keyset/state.h"
+#include "keyset/store.h"
 #include "keyset/update.h"
 #include "net/net.h"
 #include "openpgp/openpgp.h"
@@ -227,6 +237,7 @@ struct key {
 struct lcert {
 	struct buf	 data;
 	char		 fpr[GPG_FPR_HEX];	/* "" without a primary key */
+	bool		 changed;	/* to be written back */
 };
 
 /* The target's certificates by fingerprint (the first of duplicates). */
@@ -241,6 +252,8 @@ struct fetch {
 	unsigned int	 uflags;	/* UPDATE_GPG for a GnuPG keyring */
 	const char	*homedir;	/* GnuPG target */
 	const char	*dump;		/* dump file target */
+	const char	*store;		/* store target: its name */
+	char		 commit[2 * STORE_OID_LEN + 1];	/* made in it */
 	const char	*target;	/* for messages */
 	struct gpg_keyring *kr;
 	struct lcert	*loc;		/* the target's certificates */
@@ -552,6 +565,7 @@ loc_add(struct fetch *f, const uint8_t *p, size_t len, const char *fpr)
 		f->loc = xreallocarray(f->loc, f->allocloc, sizeof(*f->loc));
 	}
 	l = &f->loc[f->nloc++];
+	memset(l, 0, sizeof(*l));
 	buf_init(&l->data, 0);
 	if (buf_add(&l->data, p, len) != 0)
 		die("out of memory");
@@ -725,6 +739,100 @@ save_dump(struct fetch *f)
 			die("out of memory");
 	rc = write_certs(f->dump, &all, f->armored);
 	buf_release(&all);
+	return rc;
+}
+
+/*
+ * Reads the certificates of the target store (missing: empty) and names
+ * the target after its directory.
+ */
+static int
+load_store(struct fetch *f, struct buf *target)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct store *st = NULL;
+	const struct store_entry *e;
+	struct buf data = BUF_INIT;
+	char fpr[GPG_FPR_HEX];
+	size_t n;
+	int r, rc = -1;
+
+	if ((r = store_open(&st, f->store, 0, &err)) == PGPS_ENOTFOUND) {
+		if (buf_addf(target, "store:%s", f->store) != 0)
+			die("out of memory");
+		return 0;
+	}
+	if (r != 0 || store_entries(&e, &n, NULL, st, &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	if (buf_addf(target, "store:%s", store_dir(st)) != 0)
+		die("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		if (store_read(&data, st, e[i].oid, &err) != 0) {
+			error("%s", err.msg);
+			goto cleanup;
+		}
+		hex_encode_upper(fpr, e[i].fpr, e[i].fprlen);
+		loc_add(f, data.p, data.len, fpr);
+	}
+	loc_index(f);
+	rc = 0;
+ cleanup:
+	buf_release(&data);
+	store_free(st);
+	return rc;
+}
+
+/*
+ * Puts the changed certificates into the store as one commit; the store
+ * merges each with its copy, which another writer may have changed since
+ * load_store().  A certificate the store refuses is counted as refused.
+ */
+static int
+save_store(struct fetch *f)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct store *st = NULL;
+	struct store_commit_info ci;
+	struct buf note = BUF_INIT;
+	int r, rc = -1;
+
+	if (store_open(&st, f->store, STORE_WRITE, &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	for (size_t i = 0; i < f->nloc; i++) {
+		if (!f->loc[i].changed)
+			continue;
+		pgps_err_clear(&err);
+		r = store_put(st, f->loc[i].data.p, f->loc[i].data.len, NULL,
+		    NULL, &err);
+		if (r != 0 && store_is_fatal(r)) {
+			error("%s", err.msg);
+			goto cleanup;
+		}
+		if (r != 0) {
+			warn("'%s': not stored: %s", f->loc[i].fpr, err.msg);
+			f->n[R_REFUSED]++;
+		}
+	}
+	if (buf_addstr(&note, "pgpsync fetch from") != 0)
+		die("out of memory");
+	for (size_t i = 0; i < f->nservers; i++)
+		if (buf_addf(&note, "%s %s", i > 0 ? "," : "",
+		    f->srv[i].base) != 0)
+			die("out of memory");
+	if (store_commit(st, (const char *)note.p, &ci, &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	if (ci.committed)
+		snprintf(f->commit, sizeof(f->commit), "%s", ci.commit);
+	rc = 0;
+ cleanup:
+	buf_release(&note);
+	store_free(st);
 	return rc;
 }
 
@@ -1601,17 +1709,18 @@ decide(struct fetch *f, struct key *k)
 	count_changes(k->changes, ch, nch);
 	k->res = ur == UPDATE_NEW ? R_NEW : ur == UPDATE_CHANGED ?
 	    R_UPDATED : R_UNCHANGED;
-	/* A dump is updated in memory now and written at the end. */
-	if (f->dump != NULL && !f->dry_run && f->output == NULL &&
-	    k->res != R_UNCHANGED) {
+	/* A dump or a store is updated in memory now, written at the end. */
+	if ((f->dump != NULL || f->store != NULL) && !f->dry_run &&
+	    f->output == NULL && k->res != R_UNCHANGED) {
 		if (cur != NULL) {
 			buf_reset(&cur->data);
 			if (buf_add(&cur->data, k->work.p, k->work.len) != 0)
 				die("out of memory");
 		} else {
-			loc_add(f, k->work.p, k->work.len, k->fpr);
+			cur = loc_add(f, k->work.p, k->work.len, k->fpr);
 			loc_index(f);
 		}
+		cur->changed = true;
 		f->loc_changed = true;
 	}
  cleanup:
@@ -1896,6 +2005,9 @@ print_summary(struct fetch *f)
 	if (f->json) {
 		root = json_object();
 		json_object_set_new(root, "target", json_string(f->target));
+		if (f->store != NULL)
+			json_object_set_new(root, "commit", f->commit[0] !=
+			    '\0' ? json_string(f->commit) : json_null());
 		json_object_set_new(root, "dry_run", json_boolean(f->dry_run));
 		for (int r = R_NOT_DUE; r <= R_REFUSED; r++)
 			json_object_set_new(root, result_name[r],
@@ -2043,7 +2155,10 @@ run_batch(struct fetch *f, size_t lo, size_t hi)
 	return rc;
 }
 
-/* Where the certificates go: "gpg:[HOME]", "dump:PATH" or a path. */
+/*
+ * Where the certificates go: "gpg:[HOME]", "store:[DIR]", "dump:PATH" or
+ * a path.
+ */
 static int
 parse_target(struct fetch *f, const char *spec)
 {
@@ -2051,9 +2166,13 @@ parse_target(struct fetch *f, const char *spec)
 		f->homedir = spec[4] != '\0' ? spec + 4 : NULL;
 		return 0;
 	}
-	if (strncmp(spec, "store:", 6) == 0)
-		return usage_error(f->ctx, "'%s': fetch cannot update a store "
-		    "yet", spec);
+	if (strncmp(spec, "store:", 6) == 0) {
+		if (strchr(spec, '@') != NULL)
+			return usage_error(f->ctx, "'%s': a revision cannot be "
+			    "updated", spec);
+		f->store = spec + 6;
+		return 0;
+	}
 	if (strncmp(spec, "dump:", 5) == 0)
 		spec += 5;
 	if (spec[0] == '\0' || strcmp(spec, "-") == 0)
@@ -2214,6 +2333,10 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 		f.target = f.dump;
 		if (load_dump(&f) != 0)
 			goto cleanup;
+	} else if (f.store != NULL) {
+		if (load_store(&f, &target) != 0)
+			goto cleanup;
+		f.target = (const char *)target.p;
 	} else {
 		f.uflags = UPDATE_GPG;
 		if (gpg_keyring_open(&f.kr, f.homedir, &err) != 0) {
@@ -2278,7 +2401,8 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 		}
 	}
 	show_progress(&f, true);
-	if (f.loc_changed && save_dump(&f) != 0)
+	if (f.loc_changed && (f.store != NULL ? save_store(&f) :
+	    save_dump(&f)) != 0)
 		goto cleanup;
 	if (f.output != NULL && !f.dry_run &&
 	    write_certs(f.output, &f.out, f.armor) != 0)

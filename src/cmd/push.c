@@ -6,9 +6,18 @@
  * audience), each in its own request so that the report says per key and
  * per server what was accepted.  The upload is the ASCII-armored
  * certificate with its CRC line as the only form field, keytext=, which
- * is all SKS understands; Hockeypuck and keys.openpgp.org take the same.
- * SKS answers HTTP 200 even when it refused a key and says so in the
- * page; that counts as a failure (net/client.c).
+ * is all SKS understands; Hockeypuck takes the same.  SKS answers HTTP 200
+ * even when it refused a key and says so in the page; that counts as a
+ * failure (net/client.c).
+ *
+ * A VKS server (vks://, https://) gets the same armor through the VKS API
+ * of keys.openpgp.org instead: POST /vks/v1/upload with {"keytext": ...},
+ * answered with the key's fingerprint, the publication status of each of
+ * its e-mail addresses and a token.  Only /pks/add would publish the key
+ * without its user IDs.  The statuses are reported per key; with
+ * --request-verify the addresses still "unpublished" are then sent to
+ * /vks/v1/request-verify with that token, which makes the server mail a
+ * confirmation link to each -- never by default, since it mails people.
  *
  * By default a certificate goes to a server only when it differs from
  * what was last pushed there successfully, or from what that server sent
@@ -16,13 +25,15 @@
  * only what changed.  The poison limits apply before anything leaves,
  * and secret keys never do.
  *
- * Not here: the e-mail verification flow of the VKS API (upload through
- * /vks/v1/upload and request-verify); keys.openpgp.org publishes user
- * IDs only after that.
+ * Not here: the locale of request-verify (the server's default language
+ * is used), and the multi-certificate answer of /vks/v1/upload, a bare
+ * list of fingerprints, which one certificate per request never gets
+ * (it is accepted, without statuses).
  */
 #include "util/common.h"
 
 #include <errno.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -39,6 +50,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_HOMEDIR,
 	OPT_JSON,
+	OPT_REQUEST_VERIFY,
 	OPT_STATE
 };
 
@@ -51,6 +63,8 @@ const struct opt push_opts[] = {
 	    "GnuPG home (default: $GNUPGHOME or ~/.gnupg)" },
 	{ OPT_JSON, "json", NULL, "print the result as JSON" },
 	{ 'k', "keyserver", "url", "keyserver to upload to (repeatable)" },
+	{ OPT_REQUEST_VERIFY, "request-verify", NULL,
+	    "have VKS servers mail a link to unpublished addresses" },
 	{ OPT_STATE, "state", "file",
 	    "state file (default $XDG_STATE_HOME/pgpsync/state.json)" },
 	NET_OPTS,
@@ -87,30 +101,97 @@ struct push {
 	bool			 all;
 	bool			 dry_run;
 	bool			 json;
+	bool			 request_verify;
 	int64_t			 now;
 	size_t			 inflight;
 	unsigned long		 n[O_REFUSED + 1];
+	unsigned long		 verify_failed;
 	unsigned long		 certs;
 	json_t			*jcerts;
 };
 
-/* One upload in flight. */
+/* One upload in flight (and, on a VKS server, its request-verify). */
 struct upload {
 	struct push	*p;
 	char		 fpr[2 * PGP_FPR_MAX + 1];
 	uint8_t		 hash[16];
 	int		 server;
+	bool		 vks;
+	bool		 verifying;	/* the request-verify is out */
 	json_t		*jservers;	/* borrowed from the cert's object */
+	json_t		*addrs;		/* VKS: address -> status */
+	char		*token;		/* VKS: the upload's token */
+	char		*verify_error;	/* VKS: request-verify failed */
 };
 
 static void
+upload_free(struct upload *u)
+{
+	if (u == NULL)
+		return;
+	json_decref(u->addrs);
+	free(u->token);
+	free(u->verify_error);
+	free(u);
+}
+
+/*
+ * Copies server text for the terminal: control characters (escape
+ * sequences) become '?', and it is cut at outlen - 1 bytes.
+ */
+static void
+clean(char *out, size_t outlen, const char *in)
+{
+	size_t i;
+
+	for (i = 0; in[i] != '\0' && i + 1 < outlen; i++)
+		out[i] = (unsigned char)in[i] < 0x20 || in[i] == 0x7f ? '?' :
+		    in[i];
+	out[i] = '\0';
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "  address: status" lines, sorted by address. */
+static void
+print_addresses(const json_t *addrs)
+{
+	const char **keys;
+	const char *k;
+	json_t *v;
+	char a[256], st[64];
+	size_t n = 0;
+
+	if (addrs == NULL || json_object_size(addrs) == 0)
+		return;
+	keys = xreallocarray(NULL, json_object_size(addrs), sizeof(*keys));
+	json_object_foreach((json_t *)addrs, k, v)
+		keys[n++] = k;
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		clean(a, sizeof(a), keys[i]);
+		clean(st, sizeof(st), json_string_value(json_object_get(addrs,
+		    keys[i])));
+		printf("  %s: %s\n", a, st);
+	}
+	free(keys);
+}
+
+/* u: the upload, for what a VKS server said; NULL otherwise. */
+static void
 record(struct push *p, json_t *jservers, const char *fpr, int server,
-    enum outcome o, const char *why)
+    enum outcome o, const char *why, const struct upload *u)
 {
 	const char *base = server >= 0 ? p->srv[server].base : NULL;
 	json_t *j;
 
 	p->n[o]++;
+	if (u != NULL && u->verify_error != NULL)
+		p->verify_failed++;
 	if (p->json) {
 		if (jservers == NULL)
 			return;
@@ -119,12 +200,22 @@ record(struct push *p, json_t *jservers, const char *fpr, int server,
 		json_object_set_new(j, "result", json_string(outcome_name[o]));
 		if (why != NULL)
 			json_object_set_new(j, "error", json_string(why));
+		if (u != NULL && u->addrs != NULL)
+			json_object_set(j, "addresses", u->addrs);
+		if (u != NULL && u->verify_error != NULL)
+			json_object_set_new(j, "verify_error",
+			    json_string(u->verify_error));
 		json_array_append_new(jservers, j);
 		return;
 	}
 	switch (o) {
 	case O_PUSHED:
 		printf("pushed %s to %s\n", fpr, base);
+		if (u != NULL)
+			print_addresses(u->addrs);
+		if (u != NULL && u->verify_error != NULL)
+			warn("'%s': verification request to '%s' failed: %s",
+			    fpr, base, u->verify_error);
 		break;
 	case O_WOULD_PUSH:
 		printf("would push %s to %s\n", fpr, base);
@@ -142,22 +233,180 @@ record(struct push *p, json_t *jservers, const char *fpr, int server,
 	}
 }
 
+/*
+ * The reason a VKS request failed: the server's {"error": ...} (Hagrid's
+ * maintenance mode says {"message": ...}) when it sent one, else the
+ * client's message.
+ */
+static void
+vks_error(char *why, size_t whylen, const struct net_result *res)
+{
+	json_t *root = NULL, *m = NULL;
+	char msg[200], n[32] = "";
+
+	if (res->status >= 400 && res->body != NULL && res->body->len > 0 &&
+	    (root = json_loadb((const char *)res->body->p, res->body->len, 0,
+	    NULL)) != NULL && json_is_object(root)) {
+		m = json_object_get(root, "error");
+		if (!json_is_string(m))
+			m = json_object_get(root, "message");
+	}
+	if (json_is_string(m)) {
+		clean(msg, sizeof(msg), json_string_value(m));
+		if (res->attempts > 1)
+			snprintf(n, sizeof(n), " (%u attempts)", res->attempts);
+		snprintf(why, whylen, "'%s': HTTP %ld: %s%s", res->url,
+		    res->status, msg, n);
+	} else
+		snprintf(why, whylen, "%s", res->error);
+	json_decref(root);
+}
+
+/*
+ * Reads the JSON answer of /vks/v1/upload or request-verify into u->addrs
+ * and u->token.  0, or -1 with the reason in why.
+ */
+static int
+vks_parse(struct upload *u, const struct net_result *res, char *why,
+    size_t whylen)
+{
+	json_error_t je;
+	json_t *root, *fp, *st, *tok, *v, *addrs = NULL;
+	const char *k;
+	char other[100];
+	int rc = -1;
+
+	root = json_loadb((const char *)res->body->p, res->body->len,
+	    JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		snprintf(why, whylen, "'%s': unreadable answer: %s at offset "
+		    "%d", res->url, je.text, je.position);
+		goto cleanup;
+	}
+	/* Several certificates in one upload: a list of fingerprints. */
+	if (json_is_array(root)) {
+		rc = 0;
+		goto cleanup;
+	}
+	fp = json_object_get(root, "key_fpr");
+	st = json_object_get(root, "status");
+	tok = json_object_get(root, "token");
+	if (!json_is_object(root) || (st != NULL && !json_is_object(st)) ||
+	    (tok != NULL && !json_is_string(tok))) {
+		snprintf(why, whylen, "'%s': answer is not a VKS upload "
+		    "result", res->url);
+		goto cleanup;
+	}
+	if (fp != NULL && (!json_is_string(fp) ||
+	    strcasecmp(json_string_value(fp), u->fpr) != 0)) {
+		clean(other, sizeof(other), json_is_string(fp) ?
+		    json_string_value(fp) : "?");
+		snprintf(why, whylen, "'%s': answer is for another key "
+		    "('%s')", res->url, other);
+		goto cleanup;
+	}
+	addrs = json_object();
+	json_object_foreach(st, k, v)
+		if (json_is_string(v))
+			json_object_set(addrs, k, v);
+	json_decref(u->addrs);
+	u->addrs = addrs;
+	addrs = NULL;
+	if (tok != NULL) {
+		free(u->token);
+		u->token = xstrdup(json_string_value(tok));
+	}
+	rc = 0;
+ cleanup:
+	json_decref(addrs);
+	json_decref(root);
+	return rc;
+}
+
+static int upload_done(struct net_result *res, void *arg);
+
+/*
+ * Asks u's server to mail the addresses still unpublished.  1 when the
+ * request was queued (u then belongs to its callback), 0 when there is
+ * nothing to ask or it could not be queued (u->verify_error says why).
+ */
+static int
+verify_submit(struct upload *u)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct net_request rq = NET_REQUEST_INIT;
+	json_t *list, *body;
+	const char *k;
+	json_t *v;
+	char *text;
+	int r;
+
+	if (u->token == NULL || u->addrs == NULL)
+		return 0;
+	list = json_array();
+	json_object_foreach(u->addrs, k, v)
+		if (strcmp(json_string_value(v), "unpublished") == 0)
+			json_array_append_new(list, json_string(k));
+	if (json_array_size(list) == 0) {
+		json_decref(list);
+		return 0;
+	}
+	body = json_object();
+	json_object_set_new(body, "token", json_string(u->token));
+	json_object_set_new(body, "addresses", list);
+	if ((text = json_dumps(body, JSON_COMPACT)) == NULL)
+		die("out of memory");
+	json_decref(body);
+	rq.op = NET_OP_VKS_VERIFY;
+	rq.data = (const uint8_t *)text;
+	rq.datalen = strlen(text);
+	rq.server = u->server;
+	rq.done = upload_done;
+	rq.arg = u;
+	r = net_submit(u->p->net, &rq, &err);
+	free(text);
+	if (r != 0) {
+		u->verify_error = xstrdup(err.msg);
+		return 0;
+	}
+	u->verifying = true;
+	u->p->inflight++;
+	return 1;
+}
+
+/* The answer to an upload or, for a VKS server, to its request-verify. */
 static int
 upload_done(struct net_result *res, void *arg)
 {
 	struct upload *u = arg;
 	struct push *p = u->p;
+	char why[512];
+	bool ok;
 
 	p->inflight--;
-	if (res->code == 0) {
+	if (res->code != 0 && u->vks)
+		vks_error(why, sizeof(why), res);
+	else if (res->code != 0)
+		snprintf(why, sizeof(why), "%s", res->error);
+	ok = res->code == 0 && (!u->vks ||
+	    vks_parse(u, res, why, sizeof(why)) == 0);
+	if (u->verifying) {
+		/* The key went up either way; the statuses are the newest. */
+		if (!ok)
+			u->verify_error = xstrdup(why);
+	} else if (!ok) {
+		record(p, u->jservers, u->fpr, u->server, O_FAILED, why, u);
+		goto done;
+	} else {
 		if (p->st != NULL && state_set_pushed(p->st, u->fpr,
 		    p->srv[u->server].base, u->hash, p->now) != 0)
 			die("out of memory");
-		record(p, u->jservers, u->fpr, u->server, O_PUSHED, NULL);
-	} else
-		record(p, u->jservers, u->fpr, u->server, O_FAILED,
-		    res->error);
-	free(u);
+		if (u->vks && p->request_verify && verify_submit(u) == 1)
+			return 0;
+	}
+	record(p, u->jservers, u->fpr, u->server, O_PUSHED, NULL, u);
+ done:
+	upload_free(u);
 	return 0;
 }
 
@@ -202,9 +451,9 @@ take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
 	struct pgp_cert c = PGP_CERT_INIT, fc = PGP_CERT_INIT;
 	struct net_request rq = NET_REQUEST_INIT;
 	struct buf filtered = BUF_INIT, arm = BUF_INIT;
-	char fpr[2 * PGP_FPR_MAX + 1], why[400];
+	char fpr[2 * PGP_FPR_MAX + 1], why[400], *vbody = NULL;
 	uint8_t hash[16];
-	json_t *jc = NULL, *js = NULL;
+	json_t *jc = NULL, *js = NULL, *jb;
 	int rc = 0;
 
 	p->certs++;
@@ -247,11 +496,11 @@ take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
 		struct upload *u;
 
 		if (!p->all && server_has(p, fpr, (int)s, hash)) {
-			record(p, js, fpr, (int)s, O_UNCHANGED, NULL);
+			record(p, js, fpr, (int)s, O_UNCHANGED, NULL, NULL);
 			continue;
 		}
 		if (p->dry_run) {
-			record(p, js, fpr, (int)s, O_WOULD_PUSH, NULL);
+			record(p, js, fpr, (int)s, O_WOULD_PUSH, NULL, NULL);
 			continue;
 		}
 		u = xcalloc(1, sizeof(*u));
@@ -260,15 +509,32 @@ take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
 		memcpy(u->hash, hash, 16);
 		u->server = (int)s;
 		u->jservers = js;
+		u->vks = p->srv[s].kind == NET_SERVER_VKS;
 		rq.op = NET_OP_ADD;
 		rq.data = arm.p;
 		rq.datalen = arm.len;
+		if (u->vks) {
+			/* Made once per certificate, for every VKS server. */
+			if (vbody == NULL) {
+				jb = json_object();
+				json_object_set_new(jb, "keytext",
+				    json_stringn((const char *)arm.p, arm.len));
+				if ((vbody = json_dumps(jb, JSON_COMPACT)) ==
+				    NULL)
+					die("out of memory");
+				json_decref(jb);
+			}
+			rq.op = NET_OP_VKS_UPLOAD;
+			rq.data = (const uint8_t *)vbody;
+			rq.datalen = strlen(vbody);
+		}
 		rq.server = (int)s;
 		rq.done = upload_done;
 		rq.arg = u;
 		if (net_submit(p->net, &rq, &err) != 0) {
-			free(u);
-			record(p, js, fpr, (int)s, O_FAILED, err.msg);
+			upload_free(u);
+			record(p, js, fpr, (int)s, O_FAILED, err.msg,
+			    NULL);
 			pgps_err_clear(&err);
 			continue;
 		}
@@ -283,12 +549,13 @@ take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
 		json_object_set_new(jc, "error", json_string(why));
 		json_array_append_new(p->jcerts, jc);
 	}
-	record(p, NULL, fpr, -1, O_REFUSED, why);
+	record(p, NULL, fpr, -1, O_REFUSED, why, NULL);
  cleanup:
 	pgp_cert_release(&c);
 	pgp_cert_release(&fc);
 	buf_release(&filtered);
 	buf_release(&arm);
+	free(vbody);
 	if (p->inflight >= PUSH_BATCH)
 		rc = run(p);
 	return rc;
@@ -305,6 +572,8 @@ print_summary(struct push *p)
 		for (int o = O_PUSHED; o <= O_REFUSED; o++)
 			json_object_set_new(root, outcome_name[o],
 			    json_integer((json_int_t)p->n[o]));
+		json_object_set_new(root, "verify_failed",
+		    json_integer((json_int_t)p->verify_failed));
 		json_object_set_new(root, "certificates",
 		    json_incref(p->jcerts));
 		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -354,6 +623,9 @@ cmd_push(int argc, char **argv, struct ctx *ctx)
 			break;
 		case OPT_JSON:
 			p.json = true;
+			break;
+		case OPT_REQUEST_VERIFY:
+			p.request_verify = true;
 			break;
 		case 'k':
 			if (p.nservers == NET_MAX_SERVERS) {
@@ -436,7 +708,8 @@ cmd_push(int argc, char **argv, struct ctx *ctx)
 		goto cleanup;
 	}
 	print_summary(&p);
-	rc = p.n[O_FAILED] + p.n[O_REFUSED] > 0 ? EXIT_PARTIAL : EXIT_OK;
+	rc = p.n[O_FAILED] + p.n[O_REFUSED] + p.verify_failed > 0 ?
+	    EXIT_PARTIAL : EXIT_OK;
  cleanup:
 	/* What was accepted before a failure is remembered. */
 	if (rc == EXIT_ERROR && p.st != NULL && !p.dry_run)

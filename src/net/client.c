@@ -18,9 +18,10 @@
  * example checks neither).
  *
  * Deliberately not here: decoding armor, splitting or checking
- * certificates (the caller knows what it asked for), DNS SRV lookups, pool
- * host selection, HKPv2, and anything that retries a request the server
- * answered with a definite error.
+ * certificates (the caller knows what it asked for), building or reading
+ * the JSON of the VKS upload API (the caller passes and gets bytes), DNS
+ * SRV lookups, pool host selection, HKPv2, and anything that retries a
+ * request the server answered with a definite error.
  */
 #include "util/common.h"
 
@@ -372,6 +373,12 @@ op_needs_hkp(enum net_op op)
 	return op == NET_OP_INDEX || op == NET_OP_HASHQUERY;
 }
 
+static bool
+op_is_vks(enum net_op op)
+{
+	return op == NET_OP_VKS_UPLOAD || op == NET_OP_VKS_VERIFY;
+}
+
 /* Finds a needle in possibly binary bytes (memmem is not POSIX). */
 static const uint8_t *
 find_bytes(const uint8_t *p, size_t len, const char *needle)
@@ -458,6 +465,12 @@ build_url(struct net_client *c, struct net_req *q)
 		if ((r = buf_addstr(&q->url, s->base)) != 0)
 			return r;
 		return buf_addstr(&q->url, "/pks/hashquery");
+	case NET_OP_VKS_UPLOAD:
+	case NET_OP_VKS_VERIFY:
+		if ((r = buf_addstr(&q->url, s->base)) != 0)
+			return r;
+		return buf_addstr(&q->url, q->op == NET_OP_VKS_UPLOAD ?
+		    "/vks/v1/upload" : "/vks/v1/request-verify");
 	default:
 		return PGPS_EINTERNAL;
 	}
@@ -569,6 +582,21 @@ net_submit(struct net_client *c, const struct net_request *rq,
 			goto cleanup;
 		}
 		break;
+	case NET_OP_VKS_UPLOAD:
+	case NET_OP_VKS_VERIFY:
+		/* The JSON is the caller's; only its outer shape is checked. */
+		if (rq->data == NULL || rq->datalen < 2 || rq->data[0] != '{' ||
+		    rq->data[rq->datalen - 1] != '}') {
+			r = pgps_err_set(err, PGPS_EFORMAT,
+			    "VKS request is not a JSON object");
+			goto cleanup;
+		}
+		if ((r = buf_add(&q->post, rq->data, rq->datalen)) != 0) {
+			pgps_err_set(err, r, "VKS request body: %s",
+			    pgps_strerror(r));
+			goto cleanup;
+		}
+		break;
 	case NET_OP_GET_URL:
 		if (q->text == NULL) {
 			r = pgps_err_set(err, PGPS_EFORMAT,
@@ -598,11 +626,16 @@ net_submit(struct net_client *c, const struct net_request *rq,
 			if (op_needs_hkp(rq->op) &&
 			    c->servers[i].kind != NET_SERVER_HKP)
 				continue;
+			if (op_is_vks(rq->op) &&
+			    c->servers[i].kind != NET_SERVER_VKS)
+				continue;
 			q->usable |= (uint32_t)1 << i;
 		}
 		if (q->usable == 0) {
 			r = pgps_err_set(err, PGPS_EUNSUPPORTED,
 			    c->nservers == 0 ? "no keyserver configured" :
+			    op_is_vks(rq->op) ?
+			    "no configured keyserver speaks VKS" :
 			    "no configured keyserver speaks HKP");
 			goto cleanup;
 		}
@@ -684,6 +717,10 @@ start(struct net_client *c, struct net_req *q)
 	/* SKS sends hashqueries without a Content-Type; so do we. */
 	if (q->op == NET_OP_HASHQUERY)
 		h = curl_slist_append(q->headers, "Content-Type:");
+	else if (op_is_vks(q->op))
+		/* Hagrid refuses anything else with 400 (vks_api.rs). */
+		h = curl_slist_append(q->headers,
+		    "Content-Type: application/json");
 	else if (get)
 		h = curl_slist_append(q->headers, "Cache-Control: no-cache");
 	if (h == NULL)

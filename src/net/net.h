@@ -258,8 +258,10 @@ enum net_op {
 	NET_OP_INDEX,		/* GET op=index&options=mr (HKP only) */
 	NET_OP_ADD,		/* POST /pks/add keytext=<armor> */
 	NET_OP_HASHQUERY,	/* POST /pks/hashquery (HKP only) */
-	NET_OP_GET_URL		/* GET an absolute http(s) URL (WKD); no
+	NET_OP_GET_URL,		/* GET an absolute http(s) URL (WKD); no
 				 * fail-over, retries as for servers */
+	NET_OP_VKS_UPLOAD,	/* POST /vks/v1/upload (VKS only) */
+	NET_OP_VKS_VERIFY	/* POST /vks/v1/request-verify (VKS only) */
 };
 
 enum net_result_flags {
@@ -281,7 +283,8 @@ struct net_result {
 };
 
 /*
- * Called once per request with its outcome.  code is 0 for a 2xx answer;
+ * Called once per request with its outcome.  code is 0 for a 2xx answer
+ * (for the VKS_* requests the body is the server's JSON, unchecked);
  * PGPS_ENOTFOUND for 404/410; PGPS_EHTTP for other statuses and for an
  * "Add failed" in an SKS /pks/add reply (HTTP 200); PGPS_ENET when no
  * answer came (connection, TLS, time-out); PGPS_ELIMIT when the body
@@ -302,7 +305,9 @@ struct net_request {
 						 * INDEX: the search; GET_URL:
 						 * the URL */
 	const uint8_t		*data;		/* ADD: armored text; HASHQUERY:
-						 * 16 * n hash octets */
+						 * 16 * n hash octets; VKS_*:
+						 * the JSON request, sent as
+						 * application/json */
 	size_t			 datalen;
 	int			 server;	/* -1: the first server that
 						 * works, in order; else only
@@ -342,10 +347,11 @@ int net_client_add_server(struct net_client *c, const char *url,
 /*
  * Queues a request (copying what rq points to).  Nothing is sent before
  * net_run().  PGPS_EFORMAT for a malformed request (bad ID length, empty
- * armor, hashes not a multiple of 16), PGPS_EUNSUPPORTED when no server
- * can serve it (no servers, hashquery or index without an HKP server, a
- * GET_URL that is not http or https), PGPS_EINTERNAL for a server index
- * out of range, PGPS_ELIMIT, PGPS_ENOMEM.
+ * armor, hashes not a multiple of 16, a VKS request that is not a JSON
+ * object), PGPS_EUNSUPPORTED when no server can serve it (no servers,
+ * hashquery or index without an HKP server, a VKS request without a VKS
+ * server, a GET_URL that is not http or https), PGPS_EINTERNAL for a
+ * server index out of range, PGPS_ELIMIT, PGPS_ENOMEM.
  */
 int net_submit(struct net_client *c, const struct net_request *rq,
     struct pgps_err *err);

@@ -2,7 +2,8 @@
 # pgpsync fetch and push against a real SKS keyserver and real gpg: a
 # keyring holding older versions of 204 keys gets exactly the packets SKS
 # has and it lacks, each change reported; a second run changes nothing;
-# push sends only what changed since and SKS serves it back.
+# the same into a dump file and into a store (one commit); push sends only
+# what changed since and SKS serves it back.
 . "$(dirname "$0")/lib.sh"
 
 FIXTURE=$SRCDIR/tests/sks/sks-fixture
@@ -214,6 +215,56 @@ test_expect_success 'a dump file as the target is rewritten with the merge' '
 	    --state dump-state.json >out &&
 	test ! -s out &&
 	cmp ring.pgp ring-before.pgp
+'
+
+test_expect_success 'a store as the target: one commit with the new packets' '
+	cat gen-old.pgp gpg-old.pgp >old.pgp &&
+	pgpsync dump import --to store:st old.pgp >/dev/null &&
+	test $(git -C st rev-list --count HEAD) = 1 &&
+	pgpsync fetch --keyring store:st -k "$HKP" --state store-state.json \
+	    --json >st.json &&
+	test "$(jnum st.json updated)" = $(($(cat trimmed) + 4)) &&
+	test "$(jnum st.json new)" = 0 &&
+	test $(git -C st rev-list --count HEAD) = 2 &&
+	grep -q "^  \"commit\": \"$(git -C st rev-parse HEAD)\",$" st.json &&
+	grep -q "^  \"target\": \"store:st\",$" st.json &&
+	# the message lists each key and what it gained, and the source
+	git -C st log -1 --format=%B >msg &&
+	grep -q "^  $(fpr_of di@): 1 revocation$" msg &&
+	grep -q "^  $(fpr_of ann@): .*1 user ID" msg &&
+	grep -q "^Source: pgpsync fetch from $BASE$" msg &&
+	test $(grep -c "^  [0-9A-F]\{40\}:" msg) = $(($(cat trimmed) + 4)) &&
+	pgpsync diff old.pgp union.pgp | tail -n +3 >expect &&
+	test_expect_code 1 pgpsync diff store:st@HEAD~1 store:st |
+	    tail -n +3 >out &&
+	test_cmp expect out &&
+	! grep -q "^ *- " out &&
+	pgpsync diff store:st union.pgp &&
+	pgpsync fetch --keyring store:st -k "$HKP" --state store-state.json \
+	    >out &&
+	test ! -s out &&
+	test $(git -C st rev-list --count HEAD) = 2
+'
+
+test_expect_success 'fetch --dry-run into a store commits nothing' '
+	pgpsync dump import --to store:st2 old.pgp >/dev/null &&
+	pgpsync fetch --keyring store:st2 -k "$HKP" --dry-run \
+	    --state store-state2.json "$(fpr_of di@)" >out &&
+	grep -q "^updated $(fpr_of di@) (+1 revocation)$" out &&
+	grep -q "(dry run: nothing changed)$" out &&
+	test $(git -C st2 rev-list --count HEAD) = 1 &&
+	test_expect_code 2 pgpsync fetch --keyring store:st2@HEAD -k "$HKP" \
+	    2>err &&
+	grep -q "a revision cannot be updated" err
+'
+
+test_expect_success 'a store that does not exist yet is made' '
+	pgpsync fetch --keyring store:st3 -k "$HKP" --state store-state3.json \
+	    "$(fpr_of ann@)" >out &&
+	echo "new $(fpr_of ann@)" >expect &&
+	test_cmp expect out &&
+	test "$(git -C st3 log --format=%s)" = "1 new certificate" &&
+	pgpsync diff store:st3 gpg-new.pgp | grep -q "^+ $(fpr_of ben@)$"
 '
 
 test_expect_success 'known keys are asked a hundred at a time (hashquery)' '

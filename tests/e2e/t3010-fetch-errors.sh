@@ -4,7 +4,9 @@
 # (what keys.openpgp.org and Hockeypuck send), certificates of other keys,
 # 404/429/500/503, a body far over the limit, a server that never
 # answers, fail-over to the next server, TLS verification, the proxy, and
-# an SKS "Add failed" inside HTTP 200.  gpg is real.
+# an SKS "Add failed" inside HTTP 200, and the VKS upload API of
+# keys.openpgp.org (JSON statuses, request-verify, JSON errors).  gpg is
+# real.
 . "$(dirname "$0")/lib.sh"
 
 HKPD=$SRCDIR/tests/hkpd/hkpd
@@ -17,6 +19,7 @@ fi
 
 ALICE=$(gpg --with-colons --import-options show-only --import \
     "$C/alice.pgp" 2>/dev/null | awk -F: '/^fpr:/ { print $10; exit }')
+LATER=FE1CCB7B72A1234A35C8A49781CE7FEFFDAB8B83
 BOB=$(gpg --with-colons --import-options show-only --import "$C/bob.pgp" \
     2>/dev/null | awk -F: '/^fpr:/ { print $10; exit }')
 T001=6A5FB769767B24108C75ED6835731295CE9AB83D
@@ -78,6 +81,12 @@ start_hkpd GOOD "GET $LOOKUP$ALICE file alice-full.http" \
 start_hkpd PROXY "GET $LOOKUP$ALICE file alice-full.http"
 
 start_hkpd ADDFAIL "POST /pks/add file add-failed.http"
+start_hkpd VKSERR "POST /vks/v1/upload file vks-error.http"
+# 429 once, then the upload goes through; and 429 every time
+start_hkpd RATE \
+    "POST /vks/v1/upload times 1 file vks-ratelimit.http retry-after 1"
+start_hkpd RATED "POST /vks/v1/upload file vks-ratelimit.http retry-after 1"
+start_hkpd VFAIL "POST /vks/v1/request-verify file vks-error.http"
 
 # The GnuPG homes, one per test that imports, live in /tmp: gpg-agent's
 # socket path must stay short.
@@ -272,7 +281,7 @@ if command -v openssl >/dev/null 2>&1; then
 	    -www >tls.out 2>&1 &
 	test_at_exit "kill $! 2>/dev/null"
 	i=0
-	while ! grep -q "^ACCEPT" tls.out && [ $i -lt 100 ]; do
+	while ! grep -q "^ACCEPT" tls.out 2>/dev/null && [ $i -lt 100 ]; do
 		sleep 0.05
 		i=$((i + 1))
 	done
@@ -323,6 +332,103 @@ test_expect_success 'push refuses secret keys and keys over the limits' '
 	test_expect_code 3 pgpsync push -k "hkp://$S1" --state push3.json \
 	    --max-cert-size 100 "$C/bob.pgp" 2>err &&
 	grep -q "$BOB.*over the limits" err
+'
+
+
+# vks_body NAME LOG: the JSON bodies of the POSTs to /vks/v1/NAME, one a line.
+vks_body() {
+	sed -n "s/^req .* POST \/vks\/v1\/$1 .*body=\([0-9a-f]*\)$/\1/p" "$2" |
+	    perl -ne 'chomp; print pack("H*", $_), "\n"'
+}
+
+# expect_pushed URL STATUS: what push says of alice-later.pgp pushed to the
+# stub at URL, with alice@example.net in STATUS.
+expect_pushed() {
+	printf "pushed %s to %s\n  alice@example.net: %s\n" "$LATER" "$1" "$2" \
+	    >expect &&
+	echo "  alice@example.org: published" >>expect
+}
+
+test_expect_success 'push to VKS: a JSON upload, each address with its status' '
+	: >S1.log &&
+	pgpsync push -k "http://$S1" --state vks.json "$C/alice-later.pgp" \
+	    >out &&
+	expect_pushed "http://$S1" unpublished &&
+	test_cmp expect out &&
+	grep "^req .* POST /vks/v1/upload ua=pgpsync/" S1.log |
+	    grep -q " ct=application/json " &&
+	! grep -q "/pks/add" S1.log &&
+	! grep -q "request-verify" S1.log &&
+	vks_body upload S1.log |
+	    perl -MJSON::PP -ne "print decode_json(\$_)->{keytext}" >armor &&
+	grep -q "^=[A-Za-z0-9+/]\{4\}$" armor &&
+	gpg --dearmor <armor >back.pgp &&
+	cmp back.pgp "$C/alice-later.pgp" &&
+	: >S1.log &&
+	pgpsync push -k "http://$S1" --state vks.json "$C/alice-later.pgp" \
+	    >out &&
+	test ! -s out &&
+	! grep -q POST S1.log
+'
+
+test_expect_success 'push --json: the statuses per server' '
+	pgpsync push -k "http://$S1" --state vks2.json --json \
+	    "$C/alice-later.pgp" >json &&
+	grep -q "^  \"pushed\": 1,$" json &&
+	grep -q "^  \"verify_failed\": 0,$" json &&
+	grep -q "^ *\"alice@example.net\": \"unpublished\"" json &&
+	grep -q "^ *\"alice@example.org\": \"published\"" json &&
+	grep -q "\"server\": \"http://$S1\"" json
+'
+
+test_expect_success 'push --request-verify: mail for unpublished addresses' '
+	: >S1.log &&
+	pgpsync push -k "http://$S1" --state vks3.json --request-verify \
+	    "$C/alice-later.pgp" >out &&
+	expect_pushed "http://$S1" pending &&
+	test_cmp expect out &&
+	grep -q "^req .* POST /vks/v1/request-verify .* ct=application/json " \
+	    S1.log &&
+	vks_body request-verify S1.log | perl -MJSON::PP -ne "
+	    \$j = decode_json(\$_);
+	    print \$j->{token}, qq( @{\$j->{addresses}}\n)" >got &&
+	echo "t0k3n.FE1CCB7B alice@example.net" >expect &&
+	test_cmp expect got
+'
+
+test_expect_success 'push: a failed request-verify is reported, the key is up' '
+	test_expect_code 3 pgpsync push -k "http://$VFAIL" --state vf.json \
+	    --request-verify "$C/alice-later.pgp" >out 2>err &&
+	expect_pushed "http://$VFAIL" unpublished &&
+	test_cmp expect out &&
+	grep -q "$LATER.*verification request.*HTTP 400: Failed parsing key$" \
+	    err &&
+	pgpsync push -k "http://$VFAIL" --state vf.json "$C/alice-later.pgp" \
+	    >out &&
+	test ! -s out
+'
+
+test_expect_success 'push: a VKS error reply names the server message' '
+	: >VKSERR.log &&
+	test_expect_code 3 pgpsync push -k "http://$VKSERR" --state e.json \
+	    "$C/alice-later.pgp" >out 2>err &&
+	test ! -s out &&
+	grep -q "$LATER.*$VKSERR/vks/v1/upload.*HTTP 400: Failed parsing key$" \
+	    err &&
+	test $(grep -c "^req " VKSERR.log) = 1
+'
+
+test_expect_success 'push: VKS 429 with Retry-After waits, then uploads' '
+	start=$(date +%s) &&
+	pgpsync push -k "http://$RATE" --state rate.json "$C/alice-later.pgp" \
+	    >out &&
+	test $(($(date +%s) - start)) -ge 1 &&
+	test $(grep -c "^req .* POST /vks/v1/upload " RATE.log) = 2 &&
+	grep -q "^pushed $LATER to http://$RATE$" out &&
+	test_expect_code 3 pgpsync push -k "http://$RATED" --retries 1 \
+	    --state rated.json "$C/alice-later.pgp" 2>err &&
+	grep -q "HTTP 429: too many requests, try again later (2 attempts)$" \
+	    err
 '
 
 test_done
