@@ -2,15 +2,26 @@
  * diff.c: "pgpsync diff": which certificates only one of two key sets
  * holds, and what changed in those both hold, packet by packet.
  *
- * Each side becomes a sorted index of (fingerprint, SKS hash, where the
+ * Each side becomes a sorted index of (fingerprint, hash, where the
  * bytes are): a store's comes from its side index without reading a
- * certificate; any other set is read once and hashed on every CPU (the
- * parallel map of par.h).  The two indexes are then merged like sorted
- * lists, so the comparison is never quadratic, and only the
- * certificates that differ are read again: by offset from a dump file,
- * from the store, or from a temporary copy made on the first pass of
- * input that cannot be read twice (a pipe, armor, a GnuPG keyring).
- * Memory is the index, under 100 bytes per certificate.
+ * certificate; any other set is read once, on every CPU (the parallel
+ * map of par.h) or, when both sets are read, each on a thread of its
+ * own.  The two indexes are then merged like sorted lists, so
+ * the comparison is never quadratic, and only the certificates that
+ * differ are read again: by offset from a dump file, from the store, or
+ * from a temporary copy made on the first pass of input that cannot be
+ * read twice (a pipe, armor, a GnuPG keyring).  Memory is the index,
+ * about 100 bytes per certificate.
+ *
+ * Two sets that are not stores are compared by a fast keyed hash of each
+ * certificate's bytes (util/fasthash.h), not by the SKS hash: sorting
+ * and MD5-hashing every packet would cost more than the rest of the
+ * comparison together, and in sets that mostly agree most certificates
+ * are byte for byte the same.  Only where the bytes differ are both
+ * versions read again and their SKS hashes computed, so that the same
+ * packets framed differently still count as unchanged, and only the
+ * certificates that are printed by SKS hash get one.  Against a store,
+ * whose index holds SKS hashes, the other side is SKS-hashed throughout.
  *
  * A set that holds several versions of a key is compared as their
  * merge, as a keyserver would hold it.  Bare revocations (signatures
@@ -36,6 +47,7 @@
 #include "keyset/store.h"
 #include "openpgp/openpgp.h"
 #include "util/digest.h"
+#include "util/fasthash.h"
 #include "util/hex.h"
 #include "util/limits.h"
 #include "util/mem.h"
@@ -64,11 +76,14 @@ enum where {
 	IN_STORE	/* src indexes the store's entries */
 };
 
-/* One certificate of one side.  key and hash are compared as one. */
+/* One certificate of one side. */
 struct rec {
 	uint8_t		 key[KEY_LEN];	/* fingerprint length, fingerprint */
-	uint8_t		 hash[16];
+	uint8_t		 hash[16];	/* SKS hash, when has_sks */
+	uint8_t		 fast[16];	/* fasthash of its bytes, if has_fast */
 	uint8_t		 where;
+	bool		 has_sks;
+	bool		 has_fast;
 	uint32_t	 src;
 	uint64_t	 off;
 	uint64_t	 len;
@@ -89,9 +104,35 @@ struct side {
 	uint64_t		 spilled;
 	int			 fd;		/* of src[fdsrc] */
 	size_t			 fdsrc;
+	bool			 fast;		/* keyed by fasthash, not SKS */
+	bool			 sorted;	/* v is in rec_cmp_* order */
 };
 
+/*
+ * The fasthash key: random per run, so that no input can be made to
+ * collide on purpose without seeing the hashes, which never leave the
+ * process.
+ */
+static struct fasthash_key fast_key;
+
 /* --- reading a side --------------------------------------------------- */
+
+static void
+fast_key_init(void)
+{
+	uint64_t seed[2] = { 0, 0 };
+	FILE *f;
+
+	/* Without /dev/urandom, time and process still vary per run. */
+	if ((f = fopen("/dev/urandom", "rb")) == NULL ||
+	    fread(seed, sizeof(seed), 1, f) != 1) {
+		seed[0] = (uint64_t)time(NULL);
+		seed[1] = (uint64_t)getpid();
+	}
+	if (f != NULL)
+		fclose(f);
+	fasthash_key_init(&fast_key, seed[0], seed[1]);
+}
 
 static pthread_mutex_t intern_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -172,13 +213,20 @@ index_ws_done(void *ws, void *arg)
 	free(w);
 }
 
-/* Fills r's key and hash from a parsed certificate. */
+/*
+ * Fills r's key from a parsed certificate, and its SKS hash when sks is
+ * set or the key is that hash (a bare revocation).
+ */
 static int
-rec_key(struct rec *r, const struct pgp_cert *c, struct digest *md5)
+rec_key(struct rec *r, const struct pgp_cert *c, struct digest *md5,
+    bool sks)
 {
 	memset(r, 0, sizeof(*r));
-	if (pgp_cert_sks_hash(c, md5, r->hash) != 0)
-		return PGPS_ENOMEM;
+	if (sks || !c->has_primary) {
+		if (pgp_cert_sks_hash(c, md5, r->hash) != 0)
+			return PGPS_ENOMEM;
+		r->has_sks = true;
+	}
 	if (c->has_primary) {
 		r->key[0] = c->primary.fprlen;
 		memcpy(r->key + 1, c->primary.fpr, c->primary.fprlen);
@@ -216,8 +264,12 @@ index_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
 	if ((rc = parse_checked(&w->cert, raw->p, raw->len, raw->offset,
 	    source, err)) != 0)
 		return rc;
-	if (rec_key(&r, &w->cert, w->md5) != 0)
+	if (rec_key(&r, &w->cert, w->md5, !w->sd->fast) != 0)
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	if (w->sd->fast) {
+		fasthash128(r.fast, raw->p, raw->len, &fast_key);
+		r.has_fast = true;
+	}
 	if (w->last == NULL || strcmp(w->last, source) != 0) {
 		free(w->last);
 		w->last = xstrdup(source);
@@ -280,10 +332,34 @@ index_sink(const uint8_t *p, size_t len, void *arg)
 	return 0;
 }
 
+/* Orders by key, then SKS hash (store sides and SKS-hashed sets). */
 static int
-rec_cmp(const void *a, const void *b)
+rec_cmp_sks(const void *a, const void *b)
 {
-	return memcmp(a, b, KEY_LEN + 16);
+	const struct rec *x = a, *y = b;
+	int c = memcmp(x->key, y->key, KEY_LEN);
+
+	return c != 0 ? c : memcmp(x->hash, y->hash, 16);
+}
+
+/* Orders by key, then bytes (by fasthash and length). */
+static int
+rec_cmp_fast(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+	int c = memcmp(x->key, y->key, KEY_LEN);
+
+	if (c == 0)
+		c = memcmp(x->fast, y->fast, 16);
+	return c != 0 ? c : x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* True when x and y are the same bytes (as far as fasthash can tell). */
+static bool
+rec_same_bytes(const struct rec *x, const struct rec *y)
+{
+	return x->has_fast && y->has_fast && x->len == y->len &&
+	    memcmp(x->fast, y->fast, 16) == 0;
 }
 
 static void
@@ -310,17 +386,220 @@ side_from_store(struct side *sd, struct ctx *ctx)
 		r.key[0] = sd->ents[i].fprlen;
 		memcpy(r.key + 1, sd->ents[i].fpr, sd->ents[i].fprlen);
 		memcpy(r.hash, sd->ents[i].hash, 16);
+		r.has_sks = true;
 		r.where = IN_STORE;
 		r.src = (uint32_t)i;
 		side_add(sd, &r);
 	}
 }
 
+/* A record's place in the order of keys, by their first 8 bytes. */
+struct ord {
+	uint64_t	 k;
+	size_t		 i;
+};
+
+/*
+ * Sorts o[0..n) by k, a byte at a time from the lowest (stable, so each
+ * pass keeps the order of the ones before); tmp has room for n.  Returns
+ * whichever of the two holds the result.
+ */
+static struct ord *
+ord_sort(struct ord *o, struct ord *tmp, size_t n)
+{
+	for (unsigned int shift = 0; shift < 64; shift += 8) {
+		size_t count[256], pos = 0;
+		struct ord *t;
+
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[(o[i].k >> shift) & 0xff]++;
+		if (count[(o[0].k >> shift) & 0xff] == n)
+			continue;	/* all share this byte */
+		for (size_t b = 0; b < 256; b++) {
+			size_t c = count[b];
+
+			count[b] = pos;
+			pos += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(o[i].k >> shift) & 0xff]++] = o[i];
+		t = o;
+		o = tmp;
+		tmp = t;
+	}
+	return o;
+}
+
+/*
+ * Sorts sd's records with cmp, which must order by key first.  Sorting
+ * the records themselves moves 100 bytes a step and compares 33 through
+ * memcmp; most keys differ in their first bytes, so those are radix
+ * sorted alone and only runs that share them are sorted by cmp.
+ */
+static void
+side_sort(struct side *sd, int (*cmp)(const void *, const void *))
+{
+	struct ord *o, *tmp, *sorted;
+	struct rec *v;
+	size_t i, j;
+
+	if (sd->sorted || sd->n < 2) {
+		sd->sorted = true;
+		return;
+	}
+	o = xreallocarray(NULL, sd->n, sizeof(*o));
+	tmp = xreallocarray(NULL, sd->n, sizeof(*tmp));
+	for (i = 0; i < sd->n; i++) {
+		uint64_t k = 0;
+
+		for (j = 0; j < 8; j++)
+			k = k << 8 | sd->v[i].key[j];
+		o[i].k = k;
+		o[i].i = i;
+	}
+	sorted = ord_sort(o, tmp, sd->n);
+	v = xreallocarray(NULL, sd->n, sizeof(*v));
+	for (i = 0; i < sd->n; i++)
+		v[i] = sd->v[sorted[i].i];
+	for (i = 0; i < sd->n; i = j) {
+		for (j = i + 1; j < sd->n && sorted[j].k == sorted[i].k; j++)
+			continue;
+		if (j - i > 1)
+			qsort(v + i, j - i, sizeof(*v), cmp);
+	}
+	free(sd->v);
+	free(o);
+	free(tmp);
+	sd->v = v;
+	sd->alloc = sd->n;
+	sd->sorted = true;
+}
+
+static struct keyset_iter *
+side_open(struct side *sd)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct keyset_iter *it;
+	const char *specs[1];
+
+	specs[0] = sd->spec;
+	if (keyset_iter_open(&it, specs, 1, &err) != 0)
+		die("%s", err.msg);
+	return it;
+}
+
+/*
+ * Reading a set on a thread of its own, one certificate at a time, while
+ * the other set is read the same way.  When the work per certificate is
+ * only splitting and fasthash, par_run() would spend more on splitting
+ * its input on one thread and copying every certificate to its workers
+ * than the workers spend; two readers side by side keep two CPUs busy
+ * with nothing but the work.  Warnings are kept and printed afterwards,
+ * the first set's first, each set's in the order read.
+ */
+struct solo {
+	struct side		*sd;
+	struct keyset_iter	*it;
+	struct buf		 msgs;
+	char			*fatal;
+};
+
+static void *
+solo_run(void *arg)
+{
+	struct solo *s = arg;
+	void *ws = index_ws_new(s->sd);
+	struct buf out = BUF_INIT;
+
+	buf_init(&out, 0);
+	for (;;) {
+		struct pgps_err err = PGPS_ERR_INIT;
+		struct pgp_raw_cert c;
+		int r;
+
+		if ((r = keyset_iter_next(s->it, &c, 0, &err)) == 0)
+			break;
+		if (r < 0) {
+			if (keyset_is_fatal(r)) {
+				s->fatal = xstrdup(err.msg);
+				break;
+			}
+			s->sd->skipped++;
+			buf_addf(&s->msgs, "%s\n", err.msg);
+			continue;
+		}
+		buf_reset(&out);
+		r = index_one(ws, &c, keyset_iter_source(s->it), &out, &err);
+		if (r < 0)
+			s->sd->skipped++;
+		if (r != 0)
+			buf_addf(&s->msgs, "%s\n", err.msg[0] != '\0' ?
+			    err.msg : "certificate skipped");
+		else
+			index_sink(out.p, out.len, s->sd);
+	}
+	index_ws_done(ws, s->sd);
+	buf_release(&out);
+	/* Sorting is the next step; here it is done on both CPUs. */
+	side_sort(s->sd, s->sd->fast ? rec_cmp_fast : rec_cmp_sks);
+	return NULL;
+}
+
+/* Prints what solo_run() kept; returns -1 after a fatal error. */
+static int
+solo_report(struct solo *s, struct ctx *ctx)
+{
+	char *line, *nl;
+	int rc = 0;
+
+	for (line = (char *)s->msgs.p; s->msgs.len > 0 &&
+	    (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		*nl = '\0';
+		if (!ctx->quiet)
+			warn("%s", line);
+	}
+	if (s->fatal != NULL)
+		rc = error("%s", s->fatal);
+	free(s->fatal);
+	buf_release(&s->msgs);
+	keyset_iter_free(s->it);
+	return rc;
+}
+
+/* Reads two sets that are not stores at once, on two threads. */
+static int
+sides_read(struct side *a, struct side *b, struct ctx *ctx)
+{
+	struct solo sa, sb;
+	pthread_t th;
+	int rc;
+
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	sa.sd = a;
+	sb.sd = b;
+	buf_init(&sa.msgs, 0);
+	buf_init(&sb.msgs, 0);
+	sa.it = side_open(a);
+	sb.it = side_open(b);
+	if (pthread_create(&th, NULL, solo_run, &sb) != 0)
+		die("cannot start a thread");
+	solo_run(&sa);
+	pthread_join(th, NULL);
+	/* As if read one after the other: b not at all if a failed. */
+	if ((rc = solo_report(&sa, ctx)) != 0) {
+		buf_release(&sb.msgs);
+		free(sb.fatal);
+		keyset_iter_free(sb.it);
+		return rc;
+	}
+	return solo_report(&sb, ctx);
+}
+
 static int
 side_read(struct side *sd, int jobs, struct ctx *ctx)
 {
-	struct pgps_err err = PGPS_ERR_INIT;
-	const char *specs[1];
 	struct keyset_iter *it;
 	struct par_spec spec;
 	struct par_result res;
@@ -331,9 +610,7 @@ side_read(struct side *sd, int jobs, struct ctx *ctx)
 		side_from_store(sd, ctx);
 		return 0;
 	}
-	specs[0] = sd->spec;
-	if (keyset_iter_open(&it, specs, 1, &err) != 0)
-		die("%s", err.msg);
+	it = side_open(sd);
 	memset(&spec, 0, sizeof(spec));
 	spec.jobs = jobs;
 	spec.fn = index_one;
@@ -371,16 +648,18 @@ read_at(int fd, uint8_t *p, size_t len, uint64_t off, const char *name)
 }
 
 /*
- * Replaces out's contents with the bytes of r, checking that they are
- * still what the first pass saw.
+ * Replaces out's contents with the bytes of r and parses them into c,
+ * checking that they are still what the first pass saw; fills in r's SKS
+ * hash if it had none.
  */
 static void
-fetch(struct side *sd, const struct rec *r, struct buf *out,
-    struct pgp_cert *c, struct digest *md5)
+fetch(struct side *sd, struct rec *r, struct buf *out, struct pgp_cert *c,
+    struct digest *md5)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
 	const char *name = "temporary file";
 	struct rec chk;
+	bool same;
 
 	buf_reset(out);
 	if (r->where == IN_STORE) {
@@ -415,8 +694,54 @@ fetch(struct side *sd, const struct rec *r, struct buf *out,
 		out->p[out->len] = '\0';
 	}
 	if (pgp_cert_parse(c, out->p, out->len, 0, &err) != 0 ||
-	    rec_key(&chk, c, md5) != 0 || rec_cmp(&chk, r) != 0)
+	    rec_key(&chk, c, md5, !r->has_sks || !r->has_fast) != 0)
 		die("'%s' changed while it was being compared", name);
+	if (r->has_fast) {
+		fasthash128(chk.fast, out->p, out->len, &fast_key);
+		chk.has_fast = true;
+		chk.len = out->len;
+		same = rec_same_bytes(&chk, r);
+	} else
+		same = rec_cmp_sks(&chk, r) == 0;
+	if (!same)
+		die("'%s' changed while it was being compared", name);
+	if (!r->has_sks) {
+		memcpy(r->hash, chk.hash, 16);
+		r->has_sks = true;
+	}
+}
+
+/* Scratch space for reading certificates again. */
+struct scratch {
+	struct buf		 buf;
+	struct pgp_cert		 cert;
+	struct digest		*md5;
+};
+
+static void
+scratch_init(struct scratch *s)
+{
+	memset(s, 0, sizeof(*s));
+	buf_init(&s->buf, 0);
+	buf_init(&s->cert.partial, 0);
+	if ((s->md5 = digest_new(DIGEST_MD5)) == NULL)
+		die("out of memory");
+}
+
+static void
+scratch_release(struct scratch *s)
+{
+	buf_release(&s->buf);
+	pgp_cert_release(&s->cert);
+	digest_free(s->md5);
+}
+
+/* Gives r its SKS hash, reading it again if the first pass did not. */
+static void
+need_sks(struct side *sd, struct rec *r, struct scratch *s)
+{
+	if (!r->has_sks)
+		fetch(sd, r, &s->buf, &s->cert, s->md5);
 }
 
 /*
@@ -428,21 +753,39 @@ side_merge_versions(struct side *sd, struct digest *md5)
 {
 	struct pgp_cert a = PGP_CERT_INIT, b = PGP_CERT_INIT;
 	struct buf cur = BUF_INIT, other = BUF_INIT, out = BUF_INIT;
+	struct scratch s;
 	size_t i = 0, n = 0;
 
 	buf_init(&cur, 0);
 	buf_init(&other, 0);
 	buf_init(&out, 0);
-	if (sd->n > 1)
-		qsort(sd->v, sd->n, sizeof(*sd->v), rec_cmp);
+	scratch_init(&s);
+	side_sort(sd, sd->fast ? rec_cmp_fast : rec_cmp_sks);
 	while (i < sd->n) {
 		size_t j = i + 1, versions = 1;
-		struct rec m = sd->v[i];
+		struct rec m;
 
-		for (; j < sd->n && memcmp(sd->v[j].key, m.key, KEY_LEN) == 0;
-		    j++)
-			if (memcmp(sd->v[j].hash, sd->v[j - 1].hash, 16) != 0)
+		for (; j < sd->n && memcmp(sd->v[j].key, sd->v[i].key,
+		    KEY_LEN) == 0; j++)
+			if (sd->fast ? !rec_same_bytes(&sd->v[j],
+			    &sd->v[j - 1]) : memcmp(sd->v[j].hash,
+			    sd->v[j - 1].hash, 16) != 0)
 				versions++;
+		if (versions > 1 && sd->fast) {
+			/*
+			 * Different bytes may still be the same packets:
+			 * count versions by SKS hash, as for other sides.
+			 */
+			for (size_t k = i; k < j; k++)
+				need_sks(sd, &sd->v[k], &s);
+			qsort(sd->v + i, j - i, sizeof(*sd->v), rec_cmp_sks);
+			versions = 1;
+			for (size_t k = i + 1; k < j; k++)
+				if (memcmp(sd->v[k].hash, sd->v[k - 1].hash,
+				    16) != 0)
+					versions++;
+		}
+		m = sd->v[i];
 		if (versions > 1) {
 			fetch(sd, &sd->v[i], &cur, &a, md5);
 			for (size_t k = i + 1; k < j; k++) {
@@ -465,8 +808,12 @@ side_merge_versions(struct side *sd, struct digest *md5)
 				buf_swap(&cur, &out);
 			}
 			if (pgp_cert_parse(&a, cur.p, cur.len, 0, NULL) != 0 ||
-			    rec_key(&m, &a, md5) != 0)
+			    rec_key(&m, &a, md5, true) != 0)
 				die("cannot read a merged certificate");
+			if (sd->fast) {
+				fasthash128(m.fast, cur.p, cur.len, &fast_key);
+				m.has_fast = true;
+			}
 			m.where = IN_SPILL;
 			m.off = spill(sd, cur.p, cur.len);
 			m.len = cur.len;
@@ -475,6 +822,7 @@ side_merge_versions(struct side *sd, struct digest *md5)
 		i = j;
 	}
 	sd->n = n;
+	scratch_release(&s);
 	buf_release(&cur);
 	buf_release(&other);
 	buf_release(&out);
@@ -791,9 +1139,15 @@ struct result {
 	uint64_t	 removed[PGP_CHANGE_OTHER + 1];
 };
 
+/*
+ * Pairs the two sorted indexes.  Certificates of one key with the same
+ * bytes are unchanged; any others are compared by SKS hash, computed
+ * now if the first pass did not.
+ */
 static void
-join(struct result *res, const struct side *a, const struct side *b)
+join(struct result *res, struct side *a, struct side *b)
 {
+	struct scratch s;
 	size_t i = 0, j = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -801,6 +1155,7 @@ join(struct result *res, const struct side *a, const struct side *b)
 	res->only_b = xcalloc(b->n + 1, sizeof(*res->only_b));
 	res->changed = xcalloc((a->n < b->n ? a->n : b->n) + 1,
 	    sizeof(*res->changed));
+	scratch_init(&s);
 	while (i < a->n || j < b->n) {
 		int c = i == a->n ? 1 : j == b->n ? -1 :
 		    memcmp(a->v[i].key, b->v[j].key, KEY_LEN);
@@ -809,7 +1164,13 @@ join(struct result *res, const struct side *a, const struct side *b)
 			res->only_a[res->nonly_a++] = i++;
 		else if (c > 0)
 			res->only_b[res->nonly_b++] = j++;
-		else {
+		else if (rec_same_bytes(&a->v[i], &b->v[j])) {
+			res->same++;
+			i++;
+			j++;
+		} else {
+			need_sks(a, &a->v[i], &s);
+			need_sks(b, &b->v[j], &s);
 			if (memcmp(a->v[i].hash, b->v[j].hash, 16) != 0) {
 				res->changed[res->nchanged][0] = i;
 				res->changed[res->nchanged][1] = j;
@@ -820,6 +1181,24 @@ join(struct result *res, const struct side *a, const struct side *b)
 			j++;
 		}
 	}
+	scratch_release(&s);
+}
+
+/*
+ * The certificates only one side has get their SKS hashes, for the
+ * outputs that print them.
+ */
+static void
+only_need_sks(struct side *a, struct side *b, const struct result *res)
+{
+	struct scratch s;
+
+	scratch_init(&s);
+	for (size_t i = 0; i < res->nonly_a; i++)
+		need_sks(a, &a->v[res->only_a[i]], &s);
+	for (size_t i = 0; i < res->nonly_b; i++)
+		need_sks(b, &b->v[res->only_b[i]], &s);
+	scratch_release(&s);
 }
 
 static void
@@ -871,8 +1250,8 @@ pair_release(struct pair *p)
 }
 
 static void
-pair_load(struct pair *p, struct side *a, const struct rec *ra,
-    struct side *b, const struct rec *rb, struct result *res)
+pair_load(struct pair *p, struct side *a, struct rec *ra, struct side *b,
+    struct rec *rb, struct result *res)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
 
@@ -1108,8 +1487,7 @@ json_elem(json_t *o, const char **sep)
 }
 
 static json_t *
-only_json(struct side *sd, const struct rec *r, bool verbose,
-    struct pair *p)
+only_json(struct side *sd, struct rec *r, bool verbose, struct pair *p)
 {
 	json_t *o = json_object();
 	char hex[2 * PGP_FPR_MAX + 1];
@@ -1165,8 +1543,8 @@ print_json(struct side *a, struct side *b, struct result *res,
 	printf("%s],\n  \"changed\": [", *sep == '\0' ? "" : "\n  ");
 	sep = "";
 	for (size_t i = 0; i < res->nchanged; i++) {
-		const struct rec *ra = &a->v[res->changed[i][0]];
-		const struct rec *rb = &b->v[res->changed[i][1]];
+		struct rec *ra = &a->v[res->changed[i][0]];
+		struct rec *rb = &b->v[res->changed[i][1]];
 		json_t *add = json_array(), *del = json_array();
 
 		pair_load(&p, a, ra, b, rb, res);
@@ -1205,7 +1583,7 @@ print_json(struct side *a, struct side *b, struct result *res,
 }
 
 static void
-print_only(char sign, struct side *sd, const struct rec *r, bool verbose,
+print_only(char sign, struct side *sd, struct rec *r, bool verbose,
     struct pair *p)
 {
 	char key[128];
@@ -1244,7 +1622,7 @@ print_text(struct side *a, struct side *b, struct result *res,
 	for (size_t i = 0; i < res->nonly_b; i++)
 		print_only('+', b, &b->v[res->only_b[i]], verbose, &p);
 	for (size_t i = 0; i < res->nchanged; i++) {
-		const struct rec *ra = &a->v[res->changed[i][0]];
+		struct rec *ra = &a->v[res->changed[i][0]];
 
 		pair_load(&p, a, ra, b, &b->v[res->changed[i][1]], res);
 		key_text(key, sizeof(key), ra);
@@ -1316,15 +1694,31 @@ cmd_diff(int argc, char **argv, struct ctx *ctx)
 	a.spec = argv[i];
 	b.spec = argv[i + 1];
 	a.fd = b.fd = -1;
+	a.fast = b.fast = strncmp(a.spec, "store:", 6) != 0 &&
+	    strncmp(b.spec, "store:", 6) != 0;
+	fast_key_init();
 	if ((md5 = digest_new(DIGEST_MD5)) == NULL)
 		die("out of memory");
-	if (side_read(&a, jobs, ctx) != 0 || side_read(&b, jobs, ctx) != 0) {
+	/*
+	 * Two sets read at once when threads are allowed; not with a
+	 * progress meter, which follows one reader, nor for a GnuPG
+	 * keyring, whose library wants to be set up on one thread.
+	 */
+	if (a.fast && jobs != 1 && !ctx->progress &&
+	    strncmp(a.spec, "gpg:", 4) != 0 && strncmp(b.spec, "gpg:", 4) != 0)
+		rc = sides_read(&a, &b, ctx);
+	else
+		rc = side_read(&a, jobs, ctx) != 0 ? -1 :
+		    side_read(&b, jobs, ctx);
+	if (rc != 0) {
 		rc = EXIT_ERROR;
 		goto cleanup;
 	}
 	side_merge_versions(&a, md5);
 	side_merge_versions(&b, md5);
 	join(&res, &a, &b);
+	if (hashes || ctx->json)
+		only_need_sks(&a, &b, &res);
 	if (hashes)
 		print_hashes(&a, &b, &res, ctx->json);
 	else if (stat)

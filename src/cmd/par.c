@@ -136,6 +136,18 @@ batch_run(struct par *par, void *ws, struct batch *b)
 	}
 }
 
+/* Whether b is finished; the flag is written by a worker under mu. */
+static bool
+batch_done(struct par *par, struct batch *b)
+{
+	bool done;
+
+	pthread_mutex_lock(&par->mu);
+	done = b->done;
+	pthread_mutex_unlock(&par->mu);
+	return done;
+}
+
 static void *
 worker(void *arg)
 {
@@ -230,7 +242,7 @@ par_run(struct keyset_iter *it, const struct par_spec *spec, struct ctx *ctx,
 		    !ring[first]->done)
 			pthread_cond_wait(&par.finished, &par.mu);
 		pthread_mutex_unlock(&par.mu);
-		while (inflight > 0 && ring[first]->done) {
+		while (inflight > 0 && batch_done(&par, ring[first])) {
 			struct batch *b = ring[first];
 
 			if (rc == 0 && emit(&par, b, ctx, res) != 0) {
