@@ -9,6 +9,15 @@
  * hash to file and offset, are cached next to the set and rebuilt only
  * when the set's files changed (see set_stamp()).
  *
+ * The local set may also be a certificate store (store:[DIR]).  Its
+ * elements come from the store's own index of SKS hashes, so nothing is
+ * re-hashed; the prefix tree is cached in the repository and belongs to
+ * one commit.  What the peer gives goes into one new commit, merged by
+ * fingerprint with what the store holds, so a merged certificate keeps
+ * an SKS hash of its own that the peer does not know (counted, not
+ * hidden).  GnuPG keyrings are not supported: their SKS hashes would
+ * need an export of every key on every run.
+ *
  * Connecting to the peer makes us the responder of the protocol; --listen
  * waits for the peer to connect and makes us the driver.  Afterwards the
  * certificates we lack are fetched with POST /pks/hashquery from the
@@ -32,6 +41,7 @@
 #include "cmd/cmd.h"
 #include "cmd/par.h"
 #include "keyset/keyset.h"
+#include "keyset/store.h"
 #include "net/net.h"
 #include "net/recon.h"
 #include "openpgp/openpgp.h"
@@ -125,6 +135,11 @@ struct set {
 	bool		  cached;
 	struct memcert	 *mem;		/* armored files, by hash */
 	size_t		  nmem;
+	/* A store: recs[].src indexes ents; files and offsets are unused. */
+	struct store	 *store;
+	const struct store_entry *ents;
+	size_t		  nents;
+	char		 *stamp_path;	/* names the tree's commit */
 };
 
 static int
@@ -423,6 +438,29 @@ hash_sink(const uint8_t *p, size_t len, void *arg)
 	return buf_add(&k->b, p, len) == 0 ? 0 : error("out of memory");
 }
 
+/* Builds the prefix tree over the set's records. */
+static void
+tree_build(struct set *s)
+{
+	int rc;
+
+	recon_ptree_free(s->tree);
+	s->tree = NULL;
+	if (recon_ptree_new(&s->tree) != 0)
+		die("out of memory");
+	for (size_t i = 0; i < s->nrecs; i++) {
+		struct recon_elem e;
+
+		memcpy(e.b, s->recs[i].h, 16);
+		if ((rc = recon_ptree_insert(s->tree, &e, NULL)) != 0) {
+			if (rc == PGPS_ENOMEM)
+				die("out of memory");
+			/* One of the three sample points: never a real MD5. */
+			continue;
+		}
+	}
+}
+
 /* Hashes every certificate and builds the tree; warns about damage. */
 static int
 set_build(struct set *s, struct ctx *ctx, uint64_t *skipped)
@@ -474,21 +512,7 @@ set_build(struct set *s, struct ctx *ctx, uint64_t *skipped)
 		if (j == 0 || rec_cmp(&s->recs[j - 1], &s->recs[i]) != 0)
 			s->recs[j++] = s->recs[i];
 	s->nrecs = j;
-	recon_ptree_free(s->tree);
-	s->tree = NULL;
-	if (recon_ptree_new(&s->tree) != 0)
-		die("out of memory");
-	for (size_t i = 0; i < s->nrecs; i++) {
-		struct recon_elem e;
-
-		memcpy(e.b, s->recs[i].h, 16);
-		if ((rc = recon_ptree_insert(s->tree, &e, NULL)) != 0) {
-			if (rc == PGPS_ENOMEM)
-				die("out of memory");
-			/* One of the three sample points: never a real MD5. */
-			continue;
-		}
-	}
+	tree_build(s);
 	return 0;
 }
 
@@ -551,6 +575,141 @@ set_open(struct set *s, const char *path, struct ctx *ctx, uint64_t *skipped)
 		return -1;
 	/* A set with damaged regions is still cached: they stay damaged. */
 	(void)set_save_cache(s);
+	return 0;
+}
+
+/* --- a certificate store as the set ------------------------------------ */
+
+/*
+ * The store's elements, from its index (which store_entries() brings up
+ * to date by reading only the certificates that changed).
+ */
+static int
+store_recs(struct set *s, uint64_t *skipped)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	size_t damaged = 0, j = 0;
+
+	free(s->recs);
+	s->recs = NULL;
+	s->nrecs = 0;
+	s->excluded = 0;
+	s->ents = NULL;
+	s->nents = 0;
+	if (store_entries(&s->ents, &s->nents, &damaged, s->store, &err) != 0)
+		return error("%s", err.msg);
+	if (s->nents >= UINT32_MAX)
+		return error("'%s': too many certificates", s->path);
+	*skipped = damaged;
+	s->recs = xreallocarray(NULL, s->nents + 1, sizeof(*s->recs));
+	for (size_t i = 0; i < s->nents; i++) {
+		/* SKS keeps no keys of version 5 or 6 (longer fingerprints). */
+		if (s->ents[i].fprlen > 20) {
+			s->excluded++;
+			continue;
+		}
+		memcpy(s->recs[j].h, s->ents[i].hash, 16);
+		s->recs[j].off = 0;
+		s->recs[j].len = 0;
+		s->recs[j++].src = (uint32_t)i;
+	}
+	if (j > 0)
+		qsort(s->recs, j, sizeof(*s->recs), rec_cmp);
+	s->nrecs = 0;
+	for (size_t i = 0; i < j; i++)
+		if (s->nrecs == 0 ||
+		    rec_cmp(&s->recs[s->nrecs - 1], &s->recs[i]) != 0)
+			s->recs[s->nrecs++] = s->recs[i];
+	return 0;
+}
+
+/* Whether the cached tree was built for the store's current commit. */
+static bool
+store_stamp_ok(const struct set *s)
+{
+	char line[2 * STORE_OID_LEN + 2] = "";
+	FILE *f;
+	bool ok;
+
+	if (store_head(s->store)[0] == '\0' ||
+	    (f = fopen(s->stamp_path, "r")) == NULL)
+		return false;
+	ok = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	return ok && strcmp(line, store_head(s->store)) == 0;
+}
+
+/*
+ * Caches the tree for the store's commit.  The stamp is removed first and
+ * written last, so a tree that was not completely written never matches.
+ */
+static void
+store_save_cache(struct set *s)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct atomic_file af;
+	char *dir;
+	size_t n;
+
+	(void)unlink(s->stamp_path);
+	if (store_head(s->store)[0] == '\0')
+		return;
+	n = strlen(s->path) + 16;
+	dir = xmalloc(n);
+	snprintf(dir, n, "%s/pgpsync", s->path);
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+		warn("cannot cache the prefix tree in '%s': %s", dir,
+		    strerror(errno));
+		free(dir);
+		return;
+	}
+	free(dir);
+	if (recon_ptree_save(s->tree, s->tree_path, &err) != 0) {
+		warn("cannot cache the prefix tree: %s", err.msg);
+		return;
+	}
+	if (atomic_open(&af, s->stamp_path) != 0)
+		return;
+	if (fprintf(af.f, "%s\n", store_head(s->store)) < 0) {
+		atomic_abort(&af);
+		return;
+	}
+	(void)atomic_commit(&af);
+}
+
+/* Opens store:name as the set; for writing unless read_only. */
+static int
+set_open_store(struct set *s, const char *name, bool read_only,
+    uint64_t *skipped)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	size_t n;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	*skipped = 0;
+	if ((r = store_open(&s->store, name, read_only ? 0 : STORE_WRITE,
+	    &err)) != 0) {
+		s->store = NULL;
+		return error("%s", err.msg);
+	}
+	s->path = xstrdup(store_dir(s->store));
+	n = strlen(s->path) + 32;
+	s->tree_path = xmalloc(n);
+	s->stamp_path = xmalloc(n);
+	snprintf(s->tree_path, n, "%s/pgpsync/ptree", s->path);
+	snprintf(s->stamp_path, n, "%s/pgpsync/ptree-commit", s->path);
+	if (store_recs(s, skipped) != 0)
+		return -1;
+	if (store_stamp_ok(s) &&
+	    recon_ptree_load(&s->tree, s->tree_path, 0, &err) == 0 &&
+	    recon_ptree_count(s->tree) <= s->nrecs) {
+		s->cached = true;
+		return 0;
+	}
+	tree_build(s);
+	store_save_cache(s);
 	return 0;
 }
 
@@ -621,6 +780,8 @@ set_release(struct set *s)
 	free(s->path);
 	free(s->tree_path);
 	free(s->index_path);
+	free(s->stamp_path);
+	store_free(s->store);
 }
 
 /*
@@ -636,6 +797,18 @@ cert_read(const struct set *s, const struct rec *r, struct buf *out,
 	ssize_t got;
 	int fd, rc = 0;
 
+	if (s->store != NULL) {
+		struct buf b = BUF_INIT;
+
+		if (r->src >= s->nents || store_read(&b, s->store,
+		    s->ents[r->src].oid, &err) != 0)
+			rc = 0;
+		else
+			rc = pgp_cert_parse(c, b.p, b.len, 0, &err) == 0 &&
+			    pgp_cert_write(out, c) == 0;
+		buf_release(&b);
+		return rc;
+	}
 	if (!s->binary[r->src]) {
 		const struct memcert *m = s->nmem == 0 ? NULL :
 		    bsearch(r->h, s->mem, s->nmem, sizeof(*s->mem), rec_cmp);
@@ -804,6 +977,7 @@ struct fetch {
 	struct digest		*md5;
 	struct pgp_cert		 cert;
 	FILE			*f;
+	FILE			*tmp;		/* for a store */
 	uint64_t		 base;		/* offset of the first new
 						 * octet */
 	uint64_t		 written;
@@ -943,9 +1117,22 @@ add_http_server(struct net_client *nc, const struct peer *pe,
 	return net_client_add_server(nc, url, err);
 }
 
+/* Gives up the output of fetch_missing(). */
+static void
+fetch_abort(struct fetch *f, struct atomic_file *af)
+{
+	if (f->tmp != NULL) {
+		fclose(f->tmp);
+		f->tmp = NULL;
+	} else
+		atomic_abort(af);
+}
+
 /*
  * Fetches want from the peer and adds what comes to the set: a new file
- * in a directory, or the file rewritten.  The new records go to *f.
+ * in a directory, or the file rewritten.  The new records go to *f.  For
+ * a store they go to the temporary file f->tmp instead, for store_add():
+ * the store is not touched while the hashquery server may read it.
  */
 static int
 fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
@@ -970,18 +1157,27 @@ fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
 	if ((f->md5 = digest_new(DIGEST_MD5)) == NULL)
 		die("out of memory");
 	buf_init(&f->cert.partial, 0);
-	path = s->is_dir ? new_dump_name(s->path) : xstrdup(s->path);
-	if (path == NULL || atomic_open(&af, path) != 0)
-		goto cleanup;
-	f->f = af.f;
-	if (!s->is_dir) {
+	if (s->store != NULL) {
+		if ((f->tmp = tmpfile()) == NULL) {
+			error("cannot create a temporary file: %s",
+			    strerror(errno));
+			goto cleanup;
+		}
+		f->f = f->tmp;
+	} else {
+		path = s->is_dir ? new_dump_name(s->path) : xstrdup(s->path);
+		if (path == NULL || atomic_open(&af, path) != 0)
+			goto cleanup;
+		f->f = af.f;
+	}
+	if (s->store == NULL && !s->is_dir) {
 		struct stat st;
 
 		/* The rewritten file keeps the old one's permissions. */
 		if (stat(s->path, &st) == 0)
 			(void)fchmod(fileno(af.f), st.st_mode & 07777);
 		if (copy_file(af.f, s->path, &f->base) != 0) {
-			atomic_abort(&af);
+			fetch_abort(f, &af);
 			goto cleanup;
 		}
 	}
@@ -991,7 +1187,7 @@ fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
 	if (net_client_new(&nc, &no, &err) != 0 ||
 	    add_http_server(nc, pe, &err) < 0) {
 		error("%s", err.msg);
-		atomic_abort(&af);
+		fetch_abort(f, &af);
 		goto cleanup;
 	}
 	for (size_t i = 0; i < nwant; i += FETCH_BATCH) {
@@ -1006,17 +1202,26 @@ fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
 		rq.arg = f;
 		if (net_submit(nc, &rq, &err) != 0) {
 			error("%s", err.msg);
-			atomic_abort(&af);
+			fetch_abort(f, &af);
 			goto cleanup;
 		}
 	}
 	if (net_run(nc, &err) != 0) {
 		error("%s", err.msg[0] != '\0' ? err.msg : "fetch failed");
-		atomic_abort(&af);
+		fetch_abort(f, &af);
 		goto cleanup;
 	}
 	if (f->fetched == 0) {
-		atomic_abort(&af);
+		fetch_abort(f, &af);
+		rc = 0;
+		goto cleanup;
+	}
+	if (f->tmp != NULL) {
+		if (fflush(f->tmp) != 0) {
+			error("write error: %s", strerror(errno));
+			fetch_abort(f, &af);
+			goto cleanup;
+		}
 		rc = 0;
 		goto cleanup;
 	}
@@ -1086,6 +1291,90 @@ set_update(struct set *s, struct fetch *f, const char *written)
 	for (size_t i = 0; i < nold; i++)
 		free(old[i]);
 	free(old);
+}
+
+/* What store_add() did. */
+struct store_added {
+	bool		 committed;
+	char		 commit[2 * STORE_OID_LEN + 1];
+	uint64_t	 put_new;	/* the store lacked the key */
+	uint64_t	 put_merged;	/* merged into the stored version */
+	uint64_t	 put_unchanged;	/* nothing new in it */
+	uint64_t	 refused;
+	/* Fetched, but stored under an SKS hash other than the peer's. */
+	uint64_t	 other_hash;
+};
+
+/*
+ * Puts what fetch_missing() wrote to f->tmp into the store as one commit,
+ * then brings the set and its cached tree up to the new commit.
+ */
+static int
+store_add(struct set *s, struct fetch *f, const char *peer,
+    struct store_added *sa)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct store_commit_info ci;
+	struct store_put_info pi;
+	struct buf b = BUF_INIT, note = BUF_INIT;
+	uint64_t skipped;
+	char hex[33];
+	int r, rc = -1;
+
+	memset(sa, 0, sizeof(*sa));
+	for (size_t i = 0; i < f->nrecs; i++) {
+		const struct rec *fr = &f->recs[i];
+
+		buf_reset(&b);
+		if (buf_grow(&b, fr->len) != 0)
+			die("out of memory");
+		if (fseeko(f->tmp, (off_t)fr->off, SEEK_SET) != 0 ||
+		    fread(b.p, 1, fr->len, f->tmp) != fr->len) {
+			error("cannot read back a fetched certificate: %s",
+			    strerror(errno));
+			goto cleanup;
+		}
+		pgps_err_clear(&err);
+		r = store_put(s->store, b.p, fr->len, NULL, &pi, &err);
+		if (r != 0 && store_is_fatal(r)) {
+			error("%s", err.msg);
+			goto cleanup;
+		}
+		if (r != 0) {
+			hex_encode_upper(hex, fr->h, 16);
+			warn("%s: not stored: %s", hex, err.msg);
+			sa->refused++;
+		} else if (pi.status == STORE_PUT_NEW)
+			sa->put_new++;
+		else if (pi.status == STORE_PUT_UPDATED)
+			sa->put_merged++;
+		else
+			sa->put_unchanged++;
+	}
+	if (buf_addf(&note, "pgpsync reconcile with %s", peer) != 0)
+		die("out of memory");
+	if (store_commit(s->store, (const char *)note.p, &ci, &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	sa->committed = ci.committed;
+	if (ci.committed)
+		snprintf(sa->commit, sizeof(sa->commit), "%s", ci.commit);
+	/* The entries read before the commit are gone with it. */
+	if (store_recs(s, &skipped) != 0)
+		goto cleanup;
+	if (ci.committed) {
+		tree_build(s);
+		store_save_cache(s);
+	}
+	for (size_t i = 0; i < f->nrecs; i++)
+		if (rec_find(s, f->recs[i].h) == NULL)
+			sa->other_hash++;
+	rc = 0;
+ cleanup:
+	buf_release(&b);
+	buf_release(&note);
+	return rc;
 }
 
 /* --- giving the peer what it lacks ------------------------------------ */
@@ -1310,6 +1599,7 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 	struct tap tap;
 	struct fetch f;
 	struct push pu;
+	struct store_added sa;
 	struct serve_ctx sc;
 	struct net_hq_server *srv = NULL;
 	struct recon_session_opts so;
@@ -1319,7 +1609,7 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 	const struct recon_config *pc;
 	const struct recon_elem *want = NULL;
 	struct elemvec give = { NULL, 0, 0 };
-	const char *arg;
+	const char *arg, *setname;
 	char *written = NULL, peer_ip[64] = "", local_ip[64] = "";
 	unsigned long http_port = 0, serve_port = 0, timeout = 600;
 	unsigned long busy_wait = 0;
@@ -1334,6 +1624,7 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 	memset(&tap, 0, sizeof(tap));
 	memset(&f, 0, sizeof(f));
 	memset(&pu, 0, sizeof(pu));
+	memset(&sa, 0, sizeof(sa));
 	memset(&sc, 0, sizeof(sc));
 	memset(&set, 0, sizeof(set));
 	opt_init(&op, argc, argv, ctx);
@@ -1382,8 +1673,24 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 		return usage_error(ctx, "more than one key set given");
 	if (serve)
 		push = false;
-	if (set_open(&set, argv[i + 1], ctx, &skipped) != 0)
-		goto cleanup;
+	setname = argv[i + 1];
+	if (strncmp(setname, "gpg:", 4) == 0)
+		return usage_error(ctx, "'%s': a GnuPG keyring cannot be "
+		    "reconciled; export it to a file (gpg --export >FILE) or "
+		    "import it into a store first", setname);
+	if (strncmp(setname, "store:", 6) == 0) {
+		if (strchr(setname + 6, '@') != NULL && !dry_run)
+			return usage_error(ctx, "'%s': a revision cannot be "
+			    "updated; use --dry-run", setname);
+		if (set_open_store(&set, setname + 6, dry_run,
+		    &skipped) != 0)
+			goto cleanup;
+	} else {
+		if (strncmp(setname, "dump:", 5) == 0)
+			setname += 5;
+		if (set_open(&set, setname, ctx, &skipped) != 0)
+			goto cleanup;
+	}
 	nlocal = set.nrecs;
 	if (skipped > 0)
 		warn("%llu damaged certificate%s or region%s of '%s' left out",
@@ -1548,6 +1855,8 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 		srv = NULL;
 		if (written != NULL)
 			set_update(&set, &f, written);
+		if (f.tmp != NULL && store_add(&set, &f, argv[i], &sa) != 0)
+			goto cleanup;
 	}
 
 	if (ctx->json) {
@@ -1596,6 +1905,20 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 			json_object_set_new(o, "output", written != NULL ?
 			    json_string(written) : json_null());
 		}
+		if (!dry_run && set.store != NULL) {
+			json_object_set_new(o, "commit", sa.committed ?
+			    json_string(sa.commit) : json_null());
+			json_object_set_new(o, "stored_new",
+			    json_integer((json_int_t)sa.put_new));
+			json_object_set_new(o, "stored_merged",
+			    json_integer((json_int_t)sa.put_merged));
+			json_object_set_new(o, "stored_unchanged",
+			    json_integer((json_int_t)sa.put_unchanged));
+			json_object_set_new(o, "store_refused",
+			    json_integer((json_int_t)sa.refused));
+			json_object_set_new(o, "stored_other_hash",
+			    json_integer((json_int_t)sa.other_hash));
+		}
 		json_object_set_new(o, "seconds",
 		    json_real(net_now() - t0));
 		json_object_set_new(o, "seconds_reconciling",
@@ -1640,11 +1963,30 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 				    written != NULL ? written : "",
 				    (unsigned long long)pu.pushed,
 				    (unsigned long long)served);
+			if (!dry_run && set.store != NULL && f.fetched > 0) {
+				printf("stored %llu new, %llu merged into the "
+				    "stored version, %llu already held, %llu "
+				    "refused; ",
+				    (unsigned long long)sa.put_new,
+				    (unsigned long long)sa.put_merged,
+				    (unsigned long long)sa.put_unchanged,
+				    (unsigned long long)sa.refused);
+				if (sa.committed)
+					printf("commit %.12s\n", sa.commit);
+				else
+					printf("no commit\n");
+				if (sa.other_hash > 0)
+					printf("%llu stored under an SKS hash "
+					    "the peer does not have (merged "
+					    "with our version)\n",
+					    (unsigned long long)sa.other_hash);
+			}
 		}
 	}
 	if (dry_run)
 		rc = differ ? EXIT_DIFFER : EXIT_OK;
-	else if (f.fetched < nwant || pu.failed > 0 || skipped > 0) {
+	else if (f.fetched < nwant || pu.failed > 0 || skipped > 0 ||
+	    sa.refused > 0) {
 		if (f.fetched < nwant)
 			warn("%llu of %zu missing certificates not obtained",
 			    (unsigned long long)(nwant - f.fetched), nwant);
@@ -1660,6 +2002,8 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 	recon_session_free(sess);
 	free(f.got);
 	free(f.recs);
+	if (f.tmp != NULL)
+		fclose(f.tmp);
 	free(give.v);
 	tap_reset(&tap);
 	pgp_cert_release(&sc.cert);
