@@ -139,6 +139,41 @@ cert_check(const struct pgp_cert *c, const char *source,
 	return 0;
 }
 
+/*
+ * The sequential reading loop of split and merge: the next usable
+ * certificate of it, parsed into *cert.  Returns 1, 0 at the end, or -1
+ * after a fatal error (printed).  Damage and secret keys are reported and
+ * counted in *skipped.
+ */
+static int
+next_cert(struct keyset_iter *it, struct pgp_cert *cert, uint64_t *skipped)
+{
+	for (;;) {
+		struct pgps_err err = PGPS_ERR_INIT;
+		struct pgp_raw_cert raw;
+		int r;
+
+		r = keyset_iter_next(it, &raw, 0, &err);
+		if (r == 0)
+			return 0;
+		if (r < 0) {
+			if (keyset_is_fatal(r))
+				return error("%s", err.msg);
+			warn("%s", err.msg);
+			(*skipped)++;
+			continue;
+		}
+		if (pgp_cert_parse(cert, raw.p, raw.len, raw.offset,
+		    &err) != 0 || cert_check(cert, keyset_iter_source(it),
+		    &err) != 0) {
+			warn("'%s': %s", keyset_iter_source(it), err.msg);
+			(*skipped)++;
+			continue;
+		}
+		return 1;
+	}
+}
+
 /* --- hashes ---------------------------------------------------------- */
 
 struct hash_ws {
@@ -736,27 +771,9 @@ cmd_dump_split(int argc, char **argv, struct ctx *ctx)
 	strftime(started, sizeof(started), "%Y-%m-%d %H:%M:%S", &tm);
 	progress_start(&prog, ctx, "splitting", keyset_iter_total(it));
 	for (;;) {
-		struct pgps_err err = PGPS_ERR_INIT;
-		struct pgp_raw_cert raw;
-
-		r = keyset_iter_next(it, &raw, 0, &err);
-		if (r == 0)
+		if ((r = next_cert(it, &cert, &skipped)) <= 0) {
+			rc = r;
 			break;
-		if (r < 0) {
-			if (keyset_is_fatal(r)) {
-				rc = error("%s", err.msg);
-				break;
-			}
-			warn("%s", err.msg);
-			skipped++;
-			continue;
-		}
-		if (pgp_cert_parse(&cert, raw.p, raw.len, raw.offset,
-		    &err) != 0 || cert_check(&cert,
-		    keyset_iter_source(it), &err) != 0) {
-			warn("'%s': %s", keyset_iter_source(it), err.msg);
-			skipped++;
-			continue;
 		}
 		if (af.f == NULL) {
 			files = xreallocarray(files, nfiles + 1,
@@ -1272,28 +1289,11 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 	/* Pass 1: index every certificate, spilling its bytes. */
 	progress_start(&prog, ctx, "reading", keyset_iter_total(it));
 	for (;;) {
-		struct pgps_err err = PGPS_ERR_INIT;
-		struct pgp_raw_cert raw;
 		struct merge_entry *e;
 
-		r = keyset_iter_next(it, &raw, 0, &err);
-		if (r == 0)
+		if ((r = next_cert(it, &cert, &skipped)) <= 0) {
+			rc = r;
 			break;
-		if (r < 0) {
-			if (keyset_is_fatal(r)) {
-				rc = error("%s", err.msg);
-				break;
-			}
-			warn("%s", err.msg);
-			skipped++;
-			continue;
-		}
-		if (pgp_cert_parse(&cert, raw.p, raw.len, raw.offset,
-		    &err) != 0 || cert_check(&cert, keyset_iter_source(it),
-		    &err) != 0) {
-			warn("'%s': %s", keyset_iter_source(it), err.msg);
-			skipped++;
-			continue;
 		}
 		if (nents == alloc) {
 			alloc = alloc == 0 ? 1024 : alloc * 2;
