@@ -275,8 +275,6 @@ struct fetch {
 	uint32_t	 down;		/* keyservers that failed in this run */
 	size_t		 next, limit;	/* keys still to submit */
 	size_t		 window, active;	/* keys in flight */
-	size_t		 window_full;
-	bool		 answered;	/* a keyserver has answered */
 	uint32_t	 hq_off;	/* servers without /pks/hashquery */
 	bool		 feeding;
 	struct digest	*md5;
@@ -1147,9 +1145,9 @@ pick_server(const struct fetch *f, int after)
 /*
  * Learns from an answer which keyservers fail: a lookup that had to move
  * on from the first servers, or that failed on the one it was sent to,
- * marks them, and later keys start at the first good one.  Without this
- * every key would first queue behind a server that asked for a pause
- * (Retry-After) before moving on.
+ * marks them, and later keys start at the first good one instead of
+ * trying a failing server first.  (Keys already queued for a server that
+ * asked for a pause are moved on by the network client itself.)
  */
 static void
 note_health(struct fetch *f, const struct lookup *l,
@@ -1234,8 +1232,6 @@ lookup_done(struct net_result *res, void *arg)
 	}
 	if (l->email == NULL) {
 		note_health(f, l, res);
-		f->answered = true;
-		f->window = f->window_full;
 	}
 	/* 404 and lies are definite answers: the next server may know. */
 	if (next && l->email == NULL && res->server >= 0 &&
@@ -1534,15 +1530,8 @@ run_lookups(struct fetch *f, size_t lo, size_t hi)
 
 	f->next = lo;
 	f->limit = hi;
-	f->window_full = f->rate > 0 ? f->rate :
+	f->window = f->rate > 0 ? f->rate :
 	    4 * (size_t)f->nopts.max_total + 16;
-	/*
-	 * Slow start: a few keys until the first answer says whether the
-	 * first server works, so that a server asking for a pause does not
-	 * hold a whole window of keys (see note_health()).
-	 */
-	f->window = f->rate > 0 || f->answered ? f->window_full :
-	    f->nopts.max_per_host;
 	hq_submit(f, lo, hi);
 	while (f->next < hi) {
 		t0 = now_s();

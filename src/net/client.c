@@ -1062,12 +1062,78 @@ promote(struct net_client *c, uint64_t now)
 	c->delayed = keep;
 }
 
+/* Whether server i's host has asked for a pause that is still running. */
+static bool
+server_paused(struct net_client *c, int i, uint64_t now)
+{
+	struct net_host *h = host_get(c, c->hostports[i]);
+
+	return h != NULL && h->not_before > now;
+}
+
+/*
+ * Moves the requests queued on a paused host (Retry-After) that another
+ * server could answer to that server, so one host asking for a pause
+ * does not hold back work the others can do.  Requests pinned to one
+ * server, or whose other servers are paused or dead too, stay and wait.
+ */
+static void
+reroute_paused(struct net_client *c, uint64_t now)
+{
+	for (struct net_host *h = c->hosts; h != NULL; h = h->next) {
+		struct net_req *q, *keep = NULL, **tail = &keep;
+
+		if (h->head == NULL || h->not_before <= now)
+			continue;
+		q = h->head;
+		h->head = h->tail = NULL;
+		while (q != NULL) {
+			struct net_req *next = q->next;
+			uint32_t alt = 0;
+
+			q->next = NULL;
+			if (q->op != NET_OP_GET_URL) {
+				alt = q->usable & ~q->dead & ~q->tried &
+				    ~((uint32_t)1 << q->server);
+				for (int i = 0; i < 32; i++)
+					if ((alt & ((uint32_t)1 << i)) &&
+					    server_paused(c, i, now))
+						alt &= ~((uint32_t)1 << i);
+			}
+			if (alt != 0) {
+				int was = q->server;
+
+				q->tried |= (uint32_t)1 << was;
+				q->server = lowest(alt);
+				if (enqueue(c, q, now) == 0) {
+					trace(c, "'%s' asked for a pause; "
+					    "trying '%s'", c->servers[was].base,
+					    c->servers[q->server].base);
+					q = next;
+					continue;
+				}
+				q->tried &= ~((uint32_t)1 << was);
+				q->server = was;
+				q->host = h;
+			}
+			*tail = q;
+			tail = &q->next;
+			q = next;
+		}
+		h->head = keep;
+		for (q = keep; q != NULL; q = q->next)
+			h->tail = q;
+	}
+}
+
 /* Starts ready requests, one per host in turn, while the bounds allow. */
 static void
 start_ready(struct net_client *c, uint64_t now)
 {
 	struct net_req *q;
 	bool progress = true;
+
+	reroute_paused(c, now);
 
 	while (progress && c->stop == 0 && c->active < c->o.max_total) {
 		progress = false;

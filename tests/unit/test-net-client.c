@@ -672,6 +672,33 @@ test_retries(struct hkpd *a, struct hkpd *b)
 	ok(g2.at - t >= 0.9, "  the other one waited for the host "
 	    "(%.2f s)", g2.at - t);
 	net_client_free(c);
+
+	/*
+	 * The same with a second server (the same hkpd under another host
+	 * name): the request queued behind the pause goes there instead of
+	 * waiting.
+	 */
+	{
+		char other[80];
+
+		snprintf(other, sizeof(other), "hkp://localhost:%s",
+		    strrchr(a->hkp, ':') + 1);
+		c = client(&o, a->hkp, other);
+	}
+	got_release(&g);
+	got_release(&g2);
+	lookup_req(&rq, fpr, "3300000000000000000000000000000000000000", &g);
+	net_submit(c, &rq, NULL);
+	lookup_req(&rq, fpr, FPR_REVOKED, &g2);
+	net_submit(c, &rq, NULL);
+	t = now_s();
+	is_int(net_run(c, NULL), 0, "429 with a second server to go to");
+	ok(g.code == 0 && g2.code == 0 && g.server == 1 && g2.server == 1,
+	    "  both answered by the second server (%d, %d)", g.server,
+	    g2.server);
+	ok(g2.at - t < 0.9, "  the queued one did not wait for the pause "
+	    "(%.2f s)", g2.at - t);
+	net_client_free(c);
 	o.max_total = 8;
 
 	/* Retry-After (1 s) capped at 0.2 s: three quick attempts. */
@@ -1150,6 +1177,10 @@ main(void)
 		"GET /pks/lookup?op=get&options=mr&search=0x22 status 429 "
 		    "retry-after 1 times 1",
 		"GET /pks/lookup?op=get&options=mr&search=0x22 "
+		    "file get-revoked.http",
+		"GET /pks/lookup?op=get&options=mr&search=0x33 status 429 "
+		    "retry-after 2 times 1",
+		"GET /pks/lookup?op=get&options=mr&search=0x33 "
 		    "file get-revoked.http",
 		"POST /pks/add file add-failed.http times 1",
 		"POST /pks/add file add-error.http times 1",
