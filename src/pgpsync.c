@@ -23,9 +23,8 @@ main_help(FILE *f)
 	fprintf(f, "Keep OpenPGP keyrings in sync with keyservers and "
 	    "keyserver dumps.\n\ncommands:\n");
 	for (size_t i = 0; i < cmd_table_len; i++)
-		fprintf(f, "  %-10s %s%s\n", cmd_table[i].name,
-		    cmd_table[i].summary,
-		    cmd_table[i].fn == NULL ? " (not built yet)" : "");
+		fprintf(f, "  %-10s %s\n", cmd_table[i].name,
+		    cmd_table[i].summary);
 	fprintf(f, "\noptions:\n");
 	for (const struct opt *o = global_opts; o->name != NULL; o++)
 		fprintf(f, "  -%c, --%-10s %s\n", o->id, o->name, o->help);
@@ -187,10 +186,6 @@ main(int argc, char **argv)
 		ctx.usage = v->usage;
 		ctx.opts = v->opts;
 		rc = v->fn(argc - 1, argv + 1, &ctx);
-	} else if (c->fn == NULL) {
-		fprintf(stderr, "pgpsync: '%s' is not built yet in pgpsync "
-		    "%s\n", c->name, PGPSYNC_VERSION);
-		return EXIT_ERROR;
 	} else
 		rc = c->fn(argc, argv, &ctx);
 	close_stdout();

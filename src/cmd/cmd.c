@@ -4,7 +4,7 @@
  *
  * The table is sorted and looked up by exact name: no aliases and no
  * prefix matching, so a script that works today keeps working when a new
- * command arrives.  Commands not built yet have a NULL function and say so.
+ * command arrives.
  */
 #include "util/common.h"
 
@@ -51,7 +51,7 @@ static const struct opt no_opts[] = { { 0, NULL, NULL, NULL } };
 const struct cmd cmd_table[] = {
 	{ "diff", cmd_diff, "[options] set-a set-b",
 	    "show the difference between two key sets", diff_opts, NULL },
-	{ "dump", cmd_dump, "verb [options] [set...]",
+	{ "dump", NULL, "verb [options] [set...]",
 	    "read, write, split, merge and inspect keydumps", no_opts,
 	    dump_verbs },
 	{ "fetch", cmd_fetch, "[options] [key...]",
@@ -81,15 +81,6 @@ cmd_find_verb(const struct cmd *c, const char *name)
 		if (strcmp(v->name, name) == 0)
 			return v;
 	return NULL;
-}
-
-int
-cmd_dump(int argc, char **argv, struct ctx *ctx)
-{
-	(void)argc;
-	(void)argv;
-	(void)ctx;
-	PGPS_BUG("dump is dispatched by verb");
 }
 
 /* --- messages ------------------------------------------------------- */

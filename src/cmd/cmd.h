@@ -45,7 +45,7 @@ struct verb {
 
 struct cmd {
 	const char	*name;
-	cmd_fn		 fn;		/* NULL: not built yet */
+	cmd_fn		 fn;		/* for commands without verbs */
 	const char	*usage;		/* after "pgpsync <name> " */
 	const char	*summary;	/* equals the man page's .Nd */
 	const struct opt *opts;		/* for commands without verbs */
@@ -174,7 +174,6 @@ int limit_opt(struct ctx *ctx, struct pgp_limits *lim, int id,
     const char *arg);
 
 /* The commands. */
-int cmd_dump(int argc, char **argv, struct ctx *ctx);
 int cmd_dump_hashes(int argc, char **argv, struct ctx *ctx);
 int cmd_dump_stats(int argc, char **argv, struct ctx *ctx);
 int cmd_dump_split(int argc, char **argv, struct ctx *ctx);

@@ -28,14 +28,6 @@ test_expect_success 'a prefix of a command is not that command' '
 	test_expect_code 2 pgpsync dum stats 2>err
 '
 
-test_expect_success 'commands not built yet say so and exit 2' '
-	pgpsync --help | sed -n "s/^  \([a-z]*\) .*(not built yet)$/\1/p" >unbuilt &&
-	for c in $(cat unbuilt); do
-		test_expect_code 2 pgpsync $c 2>err &&
-		grep -q "not built yet" err || exit 1
-	done
-'
-
 test_expect_success 'unknown global option exits 2' '
 	test_expect_code 2 pgpsync --frob 2>err &&
 	grep -q "unknown option" err

@@ -36,7 +36,6 @@ test_expect_success 'pgpsync(1) names every command' '
 test_expect_success 'every built command has a page whose .Nd is its summary' '
 	pgpsync --help | sed -n "/^commands:/,/^$/s/^  \([a-z]*\)  *\(.*\)/\1 \2/p" >summaries &&
 	while read -r c summary; do
-		case $summary in *"(not built yet)") continue ;; esac
 		page="$MAN/pgpsync-$c.1"
 		test -f "$page" || { echo "no page for $c"; exit 1; }
 		nd=$(sed -n "s/^\.Nd //p" "$page")
