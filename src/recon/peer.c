@@ -16,6 +16,8 @@
  */
 #include "util/common.h"
 
+#include <limits.h>
+
 #include "recon/internal.h"
 #include "recon/recon.h"
 #include "util/buf.h"
@@ -39,6 +41,21 @@ struct job {
 	const struct recon_node	*node;
 	struct recon_prefix	 prefix;
 	bool			 poly;	/* asked with ReconRqst_Poly */
+	int			 path;	/* probe path, or -1 */
+	unsigned int		 level;
+};
+
+/*
+ * Probe paths: after the root fails, the driver follows RECON_NCHILDREN
+ * random paths down, one node per level, to find the level at which the
+ * differences become few enough to interpolate (see probe_decide()).
+ */
+#define PROBE_LEVELS	(RECON_MAX_PREFIX_BITS / RECON_BITQUANTUM + 1)
+#define PROBE_NODES	(RECON_NCHILDREN * PROBE_LEVELS + 1)
+
+struct probed {
+	const struct recon_node	*node;
+	bool			 failed;	/* SyncFail: descend further */
 };
 
 struct jobq {
@@ -67,6 +84,12 @@ struct recon_session {
 
 	struct jobq			 todo;	/* driver: not yet asked */
 	struct jobq			 asked;	/* driver: awaiting replies */
+	bool				 adaptive;
+	bool				 probing;
+	unsigned int			 path_fails[RECON_NCHILDREN];
+	bool				 path_open[RECON_NCHILDREN];
+	struct probed			 probed[PROBE_NODES];
+	size_t				 nprobed;
 
 	struct recon_elem		*want;
 	size_t				 nwant, capwant;
@@ -307,20 +330,175 @@ send_request(struct recon_session *s, const struct job *j,
 	return r;
 }
 
-/* Queues the node at prefix for a request. */
+/* Queues the node at prefix, level levels deep, for a request. */
 static int
-driver_queue(struct recon_session *s, const struct recon_node *n,
-    const struct recon_prefix *prefix, struct pgps_err *err)
+driver_queue_job(struct recon_session *s, const struct recon_node *n,
+    const struct recon_prefix *prefix, unsigned int level, int path,
+    struct pgps_err *err)
 {
 	struct job j;
 
 	j.node = n;
 	j.prefix = *prefix;
-	/* Small nodes go whole (SKS client.ml: leaf or count < 150). */
-	j.poly = n->child != NULL && n->count >= s->full_thresh;
+	j.level = level;
+	j.path = path;
+	/*
+	 * Small nodes go whole (SKS client.ml: leaf or count < 150).  With a
+	 * lower threshold a leaf is asked by Poly too, unless sending its
+	 * elements (17 octets each) costs less than a Poly (about 125).
+	 */
+	j.poly = n->count >= s->full_thresh && (n->child != NULL ||
+	    (s->full_thresh < RECON_FULL_THRESH &&
+	    n->count > RECON_POLY_OCTETS / ZP_NBYTES));
 	if (jobq_push(&s->todo, &j) != 0)
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 	return 0;
+}
+
+static int
+driver_queue(struct recon_session *s, const struct recon_node *n,
+    const struct recon_prefix *prefix, unsigned int level,
+    struct pgps_err *err)
+{
+	return driver_queue_job(s, n, prefix, level, -1, err);
+}
+
+/*
+ * Level skipping.  SKS's driver asks every node from the root down until
+ * the peer can interpolate, so with d differences it pays a failed Poly
+ * (about 125 octets) for every node of every level above the one where
+ * d / 4^level drops to a few: a third again on top of that level's own
+ * requests.  Instead, once the root fails, we follow one random path below
+ * each of its children, a level per round trip, until the peer solves or
+ * answers whole, and then ask the whole level at which the first path
+ * ended, skipping the levels above it.  The shallowest path is taken
+ * because asking too high costs at most one failed request per node,
+ * asking too low four requests where one would do.
+ *
+ * Skipping a node is only safe if the peer's tree has its children: SKS
+ * answers Error for a node it does not have, ending the session.  Every
+ * node on the paths above that level got SyncFail, which SKS sends only
+ * for an interior node of 150 elements or more; a node of ours is skipped
+ * only if it holds that many too.  Sets whose sizes differ a lot show up
+ * on the paths as whole answers high up, and then little is skipped.
+ */
+static struct probed *
+probed_find(struct recon_session *s, const struct recon_node *n)
+{
+	for (size_t i = 0; i < s->nprobed; i++)
+		if (s->probed[i].node == n)
+			return &s->probed[i];
+	return NULL;
+}
+
+static int
+probed_add(struct recon_session *s, const struct recon_node *n, bool failed,
+    struct pgps_err *err)
+{
+	if (s->nprobed == PROBE_NODES)
+		return pgps_err_set(err, PGPS_EINTERNAL,
+		    "too many probed nodes");
+	s->probed[s->nprobed].node = n;
+	s->probed[s->nprobed].failed = failed;
+	s->nprobed++;
+	return 0;
+}
+
+/* Which child the probe path takes below a node (seeded, not the peer's). */
+static unsigned int
+probe_child(const struct recon_session *s, int path, unsigned int level)
+{
+	uint64_t x = s->seed ^ ((uint64_t)path << 32) ^ level;
+
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	return (unsigned int)(x & (RECON_NCHILDREN - 1));
+}
+
+static int
+probe_start(struct recon_session *s, const struct job *root,
+    struct pgps_err *err)
+{
+	struct recon_prefix cp;
+	int r;
+
+	if ((r = probed_add(s, root->node, true, err)) != 0)
+		return r;
+	s->probing = true;
+	for (unsigned int c = 0; c < RECON_NCHILDREN; c++) {
+		if (recon_prefix_child(&cp, &root->prefix, c) != 0)
+			return pgps_err_set(err, PGPS_EINTERNAL,
+			    "prefix overflow");
+		s->path_fails[c] = 0;
+		s->path_open[c] = true;
+		if ((r = driver_queue_job(s, &root->node->child[c], &cp, 1,
+		    (int)c, err)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Queues what the paths left uncovered under n, down to level target. */
+static int
+probe_walk(struct recon_session *s, const struct recon_node *n,
+    const struct recon_prefix *prefix, unsigned int level,
+    unsigned int target, struct pgps_err *err)
+{
+	const struct probed *p = probed_find(s, n);
+	struct recon_prefix cp;
+	int r;
+
+	if (p != NULL && !p->failed)
+		return 0;		/* answered on a path */
+	if (p == NULL && (level >= target || n->child == NULL ||
+	    n->count < RECON_FULL_THRESH))
+		return driver_queue(s, n, prefix, level, err);
+	if (n->child == NULL)
+		return pgps_err_set(err, PGPS_EINTERNAL, "probed leaf failed");
+	for (unsigned int c = 0; c < RECON_NCHILDREN; c++) {
+		if (recon_prefix_child(&cp, prefix, c) != 0)
+			return pgps_err_set(err, PGPS_EINTERNAL,
+			    "prefix overflow");
+		if ((r = probe_walk(s, &n->child[c], &cp, level + 1, target,
+		    err)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Takes the reply to a request on probe path j->path. */
+static int
+probe_reply(struct recon_session *s, const struct job *j, bool failed,
+    struct pgps_err *err)
+{
+	struct recon_prefix root = RECON_PREFIX_INIT, cp;
+	unsigned int c, target;
+	int r;
+
+	if ((r = probed_add(s, j->node, failed, err)) != 0)
+		return r;
+	if (failed) {
+		s->path_fails[j->path]++;
+		c = probe_child(s, j->path, j->level);
+		if (recon_prefix_child(&cp, &j->prefix, c) != 0)
+			return pgps_err_set(err, PGPS_EINTERNAL,
+			    "prefix overflow");
+		return driver_queue_job(s, &j->node->child[c], &cp,
+		    j->level + 1, j->path, err);
+	}
+	s->path_open[j->path] = false;
+	for (c = 0; c < RECON_NCHILDREN; c++)
+		if (s->path_open[c])
+			return 0;
+	s->probing = false;
+	target = UINT_MAX;
+	for (c = 0; c < RECON_NCHILDREN; c++)
+		if (s->path_fails[c] + 1 < target)
+			target = s->path_fails[c] + 1;
+	s->stats.probe_level = target;
+	return probe_walk(s, recon_ptree_root(s->tree), &root, 0, target,
+	    err);
 }
 
 /*
@@ -379,12 +557,24 @@ driver_reply(struct recon_session *s, struct recon_msg *m,
 	recon_prefix_str(pstr, &j.prefix);
 	switch (m->type) {
 	case RECON_MSG_SYNC_FAIL:
-		/* Only a Poly may fail, and only an interior node descends. */
-		if (!j.poly || j.node->child == NULL)
+		/* Only a Poly may fail. */
+		if (!j.poly)
 			return pgps_err_set(err, PGPS_EPROTO,
 			    "SyncFail for prefix '%s' that was not asked by "
 			    "Poly", pstr);
 		s->stats.sync_fail++;
+		if (j.node->child == NULL) {
+			/* A leaf of ours: nothing below, send it whole. */
+			j.poly = false;
+			if (jobq_push(&s->todo, &j) != 0)
+				return pgps_err_set(err, PGPS_ENOMEM,
+				    "out of memory");
+			return 0;
+		}
+		if (j.path >= 0)
+			return probe_reply(s, &j, true, err);
+		if (j.level == 0 && s->adaptive)
+			return probe_start(s, &j, err);
 		for (unsigned int c = 0; c < RECON_NCHILDREN; c++) {
 			struct recon_prefix cp;
 
@@ -392,21 +582,26 @@ driver_reply(struct recon_session *s, struct recon_msg *m,
 				return pgps_err_set(err, PGPS_EINTERNAL,
 				    "prefix overflow");
 			if ((r = driver_queue(s, &j.node->child[c], &cp,
-			    err)) != 0)
+			    j.level + 1, err)) != 0)
 				return r;
 		}
 		return 0;
 	case RECON_MSG_ELEMENTS:
 		if (j.poly)
 			s->stats.solved++;
-		return want_add(s, m->elems, m->nelems, err);
+		if ((r = want_add(s, m->elems, m->nelems, err)) != 0)
+			return r;
+		return j.path >= 0 ? probe_reply(s, &j, false, err) : 0;
 	case RECON_MSG_FULL_ELEMENTS:
 		if (!j.poly)
 			return pgps_err_set(err, PGPS_EPROTO,
 			    "FullElements in reply to ReconRqst_Full for "
 			    "prefix '%s'", pstr);
 		s->stats.full_elements++;
-		return reconcile_sets(s, j.node, m->elems, m->nelems, err);
+		if ((r = reconcile_sets(s, j.node, m->elems, m->nelems,
+		    err)) != 0)
+			return r;
+		return j.path >= 0 ? probe_reply(s, &j, false, err) : 0;
 	default:
 		return pgps_err_set(err, PGPS_EPROTO,
 		    "unexpected %s in reply to a request for prefix '%s'",
@@ -549,7 +744,7 @@ start_running(struct recon_session *s, struct pgps_err *err)
 	if (s->role != RECON_ROLE_DRIVER)
 		return 0;
 	if ((r = driver_queue(s, &((const struct recon_node *)
-	    recon_ptree_root(s->tree))[0], &root, err)) != 0)
+	    recon_ptree_root(s->tree))[0], &root, 0, err)) != 0)
 		return r;
 	return driver_pump(s, err);
 }
@@ -691,6 +886,7 @@ recon_session_new(struct recon_session **out, const struct recon_ptree *tree,
 	s->max_outstanding = opts->max_outstanding != 0 ?
 	    opts->max_outstanding : RECON_MAX_OUTSTANDING;
 	s->seed = opts->seed;
+	s->adaptive = !opts->no_skip;
 	s->state = RECON_STATE_HANDSHAKE;
 	s->phase = PH_CONFIG;
 	buf_init(&s->in, 0);

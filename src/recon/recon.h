@@ -38,6 +38,8 @@
 #define RECON_FULL_THRESH	(RECON_MBAR * 30)
 /* Requests a driver keeps in flight (SKS client.ml). */
 #define RECON_MAX_OUTSTANDING	100
+/* Octets of a Poly request on the wire, about (for cost estimates). */
+#define RECON_POLY_OCTETS	125
 
 #define RECON_ELEM_LEN		16
 #define RECON_MAX_PREFIX_BITS	(RECON_ELEM_LEN * 8)
@@ -418,6 +420,8 @@ struct recon_session_opts {
 	uint32_t	 full_thresh;	/* 0: RECON_FULL_THRESH */
 	uint32_t	 max_outstanding;	/* 0: RECON_MAX_OUTSTANDING */
 	uint64_t	 seed;		/* root-finding randomness */
+	/* Driver: walk every level as SKS does (no probe paths). */
+	bool		 no_skip;
 };
 
 /* Most wanted elements collected before the session fails. */
@@ -429,6 +433,8 @@ struct recon_session_stats {
 	uint64_t	solved;		/* Poly answered by interpolation */
 	uint64_t	sync_fail;
 	uint64_t	full_elements;
+	/* Driver: the level asked after probing; 0 if it did not probe. */
+	uint32_t	probe_level;
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
 };

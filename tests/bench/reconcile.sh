@@ -134,7 +134,9 @@ sent=$(jn "$T/listen.json" bytes_sent)
 recv=$(jn "$T/listen.json" bytes_received)
 echo "SKS -> pgpsync --listen (tree built): pgpsync complete after $tp s," \
     "both after $tl s; recon $((sent + recv)) octets in" \
-    "$(jn "$T/listen.json" rounds) rounds:" \
+    "$(jn "$T/listen.json" rounds) rounds" \
+    "($(jn "$T/listen.json" requests_poly) Poly," \
+    "$(jn "$T/listen.json" requests_full) Full):" \
     "$(awk -v a=$((sent + recv)) -v m=$min \
 	'BEGIN { printf "%.2f", a / m }') x the minimum"
 awk -v s="$tb" -v c="$tc" -v w="$tw" -v l="$tl" 'BEGIN {

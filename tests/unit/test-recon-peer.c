@@ -84,6 +84,11 @@ same_set(const struct recon_elem *got, size_t ngot, struct recon_elem *want,
  * Reconciles D (driver) and R (responder) with common elements and their
  * own; checks the wanted sets.
  */
+/* Driver walks every level, as SKS does, instead of skipping. */
+static bool no_skip;
+/* Responder keeps SKS's threshold whatever the driver's is. */
+static bool sks_responder;
+
 static struct result
 run(size_t ncommon, size_t nd, size_t nr, uint32_t thresh, size_t chunk)
 {
@@ -118,9 +123,10 @@ run(size_t ncommon, size_t nd, size_t nr, uint32_t thresh, size_t chunk)
 	od.http_port = 11371;
 	od.full_thresh = thresh;
 	od.seed = next64();
+	od.no_skip = no_skip;
 	orr.role = RECON_ROLE_RESPONDER;
 	orr.http_port = 11381;
-	orr.full_thresh = thresh;
+	orr.full_thresh = sks_responder ? 0 : thresh;
 	orr.seed = next64();
 	recon_session_new(&sd, td, &od);
 	recon_session_new(&sr, tr, &orr);
@@ -156,6 +162,12 @@ res_ok(const struct result *r)
 {
 	if (r->rd != 0 || r->rr != 0)
 		diag("driver: %s; responder: %s", r->ed.msg, r->er.msg);
+	else if (r->sd != RECON_STATE_DONE || r->sr != RECON_STATE_DONE ||
+	    !r->want_ok_d || !r->want_ok_r)
+		diag("states %d/%d, driver wants %zu (%s), responder %zu (%s)",
+		    (int)r->sd, (int)r->sr, r->nwant_d,
+		    r->want_ok_d ? "right" : "wrong", r->nwant_r,
+		    r->want_ok_r ? "right" : "wrong");
 	return r->rd == 0 && r->rr == 0 && r->sd == RECON_STATE_DONE &&
 	    r->sr == RECON_STATE_DONE && r->want_ok_d && r->want_ok_r;
 }
@@ -232,6 +244,59 @@ test_random(void)
 	}
 	is_int(bad, 0, "%d random reconciliations learn exactly the "
 	    "symmetric difference", n);
+}
+
+/*
+ * The driver's level skipping: the same differences for fewer requests
+ * and octets than walking every level, and never a request for a node the
+ * responder lacks (our responder, like SKS, fails the session on one),
+ * even when the two sets differ in size by far.  The responder keeps
+ * SKS's rule (SyncFail only for nodes of 150 or more), which skipping
+ * relies on; the driver's threshold is --listen's (1) or SKS's.
+ */
+static void
+test_skip(void)
+{
+	struct result a, b;
+	static const size_t shapes[][3] = {
+		{ 1000, 19000, 0 },	/* responder holds 5% of ours */
+		{ 1000, 0, 19000 },	/* we hold 5% of the responder's */
+		{ 5000, 3000, 3000 },	/* more different than common */
+		{ 30000, 6, 0 },	/* just above what the root solves */
+		{ 30000, 3, 3 },
+	};
+
+	sks_responder = true;
+	/* The same sets both ways. */
+	rng = 4242;
+	a = run(40000, 600, 600, 1, 0);
+	rng = 4242;
+	no_skip = true;
+	b = run(40000, 600, 600, 1, 0);
+	no_skip = false;
+	ok(res_ok(&a) && res_ok(&b) && b.std.probe_level == 0 &&
+	    a.std.probe_level >= 3 &&
+	    a.std.requests_poly + 40 < b.std.requests_poly &&
+	    a.std.bytes_out + a.std.bytes_in < b.std.bytes_out + b.std.bytes_in,
+	    "40000 common, 600 + 600 different: skipping to level %u asks "
+	    "%llu Poly for %llu octets, every level %llu for %llu",
+	    (unsigned int)a.std.probe_level,
+	    (unsigned long long)a.std.requests_poly,
+	    (unsigned long long)(a.std.bytes_out + a.std.bytes_in),
+	    (unsigned long long)b.std.requests_poly,
+	    (unsigned long long)(b.std.bytes_out + b.std.bytes_in));
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		for (int th = 0; th < 2; th++) {
+			a = run(shapes[i][0], shapes[i][1], shapes[i][2],
+			    th == 0 ? 1 : 0, 0);
+			ok(res_ok(&a), "%zu common, %zu + %zu different, "
+			    "threshold %s: exact, probed to level %u",
+			    shapes[i][0], shapes[i][1], shapes[i][2],
+			    th == 0 ? "1" : "150",
+			    (unsigned int)a.std.probe_level);
+		}
+	}
+	sks_responder = false;
 }
 
 static void
@@ -560,6 +625,7 @@ main(void)
 	test_transcripts();
 	test_scenarios();
 	test_random();
+	test_skip();
 	test_config_mismatch();
 	test_misbehaving_driver();
 	return done_testing();

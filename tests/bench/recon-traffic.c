@@ -1,0 +1,165 @@
+/*
+ * recon-traffic: reconciliation traffic of the driver strategies against a
+ * responder that follows SKS's rules, in memory, against the information
+ * minimum (16 octets per differing element).
+ *
+ *   recon-traffic [-n COMMON] [-d DIFF] [-r RUNS]
+ *
+ * Both sets hold COMMON random elements; each side has DIFF of its own.
+ * The strategies: SKS's driver (Full below 150), every level asked by
+ * Poly (pgpsync --listen before level skipping), and pgpsync's driver.
+ * Figures are means over RUNS pairs of sets (different seeds).
+ */
+#include "util/common.h"
+
+#include <unistd.h>
+
+#include "recon/recon.h"
+#include "util/err.h"
+
+static uint64_t rng = 1;
+
+static uint64_t
+next64(void)
+{
+	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void
+random_elem(struct recon_elem *e)
+{
+	uint64_t a = next64(), b = next64();
+
+	memcpy(e->b, &a, 8);
+	memcpy(e->b + 8, &b, 8);
+}
+
+static int
+pass(struct recon_session *a, struct recon_session *b, size_t *moved,
+    struct pgps_err *err)
+{
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	recon_session_output(a, &p, &n);
+	*moved = n;
+	if (n == 0)
+		return 0;
+	r = recon_session_input(b, p, n, err);
+	recon_session_consumed(a, n);
+	return r;
+}
+
+struct strategy {
+	const char	*name;
+	uint32_t	 thresh;
+	bool		 no_skip;
+};
+
+static const struct strategy strategies[] = {
+	{ "SKS driver (Full below 150)", 0, true },
+	{ "Poly at every level", 1, true },
+	{ "pgpsync (level skipping)", 1, false },
+};
+
+int
+main(int argc, char **argv)
+{
+	size_t common = 100000, diff = 1000, runs = 3;
+	double total[3] = { 0 }, polys[3] = { 0 }, level = 0;
+	int c;
+
+	while ((c = getopt(argc, argv, "n:d:r:")) != -1) {
+		switch (c) {
+		case 'n':
+			common = strtoul(optarg, NULL, 10);
+			break;
+		case 'd':
+			diff = strtoul(optarg, NULL, 10);
+			break;
+		case 'r':
+			runs = strtoul(optarg, NULL, 10);
+			break;
+		default:
+			fprintf(stderr, "usage: recon-traffic [-n common] "
+			    "[-d diff] [-r runs]\n");
+			return 2;
+		}
+	}
+	if (runs == 0 || diff == 0) {
+		fprintf(stderr, "recon-traffic: -d and -r must be "
+		    "positive\n");
+		return 2;
+	}
+	for (size_t run = 0; run < runs; run++) {
+		struct recon_ptree *td, *tr;
+		struct recon_elem e;
+
+		rng = 1000 + run;
+		recon_ptree_new(&td);
+		recon_ptree_new(&tr);
+		for (size_t i = 0; i < common; i++) {
+			random_elem(&e);
+			recon_ptree_insert(td, &e, NULL);
+			recon_ptree_insert(tr, &e, NULL);
+		}
+		for (size_t i = 0; i < diff; i++) {
+			random_elem(&e);
+			recon_ptree_insert(td, &e, NULL);
+			random_elem(&e);
+			recon_ptree_insert(tr, &e, NULL);
+		}
+		for (size_t k = 0; k < 3; k++) {
+			struct recon_session_opts od = { 0 }, orr = { 0 };
+			struct recon_session *sd, *sr;
+			struct recon_session_stats st;
+			struct pgps_err err;
+			size_t m1, m2;
+
+			od.role = RECON_ROLE_DRIVER;
+			od.http_port = 11371;
+			od.full_thresh = strategies[k].thresh;
+			od.no_skip = strategies[k].no_skip;
+			od.seed = run;
+			orr.role = RECON_ROLE_RESPONDER;
+			orr.http_port = 11381;
+			orr.seed = run;
+			if (recon_session_new(&sd, td, &od) != 0 ||
+			    recon_session_new(&sr, tr, &orr) != 0)
+				return 2;
+			for (;;) {
+				if (pass(sr, sd, &m1, &err) != 0 ||
+				    pass(sd, sr, &m2, &err) != 0) {
+					fprintf(stderr, "%s\n", err.msg);
+					return 1;
+				}
+				if (m1 == 0 && m2 == 0)
+					break;
+			}
+			if (recon_session_state(sd) != RECON_STATE_DONE)
+				return 1;
+			recon_session_get_stats(sd, &st);
+			total[k] += (double)(st.bytes_in + st.bytes_out);
+			polys[k] += (double)st.requests_poly;
+			if (k == 2)
+				level += st.probe_level;
+			recon_session_free(sd);
+			recon_session_free(sr);
+		}
+		recon_ptree_free(td);
+		recon_ptree_free(tr);
+	}
+	printf("%zu common, %zu own on each side, mean of %zu runs; "
+	    "minimum %zu octets\n", common, diff, runs, 32 * diff);
+	for (size_t k = 0; k < 3; k++)
+		printf("  %-28s %9.0f octets = %5.2f x, %6.0f Poly\n",
+		    strategies[k].name, total[k] / runs,
+		    total[k] / runs / (32.0 * diff), polys[k] / runs);
+	printf("  pgpsync skipped to level %.1f on average\n", level / runs);
+	return 0;
+}
