@@ -15,8 +15,20 @@
  * one commit.  What the peer gives goes into one new commit, merged by
  * fingerprint with what the store holds, so a merged certificate keeps
  * an SKS hash of its own that the peer does not know (counted, not
- * hidden).  GnuPG keyrings are not supported: their SKS hashes would
- * need an export of every key on every run.
+ * hidden).
+ *
+ * The local set may also be a GnuPG keyring (gpg:[HOMEDIR]).  It is
+ * exported whole on every run (public keys only, so no secret key is ever
+ * offered) and its certificates are hashed and kept in memory; nothing is
+ * cached, since a cache would have to be written into the GnuPG home and
+ * no file stamp tells reliably that gpg changed the keyring.  A keyring is
+ * small next to a keyserver's set: the Debian keyring (905 certificates,
+ * 28 MB) is exported and hashed in about a third of a second.  What the
+ * peer gives is merged with the keyring's copy of each key
+ * (keyset/update.h), so gpg receives whole certificates and an update
+ * without user IDs still lands, and is imported in batches after the
+ * fetching ended; what gpg then holds of those keys is hashed again to
+ * count the ones that now differ from the peer's version, as for a store.
  *
  * Connecting to the peer makes us the responder of the protocol; --listen
  * waits for the peer to connect and makes us the driver.  Afterwards the
@@ -40,8 +52,10 @@
 
 #include "cmd/cmd.h"
 #include "cmd/par.h"
+#include "keyset/gpg.h"
 #include "keyset/keyset.h"
 #include "keyset/store.h"
+#include "keyset/update.h"
 #include "net/net.h"
 #include "net/recon.h"
 #include "openpgp/openpgp.h"
@@ -112,11 +126,12 @@ struct rec {
 	uint32_t	src;
 };
 
-/* A certificate of an armored file, decoded and kept in memory. */
+/* A certificate of an armored file or a keyring, kept in memory. */
 struct memcert {
 	uint8_t		 h[16];
 	uint8_t		*p;
 	size_t		 len;
+	char		 fpr[GPG_FPR_HEX];	/* a keyring's only */
 };
 
 struct set {
@@ -140,6 +155,9 @@ struct set {
 	const struct store_entry *ents;
 	size_t		  nents;
 	char		 *stamp_path;	/* names the tree's commit */
+	/* A GnuPG keyring: every certificate is in mem, by recs[].src. */
+	struct gpg_keyring *kr;
+	struct memcert	**byfpr;	/* mem by fingerprint */
 };
 
 static int
@@ -713,6 +731,170 @@ set_open_store(struct set *s, const char *name, bool read_only,
 	return 0;
 }
 
+/* --- a GnuPG keyring as the set ----------------------------------------- */
+
+static int
+memcert_fpr_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct memcert *const *)a)->fpr,
+	    (*(struct memcert *const *)b)->fpr);
+}
+
+/* The keyring's certificate of the key fpr, or NULL. */
+static const struct memcert *
+set_find_fpr(const struct set *s, const char *fpr)
+{
+	struct memcert key, *kp = &key, **m;
+
+	if (s->nmem == 0)
+		return NULL;
+	snprintf(key.fpr, sizeof(key.fpr), "%s", fpr);
+	m = bsearch(&kp, s->byfpr, s->nmem, sizeof(*s->byfpr),
+	    memcert_fpr_cmp);
+	return m != NULL ? *m : NULL;
+}
+
+/*
+ * Exports the keys pats[0..n) of the keyring, or all of them when pats is
+ * NULL, and hands each certificate SKS would accept to fn, parsed and
+ * hashed.  Damaged regions are warned about and counted in *skipped, the
+ * other certificates in *excluded.
+ */
+static int
+gpg_each(struct gpg_keyring *kr, const char *name, const char *const *pats,
+    size_t n, void (*fn)(const struct pgp_cert *, const uint8_t *, void *),
+    void *arg, uint64_t *skipped, uint64_t *excluded)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct pgp_cert c = PGP_CERT_INIT;
+	struct pgp_reader *rd = NULL;
+	struct pgp_raw_cert raw;
+	struct digest *md5;
+	struct buf data = BUF_INIT;
+	uint8_t h[16];
+	int r, rc = -1;
+
+	if ((md5 = digest_new(DIGEST_MD5)) == NULL)
+		die("out of memory");
+	if (gpg_keyring_export(&data, kr, pats, n, &err) != 0 ||
+	    (data.len > 0 && pgp_reader_open_mem(&rd, data.p, data.len, name,
+	    &err) != 0)) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	while (rd != NULL) {
+		pgps_err_clear(&err);
+		if ((r = pgp_reader_next(rd, &raw, 0, &err)) == 0)
+			break;
+		if (r == PGPS_EIO) {
+			error("%s", err.msg);
+			goto cleanup;
+		}
+		if (r < 0) {
+			warn("%s", err.msg);	/* names the place */
+			(*skipped)++;
+			continue;
+		}
+		if (pgp_cert_parse(&c, raw.p, raw.len, raw.offset, &err) != 0) {
+			warn("'%s': %s", name, err.msg);
+			(*skipped)++;
+			continue;
+		}
+		if (!sks_acceptable(&c)) {
+			(*excluded)++;
+			continue;
+		}
+		if (pgp_cert_sks_hash(&c, md5, h) != 0)
+			die("out of memory");
+		fn(&c, h, arg);
+	}
+	rc = 0;
+ cleanup:
+	pgp_reader_free(rd);
+	pgp_cert_release(&c);
+	digest_free(md5);
+	buf_release(&data);
+	return rc;
+}
+
+struct gpg_load {
+	struct set	*s;
+	size_t		 cap;
+};
+
+/* Keeps one certificate of the keyring in memory (gpg_each()). */
+static void
+gpg_load_one(const struct pgp_cert *c, const uint8_t *h, void *arg)
+{
+	struct gpg_load *l = arg;
+	struct set *s = l->s;
+	struct buf b = BUF_INIT;
+	struct memcert *m;
+
+	if (pgp_cert_write(&b, c) != 0)
+		die("out of memory");
+	if (s->nmem == l->cap) {
+		l->cap = l->cap == 0 ? 256 : l->cap * 2;
+		s->mem = xreallocarray(s->mem, l->cap, sizeof(*s->mem));
+	}
+	m = &s->mem[s->nmem++];
+	memcpy(m->h, h, 16);
+	pgp_key_fpr_hex(m->fpr, &c->primary);
+	m->p = buf_detach(&b, &m->len);
+}
+
+/*
+ * Opens gpg:[home] as the set: exports the keyring and keeps each
+ * certificate SKS would accept in memory, with its hash and fingerprint.
+ * A damaged region of the export is skipped and counted, as in a dump.
+ */
+static int
+set_open_gpg(struct set *s, const char *home, uint64_t *skipped)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct gpg_load l = { s, 0 };
+	size_t j = 0;
+
+	memset(s, 0, sizeof(*s));
+	*skipped = 0;
+	if (gpg_keyring_open(&s->kr, *home != '\0' ? home : NULL,
+	    &err) != 0) {
+		s->kr = NULL;
+		return error("%s", err.msg);
+	}
+	s->path = xstrdup(gpg_keyring_home(s->kr));
+	if (gpg_each(s->kr, s->path, NULL, 0, gpg_load_one, &l, skipped,
+	    &s->excluded) != 0)
+		return -1;
+	if (s->nmem >= UINT32_MAX)
+		return error("'%s': too many certificates", s->path);
+	/* By hash, once each (gpg holds one copy of a key anyway). */
+	if (s->nmem > 0)
+		qsort(s->mem, s->nmem, sizeof(*s->mem), rec_cmp);
+	for (size_t i = 0; i < s->nmem; i++) {
+		if (j > 0 && rec_cmp(&s->mem[j - 1], &s->mem[i]) == 0) {
+			free(s->mem[i].p);
+			continue;
+		}
+		s->mem[j++] = s->mem[i];
+	}
+	s->nmem = j;
+	s->recs = xreallocarray(NULL, s->nmem + 1, sizeof(*s->recs));
+	s->byfpr = xreallocarray(NULL, s->nmem + 1, sizeof(*s->byfpr));
+	for (size_t i = 0; i < s->nmem; i++) {
+		memcpy(s->recs[i].h, s->mem[i].h, 16);
+		s->recs[i].off = 0;
+		s->recs[i].len = 0;
+		s->recs[i].src = (uint32_t)i;
+		s->byfpr[i] = &s->mem[i];
+	}
+	s->nrecs = s->nmem;
+	if (s->nmem > 0)
+		qsort(s->byfpr, s->nmem, sizeof(*s->byfpr), memcert_fpr_cmp);
+	tree_build(s);
+	return 0;
+}
+
 /*
  * Offsets into armored files point into their decoded form, so their
  * certificates are decoded once and kept in memory before any is sent.
@@ -782,6 +964,8 @@ set_release(struct set *s)
 	free(s->index_path);
 	free(s->stamp_path);
 	store_free(s->store);
+	free(s->byfpr);
+	gpg_keyring_free(s->kr);
 }
 
 /*
@@ -809,7 +993,7 @@ cert_read(const struct set *s, const struct rec *r, struct buf *out,
 		buf_release(&b);
 		return rc;
 	}
-	if (!s->binary[r->src]) {
+	if (s->kr != NULL || !s->binary[r->src]) {
 		const struct memcert *m = s->nmem == 0 ? NULL :
 		    bsearch(r->h, s->mem, s->nmem, sizeof(*s->mem), rec_cmp);
 
@@ -1131,8 +1315,9 @@ fetch_abort(struct fetch *f, struct atomic_file *af)
 /*
  * Fetches want from the peer and adds what comes to the set: a new file
  * in a directory, or the file rewritten.  The new records go to *f.  For
- * a store they go to the temporary file f->tmp instead, for store_add():
- * the store is not touched while the hashquery server may read it.
+ * a store or a keyring they go to the temporary file f->tmp instead, for
+ * store_add() or gpg_add(): the set is not touched while the hashquery
+ * server may read it.
  */
 static int
 fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
@@ -1157,7 +1342,7 @@ fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
 	if ((f->md5 = digest_new(DIGEST_MD5)) == NULL)
 		die("out of memory");
 	buf_init(&f->cert.partial, 0);
-	if (s->store != NULL) {
+	if (s->store != NULL || s->kr != NULL) {
 		if ((f->tmp = tmpfile()) == NULL) {
 			error("cannot create a temporary file: %s",
 			    strerror(errno));
@@ -1170,7 +1355,7 @@ fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
 			goto cleanup;
 		f->f = af.f;
 	}
-	if (s->store == NULL && !s->is_dir) {
+	if (f->tmp == NULL && !s->is_dir) {
 		struct stat st;
 
 		/* The rewritten file keeps the old one's permissions. */
@@ -1293,17 +1478,43 @@ set_update(struct set *s, struct fetch *f, const char *written)
 	free(old);
 }
 
-/* What store_add() did. */
-struct store_added {
-	bool		 committed;
+/* What store_add() or gpg_add() made of the fetched certificates. */
+struct added {
+	bool		 committed;	/* a store's */
 	char		 commit[2 * STORE_OID_LEN + 1];
-	uint64_t	 put_new;	/* the store lacked the key */
-	uint64_t	 put_merged;	/* merged into the stored version */
+	uint64_t	 put_new;	/* the set lacked the key */
+	uint64_t	 put_merged;	/* merged into the set's version */
 	uint64_t	 put_unchanged;	/* nothing new in it */
 	uint64_t	 refused;
-	/* Fetched, but stored under an SKS hash other than the peer's. */
+	/* Fetched, but held under an SKS hash other than the peer's. */
 	uint64_t	 other_hash;
 };
+
+/* The JSON names of those counts, for a store and for a keyring. */
+static const char *const added_json[2][5] = {
+	{ "stored_new", "stored_merged", "stored_unchanged", "store_refused",
+	    "stored_other_hash" },
+	{ "imported_new", "imported_updated", "imported_unchanged",
+	    "import_refused", "imported_other_hash" }
+};
+
+/* Reads the i-th certificate fetch_missing() wrote to f->tmp into b. */
+static int
+fetched_read(struct fetch *f, size_t i, struct buf *b)
+{
+	const struct rec *fr = &f->recs[i];
+
+	buf_reset(b);
+	if (buf_grow(b, fr->len) != 0)
+		die("out of memory");
+	if (fseeko(f->tmp, (off_t)fr->off, SEEK_SET) != 0 ||
+	    fread(b->p, 1, fr->len, f->tmp) != fr->len)
+		return error("cannot read back a fetched certificate: %s",
+		    strerror(errno));
+	b->len = fr->len;
+	b->p[b->len] = '\0';
+	return 0;
+}
 
 /*
  * Puts what fetch_missing() wrote to f->tmp into the store as one commit,
@@ -1311,7 +1522,7 @@ struct store_added {
  */
 static int
 store_add(struct set *s, struct fetch *f, const char *peer,
-    struct store_added *sa)
+    struct added *sa)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
 	struct store_commit_info ci;
@@ -1325,17 +1536,10 @@ store_add(struct set *s, struct fetch *f, const char *peer,
 	for (size_t i = 0; i < f->nrecs; i++) {
 		const struct rec *fr = &f->recs[i];
 
-		buf_reset(&b);
-		if (buf_grow(&b, fr->len) != 0)
-			die("out of memory");
-		if (fseeko(f->tmp, (off_t)fr->off, SEEK_SET) != 0 ||
-		    fread(b.p, 1, fr->len, f->tmp) != fr->len) {
-			error("cannot read back a fetched certificate: %s",
-			    strerror(errno));
+		if (fetched_read(f, i, &b) != 0)
 			goto cleanup;
-		}
 		pgps_err_clear(&err);
-		r = store_put(s->store, b.p, fr->len, NULL, &pi, &err);
+		r = store_put(s->store, b.p, b.len, NULL, &pi, &err);
 		if (r != 0 && store_is_fatal(r)) {
 			error("%s", err.msg);
 			goto cleanup;
@@ -1374,6 +1578,248 @@ store_add(struct set *s, struct fetch *f, const char *peer,
  cleanup:
 	buf_release(&b);
 	buf_release(&note);
+	return rc;
+}
+
+/* --- into a GnuPG keyring --------------------------------------------- */
+
+/*
+ * Certificates and octets per gpg run: gpg starts rarely, and memory and
+ * its command line stay bounded (as for dump import).
+ */
+#define GPG_BATCH	1000
+#define GPG_BATCH_BYTES	((size_t)32 << 20)
+
+/* One fetched certificate on its way into gpg. */
+struct gpg_in {
+	char		 fpr[GPG_FPR_HEX];
+	size_t		 rec;		/* into fetch.recs */
+	struct buf	 data;		/* the form gpg takes */
+	enum update_result res;
+	bool		 refused;
+	size_t		 item;		/* its key's import item */
+};
+
+static int
+gpg_in_cmp(const void *a, const void *b)
+{
+	const struct gpg_in *x = a, *y = b;
+	int c = strcmp(x->fpr, y->fpr);
+
+	if (c != 0)
+		return c;
+	return x->rec < y->rec ? -1 : x->rec > y->rec;
+}
+
+static void
+gpg_refuse(const struct fetch *f, struct gpg_in *x, const char *why,
+    struct added *ga)
+{
+	char hex[33];
+
+	hex_encode_upper(hex, f->recs[x->rec].h, 16);
+	warn("%s%s%s: not imported: %s", hex, x->fpr[0] != '\0' ? " " : "",
+	    x->fpr, why);
+	x->refused = true;
+	ga->refused++;
+}
+
+/*
+ * The fetched certificate in b, in the form gpg takes (update_prepare()
+ * with the default limits): what gpg 2.2 cannot read is left out or
+ * refused here, since one such certificate makes gpg drop a whole run.
+ */
+static void
+gpg_take(const struct fetch *f, struct gpg_in *x, size_t rec,
+    const struct buf *b, const struct pgp_limits *lim, struct added *ga)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct pgp_cert c = PGP_CERT_INIT;
+	char why[sizeof(err.msg) + 32];
+
+	memset(x, 0, sizeof(*x));
+	buf_init(&x->data, 0);
+	x->rec = rec;
+	if (pgp_cert_parse(&c, b->p, b->len, 0, &err) != 0)
+		gpg_refuse(f, x, err.msg, ga);
+	else {
+		pgp_key_fpr_hex(x->fpr, &c.primary);
+		if (update_prepare(&x->data, &c, lim, UPDATE_GPG, NULL,
+		    &err) != 0) {
+			snprintf(why, sizeof(why), "%s%s",
+			    err.code == PGPS_ELIMIT ? "over the limits: " : "",
+			    err.msg);
+			gpg_refuse(f, x, why, ga);
+		}
+	}
+	pgp_cert_release(&c);
+}
+
+/* Collects the hash of one certificate (gpg_each()). */
+static void
+gpg_hash_one(const struct pgp_cert *c, const uint8_t *h, void *arg)
+{
+	struct recon_elem e;
+
+	(void)c;
+	memcpy(e.b, h, 16);
+	elemvec_add(arg, &e, 1);
+}
+
+/*
+ * Imports in[0..n) in one gpg run.  The certificates of one key are merged
+ * with the keyring's copy of it first (update_merge()), so gpg gets the
+ * whole certificate and an update without user IDs still lands; keys to
+ * which nothing is new do not go to gpg at all.  The hashes of what gpg
+ * then holds of the keys go to *have, those of the certificates it took
+ * to *kept.
+ */
+static int
+gpg_import_batch(struct set *s, const struct fetch *f, struct gpg_in *in,
+    size_t n, struct added *ga, struct gpg_import_result *gres,
+    struct elemvec *have, struct elemvec *kept)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct gpg_import_item *items;
+	struct buf *works;
+	const char **pats;
+	size_t nitems = 0, np = 0;
+	uint64_t skipped = 0, excluded = 0;
+	int rc = -1;
+
+	qsort(in, n, sizeof(*in), gpg_in_cmp);
+	items = xcalloc(n + 1, sizeof(*items));
+	works = xcalloc(n + 1, sizeof(*works));
+	pats = xcalloc(n + 1, sizeof(*pats));
+	for (size_t k = 0, e; k < n; k = e) {
+		const struct memcert *cur = set_find_fpr(s, in[k].fpr);
+		struct buf *w = &works[nitems];
+		bool changed = false;
+
+		for (e = k; e < n && strcmp(in[e].fpr, in[k].fpr) == 0; e++)
+			;
+		if (in[k].fpr[0] == '\0')
+			continue;	/* refused before its key was known */
+		buf_init(w, 0);
+		if (cur != NULL && buf_add(w, cur->p, cur->len) != 0)
+			die("out of memory");
+		for (size_t j = k; j < e; j++) {
+			if (in[j].refused)
+				continue;
+			pgps_err_clear(&err);
+			if (update_merge(w, &in[j].res, in[j].data.p,
+			    in[j].data.len, 0, UPDATE_GPG, NULL, NULL, NULL,
+			    &err) != 0) {
+				gpg_refuse(f, &in[j], err.msg, ga);
+				continue;
+			}
+			in[j].item = nitems;
+			changed |= in[j].res != UPDATE_UNCHANGED;
+		}
+		if (!changed) {
+			buf_release(w);
+			continue;
+		}
+		items[nitems].p = w->p;
+		items[nitems].len = w->len;
+		snprintf(items[nitems].fpr, sizeof(items[nitems].fpr), "%s",
+		    in[k].fpr);
+		nitems++;
+	}
+	if (nitems > 0 && gpg_keyring_import(items, nitems, gres, s->kr, "ks",
+	    &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct gpg_in *x = &in[k];
+		const struct gpg_import_item *it = &items[x->item];
+		struct recon_elem e;
+
+		if (x->refused)
+			continue;
+		if (x->res == UPDATE_UNCHANGED)
+			ga->put_unchanged++;
+		else if (it->failed)
+			gpg_refuse(f, x, it->why, ga);
+		else if (!it->seen)
+			gpg_refuse(f, x, "gpg did not import it (no valid "
+			    "self-signed user ID?)", ga);
+		else if (it->status == 0)
+			ga->put_unchanged++;	/* gpg had it all */
+		else if (x->res == UPDATE_NEW)
+			ga->put_new++;
+		else
+			ga->put_merged++;
+		if (x->refused)
+			continue;
+		memcpy(e.b, f->recs[x->rec].h, 16);
+		elemvec_add(kept, &e, 1);
+		if (np == 0 || strcmp(pats[np - 1], x->fpr) != 0)
+			pats[np++] = x->fpr;
+	}
+	/* What gpg holds of those keys now. */
+	rc = np == 0 || gpg_each(s->kr, s->path, pats, np, gpg_hash_one, have,
+	    &skipped, &excluded) == 0 ? 0 : -1;
+ cleanup:
+	for (size_t k = 0; k < nitems; k++)
+		buf_release(&works[k]);
+	free(works);
+	free(items);
+	free(pats);
+	return rc;
+}
+
+/*
+ * Imports what fetch_missing() wrote to f->tmp into the keyring, a batch
+ * per gpg run, and counts how many of the certificates gpg now holds
+ * under another SKS hash than the peer's (merged with the keyring's copy,
+ * or cut by gpg, which drops what does not verify).
+ */
+static int
+gpg_add(struct set *s, struct fetch *f, struct added *ga)
+{
+	struct gpg_import_result gres;
+	struct pgp_limits lim;
+	struct elemvec have = { NULL, 0, 0 }, kept = { NULL, 0, 0 };
+	struct gpg_in *in;
+	struct buf b = BUF_INIT;
+	size_t i = 0, n = 0;
+	int rc = -1;
+
+	memset(ga, 0, sizeof(*ga));
+	memset(&gres, 0, sizeof(gres));
+	pgp_limits_default(&lim);
+	in = xcalloc(GPG_BATCH, sizeof(*in));
+	while (i < f->nrecs) {
+		size_t bytes = 0;
+
+		for (n = 0; i < f->nrecs && n < GPG_BATCH &&
+		    bytes < GPG_BATCH_BYTES; n++, i++) {
+			if (fetched_read(f, i, &b) != 0)
+				goto cleanup;
+			gpg_take(f, &in[n], i, &b, &lim, ga);
+			bytes += in[n].data.len;
+		}
+		if (gpg_import_batch(s, f, in, n, ga, &gres, &have,
+		    &kept) != 0)
+			goto cleanup;
+		for (; n > 0; n--)
+			buf_release(&in[n - 1].data);
+	}
+	elemvec_unique(&have);
+	for (size_t k = 0; k < kept.n; k++)
+		if (have.n == 0 || bsearch(&kept.v[k], have.v, have.n,
+		    sizeof(*have.v), recon_elem_cmp) == NULL)
+			ga->other_hash++;
+	rc = 0;
+ cleanup:
+	for (; n > 0; n--)
+		buf_release(&in[n - 1].data);
+	free(in);
+	free(have.v);
+	free(kept.v);
+	buf_release(&b);
 	return rc;
 }
 
@@ -1576,6 +2022,31 @@ keep_ours(const struct set *s, struct elemvec *v)
 	return v->n = j;
 }
 
+/* The text report of store_add() (store) or gpg_add(). */
+static void
+print_added(const struct added *sa, bool store)
+{
+	printf("%s %llu new, %llu %s, %llu already held, %llu refused",
+	    store ? "stored" : "imported into gpg:",
+	    (unsigned long long)sa->put_new,
+	    (unsigned long long)sa->put_merged,
+	    store ? "merged into the stored version" : "updated",
+	    (unsigned long long)sa->put_unchanged,
+	    (unsigned long long)sa->refused);
+	if (!store)
+		printf("\n");
+	else if (sa->committed)
+		printf("; commit %.12s\n", sa->commit);
+	else
+		printf("; no commit\n");
+	if (sa->other_hash > 0)
+		printf("%llu %s under an SKS hash the peer does not have "
+		    "(merged with %s)\n", (unsigned long long)sa->other_hash,
+		    store ? "stored" : "held by gpg",
+		    store ? "our version" : "the keyring's copy, or cut by "
+		    "gpg");
+}
+
 /* A numeric option's value from min to max; a usage error otherwise. */
 static unsigned long
 num_arg(struct ctx *ctx, const char *name, const char *arg,
@@ -1599,7 +2070,7 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 	struct tap tap;
 	struct fetch f;
 	struct push pu;
-	struct store_added sa;
+	struct added sa;
 	struct serve_ctx sc;
 	struct net_hq_server *srv = NULL;
 	struct recon_session_opts so;
@@ -1674,11 +2145,10 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 	if (serve)
 		push = false;
 	setname = argv[i + 1];
-	if (strncmp(setname, "gpg:", 4) == 0)
-		return usage_error(ctx, "'%s': a GnuPG keyring cannot be "
-		    "reconciled; export it to a file (gpg --export >FILE) or "
-		    "import it into a store first", setname);
-	if (strncmp(setname, "store:", 6) == 0) {
+	if (strncmp(setname, "gpg:", 4) == 0) {
+		if (set_open_gpg(&set, setname + 4, &skipped) != 0)
+			goto cleanup;
+	} else if (strncmp(setname, "store:", 6) == 0) {
 		if (strchr(setname + 6, '@') != NULL && !dry_run)
 			return usage_error(ctx, "'%s': a revision cannot be "
 			    "updated; use --dry-run", setname);
@@ -1855,7 +2325,11 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 		srv = NULL;
 		if (written != NULL)
 			set_update(&set, &f, written);
-		if (f.tmp != NULL && store_add(&set, &f, argv[i], &sa) != 0)
+		if (f.tmp != NULL && set.store != NULL &&
+		    store_add(&set, &f, argv[i], &sa) != 0)
+			goto cleanup;
+		if (f.tmp != NULL && set.kr != NULL &&
+		    gpg_add(&set, &f, &sa) != 0)
 			goto cleanup;
 	}
 
@@ -1905,19 +2379,17 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 			json_object_set_new(o, "output", written != NULL ?
 			    json_string(written) : json_null());
 		}
-		if (!dry_run && set.store != NULL) {
+		if (!dry_run && set.store != NULL)
 			json_object_set_new(o, "commit", sa.committed ?
 			    json_string(sa.commit) : json_null());
-			json_object_set_new(o, "stored_new",
-			    json_integer((json_int_t)sa.put_new));
-			json_object_set_new(o, "stored_merged",
-			    json_integer((json_int_t)sa.put_merged));
-			json_object_set_new(o, "stored_unchanged",
-			    json_integer((json_int_t)sa.put_unchanged));
-			json_object_set_new(o, "store_refused",
-			    json_integer((json_int_t)sa.refused));
-			json_object_set_new(o, "stored_other_hash",
-			    json_integer((json_int_t)sa.other_hash));
+		if (!dry_run && (set.store != NULL || set.kr != NULL)) {
+			const char *const *nm = added_json[set.kr != NULL];
+			uint64_t v[5] = { sa.put_new, sa.put_merged,
+			    sa.put_unchanged, sa.refused, sa.other_hash };
+
+			for (size_t k = 0; k < 5; k++)
+				json_object_set_new(o, nm[k],
+				    json_integer((json_int_t)v[k]));
 		}
 		json_object_set_new(o, "seconds",
 		    json_real(net_now() - t0));
@@ -1963,24 +2435,9 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 				    written != NULL ? written : "",
 				    (unsigned long long)pu.pushed,
 				    (unsigned long long)served);
-			if (!dry_run && set.store != NULL && f.fetched > 0) {
-				printf("stored %llu new, %llu merged into the "
-				    "stored version, %llu already held, %llu "
-				    "refused; ",
-				    (unsigned long long)sa.put_new,
-				    (unsigned long long)sa.put_merged,
-				    (unsigned long long)sa.put_unchanged,
-				    (unsigned long long)sa.refused);
-				if (sa.committed)
-					printf("commit %.12s\n", sa.commit);
-				else
-					printf("no commit\n");
-				if (sa.other_hash > 0)
-					printf("%llu stored under an SKS hash "
-					    "the peer does not have (merged "
-					    "with our version)\n",
-					    (unsigned long long)sa.other_hash);
-			}
+			if (!dry_run && (set.store != NULL ||
+			    set.kr != NULL) && f.fetched > 0)
+				print_added(&sa, set.store != NULL);
 		}
 	}
 	if (dry_run)
