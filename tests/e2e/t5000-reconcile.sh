@@ -8,6 +8,7 @@
 # against --listen, the prefix-tree cache, --dry-run, and a peer that
 # never answers.
 . "$(dirname "$0")/lib.sh"
+. "$SRCDIR/tests/e2e/lib-recon.sh"
 
 FIXTURE=$SRCDIR/tests/sks/sks-fixture
 GENCERTS=$SRCDIR/tests/bench/gencerts
@@ -26,28 +27,6 @@ S2=$TMPD/s2
 test_at_exit 'cd / && "$FIXTURE" destroy "$S1" >/dev/null 2>&1
 "$FIXTURE" destroy "$S2" >/dev/null 2>&1
 rm -rf "$TMPD"'
-
-# hashes SET...: the sorted SKS hashes of the certificates.
-hashes() {
-	pgpsync dump hashes "$@" | cut -d" " -f1 | sort -u
-}
-
-# sks_hashes DIR: the sorted SKS hashes of what SKS stores.
-sks_hashes() {
-	"$FIXTURE" dump "$1" "$TMPD/dump.pgp" >/dev/null 2>&1 &&
-	hashes "$TMPD/dump.pgp"
-}
-
-# jnum FILE NAME: a top-level number of a JSON report.
-jnum() {
-	sed -n "s/^  \"$2\": \\([0-9]*\\),*\$/\\1/p" "$1"
-}
-
-# jlist FILE NAME: the strings of a top-level array, sorted.
-jlist() {
-	sed -n "/^  \"$2\": \\[/,/^  \\]/p" "$1" |
-	    sed -n 's/^ *"\([0-9A-F]*\)",*$/\1/p' | sort
-}
 
 test_expect_success 'setup: A and B share 400 certificates, 200 and 150 own' '
 	"$GENCERTS" -n 400 -s 5001 -o common.pgp &&

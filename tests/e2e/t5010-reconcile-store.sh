@@ -7,6 +7,7 @@
 # fetching from a store with --serve, a fetched certificate merged with
 # the stored version of its key, and the sets reconcile refuses.
 . "$(dirname "$0")/lib.sh"
+. "$SRCDIR/tests/e2e/lib-recon.sh"
 
 FIXTURE=$SRCDIR/tests/sks/sks-fixture
 GENCERTS=$SRCDIR/tests/bench/gencerts
@@ -23,28 +24,6 @@ TMPD=$(mktemp -d /tmp/pgps-t5010.XXXXXX) || exit 1
 S1=$TMPD/s1
 test_at_exit 'cd / && "$FIXTURE" destroy "$S1" >/dev/null 2>&1
 rm -rf "$TMPD"'
-
-# hashes SET...: the sorted SKS hashes of the certificates.
-hashes() {
-	pgpsync dump hashes "$@" | cut -d" " -f1 | sort -u
-}
-
-# sks_hashes DIR: the sorted SKS hashes of what SKS stores.
-sks_hashes() {
-	"$FIXTURE" dump "$1" "$TMPD/dump.pgp" >/dev/null 2>&1 &&
-	hashes "$TMPD/dump.pgp"
-}
-
-# jnum FILE NAME: a top-level number of a JSON report.
-jnum() {
-	sed -n "s/^  \"$2\": \\([0-9]*\\),*\$/\\1/p" "$1"
-}
-
-# jlist FILE NAME: the strings of a top-level array, sorted.
-jlist() {
-	sed -n "/^  \"$2\": \\[/,/^  \\]/p" "$1" |
-	    sed -n 's/^ *"\([0-9A-F]*\)",*$/\1/p' | sort
-}
 
 # commits DIR: the number of commits of a store.
 commits() {

@@ -8,6 +8,7 @@
 # fetching from the keyring with --serve, SKS starting the reconciliation
 # against --listen, and a GnuPG home that does not exist.
 . "$(dirname "$0")/lib.sh"
+. "$SRCDIR/tests/e2e/lib-recon.sh"
 
 FIXTURE=$SRCDIR/tests/sks/sks-fixture
 GENCERTS=$SRCDIR/tests/bench/gencerts
@@ -45,32 +46,10 @@ g() {
 	    --pinentry-mode loopback "$@"
 }
 
-# hashes SET...: the sorted SKS hashes of the certificates.
-hashes() {
-	pgpsync dump hashes "$@" | cut -d" " -f1 | sort -u
-}
-
 # gpg_hashes HOME: the sorted SKS hashes of what gpg exports of HOME.
 gpg_hashes() {
 	gpg --homedir "$1" --batch --export >"$TMPD/export.pgp" &&
 	hashes "$TMPD/export.pgp"
-}
-
-# sks_hashes DIR: the sorted SKS hashes of what SKS stores.
-sks_hashes() {
-	"$FIXTURE" dump "$1" "$TMPD/dump.pgp" >/dev/null 2>&1 &&
-	hashes "$TMPD/dump.pgp"
-}
-
-# jnum FILE NAME: a top-level number of a JSON report.
-jnum() {
-	sed -n "s/^  \"$2\": \\([0-9]*\\),*\$/\\1/p" "$1"
-}
-
-# jlist FILE NAME: the strings of a top-level array, sorted.
-jlist() {
-	sed -n "/^  \"$2\": \\[/,/^  \\]/p" "$1" |
-	    sed -n 's/^ *"\([0-9A-F]*\)",*$/\1/p' | sort
 }
 
 # files HOME: the names, sizes and times of the files of a GnuPG home
