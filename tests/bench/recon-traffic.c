@@ -4,8 +4,12 @@
  * minimum (16 octets per differing element).
  *
  *   recon-traffic [-n COMMON] [-d DIFF] [-r RUNS]
+ *   recon-traffic -a HASHES -b HASHES
  *
  * Both sets hold COMMON random elements; each side has DIFF of its own.
+ * With -a and -b, the driver's and the responder's sets are read from
+ * files of SKS hashes (the first word of each line of "pgpsync dump
+ * hashes"), for a replay of the sets of tests/bench/reconcile.sh.
  * The strategies: SKS's driver (Full below 150), every level asked by
  * Poly (pgpsync --listen before level skipping), and pgpsync's driver.
  * Figures are means over RUNS pairs of sets (different seeds).
@@ -16,6 +20,7 @@
 
 #include "recon/recon.h"
 #include "util/err.h"
+#include "util/hex.h"
 
 static uint64_t rng = 1;
 
@@ -55,6 +60,42 @@ pass(struct recon_session *a, struct recon_session *b, size_t *moved,
 	return r;
 }
 
+/*
+ * Reads the hashes of path into t; returns how many, or -1.  Counts in
+ * *common those that other (may be NULL) holds.
+ */
+static long
+read_hashes(struct recon_ptree *t, const char *path,
+    const struct recon_ptree *other, size_t *common)
+{
+	char line[256];
+	struct recon_elem e;
+	long n = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		perror(path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (hex_decode(e.b, sizeof(e.b), line, 32) != 0) {
+			fprintf(stderr, "%s: line %ld is not a hash\n", path,
+			    n + 1);
+			fclose(f);
+			return -1;
+		}
+		if (recon_ptree_insert(t, &e, NULL) != 0) {
+			fclose(f);
+			return -1;
+		}
+		if (other != NULL && recon_ptree_has(other, &e))
+			(*common)++;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
 struct strategy {
 	const char	*name;
 	uint32_t	 thresh;
@@ -67,15 +108,57 @@ static const struct strategy strategies[] = {
 	{ "pgpsync (level skipping)", 1, false },
 };
 
+/* Builds the two trees of run number run. */
+static int
+make_sets(struct recon_ptree **td, struct recon_ptree **tr, size_t run,
+    size_t common, size_t diff, const char *fa, const char *fb,
+    size_t *ndiff)
+{
+	struct recon_elem e;
+	long na, nb;
+	size_t both = 0;
+
+	if (recon_ptree_new(td) != 0 || recon_ptree_new(tr) != 0)
+		return -1;
+	if (fa != NULL) {
+		if ((na = read_hashes(*td, fa, NULL, NULL)) < 0 ||
+		    (nb = read_hashes(*tr, fb, *td, &both)) < 0)
+			return -1;
+		*ndiff = (size_t)na + (size_t)nb - 2 * both;
+		return 0;
+	}
+	rng = 1000 + run;
+	for (size_t i = 0; i < common; i++) {
+		random_elem(&e);
+		recon_ptree_insert(*td, &e, NULL);
+		recon_ptree_insert(*tr, &e, NULL);
+	}
+	for (size_t i = 0; i < diff; i++) {
+		random_elem(&e);
+		recon_ptree_insert(*td, &e, NULL);
+		random_elem(&e);
+		recon_ptree_insert(*tr, &e, NULL);
+	}
+	*ndiff = 2 * diff;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	size_t common = 100000, diff = 1000, runs = 3;
+	size_t common = 100000, diff = 1000, runs = 3, ndiff = 0;
 	double total[3] = { 0 }, polys[3] = { 0 }, level = 0;
+	const char *fa = NULL, *fb = NULL;
 	int c;
 
-	while ((c = getopt(argc, argv, "n:d:r:")) != -1) {
+	while ((c = getopt(argc, argv, "a:b:n:d:r:")) != -1) {
 		switch (c) {
+		case 'a':
+			fa = optarg;
+			break;
+		case 'b':
+			fb = optarg;
+			break;
 		case 'n':
 			common = strtoul(optarg, NULL, 10);
 			break;
@@ -87,32 +170,29 @@ main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: recon-traffic [-n common] "
-			    "[-d diff] [-r runs]\n");
+			    "[-d diff] [-r runs]\n"
+			    "       recon-traffic -a hashes -b hashes "
+			    "[-r runs]\n");
 			return 2;
 		}
 	}
-	if (runs == 0 || diff == 0) {
-		fprintf(stderr, "recon-traffic: -d and -r must be "
-		    "positive\n");
+	if (runs == 0 || diff == 0 || (fa == NULL) != (fb == NULL)) {
+		fprintf(stderr, "recon-traffic: -d and -r must be positive, "
+		    "-a and -b go together\n");
 		return 2;
 	}
 	for (size_t run = 0; run < runs; run++) {
 		struct recon_ptree *td, *tr;
-		struct recon_elem e;
 
-		rng = 1000 + run;
-		recon_ptree_new(&td);
-		recon_ptree_new(&tr);
-		for (size_t i = 0; i < common; i++) {
-			random_elem(&e);
-			recon_ptree_insert(td, &e, NULL);
-			recon_ptree_insert(tr, &e, NULL);
+		if (make_sets(&td, &tr, run, common, diff, fa, fb,
+		    &ndiff) != 0) {
+			fprintf(stderr, "recon-traffic: cannot build the "
+			    "sets\n");
+			return 2;
 		}
-		for (size_t i = 0; i < diff; i++) {
-			random_elem(&e);
-			recon_ptree_insert(td, &e, NULL);
-			random_elem(&e);
-			recon_ptree_insert(tr, &e, NULL);
+		if (ndiff == 0) {
+			fprintf(stderr, "recon-traffic: the sets are equal\n");
+			return 2;
 		}
 		for (size_t k = 0; k < 3; k++) {
 			struct recon_session_opts od = { 0 }, orr = { 0 };
@@ -154,12 +234,16 @@ main(int argc, char **argv)
 		recon_ptree_free(td);
 		recon_ptree_free(tr);
 	}
-	printf("%zu common, %zu own on each side, mean of %zu runs; "
-	    "minimum %zu octets\n", common, diff, runs, 32 * diff);
+	if (fa != NULL)
+		printf("%s and %s, %zu differing, mean of %zu runs; minimum "
+		    "%zu octets\n", fa, fb, ndiff, runs, 16 * ndiff);
+	else
+		printf("%zu common, %zu own on each side, mean of %zu runs; "
+		    "minimum %zu octets\n", common, diff, runs, 16 * ndiff);
 	for (size_t k = 0; k < 3; k++)
 		printf("  %-28s %9.0f octets = %5.2f x, %6.0f Poly\n",
 		    strategies[k].name, total[k] / runs,
-		    total[k] / runs / (32.0 * diff), polys[k] / runs);
+		    total[k] / runs / (16.0 * (double)ndiff), polys[k] / runs);
 	printf("  pgpsync skipped to level %.1f on average\n", level / runs);
 	return 0;
 }

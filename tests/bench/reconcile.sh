@@ -21,7 +21,7 @@ FIXTURE=tests/sks/sks-fixture
 GEN=tests/bench/gencerts
 PGPSYNC=bin/pgpsync
 OUT=tests/bench/out
-[ -x "$GEN" ] && [ -x "$PGPSYNC" ] || make -s bin/pgpsync tests/bench/gencerts
+[ -x "$GEN" ] && [ -x "$PGPSYNC" ] || make -s bin/pgpsync tests/bench/gencerts tests/bench/recon-traffic
 if ! [ -x "${SKS_BIN:-/usr/sbin/sks}" ]; then
 	echo "skipped: needs sks (apt-get install sks)"
 	exit 0
@@ -142,3 +142,10 @@ echo "SKS -> pgpsync --listen (tree built): pgpsync complete after $tp s," \
 awk -v s="$tb" -v c="$tc" -v w="$tw" -v l="$tl" 'BEGIN {
 	printf "speed-up over SKS <-> SKS: %.1f x (tree built), %.1f x " \
 	    "(cached), %.1f x (--listen)\n", s / c, s / w, s / l }'
+
+# The same two sets in memory, every driver strategy against a responder
+# with SKS's rules: the traffic above, replayed without SKS.
+"$PGPSYNC" dump hashes "$T/A.pgp" | cut -d" " -f1 >"$T/A.h"
+"$PGPSYNC" dump hashes "$T/B.pgp" | cut -d" " -f1 >"$T/B.h"
+echo "the same sets in memory (tests/bench/recon-traffic), by driver strategy:"
+tests/bench/recon-traffic -a "$T/A.h" -b "$T/B.h" -r 4 | sed 1d
