@@ -19,17 +19,8 @@
 #include "util/span.h"
 #include "tap.h"
 
-static uint64_t rng = 4242;
-
-static uint64_t
-next64(void)
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
+#define RNG_SEED	4242
+#include "rng.h"
 
 static void
 nap(void)
@@ -40,10 +31,7 @@ nap(void)
 static void
 random_elem(struct recon_elem *e)
 {
-	uint64_t a = next64(), b = next64();
-
-	memcpy(e->b, &a, 8);
-	memcpy(e->b + 8, &b, 8);
+	rng_fill16(e->b);
 }
 
 struct side {

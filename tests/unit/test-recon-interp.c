@@ -12,25 +12,13 @@
 #include "util/hex.h"
 #include "tap.h"
 
-static uint64_t rng = 2024;
-
-static uint64_t
-next64(void)
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
+#define RNG_SEED	2024
+#include "rng.h"
 
 static void
 random_elem(struct recon_elem *e)
 {
-	uint64_t a = next64(), b = next64();
-
-	memcpy(e->b, &a, 8);
-	memcpy(e->b + 8, &b, 8);
+	rng_fill16(e->b);
 }
 
 /* sv[i] *= prod over e of (point_i - e), as the prefix tree keeps it. */

@@ -13,6 +13,9 @@
 #include "util/span.h"
 #include "tap.h"
 
+#define RNG_SEED	5
+#include "rng.h"
+
 #define ELEM_HEX	"2065b3e644ec3731eb87c9ccf1b8b50c"
 
 /* Decodes hex (spaces ignored) into a new buffer. */
@@ -215,18 +218,6 @@ test_golden(void)
 	check_truncations(full0010_hex, "Full");
 	check_truncations(elements_hex, "Elements");
 	check_truncations(error_hex, "Error");
-}
-
-static uint64_t rng = 5;
-
-static uint64_t
-next64(void)
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
 }
 
 static int

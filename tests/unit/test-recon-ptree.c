@@ -15,27 +15,15 @@
 #include "util/span.h"
 #include "tap.h"
 
-static uint64_t rng = 77;
-
-static uint64_t
-next64(void)
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
+#define RNG_SEED	77
+#include "rng.h"
 
 /* Random elements; with narrow set, the first 3 octets take few values so
  * that the tree grows deep. */
 static void
 random_elem(struct recon_elem *e, int narrow)
 {
-	uint64_t a = next64(), b = next64();
-
-	memcpy(e->b, &a, 8);
-	memcpy(e->b + 8, &b, 8);
+	rng_fill16(e->b);
 	if (narrow) {
 		e->b[0] &= 0x81;
 		e->b[1] &= 0x03;

@@ -9,6 +9,9 @@
 #include "util/hex.h"
 #include "tap.h"
 
+#define RNG_SEED	12345
+#include "rng.h"
+
 struct vec {
 	const char	*a, *b, *sum, *diff, *prod, *inv;
 };
@@ -140,18 +143,6 @@ zp_is_hex(const struct zp *z, const char *h)
 		return 0;
 	}
 	return 1;
-}
-
-static uint64_t rng = 12345;
-
-static uint64_t
-next64(void)
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
 }
 
 static struct zp
