@@ -5,8 +5,9 @@
  * The session owns no socket: the caller feeds it the peer's octets and
  * sends what it produces, so the same code runs over TCP and, in tests,
  * between two sessions in memory.  Both roles are here: the driver (the
- * accepting side) walks its tree breadth-first and asks, the responder (the
- * connecting side) answers, interpolating where it can.
+ * accepting side) walks its tree and asks, skipping levels where it can
+ * (see probe_start() and pilot_start()), the responder (the connecting
+ * side) answers, interpolating where it can.
  *
  * Every frame's length is capped before it is buffered, the wanted set is
  * capped, and each request is answered from the tree without recursion
@@ -41,6 +42,7 @@ struct job {
 	const struct recon_node	*node;
 	struct recon_prefix	 prefix;
 	bool			 poly;	/* asked with ReconRqst_Poly */
+	bool			 pilot;	/* tells how often small nodes fail */
 	int			 path;	/* probe path, or -1 */
 	unsigned int		 level;
 };
@@ -90,6 +92,11 @@ struct recon_session {
 	bool				 path_open[RECON_NCHILDREN];
 	struct probed			 probed[PROBE_NODES];
 	size_t				 nprobed;
+	struct jobq			 deferred;	/* see pilot_start() */
+	unsigned int			 pilot_pending;
+	unsigned int			 pilot_asked;
+	unsigned int			 pilot_failed;
+	bool				 pilot_unsafe;
 
 	struct recon_elem		*want;
 	size_t				 nwant, capwant;
@@ -342,6 +349,7 @@ driver_queue_job(struct recon_session *s, const struct recon_node *n,
 	j.prefix = *prefix;
 	j.level = level;
 	j.path = path;
+	j.pilot = false;
 	/*
 	 * Small nodes go whole (SKS client.ml: leaf or count < 150).  With a
 	 * lower threshold a leaf is asked by Poly too, unless sending its
@@ -439,6 +447,138 @@ probe_start(struct recon_session *s, const struct job *root,
 	return 0;
 }
 
+/*
+ * Small nodes at the target level.  A node of fewer than 150 elements whose
+ * Poly fails costs all its elements (SKS answers FullElements), so where
+ * failures are frequent its four children are cheaper to ask.  How
+ * frequent is learnt from a pilot, the first of these nodes (see
+ * pilot_start()); the rest, held back until the pilot's replies are in,
+ * are asked or replaced by their children, whichever is expected to cost
+ * less if the differences are spread evenly.  Nodes are only replaced when no
+ * FullElements of the pilot showed the peer's node much smaller than ours
+ * (its node must have children: SKS splits above 50).
+ */
+#define PILOT_NODES	64
+#define PILOT_MIN_NODES	16
+#define PILOT_MIN_COUNT	70
+
+/*
+ * The share of nodes holding Poisson(i / 8) differences that fail to
+ * interpolate (more than 5 differences, or 5 with an even size difference,
+ * counted half), in units of 1/10000.
+ */
+static const uint16_t fail_rate[] = {
+	0, 0, 0, 0, 1, 3, 6, 12, 21, 35, 55, 81, 115, 158, 210, 273,
+	346, 431, 527, 635, 754, 885, 1027, 1180, 1343, 1516, 1698, 1888,
+	2085, 2288, 2498, 2712, 2930, 3151, 3375, 3599, 3825, 4050, 4274,
+	4497, 4718, 4936, 5150, 5361, 5568, 5770, 5967, 6160, 6346, 6528,
+	6703, 6873, 7036, 7194, 7346, 7492, 7632, 7765, 7893, 8016, 8133,
+	8244, 8350, 8450, 8546, 8636, 8722, 8803, 8880, 8953, 9021, 9086,
+	9147, 9204, 9258, 9309, 9356, 9401, 9442, 9482, 9518, 9553, 9585,
+	9615, 9643, 9669, 9693, 9716, 9737, 9757, 9775, 9792, 9808, 9822,
+	9836, 9849, 9860, 9871, 9881, 9891, 9899, 9907, 9915, 9921, 9928,
+	9933, 9939, 9944, 9948, 9953, 9956, 9960, 9963, 9966, 9969, 9972,
+	9974, 9976, 9978, 9980, 9982, 9983, 9985, 9986, 9987, 9988, 9989,
+	9990, 9991
+};
+#define NFAIL_RATE	(sizeof(fail_rate) / sizeof(fail_rate[0]))
+
+/* Expected octets (times 10^4) to settle n as queued, failing at rate f. */
+static uint64_t
+node_cost(const struct recon_session *s, const struct recon_node *n,
+    unsigned int f)
+{
+	bool poly = n->count >= s->full_thresh && (n->child != NULL ||
+	    n->count > RECON_POLY_OCTETS / ZP_NBYTES);
+
+	/* A failed Poly of a small node brings FullElements. */
+	if (poly)
+		return 10000 * (uint64_t)(RECON_POLY_OCTETS + 9) +
+		    (uint64_t)f * (ZP_NBYTES * (uint64_t)n->count + 9);
+	return 10000 * (ZP_NBYTES * (uint64_t)n->count + 22);
+}
+
+static int
+pilot_decide(struct recon_session *s, struct pgps_err *err)
+{
+	struct recon_prefix cp;
+	struct job j;
+	unsigned int f, fc, i;
+	int r;
+
+	f = s->pilot_failed * 10000 / s->pilot_asked;
+	for (i = 0; i + 1 < NFAIL_RATE && fail_rate[i] < f; i++)
+		;
+	/* A child holds a quarter of the differences. */
+	fc = fail_rate[i / 4];
+	while (s->deferred.len > 0) {
+		uint64_t split = 0;
+
+		jobq_pop(&s->deferred, &j);
+		for (unsigned int c = 0; c < RECON_NCHILDREN; c++)
+			split += node_cost(s, &j.node->child[c], fc);
+		if (s->pilot_unsafe || node_cost(s, j.node, f) <= split) {
+			if (jobq_push(&s->todo, &j) != 0)
+				return pgps_err_set(err, PGPS_ENOMEM,
+				    "out of memory");
+			continue;
+		}
+		s->stats.split_small++;
+		for (unsigned int c = 0; c < RECON_NCHILDREN; c++) {
+			if (recon_prefix_child(&cp, &j.prefix, c) != 0)
+				return pgps_err_set(err, PGPS_EINTERNAL,
+				    "prefix overflow");
+			if ((r = driver_queue(s, &j.node->child[c], &cp,
+			    j.level + 1, err)) != 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Asks the pilot: a quarter of the nodes held back, at least
+ * PILOT_MIN_NODES and at most PILOT_NODES; all of them when there are
+ * fewer than four times the least.
+ */
+static int
+pilot_start(struct recon_session *s, struct pgps_err *err)
+{
+	struct job j;
+	size_t n = s->deferred.len / 4;
+	bool pilot = n >= PILOT_MIN_NODES;
+
+	if (n > PILOT_NODES)
+		n = PILOT_NODES;
+	if (!pilot)
+		n = s->deferred.len;
+	for (size_t k = 0; k < n; k++) {
+		jobq_pop(&s->deferred, &j);
+		j.pilot = pilot;
+		if (jobq_push(&s->todo, &j) != 0)
+			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	}
+	if (pilot)
+		s->pilot_pending = (unsigned int)n;
+	return 0;
+}
+
+/* Takes the reply to a pilot request; peer_count is the peer's, or -1. */
+static int
+pilot_reply(struct recon_session *s, const struct job *j, bool failed,
+    long peer_count, struct pgps_err *err)
+{
+	s->pilot_asked++;
+	if (failed)
+		s->pilot_failed++;
+	if (peer_count >= 0 && (peer_count <= RECON_SPLIT_THRESH ||
+	    (uint64_t)peer_count * 5 < (uint64_t)j->node->count * 4))
+		s->pilot_unsafe = true;
+	if (--s->pilot_pending > 0)
+		return 0;
+	return pilot_decide(s, err);
+}
+
 /* Queues what the paths left uncovered under n, down to level target. */
 static int
 probe_walk(struct recon_session *s, const struct recon_node *n,
@@ -447,10 +587,25 @@ probe_walk(struct recon_session *s, const struct recon_node *n,
 {
 	const struct probed *p = probed_find(s, n);
 	struct recon_prefix cp;
+	struct job j;
 	int r;
 
 	if (p != NULL && !p->failed)
 		return 0;		/* answered on a path */
+	if (p == NULL && level == target && n->child != NULL &&
+	    n->count < RECON_FULL_THRESH && n->count >= PILOT_MIN_COUNT &&
+	    s->full_thresh < RECON_FULL_THRESH) {
+		/* Held back for pilot_start(). */
+		memset(&j, 0, sizeof(j));
+		j.node = n;
+		j.prefix = *prefix;
+		j.level = level;
+		j.path = -1;
+		j.poly = true;
+		if (jobq_push(&s->deferred, &j) != 0)
+			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		return 0;
+	}
 	if (p == NULL && (level >= target || n->child == NULL ||
 	    n->count < RECON_FULL_THRESH))
 		return driver_queue(s, n, prefix, level, err);
@@ -497,8 +652,10 @@ probe_reply(struct recon_session *s, const struct job *j, bool failed,
 		if (s->path_fails[c] + 1 < target)
 			target = s->path_fails[c] + 1;
 	s->stats.probe_level = target;
-	return probe_walk(s, recon_ptree_root(s->tree), &root, 0, target,
-	    err);
+	if ((r = probe_walk(s, recon_ptree_root(s->tree), &root, 0, target,
+	    err)) != 0)
+		return r;
+	return pilot_start(s, err);
 }
 
 /*
@@ -563,6 +720,8 @@ driver_reply(struct recon_session *s, struct recon_msg *m,
 			    "SyncFail for prefix '%s' that was not asked by "
 			    "Poly", pstr);
 		s->stats.sync_fail++;
+		if (j.pilot && (r = pilot_reply(s, &j, true, -1, err)) != 0)
+			return r;
 		if (j.node->child == NULL) {
 			/* A leaf of ours: nothing below, send it whole. */
 			j.poly = false;
@@ -591,6 +750,8 @@ driver_reply(struct recon_session *s, struct recon_msg *m,
 			s->stats.solved++;
 		if ((r = want_add(s, m->elems, m->nelems, err)) != 0)
 			return r;
+		if (j.pilot && (r = pilot_reply(s, &j, false, -1, err)) != 0)
+			return r;
 		return j.path >= 0 ? probe_reply(s, &j, false, err) : 0;
 	case RECON_MSG_FULL_ELEMENTS:
 		if (!j.poly)
@@ -600,6 +761,9 @@ driver_reply(struct recon_session *s, struct recon_msg *m,
 		s->stats.full_elements++;
 		if ((r = reconcile_sets(s, j.node, m->elems, m->nelems,
 		    err)) != 0)
+			return r;
+		if (j.pilot && (r = pilot_reply(s, &j, true,
+		    (long)m->nelems, err)) != 0)
 			return r;
 		return j.path >= 0 ? probe_reply(s, &j, false, err) : 0;
 	default:
@@ -926,6 +1090,7 @@ recon_session_free(struct recon_session *s)
 	buf_release(&s->out);
 	free(s->todo.v);
 	free(s->asked.v);
+	free(s->deferred.v);
 	free(s->want);
 	free(s->peer);
 	free(s);

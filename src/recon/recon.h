@@ -435,6 +435,8 @@ struct recon_session_stats {
 	uint64_t	full_elements;
 	/* Driver: the level asked after probing; 0 if it did not probe. */
 	uint32_t	probe_level;
+	/* Driver: small nodes there replaced by their children. */
+	uint32_t	split_small;
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
 };

@@ -22,25 +22,13 @@
 #include "util/err.h"
 #include "util/hex.h"
 
-static uint64_t rng = 1;
-
-static uint64_t
-next64(void)
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
+#define RNG_SEED	1
+#include "../unit/rng.h"
 
 static void
 random_elem(struct recon_elem *e)
 {
-	uint64_t a = next64(), b = next64();
-
-	memcpy(e->b, &a, 8);
-	memcpy(e->b + 8, &b, 8);
+	rng_fill16(e->b);
 }
 
 static int
@@ -147,7 +135,7 @@ int
 main(int argc, char **argv)
 {
 	size_t common = 100000, diff = 1000, runs = 3, ndiff = 0;
-	double total[3] = { 0 }, polys[3] = { 0 }, level = 0;
+	double total[3] = { 0 }, polys[3] = { 0 }, level = 0, split = 0;
 	const char *fa = NULL, *fb = NULL;
 	int c;
 
@@ -226,8 +214,10 @@ main(int argc, char **argv)
 			recon_session_get_stats(sd, &st);
 			total[k] += (double)(st.bytes_in + st.bytes_out);
 			polys[k] += (double)st.requests_poly;
-			if (k == 2)
+			if (k == 2) {
 				level += st.probe_level;
+				split += st.split_small;
+			}
 			recon_session_free(sd);
 			recon_session_free(sr);
 		}
@@ -244,6 +234,8 @@ main(int argc, char **argv)
 		printf("  %-28s %9.0f octets = %5.2f x, %6.0f Poly\n",
 		    strategies[k].name, total[k] / runs,
 		    total[k] / runs / (16.0 * (double)ndiff), polys[k] / runs);
-	printf("  pgpsync skipped to level %.1f on average\n", level / runs);
+	printf("  pgpsync skipped to level %.1f and asked %.0f small nodes "
+	    "there by their children, on average\n", level / runs,
+	    split / runs);
 	return 0;
 }

@@ -1,10 +1,11 @@
 #!/bin/bash
 # Convergence of two 101,000-certificate sets that differ by 1,000 each
-# way: pgpsync <-> SKS against SKS <-> SKS, on the same sets, with real
-# SKS 1.1.6 (tests/sks/sks-fixture), plus the reconciliation traffic
-# against the information minimum (16 octets per differing key).
+# way (by default): pgpsync <-> SKS against SKS <-> SKS, on the same sets,
+# with real SKS 1.1.6 (tests/sks/sks-fixture), plus the reconciliation
+# traffic against the information minimum (16 octets per differing key).
 #
-#   tests/bench/reconcile.sh [N]      N certificates in common (100000)
+#   tests/bench/reconcile.sh [N [D]]  N certificates in common (100000),
+#                                     D of its own on each side (1000)
 #
 # The clock for SKS <-> SKS starts at "sks-fixture sync" and stops when
 # both hold the union (counts polled about once a second, so it is exact
@@ -16,7 +17,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 N=${1:-100000}
-D=1000
+D=${2:-1000}
 FIXTURE=tests/sks/sks-fixture
 GEN=tests/bench/gencerts
 PGPSYNC=bin/pgpsync

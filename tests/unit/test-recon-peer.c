@@ -15,25 +15,13 @@
 #include "util/span.h"
 #include "tap.h"
 
-static uint64_t rng = 31337;
-
-static uint64_t
-next64(void)
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
+#define RNG_SEED	31337
+#include "rng.h"
 
 static void
 random_elem(struct recon_elem *e)
 {
-	uint64_t a = next64(), b = next64();
-
-	memcpy(e->b, &a, 8);
-	memcpy(e->b + 8, &b, 8);
+	rng_fill16(e->b);
 }
 
 /* Moves up to max octets (at least 1 if any) of a's output into b. */
@@ -262,6 +250,8 @@ test_skip(void)
 		{ 1000, 19000, 0 },	/* responder holds 5% of ours */
 		{ 1000, 0, 19000 },	/* we hold 5% of the responder's */
 		{ 5000, 3000, 3000 },	/* more different than common */
+		{ 12000, 13000, 0 },	/* the responder's small nodes leaves */
+		{ 12000, 0, 13000 },
 		{ 30000, 6, 0 },	/* just above what the root solves */
 		{ 30000, 3, 3 },
 	};
@@ -284,6 +274,21 @@ test_skip(void)
 	    (unsigned long long)a.std.requests_poly,
 	    (unsigned long long)(a.std.bytes_out + a.std.bytes_in),
 	    (unsigned long long)b.std.requests_poly,
+	    (unsigned long long)(b.std.bytes_out + b.std.bytes_in));
+	/* Dense differences: small nodes are cheaper asked by children. */
+	rng = 4243;
+	a = run(25000, 650, 650, 1, 0);
+	rng = 4243;
+	no_skip = true;
+	b = run(25000, 650, 650, 1, 0);
+	no_skip = false;
+	ok(res_ok(&a) && res_ok(&b) && a.std.split_small > 0 &&
+	    a.std.bytes_out + a.std.bytes_in <
+	    (b.std.bytes_out + b.std.bytes_in) * 9 / 10,
+	    "25000 common, 650 + 650 different: %u small nodes asked by "
+	    "their children, %llu octets against %llu",
+	    (unsigned int)a.std.split_small,
+	    (unsigned long long)(a.std.bytes_out + a.std.bytes_in),
 	    (unsigned long long)(b.std.bytes_out + b.std.bytes_in));
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
 		for (int th = 0; th < 2; th++) {
