@@ -2369,6 +2369,12 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 		    json_integer((json_int_t)st.requests_poly));
 		json_object_set_new(o, "requests_full",
 		    json_integer((json_int_t)st.requests_full));
+		if (listen_mode) {
+			json_object_set_new(o, "probe_level",
+			    json_integer((json_int_t)st.probe_level));
+			json_object_set_new(o, "small_nodes_split",
+			    json_integer((json_int_t)st.split_small));
+		}
 		json_hashes(o, "we_lack_hashes", want, nwant);
 		json_hashes(o, "peer_lacks_hashes", give.v, give.n);
 		if (!dry_run) {
