@@ -1,11 +1,18 @@
 /*
  * fuzz-recon-msg.c: the recon codec and session on hostile input.
  *
- * The first octet picks a mode: 0 decodes the rest as one frame body and
- * checks that re-encoding round-trips; 1 and 2 complete a valid handshake
- * and then feed the rest, in pieces whose sizes come from the input, to a
- * responder (1) or a driver (2) over a small tree.  Nothing may crash,
- * leak or grow beyond the configured limits.
+ * The first octet picks a mode (its value modulo 3): 0 decodes the rest as
+ * one frame body and checks that re-encoding round-trips; 1 and 2 complete
+ * a valid handshake and then feed the rest, in pieces whose sizes come from
+ * the input, to a responder (1) or a driver (2).  Above the mode, the first
+ * octet chooses a low node threshold, as reconcile --listen uses (bit 0 of
+ * its value / 3), and a larger tree (bit 1), deep enough for the driver's
+ * level skipping and its pilot of small nodes.  The seeds drv-dense-split
+ * and drv-dense-ask (first octet 11: driver, both) are what a responder
+ * with SKS's rules answered, in memory, to that driver over tree 1 when
+ * its own tree lacked 3% (2%) of tree 1 and held 700 (500) others: the
+ * pilot then splits the small nodes, or asks them.
+ * Nothing may crash, leak or grow beyond the configured limits.
  */
 #include "util/common.h"
 
@@ -14,27 +21,29 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct recon_ptree *tree;
+static struct recon_ptree *trees[2];
 
-static void
-make_tree(void)
+/* Tree 0: 400 elements, a quarter in a dense corner; 1: 25,000 even. */
+static struct recon_ptree *
+make_tree(int big)
 {
 	uint64_t x = 1;
+	int n = big ? 25000 : 400;
 
-	if (tree != NULL || recon_ptree_new(&tree) != 0)
-		return;
-	/* 400 elements spread over the tree, plus a dense corner. */
-	for (int i = 0; i < 400; i++) {
+	if (trees[big] != NULL || recon_ptree_new(&trees[big]) != 0)
+		return trees[big];
+	for (int i = 0; i < n; i++) {
 		struct recon_elem e;
 
 		for (int j = 0; j < 16; j++) {
 			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
 			e.b[j] = (uint8_t)(x >> 56);
 		}
-		if (i % 4 == 0)
+		if (!big && i % 4 == 0)
 			e.b[0] = 0;
-		recon_ptree_insert(tree, &e, NULL);
+		recon_ptree_insert(trees[big], &e, NULL);
 	}
+	return trees[big];
 }
 
 static void
@@ -63,9 +72,11 @@ mode_decode(const uint8_t *p, size_t n)
 }
 
 static void
-mode_session(const uint8_t *p, size_t n, enum recon_role role)
+mode_session(const uint8_t *p, size_t n, enum recon_role role,
+    unsigned int flags)
 {
 	struct recon_session_opts o = { 0 };
+	struct recon_ptree *tree;
 	struct recon_session *s;
 	struct recon_config cfg;
 	struct recon_msg m = RECON_MSG_INIT;
@@ -74,13 +85,12 @@ mode_session(const uint8_t *p, size_t n, enum recon_role role)
 	const uint8_t *out;
 	size_t len, nw;
 
-	make_tree();
-	if (tree == NULL)
+	if ((tree = make_tree((flags & 2) != 0)) == NULL)
 		return;
 	o.role = role;
 	o.max_frame = 1 << 16;
 	o.max_want = 1000;
-	o.full_thresh = n > 0 && (p[0] & 1) ? 2 : 0;
+	o.full_thresh = (flags & 1) || (n > 0 && (p[0] & 1)) ? 2 : 0;
 	if (recon_session_new(&s, tree, &o) != 0)
 		return;
 	recon_config_default(&cfg, 11371);
@@ -120,10 +130,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mode_decode(data + 1, size - 1);
 		break;
 	case 1:
-		mode_session(data + 1, size - 1, RECON_ROLE_RESPONDER);
+		mode_session(data + 1, size - 1, RECON_ROLE_RESPONDER,
+		    data[0] / 3u);
 		break;
 	default:
-		mode_session(data + 1, size - 1, RECON_ROLE_DRIVER);
+		mode_session(data + 1, size - 1, RECON_ROLE_DRIVER,
+		    data[0] / 3u);
 		break;
 	}
 	return 0;
