@@ -337,6 +337,20 @@ send_request(struct recon_session *s, const struct job *j,
 	return r;
 }
 
+/*
+ * Whether the driver asks n by Poly rather than sending it whole.  Small
+ * nodes go whole (SKS client.ml: leaf or count < 150).  With a lower
+ * threshold a leaf is asked by Poly too, unless sending its elements (17
+ * octets each) costs less than a Poly (about 125).
+ */
+static bool
+asks_poly(const struct recon_session *s, const struct recon_node *n)
+{
+	return n->count >= s->full_thresh && (n->child != NULL ||
+	    (s->full_thresh < RECON_FULL_THRESH &&
+	    n->count > RECON_POLY_OCTETS / ZP_NBYTES));
+}
+
 /* Queues the node at prefix, level levels deep, for a request. */
 static int
 driver_queue_job(struct recon_session *s, const struct recon_node *n,
@@ -350,14 +364,7 @@ driver_queue_job(struct recon_session *s, const struct recon_node *n,
 	j.level = level;
 	j.path = path;
 	j.pilot = false;
-	/*
-	 * Small nodes go whole (SKS client.ml: leaf or count < 150).  With a
-	 * lower threshold a leaf is asked by Poly too, unless sending its
-	 * elements (17 octets each) costs less than a Poly (about 125).
-	 */
-	j.poly = n->count >= s->full_thresh && (n->child != NULL ||
-	    (s->full_thresh < RECON_FULL_THRESH &&
-	    n->count > RECON_POLY_OCTETS / ZP_NBYTES));
+	j.poly = asks_poly(s, n);
 	if (jobq_push(&s->todo, &j) != 0)
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 	return 0;
@@ -488,11 +495,8 @@ static uint64_t
 node_cost(const struct recon_session *s, const struct recon_node *n,
     unsigned int f)
 {
-	bool poly = n->count >= s->full_thresh && (n->child != NULL ||
-	    n->count > RECON_POLY_OCTETS / ZP_NBYTES);
-
 	/* A failed Poly of a small node brings FullElements. */
-	if (poly)
+	if (asks_poly(s, n))
 		return 10000 * (uint64_t)(RECON_POLY_OCTETS + 9) +
 		    (uint64_t)f * (ZP_NBYTES * (uint64_t)n->count + 9);
 	return 10000 * (ZP_NBYTES * (uint64_t)n->count + 22);
