@@ -485,7 +485,7 @@ take_cert(struct importer *im, struct batch *b, const struct pgp_raw_cert *raw,
 	 * the parser does not separate: name such a key by its offset. */
 	if (c.has_primary && (c.flags & PGP_CERT_SECRET) == 0)
 		pgp_key_fpr_hex(x->fpr, &c.primary);
-	if ((c.flags & PGP_CERT_BARE_REVOCATION) != 0 && !c.has_primary) {
+	if (c.flags & PGP_CERT_BARE_REVOCATION) {
 		if (take_bare(x, &c, &why) != 0)
 			reject_in(im, x, why);
 		goto cleanup;

@@ -27,7 +27,6 @@ struct par_item {
 };
 
 struct batch {
-	uint64_t	 seq;
 	char		**sources;	/* a batch may span files */
 	size_t		 nsources;
 	struct buf	 data;
@@ -66,14 +65,13 @@ par_ncpu(void)
 static struct batch *batch_pool;
 
 static struct batch *
-batch_new(uint64_t seq)
+batch_new(void)
 {
 	struct batch *b = batch_pool;
 
 	if (b != NULL) {
 		batch_pool = b->next;
 		b->next = NULL;
-		b->seq = seq;
 		b->n = 0;
 		b->skipped = 0;
 		b->done = false;
@@ -83,7 +81,6 @@ batch_new(uint64_t seq)
 		return b;
 	}
 	b = xcalloc(1, sizeof(*b));
-	b->seq = seq;
 	buf_init(&b->data, 0);
 	buf_init(&b->out, 0);
 	buf_init(&b->msgs, 0);
@@ -217,7 +214,6 @@ par_run(struct keyset_iter *it, const struct par_spec *spec, struct ctx *ctx,
 	pthread_t *th;
 	struct batch **ring, *cur = NULL;
 	size_t ringsz, inflight = 0, first = 0;
-	uint64_t seq = 0, emitted = 0;
 	int jobs = spec->jobs > 0 ? spec->jobs : par_ncpu();
 	int rc = 0, r;
 	bool eof = false;
@@ -249,7 +245,6 @@ par_run(struct keyset_iter *it, const struct par_spec *spec, struct ctx *ctx,
 				rc = -1;
 				eof = true;	/* stop reading */
 			}
-			emitted++;
 			batch_recycle(b);
 			ring[first] = NULL;
 			first = (first + 1) % ringsz;
@@ -279,12 +274,12 @@ par_run(struct keyset_iter *it, const struct par_spec *spec, struct ctx *ctx,
 				}
 				res->skipped++;
 				if (cur == NULL)
-					cur = batch_new(seq++);
+					cur = batch_new();
 				buf_addf(&cur->msgs, "%s\n", err.msg);
 				continue;
 			}
 			if (cur == NULL)
-				cur = batch_new(seq++);
+				cur = batch_new();
 			if (cur->nsources == 0 ||
 			    strcmp(cur->sources[cur->nsources - 1], src) != 0) {
 				cur->sources = xreallocarray(cur->sources,
@@ -351,6 +346,5 @@ par_run(struct keyset_iter *it, const struct par_spec *spec, struct ctx *ctx,
 	pthread_mutex_destroy(&par.mu);
 	pthread_cond_destroy(&par.work);
 	pthread_cond_destroy(&par.finished);
-	(void)emitted;
 	return rc;
 }

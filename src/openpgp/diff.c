@@ -76,26 +76,12 @@ struct selfsig {
 };
 
 static int
-own_cmp(const struct pgp_packet *p, const struct pgp_packet *q)
-{
-	if (p == q)
-		return 0;
-	if (p == NULL || q == NULL)
-		return p == NULL ? -1 : 1;
-	if (p->tag != q->tag)
-		return p->tag < q->tag ? -1 : 1;
-	if (p->bodylen != q->bodylen)
-		return p->bodylen < q->bodylen ? -1 : 1;
-	return p->bodylen == 0 ? 0 : memcmp(p->body, q->body, p->bodylen);
-}
-
-static int
 selfsig_cmp(const void *va, const void *vb)
 {
 	const struct selfsig *x = va, *y = vb;
 	int c;
 
-	if ((c = own_cmp(x->own, y->own)) != 0)
+	if ((c = pgp_packet_cmp(x->own, y->own)) != 0)
 		return c;
 	if (x->created != y->created)
 		return x->created < y->created ? -1 : 1;
@@ -178,10 +164,11 @@ mark_expiry(struct pgp_change *ch, const size_t *slot,
 	qsort(v, n, sizeof(*v), selfsig_cmp);
 	for (i = 0; i < n; i = run) {
 		/* v[i..run): one component, one creation time. */
-		for (run = i + 1; run < n && own_cmp(v[i].own, v[run].own) ==
-		    0 && v[run].created == v[i].created; run++)
+		for (run = i + 1; run < n &&
+		    pgp_packet_cmp(v[i].own, v[run].own) == 0 &&
+		    v[run].created == v[i].created; run++)
 			;
-		prev = i > 0 && own_cmp(v[i - 1].own, v[i].own) == 0 ?
+		prev = i > 0 && pgp_packet_cmp(v[i - 1].own, v[i].own) == 0 ?
 		    i - 1 : NONE;
 		for (size_t j = i; j < run; j++) {
 			struct pgp_change *c;

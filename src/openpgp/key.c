@@ -7,9 +7,67 @@
  */
 #include "util/common.h"
 
+#include <pthread.h>
+
 #include "openpgp/openpgp.h"
 #include "util/digest.h"
 #include "util/hex.h"
+
+/*
+ * Every certificate read has its primary key fingerprinted, so each thread
+ * keeps one context per algorithm instead of allocating one per key.  The
+ * thread-specific key only exists to free them when a thread exits.
+ */
+static _Thread_local struct digest *key_digests[DIGEST_SHA256 + 1];
+static pthread_key_t key_digests_tsd;
+static pthread_once_t key_digests_once = PTHREAD_ONCE_INIT;
+static bool key_digests_tsd_ok;
+
+static void
+key_digests_free(void *arg)
+{
+	struct digest **d = arg;
+
+	for (size_t i = 0; i < PGPS_ARRAY_SIZE(key_digests); i++) {
+		digest_free(d[i]);
+		d[i] = NULL;
+	}
+}
+
+static void
+key_digests_init(void)
+{
+	key_digests_tsd_ok = pthread_key_create(&key_digests_tsd,
+	    key_digests_free) == 0;
+}
+
+/*
+ * Writes the digest of pre[0..prelen) then body[0..len) to out.  Returns 0
+ * or PGPS_ENOMEM.
+ */
+static int
+key_digest(enum digest_algo algo, const uint8_t *pre, size_t prelen,
+    const uint8_t *body, size_t len, uint8_t *out)
+{
+	struct digest *d = key_digests[algo];
+
+	if (d == NULL) {
+		pthread_once(&key_digests_once, key_digests_init);
+		if (!key_digests_tsd_ok ||
+		    (d = digest_new(algo)) == NULL)
+			return PGPS_ENOMEM;
+		if (pthread_setspecific(key_digests_tsd, key_digests) != 0) {
+			digest_free(d);
+			return PGPS_ENOMEM;
+		}
+		key_digests[algo] = d;
+	} else
+		digest_reset(d);
+	digest_update(d, pre, prelen);
+	digest_update(d, body, len);
+	digest_final(d, out);
+	return 0;
+}
 
 /* Bit length of an MPI from its 2-octet bit count, consuming the MPI. */
 static int
@@ -92,11 +150,9 @@ pgp_key_info_parse(struct pgp_key_info *out, const uint8_t *body, size_t len,
 {
 	struct pgp_key_info k;
 	struct span s = span_make(body, len);
-	struct digest *d = NULL;
 	uint8_t pre[5];
 	uint16_t validity;
 	uint32_t mlen;
-	int r;
 
 	memset(&k, 0, sizeof(k));
 	if (span_u8(&s, &k.version) != 0 || span_be32(&s, &k.created) != 0)
@@ -114,13 +170,9 @@ pgp_key_info_parse(struct pgp_key_info *out, const uint8_t *body, size_t len,
 			if (mpi_skip(&s, &k.bits, &n, &nlen) != 0 ||
 			    mpi_skip(&s, NULL, &e, &elen) != 0)
 				goto trunc;
-			if ((d = digest_new(DIGEST_MD5)) == NULL)
-				return pgps_err_set(err, PGPS_ENOMEM,
-				    "out of memory");
-			digest_update(d, n, nlen);
-			digest_update(d, e, elen);
-			digest_final(d, k.fpr);
-			digest_free(d);
+			if (key_digest(DIGEST_MD5, n, nlen, e, elen,
+			    k.fpr) != 0)
+				goto nomem;
 			k.fprlen = 16;
 			/* The key ID is the low 64 bits of the modulus. */
 			if (nlen >= 8)
@@ -144,12 +196,8 @@ pgp_key_info_parse(struct pgp_key_info *out, const uint8_t *body, size_t len,
 		pre[0] = 0x99;
 		pre[1] = (uint8_t)(len >> 8);
 		pre[2] = (uint8_t)len;
-		if ((d = digest_new(DIGEST_SHA1)) == NULL)
-			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-		digest_update(d, pre, 3);
-		digest_update(d, body, len);
-		digest_final(d, k.fpr);
-		digest_free(d);
+		if (key_digest(DIGEST_SHA1, pre, 3, body, len, k.fpr) != 0)
+			goto nomem;
 		k.fprlen = 20;
 		memcpy(k.keyid, k.fpr + 12, 8);
 		break;
@@ -167,12 +215,8 @@ pgp_key_info_parse(struct pgp_key_info *out, const uint8_t *body, size_t len,
 			    "key packet too long");
 		pre[0] = k.version == 5 ? 0x9a : 0x9b;
 		store_be32(pre + 1, (uint32_t)len);
-		if ((d = digest_new(DIGEST_SHA256)) == NULL)
-			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-		digest_update(d, pre, 5);
-		digest_update(d, body, len);
-		digest_final(d, k.fpr);
-		digest_free(d);
+		if (key_digest(DIGEST_SHA256, pre, 5, body, len, k.fpr) != 0)
+			goto nomem;
 		k.fprlen = 32;
 		memcpy(k.keyid, k.fpr, 8);
 		break;
@@ -183,9 +227,10 @@ pgp_key_info_parse(struct pgp_key_info *out, const uint8_t *body, size_t len,
 	*out = k;
 	return 0;
  trunc:
-	r = PGPS_EFORMAT;
-	return pgps_err_set(err, r, "v%u key packet truncated (%zu bytes)",
-	    k.version, len);
+	return pgps_err_set(err, PGPS_EFORMAT, "v%u key packet truncated "
+	    "(%zu bytes)", k.version, len);
+ nomem:
+	return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 }
 
 void

@@ -99,18 +99,6 @@ pkt_hash(const struct pgp_packet *p)
 	return mix64(h);
 }
 
-static int
-pkt_cmp(const struct pgp_packet *p, const struct pgp_packet *q)
-{
-	if (p == q)
-		return 0;
-	if (p->tag != q->tag)
-		return p->tag < q->tag ? -1 : 1;
-	if (p->bodylen != q->bodylen)
-		return p->bodylen < q->bodylen ? -1 : 1;
-	return p->bodylen == 0 ? 0 : memcmp(p->body, q->body, p->bodylen);
-}
-
 /* One packet of a or b, keyed by content and by what it sits under. */
 struct ent {
 	uint64_t		 h;
@@ -131,13 +119,9 @@ ent_key_cmp(const struct ent *x, const struct ent *y)
 		return x->h < y->h ? -1 : 1;
 	if (x->comp != y->comp)
 		return x->comp < y->comp ? -1 : 1;
-	if (x->own != y->own) {
-		if (x->own == NULL || y->own == NULL)
-			return x->own == NULL ? -1 : 1;
-		if ((c = pkt_cmp(x->own, y->own)) != 0)
-			return c;
-	}
-	return pkt_cmp(x->p, y->p);
+	if ((c = pgp_packet_cmp(x->own, y->own)) != 0)
+		return c;
+	return pgp_packet_cmp(x->p, y->p);
 }
 
 static int
@@ -249,7 +233,7 @@ check_primaries(const struct plan *pl, struct pgps_err *err)
 			    "at offsets %llu and %llu: a secret and a public "
 			    "key do not merge", (unsigned long long)a->offset,
 			    (unsigned long long)b->offset);
-		if (pkt_cmp(&a->pkts[0], &b->pkts[0]) != 0)
+		if (pgp_packet_cmp(&a->pkts[0], &b->pkts[0]) != 0)
 			return pgps_err_set(err, PGPS_EFORMAT, "certificates "
 			    "at offsets %llu and %llu have different primary "
 			    "keys", (unsigned long long)a->offset,

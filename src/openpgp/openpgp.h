@@ -80,6 +80,12 @@ int pgp_packet_write(struct buf *out, const struct pgp_packet *p);
 /* Appends a header for (tag, bodylen): legacy for tags < 16, as gpg does. */
 int pgp_packet_write_header(struct buf *out, uint8_t tag, size_t bodylen);
 
+/*
+ * Orders packets by tag, body length, then body bytes; NULL sorts first.
+ * A total order for matching packets by content (not the SKS hash order).
+ */
+int pgp_packet_cmp(const struct pgp_packet *p, const struct pgp_packet *q);
+
 /* Packet tag name for messages ("signature", "user ID", "tag 61"). */
 const char *pgp_tag_name(uint8_t tag, char tmp[16]);
 

@@ -241,6 +241,20 @@ pgp_packet_write(struct buf *out, const struct pgp_packet *p)
 	return buf_add(out, p->body, p->bodylen);
 }
 
+int
+pgp_packet_cmp(const struct pgp_packet *p, const struct pgp_packet *q)
+{
+	if (p == q)
+		return 0;
+	if (p == NULL || q == NULL)
+		return p == NULL ? -1 : 1;
+	if (p->tag != q->tag)
+		return p->tag < q->tag ? -1 : 1;
+	if (p->bodylen != q->bodylen)
+		return p->bodylen < q->bodylen ? -1 : 1;
+	return p->bodylen == 0 ? 0 : memcmp(p->body, q->body, p->bodylen);
+}
+
 const char *
 pgp_tag_name(uint8_t tag, char tmp[16])
 {

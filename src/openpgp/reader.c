@@ -115,6 +115,65 @@ key_body_plausible(const uint8_t *b, size_t len)
 	}
 }
 
+/* The tag of a packet whose first octet is o (bit 7 set), either format. */
+static inline uint8_t
+header_tag(uint8_t o)
+{
+	return (o & 0x40) ? (o & 0x3f) : ((o >> 2) & 0x0f);
+}
+
+/*
+ * Decodes the header at p (first octet with bit 7 set) when it has a
+ * definite length: sets *hl and *bl and returns 1.  Returns 0 for partial
+ * or indeterminate lengths, -1 when avail ends inside the header.
+ */
+static inline int
+definite_header(const uint8_t *p, size_t avail, size_t *hl, size_t *bl)
+{
+	if (p[0] & 0x40) {
+		if (avail < 2)
+			return -1;
+		if (p[1] < 192) {
+			*hl = 2;
+			*bl = p[1];
+		} else if (p[1] < 224) {
+			if (avail < 3)
+				return -1;
+			*hl = 3;
+			*bl = ((size_t)(p[1] - 192) << 8) + p[2] + 192;
+		} else if (p[1] == 255) {
+			if (avail < 6)
+				return -1;
+			*hl = 6;
+			*bl = load_be32(p + 2);
+		} else
+			return 0;
+		return 1;
+	}
+	switch (p[0] & 3) {
+	case 0:
+		if (avail < 2)
+			return -1;
+		*hl = 2;
+		*bl = p[1];
+		return 1;
+	case 1:
+		if (avail < 3)
+			return -1;
+		*hl = 3;
+		*bl = (size_t)p[1] << 8 | p[2];
+		return 1;
+	case 2:
+		if (avail < 5)
+			return -1;
+		*hl = 5;
+		*bl = load_be32(p + 1);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /*
  * Whether p starts with something that looks like a public (or secret) key
  * packet: the resynchronisation test.  Returns 1 yes, 0 no, -1 cannot tell
@@ -123,63 +182,19 @@ key_body_plausible(const uint8_t *b, size_t len)
 static int
 plausible_key(const uint8_t *p, size_t avail, bool eof)
 {
-	size_t hl, len;
-	uint8_t o, tag, v;
-	size_t ai;
+	size_t hl, len, ai;
+	uint8_t tag, v;
+	int k;
 
 	if (avail < 1)
 		return eof ? 0 : -1;
-	o = p[0];
-	if ((o & 0x80) == 0)
+	if ((p[0] & 0x80) == 0)
 		return 0;
-	if (o & 0x40) {
-		tag = o & 0x3f;
-		if (tag != PGP_TAG_PUBLIC_KEY && tag != PGP_TAG_SECRET_KEY)
-			return 0;
-		if (avail < 2)
-			return eof ? 0 : -1;
-		if (p[1] < 192) {
-			len = p[1];
-			hl = 2;
-		} else if (p[1] < 224) {
-			if (avail < 3)
-				return eof ? 0 : -1;
-			len = ((size_t)(p[1] - 192) << 8) + p[2] + 192;
-			hl = 3;
-		} else if (p[1] == 255) {
-			if (avail < 6)
-				return eof ? 0 : -1;
-			len = load_be32(p + 2);
-			hl = 6;
-		} else
-			return 0;
-	} else {
-		tag = (o >> 2) & 0x0f;
-		if (tag != PGP_TAG_PUBLIC_KEY && tag != PGP_TAG_SECRET_KEY)
-			return 0;
-		switch (o & 3) {
-		case 0:
-			if (avail < 2)
-				return eof ? 0 : -1;
-			len = p[1];
-			hl = 2;
-			break;
-		case 1:
-			if (avail < 3)
-				return eof ? 0 : -1;
-			len = (size_t)p[1] << 8 | p[2];
-			hl = 3;
-			break;
-		case 2:
-			if (avail < 5)
-				return eof ? 0 : -1;
-			len = load_be32(p + 1);
-			hl = 5;
-			break;
-		default:
-			return 0;
-		}
-	}
+	tag = header_tag(p[0]);
+	if (tag != PGP_TAG_PUBLIC_KEY && tag != PGP_TAG_SECRET_KEY)
+		return 0;
+	if ((k = definite_header(p, avail, &hl, &len)) != 1)
+		return k < 0 && !eof ? -1 : 0;
 	if (len < 6 || len > ((size_t)1 << 20))
 		return 0;
 	if (avail < hl + 10)
@@ -198,10 +213,9 @@ plausible_key(const uint8_t *p, size_t avail, bool eof)
 	/* And what follows must be a packet a certificate can hold. */
 	if (avail == hl + len)
 		return eof ? 1 : -1;
-	o = p[hl + len];
-	if ((o & 0x80) == 0)
+	if ((p[hl + len] & 0x80) == 0)
 		return 0;
-	tag = (o & 0x40) ? (o & 0x3f) : ((o >> 2) & 0x0f);
+	tag = header_tag(p[hl + len]);
 	return tag == PGP_TAG_SIGNATURE || tag == PGP_TAG_TRUST ||
 	    tag == PGP_TAG_USER_ID || tag == PGP_TAG_PUBLIC_SUBKEY ||
 	    tag == PGP_TAG_USER_ATTRIBUTE || tag == PGP_TAG_PUBLIC_KEY ||
@@ -218,44 +232,12 @@ static inline bool
 fast_packet(const uint8_t *p, size_t avail, uint8_t *tag, size_t *rawlen)
 {
 	size_t hl, bl;
-	uint8_t o;
 
-	if (avail < 6)
+	/* Six octets hold any definite-length header. */
+	if (avail < 6 || (p[0] & 0x80) == 0 ||
+	    definite_header(p, avail, &hl, &bl) != 1)
 		return false;
-	o = p[0];
-	if ((o & 0xc0) == 0xc0) {
-		*tag = o & 0x3f;
-		if (p[1] < 192) {
-			hl = 2;
-			bl = p[1];
-		} else if (p[1] < 224) {
-			hl = 3;
-			bl = ((size_t)(p[1] - 192) << 8) + p[2] + 192;
-		} else if (p[1] == 255) {
-			hl = 6;
-			bl = load_be32(p + 2);
-		} else
-			return false;
-	} else if ((o & 0xc0) == 0x80) {
-		*tag = (o >> 2) & 0x0f;
-		switch (o & 3) {
-		case 0:
-			hl = 2;
-			bl = p[1];
-			break;
-		case 1:
-			hl = 3;
-			bl = (size_t)p[1] << 8 | p[2];
-			break;
-		case 2:
-			hl = 5;
-			bl = load_be32(p + 1);
-			break;
-		default:
-			return false;
-		}
-	} else
-		return false;
+	*tag = header_tag(p[0]);
 	if (*tag == 0 || bl > avail - hl)
 		return false;
 	*rawlen = hl + bl;
@@ -293,8 +275,7 @@ walk_cert(const uint8_t *p, size_t avail, bool eof, uint64_t base,
 		s = span_make(p + pos, avail - pos);
 		if (pos > 0 && (p[pos] & 0x80) != 0) {
 			/* The next header's tag decides without its body. */
-			tag = (p[pos] & 0x40) ? (p[pos] & 0x3f) :
-			    ((p[pos] >> 2) & 0x0f);
+			tag = header_tag(p[pos]);
 			if (first == PGP_TAG_PUBLIC_KEY ||
 			    first == PGP_TAG_SECRET_KEY) {
 				if (tag == PGP_TAG_PUBLIC_KEY ||
