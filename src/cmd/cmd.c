@@ -18,11 +18,6 @@
 #include "openpgp/openpgp.h"
 #include "util/mem.h"
 
-static const struct verb dump_verbs[];
-
-extern const struct opt dump_hashes_opts[], dump_stats_opts[],
-    dump_split_opts[], dump_merge_opts[], dump_filter_opts[];
-
 static const struct verb dump_verbs[] = {
 	{ "export", cmd_dump_export, "[options] [fingerprint...]",
 	    "write certificates from a GnuPG keyring", dump_export_opts },
@@ -225,6 +220,33 @@ parse_size(const char *s, size_t *out)
 		return -1;
 	*out = (size_t)(v << shift);
 	return 0;
+}
+
+void
+term_text(char *out, size_t outlen, const char *in, bool keep_8bit)
+{
+	size_t i;
+
+	if (outlen == 0)
+		return;
+	for (i = 0; in[i] != '\0' && i + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		out[i] = c < 0x20 || c == 0x7f || (c > 0x7f && !keep_8bit) ?
+		    '?' : (char)c;
+	}
+	out[i] = '\0';
+}
+
+int
+jobs_opt(struct ctx *ctx, const char *arg)
+{
+	unsigned long n;
+
+	if (parse_ulong(arg, &n) != 0 || n == 0 || n > 256)
+		exit(usage_error(ctx, "--jobs: '%s' is not a number from 1 "
+		    "to 256", arg));
+	return (int)n;
 }
 
 int

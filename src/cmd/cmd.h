@@ -112,6 +112,18 @@ void opt_help(FILE *f, struct ctx *ctx);
 int parse_size(const char *s, size_t *out);
 /* Parses a non-negative integer; 0 or -1. */
 int parse_ulong(const char *s, unsigned long *out);
+/*
+ * The argument of -J/--jobs (threads, 1 to 256); anything else is a usage
+ * error (exits 2).
+ */
+int jobs_opt(struct ctx *ctx, const char *arg);
+
+/*
+ * Copies text from a server or file for the terminal, cut at outlen - 1
+ * octets: control characters (escape sequences) become '?', and so do
+ * octets above 0x7e unless keep_8bit (UTF-8 shown as it is).
+ */
+void term_text(char *out, size_t outlen, const char *in, bool keep_8bit);
 
 /* Progress on stderr for long work; silent unless ctx->progress. */
 struct progress {
@@ -183,6 +195,11 @@ int cmd_dump_export(int argc, char **argv, struct ctx *ctx);
 int cmd_dump_import(int argc, char **argv, struct ctx *ctx);
 int cmd_diff(int argc, char **argv, struct ctx *ctx);
 
+extern const struct opt dump_hashes_opts[];
+extern const struct opt dump_stats_opts[];
+extern const struct opt dump_split_opts[];
+extern const struct opt dump_merge_opts[];
+extern const struct opt dump_filter_opts[];
 extern const struct opt dump_export_opts[];
 extern const struct opt dump_import_opts[];
 extern const struct opt diff_opts[];

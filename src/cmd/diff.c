@@ -180,10 +180,46 @@ intern(struct side *sd, const char *name, bool *seekable)
 	return i;
 }
 
+/*
+ * A certificate's bytes, parsed, and an MD5 context for its SKS hash:
+ * what reading one certificate takes, per thread.
+ */
+struct scratch {
+	struct buf		 buf;
+	struct pgp_cert		 cert;
+	struct digest		*md5;
+};
+
+static struct digest *
+md5_new(void)
+{
+	struct digest *d = digest_new(DIGEST_MD5);
+
+	if (d == NULL)
+		die("out of memory");
+	return d;
+}
+
+static void
+scratch_init(struct scratch *s)
+{
+	memset(s, 0, sizeof(*s));
+	buf_init(&s->buf, 0);
+	buf_init(&s->cert.partial, 0);
+	s->md5 = md5_new();
+}
+
+static void
+scratch_release(struct scratch *s)
+{
+	buf_release(&s->buf);
+	pgp_cert_release(&s->cert);
+	digest_free(s->md5);
+}
+
 struct index_ws {
 	struct side	*sd;
-	struct digest	*md5;
-	struct pgp_cert	 cert;
+	struct scratch	 s;
 	char		*last;		/* source of the last certificate */
 	uint32_t	 lastsrc;
 	bool		 lastseek;
@@ -195,9 +231,7 @@ index_ws_new(void *arg)
 	struct index_ws *w = xcalloc(1, sizeof(*w));
 
 	w->sd = arg;
-	if ((w->md5 = digest_new(DIGEST_MD5)) == NULL)
-		die("out of memory");
-	buf_init(&w->cert.partial, 0);
+	scratch_init(&w->s);
 	return w;
 }
 
@@ -207,8 +241,7 @@ index_ws_done(void *ws, void *arg)
 	struct index_ws *w = ws;
 
 	(void)arg;
-	digest_free(w->md5);
-	pgp_cert_release(&w->cert);
+	scratch_release(&w->s);
 	free(w->last);
 	free(w);
 }
@@ -261,10 +294,10 @@ index_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
 	struct rec r;
 	int rc;
 
-	if ((rc = parse_checked(&w->cert, raw->p, raw->len, raw->offset,
+	if ((rc = parse_checked(&w->s.cert, raw->p, raw->len, raw->offset,
 	    source, err)) != 0)
 		return rc;
-	if (rec_key(&r, &w->cert, w->md5, !w->sd->fast) != 0)
+	if (rec_key(&r, &w->s.cert, w->s.md5, !w->sd->fast) != 0)
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 	if (w->sd->fast) {
 		fasthash128(r.fast, raw->p, raw->len, &fast_key);
@@ -711,31 +744,6 @@ fetch(struct side *sd, struct rec *r, struct buf *out, struct pgp_cert *c,
 	}
 }
 
-/* Scratch space for reading certificates again. */
-struct scratch {
-	struct buf		 buf;
-	struct pgp_cert		 cert;
-	struct digest		*md5;
-};
-
-static void
-scratch_init(struct scratch *s)
-{
-	memset(s, 0, sizeof(*s));
-	buf_init(&s->buf, 0);
-	buf_init(&s->cert.partial, 0);
-	if ((s->md5 = digest_new(DIGEST_MD5)) == NULL)
-		die("out of memory");
-}
-
-static void
-scratch_release(struct scratch *s)
-{
-	buf_release(&s->buf);
-	pgp_cert_release(&s->cert);
-	digest_free(s->md5);
-}
-
 /* Gives r its SKS hash, reading it again if the first pass did not. */
 static void
 need_sks(struct side *sd, struct rec *r, struct scratch *s)
@@ -749,7 +757,7 @@ need_sks(struct side *sd, struct rec *r, struct scratch *s)
  * (kept in the temporary file), as a keyserver would hold them.
  */
 static void
-side_merge_versions(struct side *sd, struct digest *md5)
+side_merge_versions(struct side *sd)
 {
 	struct pgp_cert a = PGP_CERT_INIT, b = PGP_CERT_INIT;
 	struct buf cur = BUF_INIT, other = BUF_INIT, out = BUF_INIT;
@@ -787,14 +795,14 @@ side_merge_versions(struct side *sd, struct digest *md5)
 		}
 		m = sd->v[i];
 		if (versions > 1) {
-			fetch(sd, &sd->v[i], &cur, &a, md5);
+			fetch(sd, &sd->v[i], &cur, &a, s.md5);
 			for (size_t k = i + 1; k < j; k++) {
 				struct pgps_err err = PGPS_ERR_INIT;
 
 				if (memcmp(sd->v[k].hash, sd->v[k - 1].hash,
 				    16) == 0)
 					continue;
-				fetch(sd, &sd->v[k], &other, &b, md5);
+				fetch(sd, &sd->v[k], &other, &b, s.md5);
 				if (pgp_cert_parse(&a, cur.p, cur.len, 0,
 				    &err) != 0)
 					die("%s", err.msg);
@@ -808,7 +816,7 @@ side_merge_versions(struct side *sd, struct digest *md5)
 				buf_swap(&cur, &out);
 			}
 			if (pgp_cert_parse(&a, cur.p, cur.len, 0, NULL) != 0 ||
-			    rec_key(&m, &a, md5, true) != 0)
+			    rec_key(&m, &a, s.md5, true) != 0)
 				die("cannot read a merged certificate");
 			if (sd->fast) {
 				fasthash128(m.fast, cur.p, cur.len, &fast_key);
@@ -1185,8 +1193,8 @@ join(struct result *res, struct side *a, struct side *b)
 }
 
 /*
- * The certificates only one side has get their SKS hashes, for the
- * outputs that print them.
+ * The certificates only one side has get their SKS hashes, for --hashes
+ * (the JSON document reads each such certificate when it prints it).
  */
 static void
 only_need_sks(struct side *a, struct side *b, const struct result *res)
@@ -1232,8 +1240,7 @@ pair_init(struct pair *p)
 	buf_init(&p->t.text, 0);
 	buf_init(&p->a.partial, 0);
 	buf_init(&p->b.partial, 0);
-	if ((p->md5 = digest_new(DIGEST_MD5)) == NULL)
-		die("out of memory");
+	p->md5 = md5_new();
 }
 
 static void
@@ -1491,7 +1498,11 @@ only_json(struct side *sd, struct rec *r, bool verbose, struct pair *p)
 {
 	json_t *o = json_object();
 	char hex[2 * PGP_FPR_MAX + 1];
+	bool uid = verbose && r->key[0] != KEY_BARE;
 
+	/* One reading gives both the SKS hash and the user ID. */
+	if (uid || !r->has_sks)
+		fetch(sd, r, &p->abuf, &p->a, p->md5);
 	hex_encode_upper(hex, r->hash, 16);
 	json_object_set_new(o, "hash", json_string(hex));
 	if (r->key[0] == KEY_BARE)
@@ -1500,8 +1511,7 @@ only_json(struct side *sd, struct rec *r, bool verbose, struct pair *p)
 		hex_encode_upper(hex, r->key + 1, r->key[0]);
 		json_object_set_new(o, "fingerprint", json_string(hex));
 	}
-	if (verbose && r->key[0] != KEY_BARE) {
-		fetch(sd, r, &p->abuf, &p->a, p->md5);
+	if (uid) {
 		first_uid(&p->t.text, &p->a);
 		json_object_set_new(o, "user_id",
 		    json_string((const char *)p->t.text.p));
@@ -1652,9 +1662,7 @@ cmd_diff(int argc, char **argv, struct ctx *ctx)
 	struct opt_parser op;
 	struct side a, b;
 	struct result res;
-	struct digest *md5 = NULL;
 	const char *arg;
-	unsigned long n;
 	bool hashes = false, stat = false;
 	int c, i, jobs = 0, rc;
 
@@ -1665,10 +1673,7 @@ cmd_diff(int argc, char **argv, struct ctx *ctx)
 			hashes = true;
 			break;
 		case 'J':
-			if (parse_ulong(arg, &n) != 0 || n == 0 || n > 256)
-				return usage_error(ctx, "--jobs: '%s' is not "
-				    "a number from 1 to 256", arg);
-			jobs = (int)n;
+			jobs = jobs_opt(ctx, arg);
 			break;
 		case OPT_JSON:
 			ctx->json = true;
@@ -1697,8 +1702,6 @@ cmd_diff(int argc, char **argv, struct ctx *ctx)
 	a.fast = b.fast = strncmp(a.spec, "store:", 6) != 0 &&
 	    strncmp(b.spec, "store:", 6) != 0;
 	fast_key_init();
-	if ((md5 = digest_new(DIGEST_MD5)) == NULL)
-		die("out of memory");
 	/*
 	 * Two sets read at once when threads are allowed; not with a
 	 * progress meter, which follows one reader, nor for a GnuPG
@@ -1714,10 +1717,10 @@ cmd_diff(int argc, char **argv, struct ctx *ctx)
 		rc = EXIT_ERROR;
 		goto cleanup;
 	}
-	side_merge_versions(&a, md5);
-	side_merge_versions(&b, md5);
+	side_merge_versions(&a);
+	side_merge_versions(&b);
 	join(&res, &a, &b);
-	if (hashes || ctx->json)
+	if (hashes)
 		only_need_sks(&a, &b, &res);
 	if (hashes)
 		print_hashes(&a, &b, &res, ctx->json);
@@ -1742,6 +1745,5 @@ cmd_diff(int argc, char **argv, struct ctx *ctx)
  cleanup:
 	side_release(&a);
 	side_release(&b);
-	digest_free(md5);
 	return rc;
 }

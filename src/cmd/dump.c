@@ -102,17 +102,6 @@ open_sets(int argc, char **argv, int i)
 }
 
 static int
-parse_jobs(struct ctx *ctx, const char *arg)
-{
-	unsigned long n;
-
-	if (parse_ulong(arg, &n) != 0 || n == 0 || n > 256)
-		exit(usage_error(ctx, "--jobs: '%s' is not a number from 1 "
-		    "to 256", arg));
-	return (int)n;
-}
-
-static int
 finish(struct ctx *ctx, int rc, uint64_t skipped)
 {
 	if (rc != 0)
@@ -268,7 +257,7 @@ cmd_dump_hashes(int argc, char **argv, struct ctx *ctx)
 	while ((c = opt_next(&op, &arg)) != -1) {
 		switch (c) {
 		case 'J':
-			spec.jobs = parse_jobs(ctx, arg);
+			spec.jobs = jobs_opt(ctx, arg);
 			break;
 		case OPT_JSON:
 			ctx->json = true;
@@ -582,7 +571,7 @@ cmd_dump_stats(int argc, char **argv, struct ctx *ctx)
 	while ((c = opt_next(&op, &arg)) != -1) {
 		switch (c) {
 		case 'J':
-			spec.jobs = parse_jobs(ctx, arg);
+			spec.jobs = jobs_opt(ctx, arg);
 			break;
 		case OPT_JSON:
 			ctx->json = true;

@@ -145,6 +145,7 @@ keyset_iter_open(struct keyset_iter **out, const char *const *specs,
 	if ((it = calloc(1, sizeof(*it))) == NULL)
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n && r == 0; i++) {
+		const struct keyset_backend *be;
 		const char *s = specs[i];
 
 		if (strncmp(s, "dump:", 5) == 0)
@@ -153,8 +154,8 @@ keyset_iter_open(struct keyset_iter **out, const char *const *specs,
 			r = add_source(it, s, err);
 			continue;
 		}
-		if (find_backend(s) != NULL) {
-			r = add_backend(it, find_backend(s), s, err);
+		if ((be = find_backend(s)) != NULL) {
+			r = add_backend(it, be, s, err);
 			continue;
 		}
 		if (stat(s, &st) != 0) {

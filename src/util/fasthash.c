@@ -4,12 +4,12 @@
  * whose state enters the product, so position matters and the work per
  * byte is a few instructions.  It is memory-bound on long inputs.
  *
- * Four chains run side by side over 32-byte blocks: two (a, c) and two
- * (b, d) see the same words under different key words, and the two
- * halves of the output come one from each pair, so a difference
- * confined to a few words must collide in two independent chains.  The
- * last partial block is padded with zeros and the length is mixed in at
- * the end, so padding cannot make two lengths meet.
+ * Four chains run side by side over 32-byte blocks: two (a, b) see the
+ * first two words and two (c, d) the last two, each under its own key
+ * word, and each half of the output takes one chain of each pair, so a
+ * difference confined to a few words must collide in two independent
+ * chains.  The last partial block is padded with zeros and the length
+ * is mixed in at the end, so padding cannot make two lengths meet.
  *
  * The output is the same on every platform (words are read
  * little-endian), which the unit test pins.  Not for authentication.

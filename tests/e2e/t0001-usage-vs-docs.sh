@@ -14,6 +14,7 @@ test_expect_success 'every test script is executable (prove runs them)' '
 
 test_expect_success 'the command table is sorted' '
 	pgpsync __complete commands | grep -v "^help$" >cmds &&
+	grep -qx diff cmds &&
 	sort cmds >sorted &&
 	test_cmp sorted cmds
 '
@@ -35,6 +36,8 @@ test_expect_success 'pgpsync(1) names every command' '
 
 test_expect_success 'every built command has a page whose .Nd is its summary' '
 	pgpsync --help | sed -n "/^commands:/,/^$/s/^  \([a-z]*\)  *\(.*\)/\1 \2/p" >summaries &&
+	cut -d" " -f1 summaries >names &&
+	test_cmp cmds names &&
 	while read -r c summary; do
 		page="$MAN/pgpsync-$c.1"
 		test -f "$page" || { echo "no page for $c"; exit 1; }
@@ -71,7 +74,9 @@ test_expect_success 'every verb -h shows the usage in the table' '
 '
 
 test_expect_success 'global options are documented in pgpsync(1)' '
-	for o in $(pgpsync __complete global); do
+	pgpsync __complete global >globals &&
+	grep -qx -- --json globals &&
+	for o in $(cat globals); do
 		n=${o#--}
 		grep -q "^\.It Fl .*\\\\-$n\$" "$MAN/pgpsync.1" ||
 		{ echo "pgpsync.1 lacks $o"; exit 1; }

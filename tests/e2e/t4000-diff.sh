@@ -192,11 +192,26 @@ test_expect_success '--stat --json and --hashes --json' '
 	test_cmp expect out
 '
 
+test_expect_success '--json names a certificate only in one set by its SKS hash' '
+	test_expect_code 1 pgpsync diff --json alice.pgp bob.pgp >o.json &&
+	test_expect_code 1 pgpsync -v diff --json alice.pgp bob.pgp >v.json &&
+	for f in o.json v.json; do
+		perl -MJSON::PP -e "local \$/; my \$d = decode_json(<STDIN>);
+			my (\$a, \$b) = (\$d->{only_in_a}[0], \$d->{only_in_b}[0]);
+			print join(q( ), \$a->{hash}, \$b->{hash},
+			    \$a->{user_id} // q(-)), qq(\n)" <$f || exit 1
+	done >out &&
+	a=$(pgpsync dump hashes alice.pgp | cut -d" " -f1) &&
+	b=$(pgpsync dump hashes bob.pgp | cut -d" " -f1) &&
+	printf "%s\n" "$a $b -" "$a $b Alice <alice@example.org>" >expect &&
+	test_cmp expect out
+'
+
 test_expect_success 'standard input and ASCII armor are sets like files' '
 	pgpsync dump merge --armor -o revoked-b.asc revoked-b.pgp 2>/dev/null &&
 	test_expect_code 0 pgpsync diff revoked-b.asc revoked-b.pgp &&
 	test_expect_code 1 pgpsync diff ab.pgp revoked-b.pgp >expect &&
-	cat revoked-b.pgp | pgpsync diff ab.pgp - >out
+	cat revoked-b.pgp | test_expect_code 1 pgpsync diff ab.pgp - >out &&
 	sed "2s/.*/+++ revoked-b.pgp/" out >out2 &&
 	test_cmp expect out2 &&
 	test_expect_code 1 pgpsync diff revoked-b.asc ab.pgp >out &&

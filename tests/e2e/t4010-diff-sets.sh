@@ -110,8 +110,11 @@ test_expect_success 'a store and its revisions compare like the files' '
 	pgpsync dump import --to store:D a.pgp >/dev/null &&
 	pgpsync dump import --to store:D b.pgp >/dev/null &&
 	test_expect_code 0 pgpsync diff store:D@HEAD~1 a.pgp &&
-	pgpsync diff a.pgp b.pgp | tail -n +3 >expect
-	pgpsync diff store:D@HEAD~1 b.pgp | tail -n +3 >out
+	test_expect_code 1 pgpsync diff a.pgp b.pgp >raw &&
+	tail -n +3 raw >expect &&
+	test_expect_code 1 pgpsync diff store:D@HEAD~1 b.pgp >raw &&
+	tail -n +3 raw >out &&
+	test -s out &&
 	test_cmp expect out &&
 	test_expect_code 1 pgpsync diff --stat store:D@HEAD~1 store:D >out &&
 	grep -q "^only in b          25$" out &&
@@ -119,11 +122,12 @@ test_expect_success 'a store and its revisions compare like the files' '
 '
 
 test_expect_success 'one thread or many: the same output' '
-	pgpsync diff -J 1 a.pgp b.pgp >one
-	pgpsync diff -J 3 a.pgp b.pgp >three
+	test_expect_code 1 pgpsync diff -J 1 a.pgp b.pgp >one &&
+	test_expect_code 1 pgpsync diff -J 3 a.pgp b.pgp >three &&
+	test -s one &&
 	test_cmp one three &&
-	pgpsync diff --json -J 1 a.pgp b.pgp >one
-	pgpsync diff --json -J 2 a.pgp b.pgp >two
+	test_expect_code 1 pgpsync diff --json -J 1 a.pgp b.pgp >one &&
+	test_expect_code 1 pgpsync diff --json -J 2 a.pgp b.pgp >two &&
 	test_cmp one two
 '
 

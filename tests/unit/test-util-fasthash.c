@@ -1,8 +1,8 @@
 /*
  * test-util-fasthash.c: the fast keyed hash that "pgpsync diff" uses to
- * tell identical certificates apart without parsing them: fixed output
- * for a fixed key, every byte and the length count, and the output bits
- * look independent of the input bits.
+ * tell identical certificates apart without SKS-hashing them: fixed
+ * output for a fixed key, every byte and the length count, and the
+ * output bits look independent of the input bits.
  */
 #include "util/common.h"
 
