@@ -259,7 +259,7 @@ struct fetch {
 	struct lcert	*loc;		/* the target's certificates */
 	size_t		 nloc, allocloc;
 	struct ent	*byfpr;		/* loc sorted by fingerprint */
-	size_t		 nbyfpr;
+	size_t		 nbyfpr, allocbyfpr;
 	bool		 armored;	/* the dump was ASCII-armored */
 	bool		 loc_changed;
 
@@ -388,17 +388,6 @@ set_str(char **dst, const char *s)
 	*dst = s != NULL ? xstrdup(s) : NULL;
 }
 
-/* Copies printable ASCII of s; the rest becomes '?' (network text). */
-static void
-sanitize(char *out, size_t outlen, const char *s)
-{
-	size_t o = 0;
-
-	for (; *s != '\0' && o + 1 < outlen; s++)
-		out[o++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
-	out[o] = '\0';
-}
-
 /* --- what is asked ---------------------------------------------------- */
 
 static struct key *
@@ -476,15 +465,13 @@ key_parse(struct key *k, const char *s)
 	for (; *p != '\0'; p++) {
 		if (*p == ' ')
 			continue;
-		if (n == sizeof(hex) - 1 ||
-		    !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
-		    (*p >= 'A' && *p <= 'F')))
+		if (n == sizeof(hex) - 1)
 			return -1;
 		hex[n++] = *p;
 	}
-	if (n != 16 && n != 40 && n != 64)
-		return -1;
-	if (hex_decode(k->id, n / 2, hex, n) != 0)
+	/* hex_decode() refuses anything that is not a hex digit. */
+	if ((n != 16 && n != 40 && n != 64) ||
+	    hex_decode(k->id, n / 2, hex, n) != 0)
 		return -1;
 	k->idlen = n / 2;
 	if (n == 16) {
@@ -523,7 +510,8 @@ loc_index(struct fetch *f)
 	size_t w = 0;
 
 	free(f->byfpr);
-	f->byfpr = xreallocarray(NULL, f->nloc + 1, sizeof(*f->byfpr));
+	f->allocbyfpr = f->nloc + 1;
+	f->byfpr = xreallocarray(NULL, f->allocbyfpr, sizeof(*f->byfpr));
 	f->nbyfpr = 0;
 	for (size_t i = 0; i < f->nloc; i++) {
 		if (f->loc[i].fpr[0] == '\0')
@@ -538,6 +526,40 @@ loc_index(struct fetch *f)
 		if (w == 0 || strcmp(f->byfpr[i].fpr, f->byfpr[w - 1].fpr) != 0)
 			f->byfpr[w++] = f->byfpr[i];
 	f->nbyfpr = w;
+}
+
+/*
+ * Adds loc[i] to the index without sorting it all again: new keys come
+ * one at a time into targets of any size.  A fingerprint already indexed
+ * keeps its earlier certificate, as in loc_index().
+ */
+static void
+loc_index_one(struct fetch *f, size_t i)
+{
+	const char *fpr = f->loc[i].fpr;
+	size_t lo = 0, hi = f->nbyfpr, mid;
+
+	if (fpr[0] == '\0')
+		return;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(f->byfpr[mid].fpr, fpr) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < f->nbyfpr && strcmp(f->byfpr[lo].fpr, fpr) == 0)
+		return;
+	if (f->nbyfpr == f->allocbyfpr) {
+		f->allocbyfpr = f->allocbyfpr < 64 ? 64 : f->allocbyfpr * 2;
+		f->byfpr = xreallocarray(f->byfpr, f->allocbyfpr,
+		    sizeof(*f->byfpr));
+	}
+	memmove(&f->byfpr[lo + 1], &f->byfpr[lo],
+	    (f->nbyfpr - lo) * sizeof(*f->byfpr));
+	memcpy(f->byfpr[lo].fpr, fpr, sizeof(f->byfpr[lo].fpr));
+	f->byfpr[lo].i = i;
+	f->nbyfpr++;
 }
 
 /* The target's certificate with this primary fingerprint, or NULL. */
@@ -1465,6 +1487,15 @@ hq_send(struct fetch *f, struct hq *q)
 		f->keys[q->keys[j]].batched = true;
 }
 
+/* Whether the last answer for k came from server s, with its SKS hash. */
+static bool
+hq_wants(struct fetch *f, const struct key *k, size_t s, struct state_key *sk)
+{
+	return k->kind == NET_QUERY_FPR && state_get(f->st, k->fpr, sk) &&
+	    sk->has_hash && sk->server != NULL &&
+	    strcmp(sk->server, f->srv[s].base) == 0;
+}
+
 /*
  * Batches the keys of keys[lo..hi) whose last answer came from an HKP
  * server that is still in good standing.  Not with --wkd (every key asks
@@ -1485,10 +1516,7 @@ hq_submit(struct fetch *f, size_t lo, size_t hi)
 			continue;
 		n = 0;
 		for (size_t i = lo; i < hi; i++)
-			if (f->keys[i].kind == NET_QUERY_FPR &&
-			    state_get(f->st, f->keys[i].fpr, &sk) &&
-			    sk.has_hash && sk.server != NULL &&
-			    strcmp(sk.server, f->srv[s].base) == 0)
+			if (hq_wants(f, &f->keys[i], s, &sk))
 				n++;
 		if (n < HQ_MIN)
 			continue;
@@ -1496,10 +1524,7 @@ hq_submit(struct fetch *f, size_t lo, size_t hi)
 		for (size_t i = lo; i < hi; i++) {
 			struct key *k = &f->keys[i];
 
-			if (k->batched || k->kind != NET_QUERY_FPR ||
-			    !state_get(f->st, k->fpr, &sk) || !sk.has_hash ||
-			    sk.server == NULL ||
-			    strcmp(sk.server, f->srv[s].base) != 0)
+			if (k->batched || !hq_wants(f, k, s, &sk))
 				continue;
 			if (q == NULL) {
 				q = xcalloc(1, sizeof(*q));
@@ -1707,7 +1732,7 @@ decide(struct fetch *f, struct key *k)
 				die("out of memory");
 		} else {
 			cur = loc_add(f, k->work.p, k->work.len, k->fpr);
-			loc_index(f);
+			loc_index_one(f, f->nloc - 1);
 		}
 		cur->changed = true;
 		f->loc_changed = true;
@@ -1785,7 +1810,7 @@ read_back(struct fetch *f, size_t lo, size_t hi, const char **pats,
 				die("out of memory");
 		} else {
 			loc_add(f, raw.p, raw.len, fpr);
-			loc_index(f);
+			loc_index_one(f, f->nloc - 1);
 		}
 	}
 	rc = 0;
@@ -1959,8 +1984,8 @@ report(struct fetch *f, struct key *k)
 		break;
 	case R_FAILED:
 	case R_REFUSED:
-		sanitize(why, sizeof(why), k->why != NULL ? k->why :
-		    "failed");
+		term_text(why, sizeof(why), k->why != NULL ? k->why :
+		    "failed", false);
 		warn("'%s': %s%s", who, k->res == R_REFUSED ? "refused: " :
 		    "", why);
 		break;

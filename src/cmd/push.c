@@ -135,21 +135,6 @@ upload_free(struct upload *u)
 	free(u);
 }
 
-/*
- * Copies server text for the terminal: control characters (escape
- * sequences) become '?', and it is cut at outlen - 1 bytes.
- */
-static void
-clean(char *out, size_t outlen, const char *in)
-{
-	size_t i;
-
-	for (i = 0; in[i] != '\0' && i + 1 < outlen; i++)
-		out[i] = (unsigned char)in[i] < 0x20 || in[i] == 0x7f ? '?' :
-		    in[i];
-	out[i] = '\0';
-}
-
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -173,9 +158,9 @@ print_addresses(const json_t *addrs)
 		keys[n++] = k;
 	qsort(keys, n, sizeof(*keys), cmp_str);
 	for (size_t i = 0; i < n; i++) {
-		clean(a, sizeof(a), keys[i]);
-		clean(st, sizeof(st), json_string_value(json_object_get(addrs,
-		    keys[i])));
+		term_text(a, sizeof(a), keys[i], true);
+		term_text(st, sizeof(st), json_string_value(json_object_get(addrs,
+		    keys[i])), true);
 		printf("  %s: %s\n", a, st);
 	}
 	free(keys);
@@ -252,7 +237,7 @@ vks_error(char *why, size_t whylen, const struct net_result *res)
 			m = json_object_get(root, "message");
 	}
 	if (json_is_string(m)) {
-		clean(msg, sizeof(msg), json_string_value(m));
+		term_text(msg, sizeof(msg), json_string_value(m), true);
 		if (res->attempts > 1)
 			snprintf(n, sizeof(n), " (%u attempts)", res->attempts);
 		snprintf(why, whylen, "'%s': HTTP %ld: %s%s", res->url,
@@ -299,8 +284,8 @@ vks_parse(struct upload *u, const struct net_result *res, char *why,
 	}
 	if (fp != NULL && (!json_is_string(fp) ||
 	    strcasecmp(json_string_value(fp), u->fpr) != 0)) {
-		clean(other, sizeof(other), json_is_string(fp) ?
-		    json_string_value(fp) : "?");
+		term_text(other, sizeof(other), json_is_string(fp) ?
+		    json_string_value(fp) : "?", true);
 		snprintf(why, whylen, "'%s': answer is for another key "
 		    "('%s')", res->url, other);
 		goto cleanup;
@@ -478,9 +463,7 @@ take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
 		goto refuse;
 	}
 	if (pgp_cert_parse(&fc, filtered.p, filtered.len, 0, &err) != 0 ||
-	    pgp_cert_sks_hash(&fc, p->md5, hash) != 0 ||
-	    pgp_armor_encode(&arm, filtered.p, filtered.len,
-	    PGP_ARMOR_PUBLIC_KEY, 0) != 0) {
+	    pgp_cert_sks_hash(&fc, p->md5, hash) != 0) {
 		snprintf(why, sizeof(why), "%s", err.code != 0 ? err.msg :
 		    "out of memory");
 		goto refuse;
@@ -503,6 +486,10 @@ take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
 			record(p, js, fpr, (int)s, O_WOULD_PUSH, NULL, NULL);
 			continue;
 		}
+		/* Armored once, and only when some server needs it. */
+		if (arm.len == 0 && pgp_armor_encode(&arm, filtered.p,
+		    filtered.len, PGP_ARMOR_PUBLIC_KEY, 0) != 0)
+			die("out of memory");
 		u = xcalloc(1, sizeof(*u));
 		u->p = p;
 		memcpy(u->fpr, fpr, sizeof(u->fpr));

@@ -292,16 +292,19 @@ state_get(const struct state *st, const char *fpr, struct state_key *out)
 	return true;
 }
 
-/* The object of fpr, created when missing; NULL when out of memory. */
+/*
+ * The object member name of o, created (or replacing a non-object) when
+ * missing; NULL when out of memory.
+ */
 static json_t *
-key_obj(struct state *st, const char *fpr)
+child_obj(json_t *o, const char *name)
 {
-	json_t *k = json_object_get(st->keys, fpr);
+	json_t *k = json_object_get(o, name);
 
 	if (json_is_object(k))
 		return k;
 	if ((k = json_object()) == NULL ||
-	    json_object_set_new(st->keys, fpr, k) != 0)
+	    json_object_set_new(o, name, k) != 0)
 		return NULL;
 	return k;
 }
@@ -339,7 +342,7 @@ key_seen(struct state *st, const char *fpr, int64_t now)
 {
 	json_t *k;
 
-	if ((k = key_obj(st, fpr)) == NULL ||
+	if ((k = child_obj(st->keys, fpr)) == NULL ||
 	    (get_time(k, "first_seen") == 0 &&
 	    set_int(k, "first_seen", now) != 0))
 		return NULL;
@@ -401,14 +404,9 @@ state_set_pushed(struct state *st, const char *fpr, const char *server,
 {
 	json_t *k, *p, *s;
 
-	if ((k = key_obj(st, fpr)) == NULL)
+	if ((k = child_obj(st->keys, fpr)) == NULL ||
+	    (p = child_obj(k, "pushed")) == NULL)
 		return PGPS_ENOMEM;
-	p = json_object_get(k, "pushed");
-	if (!json_is_object(p)) {
-		if ((p = json_object()) == NULL ||
-		    json_object_set_new(k, "pushed", p) != 0)
-			return PGPS_ENOMEM;
-	}
 	if ((s = json_object()) == NULL ||
 	    json_object_set_new(p, server, s) != 0 ||
 	    set_int(s, "time", now) != 0 || set_hash(s, "hash", hash) != 0)

@@ -143,20 +143,6 @@ rng_next(struct net_client *c)
 	return c->rng * 2685821657736338717ULL;
 }
 
-static char *
-dup_str(const char *s)
-{
-	size_t n;
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	n = strlen(s);
-	if ((d = malloc(n + 1)) != NULL)
-		memcpy(d, s, n + 1);
-	return d;
-}
-
 static void
 trace(struct net_client *c, const char *fmt, ...) PGPS_PRINTF(2, 3);
 
@@ -222,9 +208,9 @@ net_client_new(struct net_client **out, const struct net_opts *opts,
 	if (c->o.max_body == 0)
 		c->o.max_body = NET_DEFAULT_MAX_BODY;
 	if ((c->o.ca_file != NULL &&
-	    (c->ca_file = dup_str(c->o.ca_file)) == NULL) ||
-	    (c->o.proxy != NULL && (c->proxy = dup_str(c->o.proxy)) == NULL) ||
-	    (c->user_agent = dup_str(c->o.user_agent != NULL ?
+	    (c->ca_file = strdup(c->o.ca_file)) == NULL) ||
+	    (c->o.proxy != NULL && (c->proxy = strdup(c->o.proxy)) == NULL) ||
+	    (c->user_agent = strdup(c->o.user_agent != NULL ?
 	    c->o.user_agent : "pgpsync/" PGPSYNC_VERSION)) == NULL) {
 		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 		goto cleanup;
@@ -445,6 +431,7 @@ static int
 build_url(struct net_client *c, struct net_req *q)
 {
 	const struct net_server *s;
+	const char *path;
 	int r;
 
 	buf_reset(&q->url);
@@ -458,22 +445,23 @@ build_url(struct net_client *c, struct net_req *q)
 	case NET_OP_INDEX:
 		return net_url_index(&q->url, s, q->text);
 	case NET_OP_ADD:
-		if ((r = buf_addstr(&q->url, s->base)) != 0)
-			return r;
-		return buf_addstr(&q->url, "/pks/add");
+		path = "/pks/add";
+		break;
 	case NET_OP_HASHQUERY:
-		if ((r = buf_addstr(&q->url, s->base)) != 0)
-			return r;
-		return buf_addstr(&q->url, "/pks/hashquery");
+		path = "/pks/hashquery";
+		break;
 	case NET_OP_VKS_UPLOAD:
+		path = "/vks/v1/upload";
+		break;
 	case NET_OP_VKS_VERIFY:
-		if ((r = buf_addstr(&q->url, s->base)) != 0)
-			return r;
-		return buf_addstr(&q->url, q->op == NET_OP_VKS_UPLOAD ?
-		    "/vks/v1/upload" : "/vks/v1/request-verify");
+		path = "/vks/v1/request-verify";
+		break;
 	default:
 		return PGPS_EINTERNAL;
 	}
+	if ((r = buf_addstr(&q->url, s->base)) != 0)
+		return r;
+	return buf_addstr(&q->url, path);
 }
 
 /* Puts q in its host's FIFO, or on the delayed list until ready_at. */
@@ -520,7 +508,7 @@ net_submit(struct net_client *c, const struct net_request *rq,
 	q->arg = rq->arg;
 	q->max_body = rq->max_body != 0 ? rq->max_body : c->o.max_body;
 	q->server = -1;
-	if (rq->text != NULL && (q->text = dup_str(rq->text)) == NULL) {
+	if (rq->text != NULL && (q->text = strdup(rq->text)) == NULL) {
 		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 		goto cleanup;
 	}

@@ -21,6 +21,7 @@
 
 #include "net/net.h"
 #include "util/err.h"
+#include "util/hex.h"
 #include "util/mem.h"
 
 #define INDEX_MAX_FIELDS	8
@@ -29,18 +30,6 @@ struct field {
 	const char	*p;
 	size_t		 len;
 };
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static bool
 field_is(const struct field *f, const char *s)
@@ -97,6 +86,7 @@ uid_decode(struct net_index_uid *u, const struct field *f)
 {
 	char *t;
 	size_t o = 0;
+	uint8_t v;
 
 	if ((t = malloc(f->len + 1)) == NULL)
 		return PGPS_ENOMEM;
@@ -105,9 +95,8 @@ uid_decode(struct net_index_uid *u, const struct field *f)
 			t[o++] = '%';
 			i++;
 		} else if (f->p[i] == '%' && i + 2 < f->len &&
-		    hexval(f->p[i + 1]) >= 0 && hexval(f->p[i + 2]) >= 0) {
-			t[o++] = (char)(hexval(f->p[i + 1]) * 16 +
-			    hexval(f->p[i + 2]));
+		    hex_decode(&v, 1, f->p + i + 1, 2) == 0) {
+			t[o++] = (char)v;
 			i += 2;
 		} else
 			t[o++] = f->p[i];
@@ -185,6 +174,7 @@ set_key_id(struct net_index_key *k, const struct field *f)
 {
 	const char *p = f->p;
 	size_t n = f->len;
+	uint8_t id[32];
 
 	if (n > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
 		p += 2;
@@ -192,12 +182,10 @@ set_key_id(struct net_index_key *k, const struct field *f)
 	}
 	if (n != 8 && n != 16 && n != 32 && n != 40 && n != 64)
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (hexval(p[i]) < 0)
-			return false;
-		k->id[i] = (char)(p[i] >= 'a' ? p[i] - 'a' + 'A' : p[i]);
-	}
-	k->id[n] = '\0';
+	/* Decoding checks the digits; encoding again upper-cases them. */
+	if (hex_decode(id, n / 2, p, n) != 0)
+		return false;
+	hex_encode_upper(k->id, id, n / 2);
 	return true;
 }
 

@@ -253,42 +253,22 @@ net_url_hostport(char *hostport, bool *tls, const char *url,
 	return 0;
 }
 
-int
-net_url_escape(struct buf *out, const uint8_t *p, size_t len)
+/*
+ * Percent-encodes p[0..len): bytes that keep() accepts are copied as they
+ * are (in runs: armor is mostly base64), a space becomes '+' when
+ * space_plus is set, everything else %XX in upper case.
+ */
+static int
+pct_encode(struct buf *out, const uint8_t *p, size_t len,
+    bool (*keep)(int), bool space_plus)
 {
-	static const char hexd[] = "0123456789ABCDEF";
-	char esc[3];
-	int r;
-
-	for (size_t i = 0; i < len; i++) {
-		if (is_unreserved(p[i])) {
-			if ((r = buf_addch(out, p[i])) != 0)
-				return r;
-			continue;
-		}
-		esc[0] = '%';
-		esc[1] = hexd[p[i] >> 4];
-		esc[2] = hexd[p[i] & 15];
-		if ((r = buf_add(out, esc, 3)) != 0)
-			return r;
-	}
-	return 0;
-}
-
-int
-net_form_encode(struct buf *out, const uint8_t *p, size_t len)
-{
-	static const char hexd[] = "0123456789ABCDEF";
-	char esc[3];
+	char esc[4];
 	size_t run;
 	int r;
 
 	for (size_t i = 0; i < len; i += run) {
-		/* Copy runs of safe bytes at once: armor is mostly base64. */
 		run = 0;
-		while (i + run < len && (is_alnum(p[i + run]) ||
-		    p[i + run] == '-' || p[i + run] == '.' ||
-		    p[i + run] == '_' || p[i + run] == '*'))
+		while (i + run < len && keep(p[i + run]))
 			run++;
 		if (run > 0) {
 			if ((r = buf_add(out, p + i, run)) != 0)
@@ -296,18 +276,36 @@ net_form_encode(struct buf *out, const uint8_t *p, size_t len)
 			continue;
 		}
 		run = 1;
-		if (p[i] == ' ') {
+		if (space_plus && p[i] == ' ') {
 			if ((r = buf_addch(out, '+')) != 0)
 				return r;
 			continue;
 		}
 		esc[0] = '%';
-		esc[1] = hexd[p[i] >> 4];
-		esc[2] = hexd[p[i] & 15];
+		hex_encode_upper(esc + 1, p + i, 1);
 		if ((r = buf_add(out, esc, 3)) != 0)
 			return r;
 	}
 	return 0;
+}
+
+/* application/x-www-form-urlencoded keeps ALPHA DIGIT "-._*". */
+static bool
+is_form_safe(int c)
+{
+	return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '*';
+}
+
+int
+net_url_escape(struct buf *out, const uint8_t *p, size_t len)
+{
+	return pct_encode(out, p, len, is_unreserved, false);
+}
+
+int
+net_form_encode(struct buf *out, const uint8_t *p, size_t len)
+{
+	return pct_encode(out, p, len, is_form_safe, true);
 }
 
 int
