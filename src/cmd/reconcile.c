@@ -175,6 +175,23 @@ rec_find(const struct set *s, const uint8_t h[16])
 	    sizeof(*s->recs), rec_cmp);
 }
 
+/* Sorts v[0..n) (of size octets each) and drops repeats; the new n. */
+static size_t
+sort_unique(void *v, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	uint8_t *p = v;
+	size_t j = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(v, n, size, cmp);
+	for (size_t i = 1; i < n; i++)
+		if (cmp(p + j * size, p + i * size) != 0 && ++j != i)
+			memcpy(p + j * size, p + i * size, size);
+	return j + 1;
+}
+
 static int
 str_cmp(const void *a, const void *b)
 {
@@ -370,9 +387,8 @@ struct hash_ws {
 	struct pgp_cert	 cert;
 	const struct set *set;
 	uint64_t	 excluded;
+	size_t		 src;		/* file of the last certificate */
 };
-
-static uint64_t hash_excluded;
 
 static void *
 hash_ws_new(void *arg)
@@ -386,13 +402,14 @@ hash_ws_new(void *arg)
 	return w;
 }
 
+/* On the calling thread (par_run()), so the set can take the count. */
 static void
 hash_ws_done(void *ws, void *arg)
 {
 	struct hash_ws *w = ws;
+	struct set *s = arg;
 
-	(void)arg;
-	hash_excluded += w->excluded;
+	s->excluded += w->excluded;
 	digest_free(w->md5);
 	pgp_cert_release(&w->cert);
 	free(w);
@@ -432,13 +449,20 @@ hash_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
 		return pgps_err_set(err, rc, "out of memory");
 	r.off = raw->offset;
 	r.len = raw->len > UINT32_MAX ? UINT32_MAX : (uint32_t)raw->len;
+	/*
+	 * Files are read in order, so the last certificate's file is
+	 * almost always this one's: look from there on.
+	 */
 	r.src = UINT32_MAX;
-	for (size_t i = 0; i < w->set->nfiles; i++)
-		if (w->set->files[i] == source ||
-		    strcmp(w->set->files[i], source) == 0) {
+	for (size_t k = 0; k < w->set->nfiles; k++) {
+		size_t i = (w->src + k) % w->set->nfiles;
+
+		if (strcmp(w->set->files[i], source) == 0) {
 			r.src = (uint32_t)i;
+			w->src = i;
 			break;
 		}
+	}
 	if (r.src == UINT32_MAX)
 		return pgps_err_set(err, PGPS_EINTERNAL, "'%s': unknown "
 		    "source", source);
@@ -446,16 +470,10 @@ hash_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
 	    pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 }
 
-struct sink {
-	struct buf	 b;
-};
-
 static int
 hash_sink(const uint8_t *p, size_t len, void *arg)
 {
-	struct sink *k = arg;
-
-	return buf_add(&k->b, p, len) == 0 ? 0 : error("out of memory");
+	return buf_add(arg, p, len) == 0 ? 0 : error("out of memory");
 }
 
 /* Builds the prefix tree over the set's records. */
@@ -481,6 +499,23 @@ tree_build(struct set *s)
 	}
 }
 
+/*
+ * Takes the tree cached at s->tree_path when it can belong to the records
+ * (it lacks those equal to a sample point); the caller checked the stamp.
+ */
+static bool
+tree_load_cached(struct set *s)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+
+	if (recon_ptree_load(&s->tree, s->tree_path, 0, &err) == 0 &&
+	    recon_ptree_count(s->tree) <= s->nrecs)
+		return s->cached = true;
+	recon_ptree_free(s->tree);
+	s->tree = NULL;
+	return false;
+}
+
 /* Hashes every certificate and builds the tree; warns about damage. */
 static int
 set_build(struct set *s, struct ctx *ctx, uint64_t *skipped)
@@ -490,14 +525,15 @@ set_build(struct set *s, struct ctx *ctx, uint64_t *skipped)
 	struct par_spec spec;
 	struct par_result res;
 	struct progress prog;
-	struct sink k;
-	size_t n, j = 0;
+	struct buf k;
+	size_t n;
 	int rc;
 
 	memset(&spec, 0, sizeof(spec));
 	memset(&res, 0, sizeof(res));
-	buf_init(&k.b, SIZE_MAX / 2);
+	buf_init(&k, SIZE_MAX / 2);
 	*skipped = 0;
+	s->excluded = 0;
 	free(s->recs);
 	s->recs = NULL;
 	s->nrecs = 0;
@@ -505,7 +541,6 @@ set_build(struct set *s, struct ctx *ctx, uint64_t *skipped)
 	    (const char *const *)s->files, s->nfiles, &err) != 0)
 		return error("%s", err.msg);
 	if (it != NULL) {
-		hash_excluded = 0;
 		spec.fn = hash_one;
 		spec.wstate_new = hash_ws_new;
 		spec.wstate_done = hash_ws_done;
@@ -518,20 +553,14 @@ set_build(struct set *s, struct ctx *ctx, uint64_t *skipped)
 		progress_end(&prog);
 		keyset_iter_free(it);
 		if (rc != 0) {
-			buf_release(&k.b);
+			buf_release(&k);
 			return -1;
 		}
-		s->excluded = hash_excluded;
 		*skipped = res.skipped;
 	}
-	n = k.b.len / sizeof(struct rec);
-	s->recs = (struct rec *)(void *)buf_detach(&k.b, NULL);
-	if (n > 0)
-		qsort(s->recs, n, sizeof(*s->recs), rec_cmp);
-	for (size_t i = 0; i < n; i++)
-		if (j == 0 || rec_cmp(&s->recs[j - 1], &s->recs[i]) != 0)
-			s->recs[j++] = s->recs[i];
-	s->nrecs = j;
+	s->recs = (struct rec *)(void *)buf_detach(&k, &n);
+	s->nrecs = sort_unique(s->recs, n / sizeof(struct rec),
+	    sizeof(*s->recs), rec_cmp);
 	tree_build(s);
 	return 0;
 }
@@ -553,7 +582,6 @@ set_save_cache(struct set *s)
 static int
 set_open(struct set *s, const char *path, struct ctx *ctx, uint64_t *skipped)
 {
-	struct pgps_err err = PGPS_ERR_INIT;
 	struct stat st;
 	size_t n;
 
@@ -581,16 +609,8 @@ set_open(struct set *s, const char *path, struct ctx *ctx, uint64_t *skipped)
 	}
 	if (set_list(s) != 0 || set_stamp(s, s->stamp) != 0)
 		return -1;
-	if (index_load(s) == 0 &&
-	    recon_ptree_load(&s->tree, s->tree_path, 0, &err) == 0 &&
-	    recon_ptree_count(s->tree) <= s->nrecs) {
-		s->cached = true;
+	if (index_load(s) == 0 && tree_load_cached(s))
 		return 0;
-	}
-	if (s->tree != NULL) {
-		recon_ptree_free(s->tree);
-		s->tree = NULL;
-	}
 	if (set_build(s, ctx, skipped) != 0)
 		return -1;
 	/* A set with damaged regions is still cached: they stay damaged. */
@@ -633,13 +653,7 @@ store_recs(struct set *s, uint64_t *skipped)
 		s->recs[j].len = 0;
 		s->recs[j++].src = (uint32_t)i;
 	}
-	if (j > 0)
-		qsort(s->recs, j, sizeof(*s->recs), rec_cmp);
-	s->nrecs = 0;
-	for (size_t i = 0; i < j; i++)
-		if (s->nrecs == 0 ||
-		    rec_cmp(&s->recs[s->nrecs - 1], &s->recs[i]) != 0)
-			s->recs[s->nrecs++] = s->recs[i];
+	s->nrecs = sort_unique(s->recs, j, sizeof(*s->recs), rec_cmp);
 	return 0;
 }
 
@@ -722,12 +736,8 @@ set_open_store(struct set *s, const char *name, bool read_only,
 	snprintf(s->stamp_path, n, "%s/pgpsync/ptree-commit", s->path);
 	if (store_recs(s, skipped) != 0)
 		return -1;
-	if (store_stamp_ok(s) &&
-	    recon_ptree_load(&s->tree, s->tree_path, 0, &err) == 0 &&
-	    recon_ptree_count(s->tree) <= s->nrecs) {
-		s->cached = true;
+	if (store_stamp_ok(s) && tree_load_cached(s))
 		return 0;
-	}
 	tree_build(s);
 	store_save_cache(s);
 	return 0;
@@ -1038,15 +1048,8 @@ elemvec_add(struct elemvec *ev, const struct recon_elem *e, size_t n)
 static size_t
 elemvec_unique(struct elemvec *ev)
 {
-	size_t j = 0;
-
-	if (ev->n == 0)
-		return 0;
-	qsort(ev->v, ev->n, sizeof(*ev->v), recon_elem_cmp);
-	for (size_t i = 0; i < ev->n; i++)
-		if (j == 0 || recon_elem_cmp(&ev->v[j - 1], &ev->v[i]) != 0)
-			ev->v[j++] = ev->v[i];
-	return ev->n = j;
+	return ev->n = sort_unique(ev->v, ev->n, sizeof(*ev->v),
+	    recon_elem_cmp);
 }
 
 /*

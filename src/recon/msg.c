@@ -118,6 +118,17 @@ put_config_int(struct buf *b, const char *key, uint32_t v)
 	return put_string(b, x, 4);
 }
 
+/* A text value, s[0..max) up to its NUL (a fixed field of the config). */
+static int
+put_config_str(struct buf *b, const char *key, const char *s, size_t max)
+{
+	int r;
+
+	if ((r = put_string(b, key, strlen(key))) != 0)
+		return r;
+	return put_string(b, s, strnlen(s, max));
+}
+
 static int
 put_config(struct buf *b, const struct recon_config *c)
 {
@@ -134,9 +145,8 @@ put_config(struct buf *b, const struct recon_config *c)
 	    (r = put_config_int(b, "bitquantum", c->bitquantum)) != 0)
 		return r;
 	if ((c->have & RECON_CFG_FILTERS) &&
-	    ((r = put_string(b, "filters", 7)) != 0 ||
-	    (r = put_string(b, c->filters, strnlen(c->filters,
-	    sizeof(c->filters)))) != 0))
+	    (r = put_config_str(b, "filters", c->filters,
+	    sizeof(c->filters))) != 0)
 		return r;
 	if ((c->have & RECON_CFG_HTTP_PORT) &&
 	    (r = put_config_int(b, "http port", c->http_port)) != 0)
@@ -145,9 +155,8 @@ put_config(struct buf *b, const struct recon_config *c)
 	    (r = put_config_int(b, "mbar", c->mbar)) != 0)
 		return r;
 	if ((c->have & RECON_CFG_VERSION) &&
-	    ((r = put_string(b, "version", 7)) != 0 ||
-	    (r = put_string(b, c->version, strnlen(c->version,
-	    sizeof(c->version)))) != 0))
+	    (r = put_config_str(b, "version", c->version,
+	    sizeof(c->version))) != 0)
 		return r;
 	return 0;
 }

@@ -87,7 +87,6 @@ struct recon_session {
 	struct jobq			 todo;	/* driver: not yet asked */
 	struct jobq			 asked;	/* driver: awaiting replies */
 	bool				 adaptive;
-	bool				 probing;
 	unsigned int			 path_fails[RECON_NCHILDREN];
 	bool				 path_open[RECON_NCHILDREN];
 	struct probed			 probed[PROBE_NODES];
@@ -164,18 +163,17 @@ static int
 send_msg(struct recon_session *s, const struct recon_msg *m,
     struct pgps_err *err)
 {
-	size_t before = s->out.len;
+	size_t before = s->out.len, len;
 	int r;
 
 	if ((r = recon_msg_encode(&s->out, m, err)) != 0)
 		return r;
 	/* Our frames obey the same cap we impose on the peer's. */
-	if (s->out.len - before - 4 > s->max_frame) {
+	if ((len = s->out.len - before - 4) > s->max_frame) {
 		buf_setlen(&s->out, before);
 		return pgps_err_set(err, PGPS_ELIMIT,
 		    "%s reply of %zu octets exceeds the frame limit %zu",
-		    recon_msg_type_name(m->type), s->out.len - before,
-		    s->max_frame);
+		    recon_msg_type_name(m->type), len, s->max_frame);
 	}
 	s->stats.bytes_out += s->out.len - before;
 	return 0;
@@ -378,6 +376,26 @@ driver_queue(struct recon_session *s, const struct recon_node *n,
 	return driver_queue_job(s, n, prefix, level, -1, err);
 }
 
+/* Queues the children of the interior node n at prefix, level deep. */
+static int
+driver_queue_children(struct recon_session *s, const struct recon_node *n,
+    const struct recon_prefix *prefix, unsigned int level,
+    struct pgps_err *err)
+{
+	struct recon_prefix cp;
+	int r;
+
+	for (unsigned int c = 0; c < RECON_NCHILDREN; c++) {
+		if (recon_prefix_child(&cp, prefix, c) != 0)
+			return pgps_err_set(err, PGPS_EINTERNAL,
+			    "prefix overflow");
+		if ((r = driver_queue(s, &n->child[c], &cp, level + 1,
+		    err)) != 0)
+			return r;
+	}
+	return 0;
+}
+
 /*
  * Level skipping.  SKS's driver asks every node from the root down until
  * the peer can interpolate, so with d differences it pays a failed Poly
@@ -440,7 +458,6 @@ probe_start(struct recon_session *s, const struct job *root,
 
 	if ((r = probed_add(s, root->node, true, err)) != 0)
 		return r;
-	s->probing = true;
 	for (unsigned int c = 0; c < RECON_NCHILDREN; c++) {
 		if (recon_prefix_child(&cp, &root->prefix, c) != 0)
 			return pgps_err_set(err, PGPS_EINTERNAL,
@@ -505,7 +522,6 @@ node_cost(const struct recon_session *s, const struct recon_node *n,
 static int
 pilot_decide(struct recon_session *s, struct pgps_err *err)
 {
-	struct recon_prefix cp;
 	struct job j;
 	unsigned int f, fc, i;
 	int r;
@@ -528,14 +544,9 @@ pilot_decide(struct recon_session *s, struct pgps_err *err)
 			continue;
 		}
 		s->stats.split_small++;
-		for (unsigned int c = 0; c < RECON_NCHILDREN; c++) {
-			if (recon_prefix_child(&cp, &j.prefix, c) != 0)
-				return pgps_err_set(err, PGPS_EINTERNAL,
-				    "prefix overflow");
-			if ((r = driver_queue(s, &j.node->child[c], &cp,
-			    j.level + 1, err)) != 0)
-				return r;
-		}
+		if ((r = driver_queue_children(s, j.node, &j.prefix, j.level,
+		    err)) != 0)
+			return r;
 	}
 	return 0;
 }
@@ -650,7 +661,6 @@ probe_reply(struct recon_session *s, const struct job *j, bool failed,
 	for (c = 0; c < RECON_NCHILDREN; c++)
 		if (s->path_open[c])
 			return 0;
-	s->probing = false;
 	target = UINT_MAX;
 	for (c = 0; c < RECON_NCHILDREN; c++)
 		if (s->path_fails[c] + 1 < target)
@@ -738,17 +748,8 @@ driver_reply(struct recon_session *s, struct recon_msg *m,
 			return probe_reply(s, &j, true, err);
 		if (j.level == 0 && s->adaptive)
 			return probe_start(s, &j, err);
-		for (unsigned int c = 0; c < RECON_NCHILDREN; c++) {
-			struct recon_prefix cp;
-
-			if (recon_prefix_child(&cp, &j.prefix, c) != 0)
-				return pgps_err_set(err, PGPS_EINTERNAL,
-				    "prefix overflow");
-			if ((r = driver_queue(s, &j.node->child[c], &cp,
-			    j.level + 1, err)) != 0)
-				return r;
-		}
-		return 0;
+		return driver_queue_children(s, j.node, &j.prefix, j.level,
+		    err);
 	case RECON_MSG_ELEMENTS:
 		if (j.poly)
 			s->stats.solved++;

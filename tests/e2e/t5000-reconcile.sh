@@ -148,11 +148,7 @@ test_expect_success 'SKS starts the reconciliation against --listen' '
 	{ pgpsync reconcile --listen --timeout 40 --json \
 	    "recon://127.0.0.1:$P" L.pgp >listen.json 2>listen.err &
 	  echo $! >listen.pid; } &&
-	i=0 &&
-	while ! grep -qi ":$(printf %04X "$P") 00000000:0000 0A" \
-	    /proc/net/tcp && test $i -lt 50; do
-		sleep 0.1; i=$((i + 1))
-	done &&
+	wait_listening "$P" &&
 	"$FIXTURE" sync "$S2" &&
 	wait $(cat listen.pid) &&
 	test "$(jnum listen.json fetched)" -eq 150 &&
