@@ -20,41 +20,16 @@
 
 #include "openpgp/openpgp.h"
 #include "tap.h"
+#include "data.h"
 
-static char datadir[4096];
-
-static void
-set_datadir(const char *argv0)
-{
-	const char *slash = strrchr(argv0, '/');
-	int n = slash == NULL ? 1 : (int)(slash - argv0);
-
-	snprintf(datadir, sizeof(datadir), "%.*s/../data/certs",
-	    n, slash == NULL ? "." : argv0);
-}
-
+/* A certificate file of tests/data/certs. */
 static uint8_t *
 slurp(const char *name, size_t *len)
 {
-	char path[8192];
-	uint8_t *p = NULL;
-	long n;
-	FILE *f;
+	char rel[512];
 
-	snprintf(path, sizeof(path), "%s/%s", datadir, name);
-	if ((f = fopen(path, "rb")) == NULL) {
-		diag("cannot open %s", path);
-		exit(1);
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0 || (p = malloc((size_t)n + 1)) == NULL ||
-	    fread(p, 1, (size_t)n, f) != (size_t)n) {
-		diag("cannot read %s", path);
-		exit(1);
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return p;
+	snprintf(rel, sizeof(rel), "certs/%s", name);
+	return data_slurp(rel, len);
 }
 
 /* A parsed certificate that owns its bytes. */
@@ -1018,7 +993,7 @@ int
 main(int argc, char **argv)
 {
 	(void)argc;
-	set_datadir(argv[0]);
+	data_dir_set(argv[0]);
 	load_all();
 	test_components();
 	test_merge_self();

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "data.h"
 
 #include "openpgp/openpgp.h"
 #include "util/digest.h"
@@ -22,30 +23,6 @@ static const uint8_t rfc_v4[] = {
 	0x34, 0xe4, 0xa8, 0x7c, 0x80, 0x73, 0x3a, 0x12, 0x80, 0xd6, 0x2f,
 	0x80, 0x10, 0x99, 0x2e, 0x43, 0xee, 0x3b, 0x24, 0x06
 };
-
-static uint8_t *
-slurp(const char *name, size_t *len)
-{
-	char path[512];
-	const char *dir = getenv("SRCDIR");
-	FILE *f;
-	uint8_t *p;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/tests/data/%s", dir ? dir : ".",
-	    name);
-	if ((f = fopen(path, "rb")) == NULL) {
-		diag("cannot open %s", path);
-		exit(1);
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	p = malloc((size_t)n + 1);
-	*len = fread(p, 1, (size_t)n, f);
-	fclose(f);
-	return p;
-}
 
 static void
 test_lengths(void)
@@ -170,7 +147,7 @@ test_fingerprints(void)
 	is_str(hex, "8CFDE12197965A9A", "v4 key ID is the tail");
 	is_str(k.curve, "ed25519", "curve from OID");
 
-	p = slurp("packets/v6-rfc9580.bin", &len);
+	p = data_slurp("packets/v6-rfc9580.bin", &len);
 	{
 		struct pgp_cert c = PGP_CERT_INIT;
 
@@ -207,7 +184,7 @@ test_sks_hash(void)
 	char hex[33];
 	size_t len;
 
-	p = slurp("keys/revoked-ed25519.asc", &len);
+	p = data_slurp("keys/revoked-ed25519.asc", &len);
 	ok(pgp_armor_decode(&bin, p, len, 0, &err) == 0 && bin.len == 531,
 	    "test cert decodes");
 	ok(pgp_cert_parse(&c, bin.p, bin.len, 0, &err) == 0 && c.npkts == 6,
@@ -291,7 +268,7 @@ test_reader(void)
 	uint8_t *p;
 	size_t len;
 
-	p = slurp("keys/revoked-ed25519.asc", &len);
+	p = data_slurp("keys/revoked-ed25519.asc", &len);
 	pgp_armor_decode(&bin, p, len, 0, &err);
 	free(p);
 
@@ -376,7 +353,7 @@ test_stream(void)
 	int fds[2], rc, saved;
 	pid_t pid;
 
-	p = slurp("keys/revoked-ed25519.asc", &len);
+	p = data_slurp("keys/revoked-ed25519.asc", &len);
 	pgp_armor_decode(&bin, p, len, 0, &err);
 	free(p);
 	for (int i = 0; i < 3000; i++) {
@@ -419,8 +396,10 @@ test_stream(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	(void)argc;
+	data_dir_set(argv[0]);
 	test_lengths();
 	test_bad_headers();
 	test_partial();

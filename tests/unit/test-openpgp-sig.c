@@ -11,43 +11,7 @@
 
 #include "openpgp/openpgp.h"
 #include "tap.h"
-
-static char datadir[4096];
-
-/* tests/data relative to this program (tests/unit/test-openpgp-sig). */
-static void
-set_datadir(const char *argv0)
-{
-	const char *slash = strrchr(argv0, '/');
-	int n = slash == NULL ? 1 : (int)(slash - argv0);
-
-	snprintf(datadir, sizeof(datadir), "%.*s/../data",
-	    n, slash == NULL ? "." : argv0);
-}
-
-static uint8_t *
-slurp(const char *rel, size_t *len)
-{
-	char path[8192];
-	uint8_t *p = NULL;
-	long n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", datadir, rel);
-	if ((f = fopen(path, "rb")) == NULL) {
-		diag("cannot open %s", path);
-		exit(1);
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0 || (p = malloc((size_t)n + 1)) == NULL ||
-	    fread(p, 1, (size_t)n, f) != (size_t)n) {
-		diag("cannot read %s", path);
-		exit(1);
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return p;
-}
+#include "data.h"
 
 struct loaded {
 	uint8_t		*data;
@@ -61,7 +25,7 @@ load(struct loaded *l, const char *rel)
 	struct pgp_cert c = PGP_CERT_INIT;
 	size_t len;
 
-	l->data = slurp(rel, &len);
+	l->data = data_slurp(rel, &len);
 	l->c = c;
 	if (pgp_cert_parse(&l->c, l->data, len, 0, &err) != 0) {
 		diag("%s: %s", rel, err.msg);
@@ -584,7 +548,7 @@ int
 main(int argc, char **argv)
 {
 	(void)argc;
-	set_datadir(argv[0]);
+	data_dir_set(argv[0]);
 	test_gpg_sigs();
 	test_v6_sample();
 	test_v3();

@@ -14,6 +14,7 @@
 #include "util/hex.h"
 #include "util/span.h"
 #include "tap.h"
+#include "data.h"
 
 #define RNG_SEED	31337
 #include "rng.h"
@@ -489,31 +490,6 @@ test_misbehaving_driver(void)
 	recon_ptree_free(t);
 }
 
-#define DATA	"tests/data/recon/"
-
-static uint8_t *
-slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *p = NULL;
-	size_t cap = 0, got;
-
-	*n = 0;
-	if (f == NULL)
-		return NULL;
-	for (;;) {
-		if (*n == cap) {
-			cap = cap == 0 ? 65536 : cap * 2;
-			p = realloc(p, cap);
-		}
-		if ((got = fread(p + *n, 1, cap - *n, f)) == 0)
-			break;
-		*n += got;
-	}
-	fclose(f);
-	return p;
-}
-
 /* Reads a file of hex elements, one a line. */
 static struct recon_elem *
 read_set(const char *path, size_t *n)
@@ -554,16 +530,15 @@ replay(const char *name, enum recon_role role, size_t chunk)
 	size_t nin, nout, nmine, nsks, nexp = 0, n, off = 0;
 	int r = 0;
 
-	snprintf(path, sizeof(path), DATA "%s.set", name);
-	mine = read_set(path, &nmine);
-	sks = read_set(DATA "sks-set.txt", &nsks);
-	snprintf(path, sizeof(path), DATA "%s.from-sks", name);
-	in = slurp(path, &nin);
-	snprintf(path, sizeof(path), DATA "%s.to-sks", name);
-	out = slurp(path, &nout);
-	if (in == NULL || out == NULL || nmine == 0 || nsks != 200) {
-		ok(0, "%s: test data missing (run from the top directory)",
-		    name);
+	snprintf(path, sizeof(path), "recon/%s.set", name);
+	mine = read_set(data_path(path), &nmine);
+	sks = read_set(data_path("recon/sks-set.txt"), &nsks);
+	snprintf(path, sizeof(path), "recon/%s.from-sks", name);
+	in = data_slurp(path, &nin);
+	snprintf(path, sizeof(path), "recon/%s.to-sks", name);
+	out = data_slurp(path, &nout);
+	if (nmine == 0 || nsks != 200) {
+		ok(0, "%s: recorded sets missing or short", name);
 		goto done;
 	}
 	recon_ptree_new(&t);
@@ -625,8 +600,10 @@ test_transcripts(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
+	(void)argc;
+	data_dir_set(argv[0]);
 	test_transcripts();
 	test_scenarios();
 	test_random();
