@@ -51,6 +51,7 @@
 #include "util/hex.h"
 #include "util/limits.h"
 #include "util/mem.h"
+#include "util/tmpfile.h"
 
 enum {
 	OPT_HASHES = OPT_LONG,
@@ -331,10 +332,11 @@ side_add(struct side *sd, const struct rec *r)
 static uint64_t
 spill(struct side *sd, const uint8_t *p, size_t len)
 {
+	struct pgps_err err = PGPS_ERR_INIT;
 	uint64_t off = sd->spilled;
 
-	if (sd->spill == NULL && (sd->spill = tmpfile()) == NULL)
-		die("cannot create a temporary file: %s", strerror(errno));
+	if (sd->spill == NULL && (sd->spill = tmp_file(&err)) == NULL)
+		die("%s", err.msg);
 	if (fwrite(p, 1, len, sd->spill) != len)
 		die("cannot write a temporary file: %s", strerror(errno));
 	sd->spilled += len;

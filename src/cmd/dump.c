@@ -27,6 +27,7 @@
 #include "util/hex.h"
 #include "util/limits.h"
 #include "util/mem.h"
+#include "util/tmpfile.h"
 
 enum {
 	OPT_JSON = OPT_LONG,
@@ -101,19 +102,23 @@ open_sets(int argc, char **argv, int i)
 	return it;
 }
 
+/*
+ * The exit status of a verb: 3 when certificates were skipped (damage) or
+ * refused (the limits), each already reported one by one.
+ */
 static int
-finish(struct ctx *ctx, int rc, uint64_t skipped)
+finish(struct ctx *ctx, int rc, uint64_t skipped, uint64_t refused)
 {
 	if (rc != 0)
 		return EXIT_ERROR;
-	if (skipped > 0) {
-		if (!ctx->quiet)
-			warn("%llu certificate%s or damaged region%s skipped",
-			    (unsigned long long)skipped,
-			    skipped == 1 ? "" : "s", skipped == 1 ? "" : "s");
-		return EXIT_PARTIAL;
-	}
-	return EXIT_OK;
+	if (skipped > 0 && !ctx->quiet)
+		warn("%llu certificate%s or damaged region%s skipped",
+		    (unsigned long long)skipped,
+		    skipped == 1 ? "" : "s", skipped == 1 ? "" : "s");
+	if (refused > 0 && !ctx->quiet)
+		warn("%llu certificate%s refused by the limits",
+		    (unsigned long long)refused, refused == 1 ? "" : "s");
+	return skipped > 0 || refused > 0 ? EXIT_PARTIAL : EXIT_OK;
 }
 
 /* Explains why c is unusable as a certificate, or returns 0. */
@@ -275,7 +280,7 @@ cmd_dump_hashes(int argc, char **argv, struct ctx *ctx)
 	rc = par_run(it, &spec, ctx, &res);
 	progress_end(&prog);
 	keyset_iter_free(it);
-	return finish(ctx, rc, res.skipped);
+	return finish(ctx, rc, res.skipped, 0);
 }
 
 /* --- stats ----------------------------------------------------------- */
@@ -606,7 +611,7 @@ cmd_dump_stats(int argc, char **argv, struct ctx *ctx)
 	}
 	free(stats_total.top);
 	keyset_iter_free(it);
-	return finish(ctx, rc, res.skipped);
+	return finish(ctx, rc, res.skipped, 0);
 }
 
 /* --- output of certificates ---------------------------------------- */
@@ -845,7 +850,7 @@ cmd_dump_split(int argc, char **argv, struct ctx *ctx)
 	pgp_cert_release(&cert);
 	digest_free(md5);
 	keyset_iter_free(it);
-	return finish(ctx, rc, skipped);
+	return finish(ctx, rc, skipped, 0);
 }
 
 /* --- fingerprint lists ---------------------------------------------- */
@@ -1166,7 +1171,7 @@ cmd_dump_filter(int argc, char **argv, struct ctx *ctx)
 	free(filter_conf.keep.v);
 	free(filter_conf.drop.v);
 	keyset_iter_free(it);
-	return finish(ctx, rc, res.skipped);
+	return finish(ctx, rc, res.skipped, filter_total.rejected);
 }
 
 /* --- merge ----------------------------------------------------------- */
@@ -1180,6 +1185,8 @@ struct merge_entry {
 	uint64_t	 seq;
 	uint64_t	 off;
 	size_t		 len;
+	uint64_t	 offset;		/* in its source */
+	size_t		 src;			/* index into the sources */
 };
 
 static int
@@ -1234,8 +1241,10 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 	struct digest *md5 = NULL;
 	struct cert_out out;
 	struct progress prog;
+	struct pgps_err terr = PGPS_ERR_INIT;
 	const char *arg, *path = "-";
-	size_t nents = 0, alloc = 0, ngroups = 0;
+	char **srcs = NULL;
+	size_t nents = 0, alloc = 0, ngroups = 0, nsrcs = 0;
 	uint64_t skipped = 0, refused = 0, merged = 0, dups = 0, spilled = 0;
 	bool armor = false, limits = false;
 	FILE *spill = NULL;
@@ -1266,8 +1275,8 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 	}
 	it = open_sets(argc, argv, opt_operands(&op));
 	opt_release(&op);
-	if ((spill = tmpfile()) == NULL)
-		die("cannot create a temporary file: %s", strerror(errno));
+	if ((spill = tmp_file(&terr)) == NULL)
+		die("%s", terr.msg);
 	if ((md5 = digest_new(DIGEST_MD5)) == NULL)
 		die("out of memory");
 	buf_init(&cb, 0);
@@ -1288,8 +1297,15 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 			alloc = alloc == 0 ? 1024 : alloc * 2;
 			ents = xreallocarray(ents, alloc, sizeof(*ents));
 		}
+		if (nsrcs == 0 || strcmp(srcs[nsrcs - 1],
+		    keyset_iter_source(it)) != 0) {
+			srcs = xreallocarray(srcs, nsrcs + 1, sizeof(*srcs));
+			srcs[nsrcs++] = xstrdup(keyset_iter_source(it));
+		}
 		e = &ents[nents];
 		memset(e->key, 0, sizeof(e->key));
+		e->offset = cert.offset;
+		e->src = nsrcs - 1;
 		if (cert.has_primary) {
 			e->key[0] = cert.primary.fprlen;
 			memcpy(e->key + 1, cert.primary.fpr,
@@ -1320,8 +1336,12 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 	if (rc != 0)
 		goto cleanup;
 
-	/* Group versions of one certificate; keep first-appearance order. */
-	qsort(ents, nents, sizeof(*ents), merge_entry_cmp);
+	/*
+	 * Group versions of one certificate; keep first-appearance order.
+	 * (qsort's array may not be NULL, even for no elements.)
+	 */
+	if (nents > 0)
+		qsort(ents, nents, sizeof(*ents), merge_entry_cmp);
 	groups = xcalloc(nents + 1, sizeof(*groups));
 	for (size_t i = 0; i < nents; i++) {
 		if (i == 0 || memcmp(ents[i].key, ents[i - 1].key,
@@ -1332,7 +1352,8 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 		}
 		groups[ngroups - 1].n++;
 	}
-	qsort(groups, ngroups, sizeof(*groups), merge_group_cmp);
+	if (ngroups > 0)
+		qsort(groups, ngroups, sizeof(*groups), merge_group_cmp);
 
 	if (cert_out_open(&out, path, armor) != 0) {
 		rc = -1;
@@ -1352,9 +1373,14 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 			buf_reset(&cb);
 			if ((r = pgp_cert_merge(&cb, &cert, &other, NULL,
 			    &err)) != 0) {
-				warn("%s; version %zu of the certificate kept "
-				    "apart", err.msg, k + 1);
+				warn("'%s': offset %llu: %s; this version of "
+				    "the certificate first seen in '%s' at "
+				    "offset %llu is left out", srcs[e[k].src],
+				    (unsigned long long)e[k].offset, err.msg,
+				    srcs[e[0].src],
+				    (unsigned long long)e[0].offset);
 				pgps_err_clear(&err);
+				skipped++;
 				continue;
 			}
 			if (cb.len != mb.len ||
@@ -1365,11 +1391,14 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 			buf_swap(&cb, &mb);
 		}
 		if (limits) {
-			if (pgp_cert_parse(&cert, mb.p, mb.len, 0, &err) != 0)
+			/* Name where the certificate was first seen. */
+			if (pgp_cert_parse(&cert, mb.p, mb.len, e[0].offset,
+			    &err) != 0)
 				die("cannot re-read a merged certificate: %s",
 				    err.msg);
 			buf_reset(&lb);
-			r = apply_limits(&cert, &lim, "merge", &lb, &fc, &err);
+			r = apply_limits(&cert, &lim, srcs[e[0].src], &lb, &fc,
+			    &err);
 			if (r == 1) {
 				warn("%s", err.msg);
 				refused++;
@@ -1419,6 +1448,9 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
  cleanup:
 	if (spill != NULL)
 		fclose(spill);
+	for (size_t i = 0; i < nsrcs; i++)
+		free(srcs[i]);
+	free(srcs);
 	free(ents);
 	free(groups);
 	buf_release(&cb);
@@ -1428,5 +1460,5 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 	pgp_cert_release(&cert);
 	pgp_cert_release(&other);
 	digest_free(md5);
-	return finish(ctx, rc, skipped);
+	return finish(ctx, rc, skipped, refused);
 }

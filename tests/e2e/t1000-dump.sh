@@ -212,6 +212,31 @@ test_expect_success 'merge: two versions of a key become their union' '
 	grep "\"subkeys\"" m.json >got && test_cmp want got
 '
 
+test_expect_success 'merge: a refusal names the file and offset, exit 3' '
+	test_expect_code 3 pgpsync dump merge --max-cert-size 1K -o r.pgp \
+	    revoked-ed25519.pgp forty.pgp 2>err &&
+	grep -q "forty.pgp.: offset 1294: 0D2D49FEE20ECEEF80A26647150E7C15C14F0EB4: refused by the limits" err &&
+	! grep -q "merge.: offset" err &&
+	test $(pgpsync dump hashes r.pgp | wc -l) = 3
+'
+
+test_expect_success 'merge: empty input is an empty output' '
+	: >empty.pgp &&
+	test_expect_code 3 pgpsync dump merge -o e.pgp empty.pgp 2>err &&
+	grep -q "empty.pgp.: no OpenPGP certificates in it" err &&
+	test -f e.pgp && ! test -s e.pgp &&
+	grep -q "0 certificates read, 0 written" err
+'
+
+test_expect_success 'merge: the temporary file is made in TMPDIR' '
+	mkdir tmpdir &&
+	TMPDIR="$PWD/tmpdir" pgpsync dump merge -o m4.pgp four.pgp &&
+	pgpsync dump hashes m4.pgp >out && test_cmp file out &&
+	test_expect_code 2 env TMPDIR="$PWD/no-such-dir" \
+	    pgpsync dump merge -o m4.pgp four.pgp 2>err &&
+	grep -q "temporary file in .*/no-such-dir.*TMPDIR" err
+'
+
 test_expect_success 'merge: armored output round trips' '
 	pgpsync dump merge --armor -o m.asc four.pgp &&
 	head -n 1 m.asc | grep -q "^-----BEGIN PGP PUBLIC KEY BLOCK-----$" &&
@@ -251,10 +276,11 @@ test_expect_success 'filter: --strip-third-party keeps only self-signatures' '
 	grep -q "\"signatures\": 2" out
 '
 
-test_expect_success 'filter: --max-cert-size refuses, reported, exit 0' '
-	pgpsync dump filter --no-limits --max-cert-size 1K -o r.pgp four.pgp \
-	    2>err &&
-	grep -q "0D2D49FEE20ECEEF80A26647150E7C15C14F0EB4: refused by the limits" err &&
+test_expect_success 'filter: --max-cert-size refuses, reported, exit 3' '
+	test_expect_code 3 pgpsync dump filter --no-limits --max-cert-size 1K \
+	    -o r.pgp four.pgp 2>err &&
+	grep -q "four.pgp.: offset 1294: 0D2D49FEE20ECEEF80A26647150E7C15C14F0EB4: refused by the limits" err &&
+	grep -q "1 certificate refused by the limits" err &&
 	pgpsync dump hashes r.pgp >out &&
 	test $(wc -l <out) = 3 && ! grep -q 0D2D49FEE20ECEEF80A2 out
 '

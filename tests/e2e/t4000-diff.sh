@@ -218,6 +218,17 @@ test_expect_success 'standard input and ASCII armor are sets like files' '
 	grep -q "^    - revocation 0x20 on the primary key" out
 '
 
+test_expect_success 'standard input is kept in TMPDIR, not /tmp' '
+	mkdir tmpdir &&
+	cat revoked-b.pgp | TMPDIR="$PWD/tmpdir" \
+	    test_expect_code 1 pgpsync diff ab.pgp - >out &&
+	sed "2s/.*/+++ revoked-b.pgp/" out >out2 &&
+	test_cmp expect out2 &&
+	cat revoked-b.pgp | TMPDIR="$PWD/no-such-dir" \
+	    test_expect_code 2 pgpsync diff ab.pgp - >out 2>err &&
+	grep -q "temporary file in .*/no-such-dir" err
+'
+
 test_expect_success 'a revocation without its key is an item of its own' '
 	n=$(od -An -tu1 -j1 -N1 alice-revocation-only.pgp | tr -d " ") &&
 	tail -c +$((n + 3)) alice-revocation-only.pgp >bare.pgp &&
