@@ -17,6 +17,7 @@
 #include "cmd/cmd.h"
 #include "openpgp/openpgp.h"
 #include "util/mem.h"
+#include "util/text.h"
 
 static const struct verb dump_verbs[] = {
 	{ "export", cmd_dump_export, "[options] [fingerprint...]",
@@ -82,12 +83,18 @@ cmd_find_verb(const struct cmd *c, const char *name)
 
 const char *msg_cmdname;
 
+/*
+ * Messages name files, user IDs and what servers said: all of it goes to
+ * the terminal through text_term_str(), so no escape sequence, control or
+ * bidirectional override in it reaches the user's terminal.
+ */
 static void
 vmsg(const char *kind, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char raw[1024], line[1024];
 
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	text_term_str(line, sizeof(line), raw);
 	fflush(stdout);
 	if (msg_cmdname != NULL)
 		fprintf(stderr, "pgpsync: %s%s: %s\n", kind, msg_cmdname,
@@ -220,22 +227,6 @@ parse_size(const char *s, size_t *out)
 		return -1;
 	*out = (size_t)(v << shift);
 	return 0;
-}
-
-void
-term_text(char *out, size_t outlen, const char *in, bool keep_8bit)
-{
-	size_t i;
-
-	if (outlen == 0)
-		return;
-	for (i = 0; in[i] != '\0' && i + 1 < outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		out[i] = c < 0x20 || c == 0x7f || (c > 0x7f && !keep_8bit) ?
-		    '?' : (char)c;
-	}
-	out[i] = '\0';
 }
 
 int

@@ -69,7 +69,12 @@ extern const struct opt global_opts[];
 const struct cmd *cmd_find(const char *name);
 const struct verb *cmd_find_verb(const struct cmd *c, const char *name);
 
-/* Messages: "pgpsync: <cmd>: msg" on stderr. */
+/*
+ * Messages: "pgpsync: <cmd>: msg" on stderr, made safe for the terminal
+ * by text_term_str() (util/text.h), so they may quote file names, user IDs
+ * and server text as they are.  Text printed to stdout goes through
+ * text_term() or, in JSON, out_json_text() (cmd/out.h).
+ */
 PGPS_NORETURN void die(const char *fmt, ...) PGPS_PRINTF(1, 2);
 int error(const char *fmt, ...) PGPS_PRINTF(1, 2);	/* returns -1 */
 void warn(const char *fmt, ...) PGPS_PRINTF(1, 2);
@@ -117,13 +122,6 @@ int parse_ulong(const char *s, unsigned long *out);
  * error (exits 2).
  */
 int jobs_opt(struct ctx *ctx, const char *arg);
-
-/*
- * Copies text from a server or file for the terminal, cut at outlen - 1
- * octets: control characters (escape sequences) become '?', and so do
- * octets above 0x7e unless keep_8bit (UTF-8 shown as it is).
- */
-void term_text(char *out, size_t outlen, const char *in, bool keep_8bit);
 
 /* Progress on stderr for long work; silent unless ctx->progress. */
 struct progress {

@@ -39,9 +39,8 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "cmd/cmd.h"
+#include "cmd/out.h"
 #include "cmd/par.h"
 #include "keyset/keyset.h"
 #include "keyset/store.h"
@@ -51,6 +50,7 @@
 #include "util/hex.h"
 #include "util/limits.h"
 #include "util/mem.h"
+#include "util/text.h"
 #include "util/tmpfile.h"
 
 enum {
@@ -858,33 +858,25 @@ side_release(struct side *sd)
 /* --- describing packets ----------------------------------------------- */
 
 /*
- * Appends at most max bytes of p to b as valid UTF-8 on one line: control
- * characters and bytes that do not form UTF-8 become '?'.  User IDs are
- * whatever the key's owner (or a forger) wrote.
+ * User IDs are whatever the key's owner (or a forger) wrote: at most
+ * UID_MAX octets of one are shown, through text_term() on a terminal and
+ * out_json_text() in JSON.  Buffers below hold them raw until then.
  */
+#define UID_MAX		256
+
 static void
-add_text(struct buf *b, const uint8_t *p, size_t len, size_t max)
+add_raw(struct buf *b, const uint8_t *p, size_t len)
 {
-	size_t i = 0;
+	if (buf_add(b, p, len > UID_MAX ? UID_MAX : len) != 0)
+		die("out of memory");
+}
 
-	if (len > max)
-		len = max;
-	while (i < len) {
-		uint8_t c = p[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
-		    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		bool ok = n > 0 && i + n <= len && (n == 1 || c >= 0xc2);
-
-		for (size_t k = 1; ok && k < n; k++)
-			ok = (p[i + k] & 0xc0) == 0x80;
-		if (!ok || c < 0x20 || c == 0x7f) {
-			buf_addch(b, '?');
-			i++;
-			continue;
-		}
-		buf_add(b, p + i, n);
-		i += n;
-	}
+/* Appends raw text (a user ID, a file name) to b for the terminal. */
+static void
+add_term(struct buf *b, const void *p, size_t len)
+{
+	if (text_term(b, p, len, 0) != 0)
+		die("out of memory");
 }
 
 static void
@@ -903,7 +895,7 @@ fmt_date(char out[32], uint64_t t, bool iso)
 /* What a packet of c is attached to. */
 struct target {
 	const char	*on;		/* "key", "uid", "uat", "subkey" */
-	struct buf	 text;		/* user ID, or subkey fingerprint */
+	struct buf	 text;		/* user ID (raw), or subkey fingerprint */
 	uint32_t	 created;	/* of the key the expiry counts from */
 };
 
@@ -922,7 +914,7 @@ target_of(struct target *t, const struct pgp_cert *c, size_t comp)
 	switch (p->tag) {
 	case PGP_TAG_USER_ID:
 		t->on = "uid";
-		add_text(&t->text, p->body, p->bodylen, 256);
+		add_raw(&t->text, p->body, p->bodylen);
 		break;
 	case PGP_TAG_USER_ATTRIBUTE:
 		t->on = "uat";
@@ -945,9 +937,11 @@ target_of(struct target *t, const struct pgp_cert *c, size_t comp)
 static void
 target_text(struct buf *b, const struct target *t)
 {
-	if (strcmp(t->on, "uid") == 0)
-		buf_addf(b, "user ID \"%s\"", (const char *)t->text.p);
-	else if (strcmp(t->on, "uat") == 0)
+	if (strcmp(t->on, "uid") == 0) {
+		buf_addstr(b, "user ID \"");
+		add_term(b, t->text.p, t->text.len);
+		buf_addstr(b, "\"");
+	} else if (strcmp(t->on, "uat") == 0)
 		buf_addstr(b, "user attribute");
 	else if (strcmp(t->on, "subkey") == 0)
 		buf_addf(b, "subkey %s", (const char *)t->text.p);
@@ -1010,7 +1004,8 @@ change_text(struct buf *b, struct target *t, const struct pgp_cert *c,
 	switch (ch->kind) {
 	case PGP_CHANGE_UID:
 		buf_addstr(b, "user ID \"");
-		add_text(b, p->body, p->bodylen, 256);
+		add_term(b, p->body, p->bodylen > UID_MAX ? UID_MAX :
+		    p->bodylen);
 		buf_addstr(b, "\"");
 		return;
 	case PGP_CHANGE_UAT:
@@ -1067,17 +1062,14 @@ change_json(struct target *t, const struct pgp_cert *c,
 	const struct pgp_sig_info *s = &ch->sig;
 	json_t *o = json_object();
 	char tmp[16], date[32], hex[2 * PGP_FPR_MAX + 1];
-	struct buf txt = BUF_INIT;
 	struct pgp_key_info k;
 
-	buf_init(&txt, 0);
 	json_object_set_new(o, "kind",
 	    json_string(pgp_change_kind_name(ch->kind)));
 	switch (ch->kind) {
 	case PGP_CHANGE_UID:
-		add_text(&txt, p->body, p->bodylen, 256);
-		json_object_set_new(o, "user_id",
-		    json_string((const char *)txt.p));
+		json_object_set_new(o, "user_id", out_json_text(p->body,
+		    p->bodylen > UID_MAX ? UID_MAX : p->bodylen));
 		goto done;
 	case PGP_CHANGE_UAT:
 		json_object_set_new(o, "bytes",
@@ -1107,7 +1099,7 @@ change_json(struct target *t, const struct pgp_cert *c,
 	json_object_set_new(o, "on", json_string(t->on));
 	if (strcmp(t->on, "uid") == 0)
 		json_object_set_new(o, "user_id",
-		    json_string((const char *)t->text.p));
+		    out_json_text(t->text.p, t->text.len));
 	if (strcmp(t->on, "subkey") == 0)
 		json_object_set_new(o, "subkey",
 		    json_string((const char *)t->text.p));
@@ -1131,7 +1123,6 @@ change_json(struct target *t, const struct pgp_cert *c,
 	if (ch->kind == PGP_CHANGE_REVOCATION && s->has_reason)
 		json_object_set_new(o, "reason", json_integer(s->reason));
  done:
-	buf_release(&txt);
 	return o;
 }
 
@@ -1279,14 +1270,17 @@ pair_load(struct pair *p, struct side *a, struct rec *ra, struct side *b,
 		res->removed[p->del[i].kind]++;
 }
 
-/* The first user ID of c, for naming a certificate ("" if none). */
+/*
+ * The first user ID of c (raw, at most UID_MAX octets), for naming a
+ * certificate; empty if none.
+ */
 static void
 first_uid(struct buf *b, const struct pgp_cert *c)
 {
 	buf_reset(b);
 	for (size_t i = 0; i < c->npkts; i++)
 		if (c->pkts[i].tag == PGP_TAG_USER_ID) {
-			add_text(b, c->pkts[i].body, c->pkts[i].bodylen, 256);
+			add_raw(b, c->pkts[i].body, c->pkts[i].bodylen);
 			return;
 		}
 }
@@ -1462,25 +1456,6 @@ print_stat(struct side *a, struct side *b, struct result *res, bool json)
 	print_kinds("packets removed", res->removed);
 }
 
-/* Prints s as a JSON string (made valid UTF-8 first). */
-static void
-print_json_text(const char *s)
-{
-	struct buf b = BUF_INIT;
-	json_t *o;
-	char *t;
-
-	buf_init(&b, 0);
-	add_text(&b, (const uint8_t *)s, strlen(s), 4096);
-	o = json_string((const char *)b.p);
-	if (o == NULL || (t = json_dumps(o, JSON_ENCODE_ANY)) == NULL)
-		die("out of memory");
-	fputs(t, stdout);
-	free(t);
-	json_decref(o);
-	buf_release(&b);
-}
-
 /* Prints one array element of the streamed JSON document. */
 static void
 json_elem(json_t *o, const char **sep)
@@ -1516,7 +1491,7 @@ only_json(struct side *sd, struct rec *r, bool verbose, struct pair *p)
 	if (uid) {
 		first_uid(&p->t.text, &p->a);
 		json_object_set_new(o, "user_id",
-		    json_string((const char *)p->t.text.p));
+		    out_json_text(p->t.text.p, p->t.text.len));
 	}
 	return o;
 }
@@ -1539,9 +1514,9 @@ print_json(struct side *a, struct side *b, struct result *res,
 	pair_init(&p);
 	buf_init(&tb, 0);
 	printf("{\n  \"a\": ");
-	print_json_text(a->spec);
+	out_json_print_str(a->spec);
 	printf(",\n  \"b\": ");
-	print_json_text(b->spec);
+	out_json_print_str(b->spec);
 	printf(",\n  \"only_in_a\": [");
 	sep = "";
 	for (size_t i = 0; i < res->nonly_a; i++)
@@ -1571,7 +1546,7 @@ print_json(struct side *a, struct side *b, struct result *res,
 		if (tb.len == 0)
 			first_uid(&tb, &p.a);
 		json_object_set_new(o, "user_id", tb.len > 0 ?
-		    json_string((const char *)tb.p) : json_null());
+		    out_json_text(tb.p, tb.len) : json_null());
 		for (size_t k = 0; k < p.nadd; k++)
 			json_array_append_new(add, change_json(&p.t, &p.b,
 			    &p.add[k]));
@@ -1598,6 +1573,7 @@ static void
 print_only(char sign, struct side *sd, struct rec *r, bool verbose,
     struct pair *p)
 {
+	struct buf line = BUF_INIT;
 	char key[128];
 
 	key_text(key, sizeof(key), r);
@@ -1605,8 +1581,12 @@ print_only(char sign, struct side *sd, struct rec *r, bool verbose,
 	if (verbose && r->key[0] != KEY_BARE) {
 		fetch(sd, r, &p->abuf, &p->a, p->md5);
 		first_uid(&p->t.text, &p->a);
-		if (p->t.text.len > 0)
-			printf(" %s", (const char *)p->t.text.p);
+		if (p->t.text.len > 0) {
+			buf_init(&line, 0);
+			add_term(&line, p->t.text.p, p->t.text.len);
+			printf(" %s", (const char *)line.p);
+			buf_release(&line);
+		}
 	}
 	printf("\n");
 }
@@ -1621,14 +1601,19 @@ print_text(struct side *a, struct side *b, struct result *res,
     bool verbose)
 {
 	struct pair p;
-	struct buf line = BUF_INIT;
+	struct buf line = BUF_INIT, uid = BUF_INIT;
 	char key[128];
 
 	if (res->nonly_a + res->nonly_b + res->nchanged == 0)
 		return;
 	pair_init(&p);
 	buf_init(&line, 0);
-	printf("--- %s\n+++ %s\n", a->spec, b->spec);
+	buf_init(&uid, 0);
+	add_term(&line, a->spec, strlen(a->spec));
+	printf("--- %s\n", (const char *)line.p);
+	buf_reset(&line);
+	add_term(&line, b->spec, strlen(b->spec));
+	printf("+++ %s\n", (const char *)line.p);
 	for (size_t i = 0; i < res->nonly_a; i++)
 		print_only('-', a, &a->v[res->only_a[i]], verbose, &p);
 	for (size_t i = 0; i < res->nonly_b; i++)
@@ -1638,9 +1623,11 @@ print_text(struct side *a, struct side *b, struct result *res,
 
 		pair_load(&p, a, ra, b, &b->v[res->changed[i][1]], res);
 		key_text(key, sizeof(key), ra);
-		first_uid(&line, &p.b);
-		if (line.len == 0)
-			first_uid(&line, &p.a);
+		first_uid(&uid, &p.b);
+		if (uid.len == 0)
+			first_uid(&uid, &p.a);
+		buf_reset(&line);
+		add_term(&line, uid.p, uid.len);
 		printf("~ %s%s%s\n", key, line.len > 0 ? " " : "",
 		    (const char *)line.p);
 		for (size_t k = 0; k < p.nadd; k++) {
@@ -1655,6 +1642,7 @@ print_text(struct side *a, struct side *b, struct result *res,
 		}
 	}
 	buf_release(&line);
+	buf_release(&uid);
 	pair_release(&p);
 }
 

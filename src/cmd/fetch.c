@@ -50,6 +50,7 @@
 #include "util/digest.h"
 #include "util/hex.h"
 #include "util/limits.h"
+#include "util/text.h"
 
 enum {
 	OPT_ARMOR = OPT_LONG,
@@ -1984,8 +1985,8 @@ report(struct fetch *f, struct key *k)
 		break;
 	case R_FAILED:
 	case R_REFUSED:
-		term_text(why, sizeof(why), k->why != NULL ? k->why :
-		    "failed", false);
+		text_term_str(why, sizeof(why), k->why != NULL ? k->why :
+		    "failed");
 		warn("'%s': %s%s", who, k->res == R_REFUSED ? "refused: " :
 		    "", why);
 		break;

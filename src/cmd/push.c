@@ -35,15 +35,15 @@
 #include <errno.h>
 #include <strings.h>
 
-#include <jansson.h>
-
 #include "cmd/cmd.h"
+#include "cmd/out.h"
 #include "keyset/keyset.h"
 #include "keyset/state.h"
 #include "net/net.h"
 #include "openpgp/openpgp.h"
 #include "util/digest.h"
 #include "util/hex.h"
+#include "util/text.h"
 
 enum {
 	OPT_ALL = OPT_LONG,
@@ -119,7 +119,10 @@ struct upload {
 	bool		 vks;
 	bool		 verifying;	/* the request-verify is out */
 	json_t		*jservers;	/* borrowed from the cert's object */
+	char		**cert_addrs;	/* the certificate's addresses */
+	size_t		 ncert_addrs;
 	json_t		*addrs;		/* VKS: address -> status */
+	json_t		*unexpected;	/* VKS: addresses not in cert_addrs */
 	char		*token;		/* VKS: the upload's token */
 	char		*verify_error;	/* VKS: request-verify failed */
 };
@@ -129,7 +132,11 @@ upload_free(struct upload *u)
 {
 	if (u == NULL)
 		return;
+	for (size_t i = 0; i < u->ncert_addrs; i++)
+		free(u->cert_addrs[i]);
+	free(u->cert_addrs);
 	json_decref(u->addrs);
+	json_decref(u->unexpected);
 	free(u->token);
 	free(u->verify_error);
 	free(u);
@@ -158,9 +165,9 @@ print_addresses(const json_t *addrs)
 		keys[n++] = k;
 	qsort(keys, n, sizeof(*keys), cmp_str);
 	for (size_t i = 0; i < n; i++) {
-		term_text(a, sizeof(a), keys[i], true);
-		term_text(st, sizeof(st), json_string_value(json_object_get(addrs,
-		    keys[i])), true);
+		text_term_str(a, sizeof(a), keys[i]);
+		text_term_str(st, sizeof(st), json_string_value(
+		    json_object_get(addrs, keys[i])));
 		printf("  %s: %s\n", a, st);
 	}
 	free(keys);
@@ -181,17 +188,32 @@ record(struct push *p, json_t *jservers, const char *fpr, int server,
 		if (jservers == NULL)
 			return;
 		j = json_object();
-		json_object_set_new(j, "server", json_string(base));
+		json_object_set_new(j, "server", out_json_str(base));
 		json_object_set_new(j, "result", json_string(outcome_name[o]));
 		if (why != NULL)
-			json_object_set_new(j, "error", json_string(why));
+			json_object_set_new(j, "error", out_json_str(why));
 		if (u != NULL && u->addrs != NULL)
 			json_object_set(j, "addresses", u->addrs);
+		if (u != NULL && u->unexpected != NULL)
+			json_object_set(j, "unexpected_addresses",
+			    u->unexpected);
 		if (u != NULL && u->verify_error != NULL)
 			json_object_set_new(j, "verify_error",
-			    json_string(u->verify_error));
+			    out_json_str(u->verify_error));
 		json_array_append_new(jservers, j);
 		return;
+	}
+	if (u != NULL && u->unexpected != NULL) {
+		const char *a;
+		size_t i;
+		json_t *v;
+
+		json_array_foreach(u->unexpected, i, v) {
+			a = json_string_value(v);
+			warn("'%s': server anomaly: '%s' names the address '%s', "
+			    "which no user ID of the certificate has; not shown",
+			    fpr, base, a);
+		}
 	}
 	switch (o) {
 	case O_PUSHED:
@@ -237,7 +259,7 @@ vks_error(char *why, size_t whylen, const struct net_result *res)
 			m = json_object_get(root, "message");
 	}
 	if (json_is_string(m)) {
-		term_text(msg, sizeof(msg), json_string_value(m), true);
+		text_term_str(msg, sizeof(msg), json_string_value(m));
 		if (res->attempts > 1)
 			snprintf(n, sizeof(n), " (%u attempts)", res->attempts);
 		snprintf(why, whylen, "'%s': HTTP %ld: %s%s", res->url,
@@ -245,6 +267,38 @@ vks_error(char *why, size_t whylen, const struct net_result *res)
 	} else
 		snprintf(why, whylen, "%s", res->error);
 	json_decref(root);
+}
+
+/* Whether addr is one of the certificate's addresses (case aside). */
+static bool
+has_address(const struct upload *u, const char *addr)
+{
+	for (size_t i = 0; i < u->ncert_addrs; i++)
+		if (strcasecmp(u->cert_addrs[i], addr) == 0)
+			return true;
+	return false;
+}
+
+/* The e-mail addresses of c's user IDs, into u. */
+static void
+cert_addresses(struct upload *u, const struct pgp_cert *c)
+{
+	size_t off, n;
+
+	for (size_t i = 0; i < c->npkts; i++) {
+		const struct pgp_packet *pk = &c->pkts[i];
+		char *a;
+
+		if (pk->tag != PGP_TAG_USER_ID || !text_uid_address(pk->body,
+		    pk->bodylen, &off, &n))
+			continue;
+		a = xmalloc(n + 1);
+		memcpy(a, pk->body + off, n);
+		a[n] = '\0';
+		u->cert_addrs = xreallocarray(u->cert_addrs,
+		    u->ncert_addrs + 1, sizeof(*u->cert_addrs));
+		u->cert_addrs[u->ncert_addrs++] = a;
+	}
 }
 
 /*
@@ -284,16 +338,31 @@ vks_parse(struct upload *u, const struct net_result *res, char *why,
 	}
 	if (fp != NULL && (!json_is_string(fp) ||
 	    strcasecmp(json_string_value(fp), u->fpr) != 0)) {
-		term_text(other, sizeof(other), json_is_string(fp) ?
-		    json_string_value(fp) : "?", true);
+		text_term_str(other, sizeof(other), json_is_string(fp) ?
+		    json_string_value(fp) : "?");
 		snprintf(why, whylen, "'%s': answer is for another key "
 		    "('%s')", res->url, other);
 		goto cleanup;
 	}
+	/*
+	 * Only addresses of the certificate's own user IDs are shown; any
+	 * other the server names is its error (or a lie) and is reported
+	 * as such.
+	 */
 	addrs = json_object();
-	json_object_foreach(st, k, v)
-		if (json_is_string(v))
+	json_decref(u->unexpected);
+	u->unexpected = NULL;
+	json_object_foreach(st, k, v) {
+		if (!json_is_string(v))
+			continue;
+		if (has_address(u, k)) {
 			json_object_set(addrs, k, v);
+			continue;
+		}
+		if (u->unexpected == NULL)
+			u->unexpected = json_array();
+		json_array_append_new(u->unexpected, json_string(k));
+	}
 	json_decref(u->addrs);
 	u->addrs = addrs;
 	addrs = NULL;
@@ -497,6 +566,8 @@ take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
 		u->server = (int)s;
 		u->jservers = js;
 		u->vks = p->srv[s].kind == NET_SERVER_VKS;
+		if (u->vks)
+			cert_addresses(u, &fc);
 		rq.op = NET_OP_ADD;
 		rq.data = arm.p;
 		rq.datalen = arm.len;
@@ -531,9 +602,9 @@ take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
  refuse:
 	if (p->json) {
 		jc = json_object();
-		json_object_set_new(jc, "fingerprint", json_string(fpr));
+		json_object_set_new(jc, "fingerprint", out_json_str(fpr));
 		json_object_set_new(jc, "result", json_string("refused"));
-		json_object_set_new(jc, "error", json_string(why));
+		json_object_set_new(jc, "error", out_json_str(why));
 		json_array_append_new(p->jcerts, jc);
 	}
 	record(p, NULL, fpr, -1, O_REFUSED, why, NULL);
