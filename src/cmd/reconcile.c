@@ -150,6 +150,7 @@ struct set {
 	char		 *index_path;
 	uint64_t	  excluded;
 	bool		  cached;
+	bool		  cache_stale;	/* built, to be cached (set_cached()) */
 	struct memcert	 *mem;		/* armored files, by hash */
 	size_t		  nmem;
 	/* A store: recs[].src indexes ents; files and offsets are unused. */
@@ -614,7 +615,7 @@ set_open(struct set *s, const char *path, struct ctx *ctx, uint64_t *skipped)
 	if (set_build(s, ctx, skipped) != 0)
 		return -1;
 	/* A set with damaged regions is still cached: they stay damaged. */
-	(void)set_save_cache(s);
+	s->cache_stale = true;
 	return 0;
 }
 
@@ -739,7 +740,7 @@ set_open_store(struct set *s, const char *name, bool read_only,
 	if (store_stamp_ok(s) && tree_load_cached(s))
 		return 0;
 	tree_build(s);
-	store_save_cache(s);
+	s->cache_stale = true;
 	return 0;
 }
 
@@ -960,6 +961,23 @@ set_load_armored(struct set *s)
 	pgp_cert_release(&c);
 	digest_free(md5);
 	free(files);
+}
+
+/*
+ * Caches the tree and index that were built, once a reconciliation has
+ * completed: a run that failed (a peer that refused us, a time-out)
+ * writes nothing next to the set.
+ */
+static void
+set_cached(struct set *s)
+{
+	if (!s->cache_stale)
+		return;
+	s->cache_stale = false;
+	if (s->store != NULL)
+		store_save_cache(s);
+	else if (s->kr == NULL)
+		(void)set_save_cache(s);
 }
 
 static void
@@ -2256,13 +2274,14 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 	}
 	if (r != 0) {
 		if (r == PGPS_ETRUNC)
-			error("the peer closed the connection during the "
+			error("the peer closed the connection before the "
 			    "handshake: it is busy or does not list this "
 			    "host in its membership file");
 		else
 			error("reconciliation failed: %s", err.msg);
 		goto cleanup;
 	}
+	set_cached(&set);
 	pc = recon_session_peer_config(sess);
 	if (http_port != 0)
 		pe.http_port = (unsigned int)http_port;

@@ -240,34 +240,147 @@ min_wait(long a, long b)
 	return a < b ? a : b;
 }
 
+/*
+ * The peer's octets as they arrived, handed to the session one unit (a
+ * be32 length and that many octets: the Config frame, the verdict, then
+ * frames) at a time, so that reading can stop between two units.
+ */
+struct carry {
+	uint8_t		 in[65536];
+	size_t		 off, len;
+	uint8_t		 hdr[4];
+	size_t		 hdrhave;
+	size_t		 left;		/* of the unit's body */
+};
+
+/* The octets of c->in from c->off that belong to the current unit. */
+static size_t
+unit_span(struct carry *c)
+{
+	size_t i = c->off;
+
+	while (i < c->len) {
+		size_t k;
+
+		if (c->hdrhave < 4) {
+			c->hdr[c->hdrhave++] = c->in[i++];
+			if (c->hdrhave == 4 &&
+			    (c->left = load_be32(c->hdr)) == 0)
+				break;
+			continue;
+		}
+		k = c->len - i < c->left ? c->len - i : c->left;
+		i += k;
+		if ((c->left -= k) == 0)
+			break;
+	}
+	if (c->hdrhave == 4 && c->left == 0)
+		c->hdrhave = 0;
+	return i - c->off;
+}
+
+/*
+ * Feeds what is carried to the session while less than max_pending octets
+ * of its output wait to be sent: a peer that asks and never reads makes us
+ * stop reading instead of buffering the answers.
+ */
+static int
+feed(struct recon_session *s, struct carry *c, size_t max_pending,
+    struct pgps_err *err)
+{
+	const uint8_t *p;
+	size_t n, k;
+	int r;
+
+	while (c->off < c->len) {
+		recon_session_output(s, &p, &n);
+		if (n > max_pending)
+			return 0;
+		k = unit_span(c);
+		if ((r = recon_session_input(s, c->in + c->off, k, err)) != 0)
+			return r;
+		c->off += k;
+	}
+	c->off = c->len = 0;
+	return 0;
+}
+
+/* Why the session ran out of time. */
+static int
+time_error(const struct net_recon_io *io, enum recon_state st, double now,
+    double start, double hs_deadline, double deadline, struct pgps_err *err)
+{
+	if (st == RECON_STATE_HANDSHAKE && now >= hs_deadline)
+		return pgps_err_set(err, PGPS_ENET, "no handshake within "
+		    "%.1f s", hs_deadline - start);
+	if (deadline > 0 && now >= deadline)
+		return pgps_err_set(err, PGPS_ENET, "reconciliation not "
+		    "finished within %.1f s", io->timeout_ms / 1000.0);
+	return pgps_err_set(err, PGPS_ENET, "the peer was silent for %.1f s",
+	    io->idle_ms / 1000.0);
+}
+
+/*
+ * The connection ended (closed or reset) before the session did.  Only a
+ * peer that said nothing at all is "busy" (PGPS_ETRUNC): SKS closes at
+ * once when it is still fetching or does not know us.  A peer that spoke
+ * and then stopped broke the protocol.
+ */
+static int
+lost_error(bool heard, enum recon_state st, const char *what, int e,
+    struct pgps_err *err)
+{
+	if (!heard && st == RECON_STATE_HANDSHAKE)
+		return pgps_err_set(err, PGPS_ETRUNC, "the peer closed the "
+		    "connection before the handshake%s%s", e != 0 ? ": " : "",
+		    e != 0 ? strerror(e) : "");
+	if (e == 0)
+		return pgps_err_set(err, PGPS_EPROTO, "the peer closed the "
+		    "connection %s", st == RECON_STATE_HANDSHAKE ?
+		    "in the middle of the handshake" : "before the end of "
+		    "the reconciliation");
+	return pgps_err_set(err, PGPS_ENET, "%s: %s", what, strerror(e));
+}
+
 int
 net_recon_run(struct recon_session *s, const struct net_recon_io *io,
     struct pgps_err *err)
 {
-	uint8_t in[65536];
+	struct carry *c;
 	const uint8_t *p;
-	size_t n;
+	size_t n, max_pending = io->max_pending > 0 ? io->max_pending :
+	    NET_RECON_MAX_PENDING;
 	ssize_t got;
 	double start = net_now(), last = start, now, hs_deadline, deadline;
 	long wait;
 	int r = 0;
-	bool eof = false;
+	bool eof = false, heard = false, over;
 
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 	hs_deadline = start + (double)(io->handshake_ms > 0 ?
 	    io->handshake_ms : NET_RECON_HANDSHAKE_MS) / 1000.0;
 	deadline = io->timeout_ms > 0 ? start + io->timeout_ms / 1000.0 : 0;
 	for (;;) {
 		struct pollfd pfd = { io->fd, 0, 0 };
-		enum recon_state st = recon_session_state(s);
+		enum recon_state st;
 
-		recon_session_output(s, &p, &n);
-		if (st == RECON_STATE_DONE || st == RECON_STATE_FAILED ||
-		    eof) {
-			if (n == 0)
-				break;
+		if ((r = feed(s, c, max_pending, err)) != 0) {
+			/* Still send a last verdict/Error. */
+			recon_session_output(s, &p, &n);
+			if (n > 0)
+				(void)send(io->fd, p, n, MSG_NOSIGNAL |
+				    MSG_DONTWAIT);
+			break;
 		}
-		pfd.events = (st == RECON_STATE_DONE ||
-		    st == RECON_STATE_FAILED || eof) ? 0 : POLLIN;
+		st = recon_session_state(s);
+		recon_session_output(s, &p, &n);
+		over = st == RECON_STATE_DONE || st == RECON_STATE_FAILED ||
+		    eof;
+		if (over && n == 0)
+			break;
+		/* Read only when nothing read waits and the output is small. */
+		pfd.events = over || c->off < c->len ? 0 : POLLIN;
 		if (n > 0)
 			pfd.events |= POLLOUT;
 		now = net_now();
@@ -278,18 +391,8 @@ net_recon_run(struct recon_session *s, const struct net_recon_io *io,
 			wait = min_wait(wait, left_ms(last +
 			    io->idle_ms / 1000.0, now));
 		if (wait == 0) {
-			if (st == RECON_STATE_HANDSHAKE && now >= hs_deadline)
-				r = pgps_err_set(err, PGPS_ENET, "no "
-				    "handshake within %.1f s", hs_deadline -
-				    start);
-			else if (deadline > 0 && now >= deadline)
-				r = pgps_err_set(err, PGPS_ENET,
-				    "reconciliation not finished within "
-				    "%.1f s", io->timeout_ms / 1000.0);
-			else
-				r = pgps_err_set(err, PGPS_ENET, "the peer "
-				    "was silent for %.1f s", io->idle_ms /
-				    1000.0);
+			r = time_error(io, st, now, start, hs_deadline,
+			    deadline, err);
 			break;
 		}
 		got = poll(&pfd, 1, (int)wait);
@@ -308,11 +411,7 @@ net_recon_run(struct recon_session *s, const struct net_recon_io *io,
 				if (st == RECON_STATE_DONE ||
 				    st == RECON_STATE_FAILED)
 					break;
-				r = pgps_err_set(err, st ==
-				    RECON_STATE_HANDSHAKE && (errno ==
-				    ECONNRESET || errno == EPIPE) ?
-				    PGPS_ETRUNC : PGPS_ENET, "send: %s",
-				    strerror(errno));
+				r = lost_error(heard, st, "send", errno, err);
 				break;
 			}
 			if (got > 0) {
@@ -325,41 +424,39 @@ net_recon_run(struct recon_session *s, const struct net_recon_io *io,
 		}
 		if ((pfd.revents & (POLLIN | POLLERR | POLLHUP)) &&
 		    (pfd.events & POLLIN)) {
-			got = recv(io->fd, in, sizeof(in), 0);
+			got = recv(io->fd, c->in, sizeof(c->in), 0);
 			if (got < 0 && errno != EAGAIN && errno != EINTR) {
-				/* SKS resets when busy or not a member. */
-				r = pgps_err_set(err, st ==
-				    RECON_STATE_HANDSHAKE &&
-				    errno == ECONNRESET ? PGPS_ETRUNC :
-				    PGPS_ENET, "recv: %s", strerror(errno));
+				r = lost_error(heard, st, "recv", errno, err);
 				break;
 			}
 			if (got == 0) {
 				eof = true;
-				if ((r = recon_session_eof(s, err)) != 0)
+				if (st != RECON_STATE_DONE &&
+				    st != RECON_STATE_FAILED) {
+					(void)recon_session_eof(s, NULL);
+					r = lost_error(heard, st, "recv", 0,
+					    err);
 					break;
+				}
 				continue;
 			}
 			if (got > 0) {
 				last = net_now();
+				heard = true;
 				if (io->tap_in != NULL)
-					io->tap_in(in, (size_t)got,
+					io->tap_in(c->in, (size_t)got,
 					    io->tap_arg);
-				if ((r = recon_session_input(s, in,
-				    (size_t)got, err)) != 0) {
-					/* Still send a last verdict/Error. */
-					recon_session_output(s, &p, &n);
-					if (n > 0)
-						(void)send(io->fd, p, n,
-						    MSG_NOSIGNAL |
-						    MSG_DONTWAIT);
-					break;
-				}
+				c->off = 0;
+				c->len = (size_t)got;
 			}
 		}
 	}
+	free(c);
 	if (r == 0 && recon_session_state(s) != RECON_STATE_DONE)
 		r = pgps_err_set(err, PGPS_EPROTO, "the session did not end");
+	/* A frame cut short after the handshake is no "busy" peer either. */
+	if (r == PGPS_ETRUNC && heard)
+		r = PGPS_EPROTO;
 	return r;
 }
 

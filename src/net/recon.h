@@ -21,6 +21,11 @@
 #define NET_RECON_PORT		11370
 /* SKS gives a peer 45 s for the config handshake (settings.ml). */
 #define NET_RECON_HANDSHAKE_MS	45000L
+/*
+ * Reading stops while more than this much output waits to be sent (a
+ * peer that asks and never reads the answers), and resumes as it drains.
+ */
+#define NET_RECON_MAX_PENDING	((size_t)8 << 20)
 
 /*
  * Connects to host:port (a name or a numeric address) within timeout_ms.
@@ -52,6 +57,7 @@ struct net_recon_io {
 	long		 handshake_ms;	/* 0: 45 s */
 	long		 timeout_ms;	/* whole session; 0: none */
 	long		 idle_ms;	/* silence both ways; 0: none */
+	size_t		 max_pending;	/* 0: NET_RECON_MAX_PENDING */
 	net_recon_tap_fn tap_in;	/* may be NULL */
 	net_recon_tap_fn tap_out;	/* may be NULL */
 	void		*tap_arg;
@@ -60,11 +66,15 @@ struct net_recon_io {
 /*
  * Runs session s over io->fd until the session is done or failed, reading
  * and writing at the same time, so that neither side can block the other
- * on full socket buffers.  Pending output (a last verdict or Error) is
- * written before returning.  Returns 0 when the session ended with Done,
- * else the session's error, PGPS_ENET (connection lost, time-out) or
- * PGPS_ETRUNC (the peer closed during the handshake: usually busy or not
- * a member).  The socket is left open.
+ * on full socket buffers.  The session gets the peer's octets one unit at
+ * a time, and none while more than io->max_pending octets of its output
+ * wait to be sent, so its output is bounded by that plus one answer.
+ * Pending output (a last verdict or Error) is written before returning.
+ * Returns 0 when the session ended with Done, else the session's error,
+ * PGPS_ENET (time-out, connection lost), PGPS_EPROTO (the peer broke the
+ * protocol, or closed after it had started to speak) or PGPS_ETRUNC (the
+ * peer closed or reset the connection before it sent anything: busy or
+ * not a member, as SKS does).  The socket is left open.
  */
 int net_recon_run(struct recon_session *s, const struct net_recon_io *io,
     struct pgps_err *err);

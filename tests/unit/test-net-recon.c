@@ -50,6 +50,166 @@ run_side(void *arg)
 	return NULL;
 }
 
+/* The driver's side of a handshake: its Config and the verdict. */
+static void
+handshake(struct buf *b)
+{
+	struct recon_config cfg;
+	struct recon_msg m = RECON_MSG_INIT;
+
+	recon_config_default(&cfg, 1);
+	m.type = RECON_MSG_CONFIG;
+	m.config = &cfg;
+	recon_msg_encode(b, &m, NULL);
+	recon_string_encode(b, "passed", 6);
+}
+
+/* A connected pair on the listening socket: *cfd ours, *afd the peer's. */
+static void
+pair(const struct sockaddr_in *sa, int lfd, int *cfd, int *afd)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	char ip[64];
+
+	net_recon_connect(cfd, "127.0.0.1", ntohs(sa->sin_port), 5000, &err);
+	net_recon_accept(lfd, afd, ip, sizeof(ip), 5000, &err);
+}
+
+/*
+ * A peer that spoke and then broke off is no "busy" peer (PGPS_ETRUNC,
+ * which --wait retries): a Config cut short, a whole Config and then
+ * nothing, a frame cut short after the handshake.
+ */
+static void
+test_protocol_breaks(const struct sockaddr_in *sa, int lfd,
+    struct recon_ptree *tr)
+{
+	static const char *what[] = { "a Config cut short",
+	    "a Config, then the end", "a frame cut short" };
+	struct recon_session_opts o = { 0 };
+
+	o.role = RECON_ROLE_RESPONDER;
+	for (int mode = 0; mode < 3; mode++) {
+		struct pgps_err err = PGPS_ERR_INIT;
+		struct recon_session *s;
+		struct net_recon_io io;
+		struct buf b = BUF_INIT;
+		size_t len;
+		int cfd, afd, r;
+
+		pair(sa, lfd, &cfd, &afd);
+		handshake(&b);
+		len = mode == 0 ? 10 : mode == 1 ? 4 + load_be32(b.p) : b.len;
+		if (mode == 2) {
+			buf_add(&b, "\0\0\0\x20\x02\0\0", 7);
+			len = b.len;
+		}
+		if (send(afd, b.p, len, MSG_NOSIGNAL) != (ssize_t)len)
+			diag("short send");
+		/* The frame: an end of file, not a reset, after it. */
+		if (mode == 2)
+			shutdown(afd, SHUT_WR);
+		else
+			close(afd);
+		buf_release(&b);
+		recon_session_new(&s, tr, &o);
+		memset(&io, 0, sizeof(io));
+		io.fd = cfd;
+		io.timeout_ms = 5000;
+		r = net_recon_run(s, &io, &err);
+		ok(r != PGPS_ETRUNC && r != 0, "%s: not busy (%d): %s",
+		    what[mode], r, err.msg);
+		recon_session_free(s);
+		close(cfd);
+		if (mode == 2)
+			close(afd);
+	}
+}
+
+struct flood {
+	int	fd;
+	size_t	sent;
+};
+
+/* Sends root Full requests until the other side stops reading. */
+static void *
+flood_thread(void *arg)
+{
+	struct flood *fl = arg;
+	struct recon_msg m = RECON_MSG_INIT;
+	struct buf b = BUF_INIT;
+	size_t off = 0;
+	double stuck = 0;
+
+	handshake(&b);
+	m.type = RECON_MSG_RECON_RQST_FULL;
+	for (int i = 0; i < 20000; i++)
+		recon_msg_encode(&b, &m, NULL);
+	while (off < b.len) {
+		ssize_t got = send(fl->fd, b.p + off, b.len - off,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (got > 0) {
+			off += (size_t)got;
+			stuck = 0;
+			continue;
+		}
+		if (got < 0 && errno != EAGAIN)
+			break;
+		if (stuck == 0)
+			stuck = net_now();
+		else if (net_now() - stuck > 2.0)
+			break;
+		nap();
+	}
+	fl->sent = off;
+	buf_release(&b);
+	return NULL;
+}
+
+/*
+ * A driver that asks (20,000 requests of 13 octets, each answered with
+ * the 300 elements) and never reads: the answers would take 96 MB; the
+ * transport stops reading instead, so what waits stays near its cap.
+ */
+static void
+test_flood(const struct sockaddr_in *sa, int lfd, struct recon_ptree *tr)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct recon_session_opts o = { 0 };
+	struct recon_session *s;
+	struct recon_session_stats st;
+	struct net_recon_io io;
+	struct flood fl = { -1, 0 };
+	const uint8_t *p;
+	pthread_t th;
+	size_t n;
+	int cfd, r;
+
+	pair(sa, lfd, &cfd, &fl.fd);
+	o.role = RECON_ROLE_RESPONDER;
+	recon_session_new(&s, tr, &o);
+	memset(&io, 0, sizeof(io));
+	io.fd = cfd;
+	io.idle_ms = 500;
+	io.timeout_ms = 20000;
+	io.max_pending = 65536;
+	pthread_create(&th, NULL, flood_thread, &fl);
+	r = net_recon_run(s, &io, &err);
+	recon_session_output(s, &p, &n);
+	ok(r == PGPS_ENET && n <= 65536 + 300 * 16 + 64,
+	    "a peer that never reads: %zu octets wait (%s)", n, err.msg);
+	pthread_join(th, NULL);
+	recon_session_get_stats(s, &st);
+	/* What was read beyond the cap went into the socket buffers. */
+	ok(st.requests_full < 5000, "%llu of the 20000 requests read (%zu "
+	    "octets sent)", (unsigned long long)st.requests_full,
+	    fl.sent);
+	recon_session_free(s);
+	close(cfd);
+	close(fl.fd);
+}
+
 static void
 test_sessions(void)
 {
@@ -183,6 +343,9 @@ test_sessions(void)
 		close(cfd);
 		close(afd);
 	}
+
+	test_protocol_breaks(&sa, lfd, tr);
+	test_flood(&sa, lfd, tr);
 
 	pgps_err_clear(&err);
 	ok(net_recon_accept(lfd, &afd, ip, sizeof(ip), 100, &err) ==
