@@ -296,6 +296,55 @@ int pgp_sig_parse(struct pgp_sig_info *out, const uint8_t *body, size_t len,
 /* True when the signature was issued by key k (key ID or fingerprint). */
 bool pgp_sig_is_by(const struct pgp_sig_info *s, const struct pgp_key_info *k);
 
+/* --- signature verification (verify.c) --------------------------------- */
+
+/*
+ * What a verification found.  UNKNOWN ("not verified") is never to be
+ * taken as GOOD: it is what an algorithm, hash or signature version that
+ * pgpsync does not check gives.  RSA, DSA, ECDSA (NIST P-256/384/521,
+ * Brainpool), Ed25519 (algorithms 22 and 27) and Ed448 signatures of
+ * version 4 and 6 with SHA-1, SHA-2 or SHA-3 are checked.
+ */
+enum pgp_verify {
+	PGP_VERIFY_BAD,
+	PGP_VERIFY_GOOD,
+	PGP_VERIFY_UNKNOWN
+};
+
+/*
+ * Verifies the signature body sig[0..siglen) made by the key packet
+ * signer over primary (a key packet) and comp: NULL for a signature on
+ * the key itself (0x1f, 0x20), a user ID or attribute for a
+ * certification (0x10-0x13, 0x30), a subkey for a binding (0x18, 0x28)
+ * or, signed by that subkey, a primary key binding (0x19).  The hash
+ * input is that of RFC 9580 5.2.4.  err says why when not GOOD.
+ */
+enum pgp_verify pgp_sig_verify(const uint8_t *sig, size_t siglen,
+    const struct pgp_packet *signer, const struct pgp_packet *primary,
+    const struct pgp_packet *comp, struct pgps_err *err);
+
+/*
+ * Whether the subkey packet c->pkts[pkt] is bound to c's primary key: a
+ * binding signature (0x18) among the signatures that follow it verifies
+ * by the primary key and, when that binding makes the subkey
+ * signing-capable (key flags, or without them a signing algorithm), the
+ * primary key binding (0x19) embedded in it verifies by the subkey.
+ * GOOD when one binding does; else UNKNOWN when one could not be checked;
+ * else BAD (err names the first failure).  At most 32 bindings are
+ * tried.
+ */
+enum pgp_verify pgp_cert_subkey_bound(const struct pgp_cert *c, size_t pkt,
+    struct pgps_err *err);
+
+/*
+ * Whether c's primary key signed itself: a direct-key signature or key
+ * revocation, or a certification (0x10-0x13) of one of its user IDs or
+ * attributes, issued by the primary key, verifies.  Same outcomes and
+ * bound as pgp_cert_subkey_bound().
+ */
+enum pgp_verify pgp_cert_self_signed(const struct pgp_cert *c,
+    struct pgps_err *err);
+
 /* --- merge, difference, filters (merge.c, diff.c, filter.c) ----------- */
 
 /*
