@@ -5,10 +5,13 @@
  * Every lookup is in flight at once, bounded per server and in total
  * (net/net.h), one request per key; a server that fails, rate-limits or
  * has no copy hands the key to the next one.  Nothing a server says is
- * taken on trust: of each answer only the certificates whose primary key
- * or a subkey has the fingerprint asked for are kept (for key IDs and
- * e-mail addresses, exactly one certificate must match), and the poison
- * limits apply before anything is compared.  What is left is merged at
+ * taken on trust: every answer goes through the import rules
+ * (keyset/import.h) -- a certificate answers a lookup of a fingerprint
+ * only with its primary key, or with a subkey whose binding verifies when
+ * the fingerprint is not a primary key of the keyring, a primary match
+ * wins over a subkey match, and several keys matching one key ID or
+ * address are refused -- and the poison limits apply before anything is
+ * compared.  What is left is merged at
  * packet level with the keyring's copy, so an answer without user IDs
  * (keys.openpgp.org) still delivers its revocation or new subkey, and
  * only a certificate that adds packets goes to gpg, in one run per batch.
@@ -25,8 +28,9 @@
  * was checked, so cron can refresh a share of the keyring per run.
  *
  * Deliberately not here: SRV lookups and pool rotation (pass several
- * servers), HKPv2, verification of signatures (gpg does that on import),
- * and a revision of a store (store:DIR@REV) as a target.
+ * servers), HKPv2, verification of signatures beyond what decides which
+ * key a certificate is (gpg checks the rest on import), and a revision of
+ * a store (store:DIR@REV) as a target.
  *
  * XXX A store is read whole, as a dump is, even when only a few keys are
  * named.
@@ -42,6 +46,7 @@
 
 #include "cmd/cmd.h"
 #include "keyset/gpg.h"
+#include "keyset/import.h"
 #include "keyset/state.h"
 #include "keyset/store.h"
 #include "keyset/update.h"
@@ -202,12 +207,6 @@ static const char *const result_name[] = {
 
 #define NKINDS	(PGP_CHANGE_OTHER + 1)
 
-/* One certificate of an answer that matched what was asked. */
-struct got {
-	struct buf	 data;
-	char		 fpr[GPG_FPR_HEX];	/* "" for a bare revocation */
-};
-
 /* One key to look up. */
 struct key {
 	enum net_query_kind kind;
@@ -218,8 +217,7 @@ struct key {
 	char		 fpr[GPG_FPR_HEX];	/* primary, once known */
 	bool		 named;		/* given on the command line */
 	unsigned int	 pending;	/* lookups in flight */
-	struct got	*got;
-	size_t		 ngot;
+	struct import_set cand;		/* what the answers offered */
 	unsigned int	 notfound;	/* servers without a copy */
 	unsigned int	 failures;	/* keyservers that failed */
 	unsigned int	 mismatches;	/* answers about other keys */
@@ -410,11 +408,7 @@ key_add(struct fetch *f)
 static void
 key_release(struct key *k)
 {
-	for (size_t i = 0; i < k->ngot; i++)
-		buf_release(&k->got[i].data);
-	free(k->got);
-	k->got = NULL;
-	k->ngot = 0;
+	import_set_release(&k->cand);
 	free(k->email);
 	free(k->name);
 	free(k->server);
@@ -673,6 +667,26 @@ load_gpg(struct fetch *f, const char *const *pats, size_t n)
 	return rc;
 }
 
+/*
+ * The keyring's certificates of the fingerprints named on the command
+ * line, so that the import rules know which are its primary keys.
+ */
+static int
+load_named(struct fetch *f)
+{
+	const char **pats;
+	size_t n = 0;
+	int r;
+
+	pats = xreallocarray(NULL, f->nkeys + 1, sizeof(*pats));
+	for (size_t i = 0; i < f->nkeys; i++)
+		if (f->keys[i].kind == NET_QUERY_FPR)
+			pats[n++] = f->keys[i].fpr;
+	r = load_gpg(f, pats, n);
+	free(pats);
+	return r;
+}
+
 /* Reads the whole dump file (missing: empty). */
 static int
 load_dump(struct fetch *f)
@@ -859,188 +873,67 @@ save_store(struct fetch *f)
 
 /* --- matching answers ------------------------------------------------- */
 
-/* The address of a user ID: between its last '<' and '>', or all of it. */
-static bool
-uid_has_address(const uint8_t *p, size_t len, const char *email)
-{
-	size_t lo = 0, hi = len, n = strlen(email);
-
-	for (size_t i = len; i > 0; i--)
-		if (p[i - 1] == '<') {
-			lo = i;
-			for (hi = lo; hi < len && p[hi] != '>'; hi++)
-				;
-			break;
-		}
-	if (hi - lo != n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t a = p[lo + i], b = (uint8_t)email[i];
-
-		if (a >= 'A' && a <= 'Z')
-			a = (uint8_t)(a - 'A' + 'a');
-		if (b >= 'A' && b <= 'Z')
-			b = (uint8_t)(b - 'A' + 'a');
-		if (a != b)
-			return false;
-	}
-	return true;
-}
-
-static bool
-key_info_matches(const struct pgp_key_info *ki, const struct key *k)
-{
-	if (k->kind == NET_QUERY_KEYID)
-		return memcmp(ki->keyid, k->id, 8) == 0;
-	return ki->fprlen == k->idlen && memcmp(ki->fpr, k->id, k->idlen) == 0;
-}
-
 /*
- * Whether c is a certificate k asked for: its primary key or a subkey has
- * the fingerprint or key ID, or a user ID has the address.
+ * What k asks, for the import rules (keyset/import.h).  A fingerprint the
+ * target holds as a primary key is "known": no subkey match counts, and a
+ * bare revocation is checked against the target's copy of the key, parsed
+ * into *c (released by the caller).
  */
-static bool
-cert_matches(const struct pgp_cert *c, const struct key *k)
-{
-	struct pgp_key_info ki;
-
-	if (k->kind != NET_QUERY_EMAIL && key_info_matches(&c->primary, k))
-		return true;
-	for (size_t i = 0; i < c->npkts; i++) {
-		const struct pgp_packet *p = &c->pkts[i];
-
-		if (k->kind == NET_QUERY_EMAIL) {
-			if (p->tag == PGP_TAG_USER_ID &&
-			    uid_has_address(p->body, p->bodylen, k->email))
-				return true;
-		} else if (p->tag == PGP_TAG_PUBLIC_SUBKEY &&
-		    pgp_key_info_parse(&ki, p->body, p->bodylen, NULL) == 0 &&
-		    key_info_matches(&ki, k))
-			return true;
-	}
-	return false;
-}
-
-/*
- * A bare revocation (Hockeypuck answers a hard-revoked key with only the
- * revocation signature): kept when every signature is a key revocation
- * claiming the key asked for as its issuer.
- */
-static bool
-bare_matches(const struct pgp_cert *c, const struct key *k)
-{
-	struct pgp_key_info ki;
-	struct pgp_sig_info s;
-
-	if (k->kind == NET_QUERY_EMAIL)
-		return false;
-	memset(&ki, 0, sizeof(ki));
-	if (k->kind == NET_QUERY_KEYID)
-		memcpy(ki.keyid, k->id, 8);
-	else {
-		ki.fprlen = (uint8_t)k->idlen;
-		memcpy(ki.fpr, k->id, k->idlen);
-		/* v4: the low 64 bits; v6: the high ones (RFC 9580 5.5.4) */
-		memcpy(ki.keyid, k->idlen == 20 ? k->id + 12 : k->id, 8);
-	}
-	for (size_t i = 0; i < c->npkts; i++) {
-		const struct pgp_packet *p = &c->pkts[i];
-
-		if (p->tag == PGP_TAG_TRUST || p->tag == PGP_TAG_MARKER)
-			continue;
-		if (p->tag != PGP_TAG_SIGNATURE ||
-		    pgp_sig_parse(&s, p->body, p->bodylen, NULL) != 0 ||
-		    s.type != PGP_SIG_KEY_REVOCATION || !pgp_sig_is_by(&s, &ki))
-			return false;
-	}
-	return c->npkts > 0;
-}
-
 static void
-got_add(struct key *k, const uint8_t *p, size_t len, const char *fpr)
+key_query(struct fetch *f, const struct key *k, struct import_query *q,
+    struct pgp_cert *c)
 {
-	struct got *g;
+	struct lcert *l;
 
-	k->got = xreallocarray(k->got, k->ngot + 1, sizeof(*k->got));
-	g = &k->got[k->ngot++];
-	buf_init(&g->data, 0);
-	if (buf_add(&g->data, p, len) != 0)
-		die("out of memory");
-	snprintf(g->fpr, sizeof(g->fpr), "%s", fpr);
+	memset(q, 0, sizeof(*q));
+	q->kind = k->kind == NET_QUERY_EMAIL ? IMPORT_BY_EMAIL :
+	    k->kind == NET_QUERY_KEYID ? IMPORT_BY_KEY_ID : IMPORT_BY_FPR;
+	memcpy(q->id, k->id, k->idlen);
+	q->idlen = k->idlen;
+	q->email = k->email;
+	if (k->kind == NET_QUERY_FPR && (l = loc_find(f, k->fpr)) != NULL) {
+		q->known_primary = true;
+		if (pgp_cert_parse(c, l->data.p, l->data.len, 0, NULL) == 0 &&
+		    c->has_primary)
+			q->known = &c->pkts[0];
+	}
 }
 
 /*
- * Keeps the certificates of an answer that k asked for.  Returns how
- * many were kept; why says what else the answer held.
+ * Judges the certificates of an answer for k (keyset/import.h) and keeps
+ * them among k's candidates.  Returns how many were taken; why says what
+ * else the answer held when none was.
  */
 static size_t
-take_answer(struct fetch *f, struct key *k, const struct buf *body,
+take_answer(struct fetch *f, struct key *k, const uint8_t *p, size_t len,
     const char *src, char *why, size_t whylen)
 {
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct pgp_reader *rd = NULL;
-	struct pgp_raw_cert raw;
-	struct pgp_cert c = PGP_CERT_INIT;
-	char fpr[GPG_FPR_HEX], other[GPG_FPR_HEX] = "";
-	char badmsg[sizeof(err.msg)] = "malformed packets";
-	size_t kept = 0, others = 0, bad = 0;
-	int r;
+	struct import_query q;
+	struct pgp_cert known = PGP_CERT_INIT;
+	const struct import_item *other = NULL;
+	size_t kept, others = 0, first = k->cand.n, bad = k->cand.unreadable;
 
 	why[0] = '\0';
-	if (pgp_reader_open_mem(&rd, body->p, body->len, src, &err) != 0) {
-		snprintf(why, whylen, "unreadable answer: %s", err.msg);
-		goto cleanup;
-	}
-	for (;;) {
-		pgps_err_clear(&err);
-		if ((r = pgp_reader_next(rd, &raw, 0, &err)) == 0)
-			break;
-		if (r < 0 || pgp_cert_parse(&c, raw.p, raw.len, raw.offset,
-		    &err) != 0) {
-			if (bad++ == 0)
-				snprintf(badmsg, sizeof(badmsg), "%s", err.msg);
-			if (r == PGPS_EIO)
-				break;
-			continue;
-		}
-		if (!c.has_primary) {
-			if ((c.flags & PGP_CERT_BARE_REVOCATION) != 0 &&
-			    bare_matches(&c, k)) {
-				got_add(k, raw.p, raw.len, "");
-				kept++;
-			} else
-				others++;
-			continue;
-		}
-		pgp_key_fpr_hex(fpr, &c.primary);
-		/* Secret keys from a server are never taken. */
-		if ((c.flags & PGP_CERT_SECRET) != 0 || !cert_matches(&c, k)) {
-			if (others++ == 0)
-				snprintf(other, sizeof(other), "%s", fpr);
-			continue;
-		}
-		if (!k->has_hash && pgp_cert_sks_hash(&c, f->md5, k->hash) ==
-		    0)
-			k->has_hash = true;
-		got_add(k, raw.p, raw.len, fpr);
-		kept++;
-	}
+	key_query(f, k, &q, &known);
+	kept = import_set_add_answer(&k->cand, &q, p, len, src);
+	pgp_cert_release(&known);
+	for (size_t i = first; i < k->cand.n; i++)
+		if (k->cand.items[i].verdict == IMPORT_REFUSE &&
+		    others++ == 0)
+			other = &k->cand.items[i];
 	if (kept == 0 && others > 0)
 		snprintf(why, whylen, "'%s' sent %zu certificate%s for other "
-		    "keys (%s) and none for this one", src, others,
-		    others == 1 ? "" : "s", other[0] != '\0' ? other :
-		    "signatures only");
-	else if (kept == 0 && bad > 0)
+		    "keys (%s) and none for this one%s%s", src, others,
+		    others == 1 ? "" : "s", other->fpr[0] != '\0' ?
+		    other->fpr : "signatures only",
+		    other->reason == IMPORT_R_OTHER_KEY ? "" : ": ",
+		    other->reason == IMPORT_R_OTHER_KEY ? "" : other->why);
+	else if (kept == 0 && k->cand.unreadable > bad)
 		snprintf(why, whylen, "'%s' sent an unreadable answer: %s",
-		    src, badmsg);
+		    src, k->cand.first_error);
 	else if (kept == 0)
 		snprintf(why, whylen, "'%s' answered without a certificate",
 		    src);
-	if (kept > 0 && k->server == NULL)
-		set_str(&k->server, src);
- cleanup:
-	pgp_cert_release(&c);
-	pgp_reader_free(rd);
 	return kept;
 }
 
@@ -1228,8 +1121,8 @@ lookup_done(struct net_result *res, void *arg)
 	if (l->email == NULL)
 		set_str(&k->last_server, src);
 	if (res->code == 0) {
-		if (take_answer(f, k, res->body, src, why, sizeof(why)) ==
-		    0) {
+		if (take_answer(f, k, res->body->p, res->body->len, src, why,
+		    sizeof(why)) == 0) {
 			if (l->email == NULL) {
 				k->mismatches++;
 				note_why(k, why);
@@ -1400,34 +1293,62 @@ struct hq {
 	bool		 got[HQ_BATCH];
 };
 
-/* Takes one certificate of a hashquery answer if it is one asked for. */
+/* The key a hashquery asked this hash for, with this primary key. */
+struct hq_want {
+	struct hq	*q;
+	size_t		 j;
+};
+
+static bool
+hq_wants_hash(const uint8_t hash[16], const struct pgp_cert *c, void *arg)
+{
+	struct hq_want *w = arg;
+	struct hq *q = w->q;
+	const struct key *k;
+
+	for (size_t j = 0; j < q->n; j++) {
+		k = &q->f->keys[q->keys[j]];
+		if (!q->got[j] && memcmp(hash, q->hashes + 16 * j, 16) == 0 &&
+		    c->primary.fprlen == k->idlen &&
+		    memcmp(c->primary.fpr, k->id, k->idlen) == 0) {
+			w->j = j;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Takes one certificate of a hashquery answer if it is one asked for
+ * (keyset/import.h, rule 10), then as the answer to its key's lookup.
+ */
 static void
 hq_take(struct hq *q, const struct span *cert)
 {
 	struct fetch *f = q->f;
 	struct pgp_cert c = PGP_CERT_INIT;
+	struct import_item it;
+	struct hq_want w = { q, 0 };
 	struct key *k;
-	uint8_t h[16];
-	char fpr[GPG_FPR_HEX];
+	char why[600];
 
-	if (pgp_cert_parse(&c, cert->p, cert->len, 0, NULL) != 0 ||
-	    !c.has_primary || (c.flags & PGP_CERT_SECRET) != 0 ||
-	    pgp_cert_sks_hash(&c, f->md5, h) != 0)
+	if (import_hashquery(&it, &c, cert->p, cert->len, f->md5,
+	    hq_wants_hash, &w) != IMPORT_ACCEPT) {
+		if (f->ctx->verbose > 0)
+			warn("'%s': hashquery answer: %s %s",
+			    f->srv[q->server].base, it.fpr[0] != '\0' ?
+			    it.fpr : "a certificate", it.why);
 		goto cleanup;
-	for (size_t j = 0; j < q->n; j++) {
-		k = &f->keys[q->keys[j]];
-		if (q->got[j] || memcmp(h, q->hashes + 16 * j, 16) != 0 ||
-		    !key_info_matches(&c.primary, k))
-			continue;
-		pgp_key_fpr_hex(fpr, &c.primary);
-		got_add(k, cert->p, cert->len, fpr);
-		memcpy(k->hash, h, 16);
-		k->has_hash = true;
-		set_str(&k->server, f->srv[q->server].base);
-		set_str(&k->last_server, f->srv[q->server].base);
-		q->got[j] = true;
-		break;
 	}
+	k = &f->keys[q->keys[w.j]];
+	if (take_answer(f, k, cert->p, cert->len, f->srv[q->server].base,
+	    why, sizeof(why)) == 0)
+		goto cleanup;
+	memcpy(k->hash, it.hash, 16);
+	k->has_hash = true;
+	set_str(&k->server, f->srv[q->server].base);
+	set_str(&k->last_server, f->srv[q->server].base);
+	q->got[w.j] = true;
  cleanup:
 	pgp_cert_release(&c);
 }
@@ -1574,36 +1495,68 @@ run_lookups(struct fetch *f, size_t lo, size_t hi)
 
 /* --- deciding --------------------------------------------------------- */
 
+/* Says what was refused for k that looked like it: forgeries, mostly. */
+static void
+warn_refused(const struct key *k)
+{
+	for (size_t i = 0; i < k->cand.n; i++) {
+		const struct import_item *it = &k->cand.items[i];
+
+		if (it->verdict != IMPORT_REFUSE ||
+		    it->reason == IMPORT_R_OTHER_KEY ||
+		    it->reason == IMPORT_R_UNREADABLE)
+			continue;
+		warn("'%s': refused %s from '%s': %s", k->name,
+		    it->fpr[0] != '\0' ? it->fpr : "a revocation",
+		    it->source != NULL ? it->source : "?", it->why);
+	}
+}
+
 /*
- * The primary fingerprint of what came back for k; a refusal when it
- * names several keys.  Sets k->fpr.
+ * Applies the rules across k's answers (keyset/import.h): sets k->fpr to
+ * the primary key taken, k->server to who sent it and k->hash to its SKS
+ * hash; a refusal when nothing is left (several keys match, or only a
+ * revocation came for a lookup not by fingerprint).
  */
 static bool
-resolve_primary(struct key *k)
+resolve_primary(struct fetch *f, struct key *k)
 {
-	const char *prim = NULL;
+	struct import_query q;
+	struct pgp_cert c = PGP_CERT_INIT;
+	const struct import_item *it = NULL;
+	const char *prim;
 	char why[300];
+	size_t left, taken = 0;
 
-	for (size_t i = 0; i < k->ngot; i++) {
-		if (k->got[i].fpr[0] == '\0')
-			continue;
-		if (prim == NULL)
-			prim = k->got[i].fpr;
-		else if (strcmp(prim, k->got[i].fpr) != 0) {
-			snprintf(why, sizeof(why), "ambiguous: certificates "
-			    "of several keys match (%s, %s)", prim,
-			    k->got[i].fpr);
+	for (size_t i = 0; i < k->cand.n; i++)
+		taken += k->cand.items[i].verdict != IMPORT_REFUSE;
+	key_query(f, k, &q, &c);
+	pgp_cert_release(&c);
+	left = import_set_resolve(&k->cand, &q);
+	warn_refused(k);
+	if (left == 0) {
+		if (taken > 0) {
+			snprintf(why, sizeof(why), "%s", k->cand.items[0].reason ==
+			    IMPORT_R_AMBIGUOUS ? "ambiguous: certificates of "
+			    "several keys match" : "only a revocation "
+			    "signature came, without its key");
 			key_fail(k, R_REFUSED, why);
-			return false;
 		}
-	}
-	if (prim == NULL && k->kind != NET_QUERY_FPR) {
-		key_fail(k, R_REFUSED, "only a revocation signature came, "
-		    "without its key");
 		return false;
 	}
-	if (prim != NULL)
+	for (size_t i = 0; i < k->cand.n && it == NULL; i++)
+		if (k->cand.items[i].verdict != IMPORT_REFUSE)
+			it = &k->cand.items[i];
+	if (k->server == NULL && it->source != NULL)
+		set_str(&k->server, it->source);
+	if ((prim = import_set_primary(&k->cand)) != NULL) {
 		snprintf(k->fpr, sizeof(k->fpr), "%s", prim);
+		if (!k->has_hash && it->verdict == IMPORT_ACCEPT &&
+		    pgp_cert_parse(&c, it->data.p, it->data.len, 0, NULL) ==
+		    0 && pgp_cert_sks_hash(&c, f->md5, k->hash) == 0)
+			k->has_hash = true;
+		pgp_cert_release(&c);
+	}
 	return true;
 }
 
@@ -1664,12 +1617,17 @@ decide(struct fetch *f, struct key *k)
 	struct buf inc = BUF_INIT, prep = BUF_INIT;
 	struct lcert *cur;
 	enum update_result ur;
-	size_t nch = 0, first;
+	size_t nch = 0, first, i, taken;
 	char why[400];
 
 	if (k->res != R_PENDING)
 		return;
-	if (k->ngot == 0) {
+	for (first = 0; first < k->cand.n; first++)
+		if (k->cand.items[first].verdict == IMPORT_ACCEPT)
+			break;
+	for (i = 0, taken = 0; i < k->cand.n; i++)
+		taken += k->cand.items[i].verdict != IMPORT_REFUSE;
+	if (taken == 0) {
 		if (k->mismatches > 0)
 			k->res = R_REFUSED;
 		else if (k->failures > 0)
@@ -1682,12 +1640,9 @@ decide(struct fetch *f, struct key *k)
 	}
 	cur = loc_find(f, k->fpr);
 	/* A full certificate first, then the rest merged into it. */
-	for (first = 0; first < k->ngot; first++)
-		if (k->got[first].fpr[0] != '\0')
-			break;
-	if (first < k->ngot) {
-		if (buf_add(&inc, k->got[first].data.p,
-		    k->got[first].data.len) != 0)
+	if (first < k->cand.n) {
+		if (buf_add(&inc, k->cand.items[first].data.p,
+		    k->cand.items[first].data.len) != 0)
 			die("out of memory");
 	} else if (cur == NULL) {
 		key_fail(k, R_REFUSED, "a revocation for a key that is not "
@@ -1695,10 +1650,10 @@ decide(struct fetch *f, struct key *k)
 		goto cleanup;
 	} else if (buf_add(&inc, cur->data.p, cur->data.len) != 0)
 		die("out of memory");
-	for (size_t i = 0; i < k->ngot; i++) {
-		if (i == first)
+	for (i = 0; i < k->cand.n; i++) {
+		if (i == first || k->cand.items[i].verdict == IMPORT_REFUSE)
 			continue;
-		if (merge_into(&inc, &k->got[i].data, &err) != 0) {
+		if (merge_into(&inc, &k->cand.items[i].data, &err) != 0) {
 			snprintf(why, sizeof(why), "cannot merge the answers: "
 			    "%s", err.msg);
 			key_fail(k, R_REFUSED, why);
@@ -2149,7 +2104,8 @@ run_batch(struct fetch *f, size_t lo, size_t hi)
 	for (size_t i = lo; i < hi; i++) {
 		struct key *k = &f->keys[i];
 
-		if (k->ngot > 0 && k->res == R_PENDING && resolve_primary(k) &&
+		if (k->cand.n > 0 && k->res == R_PENDING &&
+		    resolve_primary(f, k) &&
 		    f->kr != NULL && loc_find(f, k->fpr) == NULL)
 			pats[np++] = k->fpr;
 	}
@@ -2362,6 +2318,9 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 			die("out of memory");
 		f.target = (const char *)target.p;
 		if (nnamed == 0 && load_gpg(&f, NULL, 0) != 0)
+			goto cleanup;
+		/* Which named fingerprints are primary keys of the keyring. */
+		if (nnamed > 0 && load_named(&f) != 0)
 			goto cleanup;
 	}
 	if (state_open(&f.st, f.state_path, f.dry_run ? STATE_READ_ONLY : 0,

@@ -53,6 +53,7 @@
 #include "cmd/cmd.h"
 #include "cmd/par.h"
 #include "keyset/gpg.h"
+#include "keyset/import.h"
 #include "keyset/keyset.h"
 #include "keyset/store.h"
 #include "keyset/update.h"
@@ -1203,12 +1204,24 @@ want_index(const struct fetch *f, const uint8_t h[16])
 	return e == NULL ? -1 : (int)(e - f->want);
 }
 
+/* For import_hashquery(): a hash asked for and not yet answered. */
+static bool
+fetch_wants(const uint8_t h[16], const struct pgp_cert *c, void *arg)
+{
+	const struct fetch *f = arg;
+	int i = want_index(f, h);
+
+	(void)c;
+	return i >= 0 && !f->got[i];
+}
+
 static int
 fetch_done(struct net_result *res, void *arg)
 {
 	struct fetch *f = arg;
 	struct pgps_err err = PGPS_ERR_INIT;
 	struct net_hashquery_reader rd;
+	struct import_item it;
 	struct span c;
 	uint8_t h[16];
 	int r, i;
@@ -1226,16 +1239,20 @@ fetch_done(struct net_result *res, void *arg)
 		return 0;
 	}
 	while ((r = net_hashquery_next(&rd, &c, &err)) == 1) {
-		if (pgp_cert_parse(&f->cert, c.p, c.len, 0, &err) != 0 ||
-		    !sks_acceptable(&f->cert) ||
-		    pgp_cert_sks_hash(&f->cert, f->md5, h) != 0) {
+		if (import_hashquery(&it, &f->cert, c.p, c.len, f->md5,
+		    fetch_wants, f) != IMPORT_ACCEPT) {
+			if (it.reason == IMPORT_R_NOT_ASKED)
+				f->unasked++;
+			else
+				f->bad++;
+			continue;
+		}
+		if (!sks_acceptable(&f->cert)) {
 			f->bad++;
 			continue;
 		}
-		if ((i = want_index(f, h)) < 0 || f->got[i]) {
-			f->unasked++;
-			continue;
-		}
+		memcpy(h, it.hash, 16);
+		i = want_index(f, h);
 		if (fwrite(c.p, 1, c.len, f->f) != c.len)
 			return error("write error: %s", strerror(errno));
 		f->got[i] = true;
