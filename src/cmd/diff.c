@@ -41,7 +41,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/out.h"
-#include "cmd/par.h"
+#include "keyset/index.h"
 #include "keyset/keyset.h"
 #include "keyset/store.h"
 #include "openpgp/openpgp.h"
@@ -68,8 +68,8 @@ const struct opt diff_opts[] = {
 	{ 0, NULL, NULL, NULL }
 };
 
-#define KEY_LEN		(1 + PGP_FPR_MAX)
-#define KEY_BARE	0xff	/* key[0] of a bare revocation: its hash */
+#define KEY_LEN		INDEX_KEY_LEN
+#define KEY_BARE	INDEX_KEY_BARE	/* key[0] of a bare revocation: its hash */
 
 enum where {
 	IN_FILE,	/* src names a file, read at off */
@@ -99,7 +99,6 @@ struct side {
 	struct store		*store;
 	const struct store_entry *ents;
 	char			**src;		/* file sources, interned */
-	bool			*seekable;
 	size_t			 nsrc;
 	FILE			*spill;
 	uint64_t		 spilled;
@@ -135,8 +134,6 @@ fast_key_init(void)
 	fasthash_key_init(&fast_key, seed[0], seed[1]);
 }
 
-static pthread_mutex_t intern_mu = PTHREAD_MUTEX_INITIALIZER;
-
 /*
  * A source can be read again by offset when it is a regular file of
  * binary packets: the reader's offsets are then file offsets.
@@ -158,27 +155,12 @@ can_seek(const char *name)
 	return n >= 0 && !pgp_armor_detect(head, (size_t)n);
 }
 
-static uint32_t
-intern(struct side *sd, const char *name, bool *seekable)
+/* Index callback: certificates of input that cannot be read twice travel. */
+static bool
+keep_bytes(const char *source, void *arg)
 {
-	uint32_t i;
-
-	pthread_mutex_lock(&intern_mu);
-	for (i = 0; i < sd->nsrc; i++)
-		if (strcmp(sd->src[i], name) == 0)
-			break;
-	if (i == sd->nsrc) {
-		sd->src = xreallocarray(sd->src, sd->nsrc + 1,
-		    sizeof(*sd->src));
-		sd->seekable = xreallocarray(sd->seekable, sd->nsrc + 1,
-		    sizeof(*sd->seekable));
-		sd->src[i] = xstrdup(name);
-		sd->seekable[i] = can_seek(name);
-		sd->nsrc++;
-	}
-	*seekable = sd->seekable[i];
-	pthread_mutex_unlock(&intern_mu);
-	return i;
+	(void)arg;
+	return !can_seek(source);
 }
 
 /*
@@ -218,104 +200,22 @@ scratch_release(struct scratch *s)
 	digest_free(s->md5);
 }
 
-struct index_ws {
-	struct side	*sd;
-	struct scratch	 s;
-	char		*last;		/* source of the last certificate */
-	uint32_t	 lastsrc;
-	bool		 lastseek;
-};
-
-static void *
-index_ws_new(void *arg)
-{
-	struct index_ws *w = xcalloc(1, sizeof(*w));
-
-	w->sd = arg;
-	scratch_init(&w->s);
-	return w;
-}
-
-static void
-index_ws_done(void *ws, void *arg)
-{
-	struct index_ws *w = ws;
-
-	(void)arg;
-	scratch_release(&w->s);
-	free(w->last);
-	free(w);
-}
-
 /*
  * Fills r's key from a parsed certificate, and its SKS hash when sks is
- * set or the key is that hash (a bare revocation).
+ * set or the key is that hash (a bare revocation): index_entry_of_cert().
  */
 static int
 rec_key(struct rec *r, const struct pgp_cert *c, struct digest *md5,
     bool sks)
 {
+	struct index_entry e;
+
+	if (index_entry_of_cert(&e, c, md5, sks) != 0)
+		return PGPS_ENOMEM;
 	memset(r, 0, sizeof(*r));
-	if (sks || !c->has_primary) {
-		if (pgp_cert_sks_hash(c, md5, r->hash) != 0)
-			return PGPS_ENOMEM;
-		r->has_sks = true;
-	}
-	if (c->has_primary) {
-		r->key[0] = c->primary.fprlen;
-		memcpy(r->key + 1, c->primary.fpr, c->primary.fprlen);
-	} else {
-		r->key[0] = KEY_BARE;
-		memcpy(r->key + 1, r->hash, 16);
-	}
-	return 0;
-}
-
-static int
-parse_checked(struct pgp_cert *c, const uint8_t *p, size_t len,
-    uint64_t offset, const char *source, struct pgps_err *err)
-{
-	int r;
-
-	if ((r = pgp_cert_parse(c, p, len, offset, err)) != 0)
-		return pgps_err_prefix(err, r, "'%s'", source);
-	if (c->flags & PGP_CERT_SECRET)
-		return pgps_err_set(err, PGPS_EFORMAT, "'%s': offset %llu: "
-		    "secret key material; skipped", source,
-		    (unsigned long long)offset);
-	return 0;
-}
-
-/* Worker: one index record, with the bytes when they cannot be re-read. */
-static int
-index_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
-    struct buf *out, struct pgps_err *err)
-{
-	struct index_ws *w = ws;
-	struct rec r;
-	int rc;
-
-	if ((rc = parse_checked(&w->s.cert, raw->p, raw->len, raw->offset,
-	    source, err)) != 0)
-		return rc;
-	if (rec_key(&r, &w->s.cert, w->s.md5, !w->sd->fast) != 0)
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	if (w->sd->fast) {
-		fasthash128(r.fast, raw->p, raw->len, &fast_key);
-		r.has_fast = true;
-	}
-	if (w->last == NULL || strcmp(w->last, source) != 0) {
-		free(w->last);
-		w->last = xstrdup(source);
-		w->lastsrc = intern(w->sd, source, &w->lastseek);
-	}
-	r.where = w->lastseek ? IN_FILE : IN_SPILL;
-	r.src = w->lastsrc;
-	r.off = raw->offset;
-	r.len = raw->len;
-	if (buf_add(out, &r, sizeof(r)) != 0 ||
-	    (!w->lastseek && buf_add(out, raw->p, raw->len) != 0))
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	memcpy(r->key, e.key, KEY_LEN);
+	memcpy(r->hash, e.hash, 16);
+	r->has_sks = e.has_sks;
 	return 0;
 }
 
@@ -343,28 +243,85 @@ spill(struct side *sd, const uint8_t *p, size_t len)
 	return off;
 }
 
-/* Sink: the records of a batch, in input order. */
+/* Reading a side: its index entries come here, in input order. */
+struct reader {
+	struct side		*sd;
+	struct ctx		*ctx;
+	struct progress		*prog;
+	struct buf		*msgs;	/* warnings kept for later, or NULL */
+};
+
 static int
-index_sink(const uint8_t *p, size_t len, void *arg)
+side_entry(const struct index_entry *e, const uint8_t *bytes, void *arg)
 {
-	struct side *sd = arg;
+	struct reader *rd = arg;
+	struct rec r;
 
-	while (len >= sizeof(struct rec)) {
-		struct rec r;
-
-		memcpy(&r, p, sizeof(r));
-		p += sizeof(r);
-		len -= sizeof(r);
-		if (r.where == IN_SPILL) {
-			if (r.len > len)
-				PGPS_BUG("short record");
-			r.off = spill(sd, p, (size_t)r.len);
-			p += r.len;
-			len -= (size_t)r.len;
-		}
-		side_add(sd, &r);
+	memset(&r, 0, sizeof(r));
+	memcpy(r.key, e->key, KEY_LEN);
+	memcpy(r.hash, e->hash, 16);
+	memcpy(r.fast, e->fast, 16);
+	r.has_sks = e->has_sks;
+	r.has_fast = e->has_fast;
+	r.src = e->src;
+	r.len = e->len;
+	if (bytes != NULL) {
+		r.where = IN_SPILL;
+		r.off = spill(rd->sd, bytes, (size_t)e->len);
+	} else {
+		r.where = IN_FILE;
+		r.off = e->offset;
 	}
+	side_add(rd->sd, &r);
 	return 0;
+}
+
+static void
+side_warn(const char *msg, void *arg)
+{
+	struct reader *rd = arg;
+
+	if (rd->msgs != NULL)
+		buf_addf(rd->msgs, "%s\n", msg);
+	else if (!rd->ctx->quiet)
+		warn("%s", msg);
+}
+
+static void
+side_progress(uint64_t done, uint64_t certs, void *arg)
+{
+	struct reader *rd = arg;
+
+	if (rd->prog != NULL)
+		progress_update(rd->prog, done, certs);
+}
+
+/* The index spec of reading sd (rd: the callbacks' argument). */
+static void
+side_spec(struct index_spec *spec, struct reader *rd)
+{
+	struct index_spec init = INDEX_SPEC_INIT;
+
+	*spec = init;
+	spec->sks = !rd->sd->fast;
+	spec->fast = rd->sd->fast ? &fast_key : NULL;
+	spec->keep_bytes = keep_bytes;
+	spec->entry = side_entry;
+	spec->warn = side_warn;
+	spec->progress = side_progress;
+	spec->arg = rd;
+}
+
+/* The side takes the names of its sources from the index. */
+static void
+side_sources(struct side *sd, struct index_sources *src)
+{
+	sd->src = src->name;
+	sd->nsrc = src->n;
+	free(src->kept);
+	src->name = NULL;
+	src->kept = NULL;
+	src->n = 0;
 }
 
 /* Orders by key, then SKS hash (store sides and SKS-hashed sets). */
@@ -535,6 +492,7 @@ side_open(struct side *sd)
  */
 struct solo {
 	struct side		*sd;
+	struct ctx		*ctx;
 	struct keyset_iter	*it;
 	struct buf		 msgs;
 	char			*fatal;
@@ -543,39 +501,18 @@ struct solo {
 static void *
 solo_run(void *arg)
 {
+	struct pgps_err err = PGPS_ERR_INIT;
 	struct solo *s = arg;
-	void *ws = index_ws_new(s->sd);
-	struct buf out = BUF_INIT;
+	struct reader rd = { s->sd, s->ctx, NULL, &s->msgs };
+	struct index_sources src = INDEX_SOURCES_INIT;
+	struct keyset_par_result res;
+	struct index_spec spec;
 
-	buf_init(&out, 0);
-	for (;;) {
-		struct pgps_err err = PGPS_ERR_INIT;
-		struct pgp_raw_cert c;
-		int r;
-
-		if ((r = keyset_iter_next(s->it, &c, 0, &err)) == 0)
-			break;
-		if (r < 0) {
-			if (keyset_is_fatal(r)) {
-				s->fatal = xstrdup(err.msg);
-				break;
-			}
-			s->sd->skipped++;
-			buf_addf(&s->msgs, "%s\n", err.msg);
-			continue;
-		}
-		buf_reset(&out);
-		r = index_one(ws, &c, keyset_iter_source(s->it), &out, &err);
-		if (r < 0)
-			s->sd->skipped++;
-		if (r != 0)
-			buf_addf(&s->msgs, "%s\n", err.msg[0] != '\0' ?
-			    err.msg : "certificate skipped");
-		else
-			index_sink(out.p, out.len, s->sd);
-	}
-	index_ws_done(ws, s->sd);
-	buf_release(&out);
+	side_spec(&spec, &rd);
+	if (index_read(s->it, &spec, &src, &res, &err) != 0)
+		s->fatal = xstrdup(err.msg);
+	s->sd->skipped += res.skipped;
+	side_sources(s->sd, &src);
 	/* Sorting is the next step; here it is done on both CPUs. */
 	side_sort(s->sd, s->sd->fast ? rec_cmp_fast : rec_cmp_sks);
 	return NULL;
@@ -614,6 +551,8 @@ sides_read(struct side *a, struct side *b, struct ctx *ctx)
 	memset(&sb, 0, sizeof(sb));
 	sa.sd = a;
 	sb.sd = b;
+	sa.ctx = ctx;
+	sb.ctx = ctx;
 	buf_init(&sa.msgs, 0);
 	buf_init(&sb.msgs, 0);
 	sa.it = side_open(a);
@@ -635,10 +574,13 @@ sides_read(struct side *a, struct side *b, struct ctx *ctx)
 static int
 side_read(struct side *sd, int jobs, struct ctx *ctx)
 {
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct index_sources src = INDEX_SOURCES_INIT;
+	struct keyset_par_result res;
 	struct keyset_iter *it;
-	struct par_spec spec;
-	struct par_result res;
+	struct index_spec spec;
 	struct progress prog;
+	struct reader rd = { sd, ctx, &prog, NULL };
 	int rc;
 
 	if (strncmp(sd->spec, "store:", 6) == 0) {
@@ -646,18 +588,14 @@ side_read(struct side *sd, int jobs, struct ctx *ctx)
 		return 0;
 	}
 	it = side_open(sd);
-	memset(&spec, 0, sizeof(spec));
+	side_spec(&spec, &rd);
 	spec.jobs = jobs;
-	spec.fn = index_one;
-	spec.wstate_new = index_ws_new;
-	spec.wstate_done = index_ws_done;
-	spec.arg = sd;
-	spec.sink = index_sink;
-	spec.sink_arg = sd;
 	progress_start(&prog, ctx, "reading", keyset_iter_total(it));
-	spec.progress = &prog;
-	rc = par_run(it, &spec, ctx, &res);
+	rc = index_hash(it, &spec, &src, &res, &err);
 	progress_end(&prog);
+	if (rc != 0)
+		error("%s", err.msg);
+	side_sources(sd, &src);
 	keyset_iter_free(it);
 	sd->skipped += res.skipped;
 	return rc;
@@ -846,7 +784,6 @@ side_release(struct side *sd)
 	for (size_t i = 0; i < sd->nsrc; i++)
 		free(sd->src[i]);
 	free(sd->src);
-	free(sd->seekable);
 	free(sd->v);
 	if (sd->spill != NULL)
 		fclose(sd->spill);

@@ -21,6 +21,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/par.h"
+#include "keyset/index.h"
 #include "keyset/keyset.h"
 #include "openpgp/openpgp.h"
 #include "util/digest.h"
@@ -170,94 +171,65 @@ next_cert(struct keyset_iter *it, struct pgp_cert *cert, uint64_t *skipped)
 
 /* --- hashes ---------------------------------------------------------- */
 
-struct hash_ws {
-	struct digest	*md5;
-	struct pgp_cert	 cert;
-	bool		 json;
-};
-
-static bool hashes_json;
-
-static void *
-hash_ws_new(void *arg)
+/* One line per entry of the index, in input order. */
+static int
+hashes_entry(const struct index_entry *e, const uint8_t *bytes, void *arg)
 {
-	struct hash_ws *w = xcalloc(1, sizeof(*w));
+	struct ctx *ctx = arg;
+	char line[160], hex[33], fpr[2 * PGP_FPR_MAX + 1] = "-";
+	bool has_fpr = e->key[0] != INDEX_KEY_BARE;
+	int n;
 
-	(void)arg;
-	if ((w->md5 = digest_new(DIGEST_MD5)) == NULL)
-		die("out of memory");
-	buf_init(&w->cert.partial, 0);
-	w->json = hashes_json;
-	return w;
+	(void)bytes;
+	hex_encode_upper(hex, e->hash, 16);
+	if (has_fpr)
+		hex_encode_upper(fpr, e->key + 1, e->key[0]);
+	if (ctx->json)
+		n = snprintf(line, sizeof(line), "{\"hash\":\"%s\","
+		    "\"fingerprint\":%s%s%s,\"offset\":%llu,\"length\":%llu}\n",
+		    hex, has_fpr ? "\"" : "", has_fpr ? fpr : "null",
+		    has_fpr ? "\"" : "", (unsigned long long)e->offset,
+		    (unsigned long long)e->len);
+	else
+		n = snprintf(line, sizeof(line), "%s %s\n", hex, fpr);
+	if (fwrite(line, 1, (size_t)n, stdout) == (size_t)n)
+		return 0;
+	/* A reader that went away (head) is no news. */
+	if (errno != EPIPE)
+		error("write error on standard output: %s", strerror(errno));
+	return -1;
 }
 
 static void
-hash_ws_done(void *ws, void *arg)
+hashes_warn(const char *msg, void *arg)
 {
-	struct hash_ws *w = ws;
+	struct ctx *ctx = arg;
 
-	(void)arg;
-	digest_free(w->md5);
-	pgp_cert_release(&w->cert);
-	free(w);
+	if (!ctx->quiet)
+		warn("%s", msg);
 }
 
-static int
-hash_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
-    struct buf *out, struct pgps_err *err)
+static struct progress hashes_prog;
+
+static void
+hashes_progress(uint64_t done, uint64_t certs, void *arg)
 {
-	struct hash_ws *w = ws;
-	char hex[33], fpr[2 * PGP_FPR_MAX + 1];
-	uint8_t h[16];
-	int r;
-
-	if ((r = pgp_cert_parse(&w->cert, raw->p, raw->len, raw->offset,
-	    err)) != 0)
-		return pgps_err_prefix(err, r, "'%s'", source);
-	if ((r = cert_check(&w->cert, source, err)) != 0)
-		return r;
-	if ((r = pgp_cert_sks_hash(&w->cert, w->md5, h)) != 0)
-		return pgps_err_set(err, r, "out of memory");
-	hex_encode_upper(hex, h, 16);
-	if (w->cert.has_primary)
-		pgp_key_fpr_hex(fpr, &w->cert.primary);
-	else
-		memcpy(fpr, "-", 2);
-	if (w->json)
-		r = buf_addf(out, "{\"hash\":\"%s\",\"fingerprint\":%s%s%s,"
-		    "\"offset\":%llu,\"length\":%zu}\n", hex,
-		    w->cert.has_primary ? "\"" : "",
-		    w->cert.has_primary ? fpr : "null",
-		    w->cert.has_primary ? "\"" : "",
-		    (unsigned long long)raw->offset, raw->len);
-	else {
-		/* The hot path: no printf. */
-		size_t fl = strlen(fpr);
-
-		if ((r = buf_grow(out, 32 + 1 + fl + 1)) == 0) {
-			memcpy(out->p + out->len, hex, 32);
-			out->p[out->len + 32] = ' ';
-			memcpy(out->p + out->len + 33, fpr, fl);
-			out->p[out->len + 33 + fl] = '\n';
-			out->len += 34 + fl;
-			out->p[out->len] = '\0';
-		}
-	}
-	return r == 0 ? 0 : pgps_err_set(err, r, "out of memory");
+	(void)arg;
+	progress_update(&hashes_prog, done, certs);
 }
 
 int
 cmd_dump_hashes(int argc, char **argv, struct ctx *ctx)
 {
+	struct pgps_err err = PGPS_ERR_INIT;
 	struct opt_parser op;
-	struct par_spec spec;
-	struct par_result res;
-	struct progress prog;
+	struct index_spec spec = INDEX_SPEC_INIT;
+	struct index_sources src = INDEX_SOURCES_INIT;
+	struct keyset_par_result res;
 	struct keyset_iter *it;
 	const char *arg;
 	int c, rc;
 
-	memset(&spec, 0, sizeof(spec));
 	opt_init(&op, argc, argv, ctx);
 	while ((c = opt_next(&op, &arg)) != -1) {
 		switch (c) {
@@ -271,14 +243,17 @@ cmd_dump_hashes(int argc, char **argv, struct ctx *ctx)
 	}
 	it = open_sets(argc, argv, opt_operands(&op));
 	opt_release(&op);
-	hashes_json = ctx->json;
-	spec.fn = hash_one;
-	spec.wstate_new = hash_ws_new;
-	spec.wstate_done = hash_ws_done;
-	progress_start(&prog, ctx, "hashing", keyset_iter_total(it));
-	spec.progress = &prog;
-	rc = par_run(it, &spec, ctx, &res);
-	progress_end(&prog);
+	spec.sks = true;
+	spec.entry = hashes_entry;
+	spec.warn = hashes_warn;
+	spec.progress = hashes_progress;
+	spec.arg = ctx;
+	progress_start(&hashes_prog, ctx, "hashing", keyset_iter_total(it));
+	rc = index_hash(it, &spec, &src, &res, &err);
+	progress_end(&hashes_prog);
+	if (rc < 0 && err.code != 0)
+		error("%s", err.msg);
+	index_sources_release(&src);
 	keyset_iter_free(it);
 	return finish(ctx, rc, res.skipped, 0);
 }

@@ -1,12 +1,7 @@
 /*
- * par.h: runs a function over every certificate of a key set on several
- * threads, keeping the output in input order.
- *
- * The calling thread splits the input into batches (certificates are
- * copied, so readers may reuse their memory); workers run fn on each
- * certificate and append to the batch's output; the calling thread writes
- * finished batches to the sink in order.  Memory is bounded by the batches
- * in flight, not by the input.
+ * par.h: keyset_par_run() (keyset/par.h) for a command: warnings printed
+ * as they come (unless --quiet), progress shown, a fatal error printed,
+ * and output written to standard output unless a sink is given.
  */
 #ifndef PGPSYNC_CMD_PAR_H
 #define PGPSYNC_CMD_PAR_H
@@ -16,19 +11,13 @@
 #include <stdint.h>
 
 #include "keyset/keyset.h"
+#include "keyset/par.h"
 #include "util/buf.h"
 
 struct ctx;
 struct progress;
 
-/*
- * Work on one certificate: append output to out.  A negative return with
- * err filled skips the certificate: the message is printed as a warning
- * and the certificate counted as skipped.  A positive return prints err's
- * message as a warning without counting (a policy decision, not damage).
- */
-typedef int (*par_fn)(void *wstate, const struct pgp_raw_cert *c,
-    const char *source, struct buf *out, struct pgps_err *err);
+typedef keyset_par_fn par_fn;
 
 struct par_spec {
 	int		  jobs;		/* worker threads; 0: one per CPU */
@@ -44,11 +33,7 @@ struct par_spec {
 	struct progress	 *progress;
 };
 
-struct par_result {
-	uint64_t	 certs;		/* certificates handed to fn */
-	uint64_t	 skipped;	/* bad regions and fn failures */
-	uint64_t	 bytes;
-};
+#define par_result	keyset_par_result
 
 /*
  * Runs spec over it.  Returns 0, or a negative code after a fatal input or
@@ -58,6 +43,6 @@ int par_run(struct keyset_iter *it, const struct par_spec *spec,
     struct ctx *ctx, struct par_result *res);
 
 /* The number of CPUs this process may use (at least 1). */
-int par_ncpu(void);
+#define par_ncpu	keyset_par_ncpu
 
 #endif
