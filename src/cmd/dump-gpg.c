@@ -1102,10 +1102,14 @@ import_to_store(const char *to, const char *const *specs, size_t nspecs,
 	}
 	/* A revision of the same store: join the histories, as git would. */
 	if (nspecs == 1 && strncmp(specs[0], "store:", 6) == 0 && !dry_run) {
-		if (store_join(si.s, specs[0] + 6, &join, &err) != 0) {
+		if (store_join_limits(si.s, specs[0] + 6, lim, &join,
+		    &err) != 0) {
 			error("%s", err.msg);
 			goto cleanup;
 		}
+		if (store_join_why(si.s)[0] != '\0')
+			warn("'%s': %s; merging certificate by certificate",
+			    specs[0], store_join_why(si.s));
 		if (join == STORE_JOIN_FAST_FORWARD) {
 			if (json)
 				printf("{\n  \"commit\": \"%s\",\n  "

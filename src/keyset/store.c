@@ -168,6 +168,19 @@ is_shard_name(const char *name)
 }
 
 /*
+ * Parses the name of a file in the shard directory dir ("AB/CD"): a
+ * certificate's name whose fingerprint starts with ABCD; false for any
+ * other name, and for a certificate filed in the wrong directory.
+ */
+static bool
+parse_cert_path(const char *dir, const char *name, uint8_t *fpr,
+    uint8_t *len)
+{
+	return strlen(dir) == 5 && parse_cert_name(name, fpr, len) &&
+	    memcmp(name, dir, 2) == 0 && memcmp(name + 2, dir + 3, 2) == 0;
+}
+
+/*
  * Makes room for element n of an array of *alloc elements of size bytes:
  * returns the array, moved or not, or NULL (v unchanged) when out of
  * memory.
@@ -1051,6 +1064,7 @@ struct store {
 	bool			 has_join;	/* the next commit is a merge */
 	git_oid			 join;		/* its second parent */
 	char			*joinname;
+	char			*joinwhy;	/* why not a fast-forward */
 };
 
 const char *
@@ -1505,6 +1519,7 @@ store_free(struct store *s)
 	buf_release(&s->rec);
 	store_prep_free(s->prep);
 	free(s->joinname);
+	free(s->joinwhy);
 	free(s);
 	git_libgit2_shutdown();
 }
@@ -1541,9 +1556,9 @@ typedef int (*walk_fn)(const char *path, const char *name,
 
 /*
  * Compares the store trees a and b (either may be NULL), descending only
- * into shard directories whose ids differ, and calls fn for each file
- * "<hex fingerprint>.pgp" at the third level that differs, in path
- * order.  Other entries are not certificates and are ignored.
+ * into shard directories whose ids differ, and calls fn for each plain
+ * file "<hex fingerprint>.pgp" in its shard directory that differs, in
+ * path order.  Other entries are not certificates and are ignored.
  */
 static int
 tree_walk(struct store *s, const git_oid *a, const git_oid *b, int depth,
@@ -1583,9 +1598,14 @@ tree_walk(struct store *s, const git_oid *a, const git_oid *b, int depth,
 		i += x != NULL;
 		j += y != NULL;
 		name = git_tree_entry_name(x != NULL ? x : y);
-		if (x != NULL && git_tree_entry_type(x) != want)
+		/* A certificate is a plain file: no link, no submodule. */
+		if (x != NULL && (git_tree_entry_type(x) != want ||
+		    (depth == 2 && git_tree_entry_filemode(x) !=
+		    GIT_FILEMODE_BLOB)))
 			x = NULL;
-		if (y != NULL && git_tree_entry_type(y) != want)
+		if (y != NULL && (git_tree_entry_type(y) != want ||
+		    (depth == 2 && git_tree_entry_filemode(y) !=
+		    GIT_FILEMODE_BLOB)))
 			y = NULL;
 		if (x == NULL && y == NULL)
 			continue;
@@ -1600,7 +1620,7 @@ tree_walk(struct store *s, const git_oid *a, const git_oid *b, int depth,
 		} else {
 			uint8_t fpr[PGP_FPR_MAX], len;
 
-			if (parse_cert_name(name, fpr, &len) &&
+			if (parse_cert_path(prefix, name, fpr, &len) &&
 			    (x == NULL || y == NULL ||
 			    !git_oid_equal(git_tree_entry_id(x),
 			    git_tree_entry_id(y))))
@@ -1772,6 +1792,31 @@ index_load(struct store *s, git_oid *tree)
 }
 
 /*
+ * Why p[0..len) is not what the file of the certificate fpr must hold:
+ * that one certificate and nothing else; NULL when it is.  c is left
+ * parsed; theirs gets the fingerprint of another key it holds, or "".
+ */
+static const char *
+cert_misnamed(struct pgp_cert *c, const uint8_t *p, size_t len,
+    const uint8_t *fpr, size_t fprlen, char theirs[FPR_HEX])
+{
+	theirs[0] = '\0';
+	if (pgp_cert_parse(c, p, len, 0, NULL) != 0 || !c->has_primary)
+		return "not a certificate";
+	if (c->flags & PGP_CERT_SECRET)
+		return "a secret key";
+	for (size_t i = 1; i < c->npkts; i++)
+		if (c->pkts[i].tag == PGP_TAG_PUBLIC_KEY ||
+		    c->pkts[i].tag == PGP_TAG_SECRET_KEY)
+			return "more than one certificate";
+	if (key_cmp(c->primary.fpr, c->primary.fprlen, fpr, fprlen) != 0) {
+		fpr_hex(theirs, c->primary.fpr, c->primary.fprlen);
+		return "the certificate of another key";
+	}
+	return NULL;
+}
+
+/*
  * Checks that blob data is one certificate whose primary key has the
  * fingerprint fpr, and computes its SKS hash; false otherwise.
  */
@@ -1779,15 +1824,10 @@ static bool
 cert_check(struct store *s, struct pgp_cert *c, const uint8_t *p,
     size_t len, const uint8_t *fpr, size_t fprlen, uint8_t hash[16])
 {
-	if (pgp_cert_parse(c, p, len, 0, NULL) != 0 || !c->has_primary ||
-	    (c->flags & PGP_CERT_SECRET) ||
-	    key_cmp(c->primary.fpr, c->primary.fprlen, fpr, fprlen) != 0)
-		return false;
-	for (size_t i = 1; i < c->npkts; i++)
-		if (c->pkts[i].tag == PGP_TAG_PUBLIC_KEY ||
-		    c->pkts[i].tag == PGP_TAG_SECRET_KEY)
-			return false;	/* two certificates in one file */
-	return pgp_cert_sks_hash(c, s->md5, hash) == 0;
+	char theirs[FPR_HEX];
+
+	return cert_misnamed(c, p, len, fpr, fprlen, theirs) == NULL &&
+	    pgp_cert_sks_hash(c, s->md5, hash) == 0;
 }
 
 /* A file that differs between the index's tree and the store's. */
@@ -2516,8 +2556,236 @@ move_head(struct store *s, const git_oid *id, const char *why,
 	return r;
 }
 
+/*
+ * Checking a revision before a fast-forward.  HEAD may move to a
+ * descendant only when its tree is what merging it certificate by
+ * certificate would give: nothing HEAD's tree has is removed, every file
+ * is a plain file in its shard directory holding exactly the certificate
+ * its name says, with no secret key material, within the limits and as
+ * the store writes it, and with every packet of the version HEAD has;
+ * there is nothing else but the store's own README.  Otherwise the
+ * revision is merged certificate by certificate (store_join()).
+ */
+enum ff_problem { FF_REMOVED, FF_LOSES, FF_BAD, FF_JUNK, FF_NPROBLEMS };
+
+struct ffcheck {
+	struct store		*s;
+	const struct pgp_limits	*lim;
+	git_oid			 readme;
+	size_t			 n[FF_NPROBLEMS];
+	char			 first[FF_NPROBLEMS][256];
+};
+
+/* Counts a problem; the first of each kind is named, printable. */
+static void
+ff_note(struct ffcheck *k, enum ff_problem what, const char *path,
+    const char *why)
+{
+	char *p = k->first[what];
+
+	if (k->n[what]++ > 0)
+		return;
+	snprintf(p, sizeof(k->first[what]), "%s: %s", path, why);
+	for (; *p != '\0'; p++)
+		if ((uint8_t)*p < 0x20 || (uint8_t)*p >= 0x7f)
+			*p = '?';
+}
+
+static bool
+has_secret_packet(const struct pgp_cert *c)
+{
+	for (size_t i = 0; i < c->npkts; i++)
+		if (c->pkts[i].tag == PGP_TAG_SECRET_KEY ||
+		    c->pkts[i].tag == PGP_TAG_SECRET_SUBKEY)
+			return true;
+	return false;
+}
+
+/* Checks the file path (certificate fpr) that is new, or was old. */
+static int
+ff_cert(struct ffcheck *k, const char *path, const uint8_t *fpr,
+    size_t fprlen, const git_oid *old, const git_oid *new,
+    struct pgps_err *err)
+{
+	struct store *s = k->s;
+	size_t size, max = PGPS_MAX_CERT;
+	git_object_t type;
+	const char *why;
+	char theirs[FPR_HEX], msg[96];
+	bool same;
+	int r;
+
+	if (k->lim != NULL && k->lim->max_cert_size > 0 &&
+	    k->lim->max_cert_size < max)
+		max = k->lim->max_cert_size;
+	if (git_odb_read_header(&size, &type, s->odb, new) != 0)
+		return git_fail(err, "'%s': cannot read a file", s->dir);
+	if (size > max) {
+		snprintf(msg, sizeof(msg), "%zu bytes, larger than %zu",
+		    size, max);
+		ff_note(k, FF_BAD, path, msg);
+		return 0;
+	}
+	if ((r = store_read(&s->nb, s, new->id, err)) != 0)
+		return r;
+	if ((why = cert_misnamed(&s->c1, s->nb.p, s->nb.len, fpr, fprlen,
+	    theirs)) != NULL || has_secret_packet(&s->c1)) {
+		ff_note(k, FF_BAD, path, why == NULL ? "secret key material" :
+		    theirs[0] != '\0' ? "holds another key" : why);
+		return 0;
+	}
+	if (normalise(&s->fb, &s->c1, k->lim, &same, err) != 0 || !same ||
+	    s->fb.len != s->nb.len || memcmp(s->fb.p, s->nb.p,
+	    s->nb.len) != 0) {
+		ff_note(k, FF_BAD, path, "not as the store keeps it (over "
+		    "the limits, or trust packets)");
+		return 0;
+	}
+	if (old == NULL)
+		return 0;
+	if ((r = store_read(&s->ob, s, old->id, err)) != 0)
+		return r;
+	if (pgp_cert_parse(&s->c2, s->ob.p, s->ob.len, 0, NULL) == 0 &&
+	    !pgp_cert_contains(&s->c1, &s->c2))
+		ff_note(k, FF_LOSES, path, "would lose packets");
+	return 0;
+}
+
+/*
+ * Compares the tree a of HEAD (NULL: none) with b, the revision's, at
+ * depth (0: the root) and notes every problem.
+ */
+static int
+ff_walk(struct ffcheck *k, const git_oid *a, const git_oid *b, int depth,
+    const char *prefix, struct pgps_err *err)
+{
+	git_tree *ta = NULL, *tb = NULL;
+	size_t i = 0, j = 0, na, nb;
+	char path[128], hex[2 * OID_LEN + 1];
+	int r = 0;
+
+	if (a != NULL && git_oid_equal(a, b))
+		return 0;
+	if ((a != NULL && git_tree_lookup(&ta, k->s->repo, a) != 0) ||
+	    git_tree_lookup(&tb, k->s->repo, b) != 0) {
+		git_oid_tostr(hex, sizeof(hex), ta == NULL && a != NULL ?
+		    a : b);
+		r = git_fail(err, "cannot read tree %s", hex);
+		goto cleanup;
+	}
+	na = ta != NULL ? git_tree_entrycount(ta) : 0;
+	nb = git_tree_entrycount(tb);
+	while (r == 0 && (i < na || j < nb)) {
+		const git_tree_entry *x = i < na ?
+		    git_tree_entry_byindex(ta, i) : NULL;
+		const git_tree_entry *y = j < nb ?
+		    git_tree_entry_byindex(tb, j) : NULL;
+		git_filemode_t mx, my;
+		uint8_t fpr[PGP_FPR_MAX], len;
+		int c;
+
+		c = x == NULL ? 1 : y == NULL ? -1 : git_tree_entry_cmp(x, y);
+		x = c <= 0 ? x : NULL;
+		y = c >= 0 ? y : NULL;
+		i += x != NULL;
+		j += y != NULL;
+		snprintf(path, sizeof(path), "%s%s%s", prefix,
+		    prefix[0] != '\0' ? "/" : "",
+		    git_tree_entry_name(x != NULL ? x : y));
+		mx = x != NULL ? git_tree_entry_filemode(x) : 0;
+		my = y != NULL ? git_tree_entry_filemode(y) : 0;
+		if (x != NULL && (y == NULL || mx != my)) {
+			ff_note(k, FF_REMOVED, path, "removed");
+			if (y == NULL)
+				continue;
+			x = NULL;
+		}
+		if (x != NULL && git_oid_equal(git_tree_entry_id(x),
+		    git_tree_entry_id(y)))
+			continue;
+		if (depth == 0 && strcmp(git_tree_entry_name(y),
+		    "README") == 0 && my == GIT_FILEMODE_BLOB &&
+		    git_oid_equal(git_tree_entry_id(y), &k->readme))
+			continue;
+		if (depth < 2 && my == GIT_FILEMODE_TREE &&
+		    is_shard_name(git_tree_entry_name(y)))
+			r = ff_walk(k, x != NULL ? git_tree_entry_id(x) : NULL,
+			    git_tree_entry_id(y), depth + 1, path, err);
+		else if (depth == 2 && my == GIT_FILEMODE_BLOB &&
+		    parse_cert_path(prefix, git_tree_entry_name(y), fpr,
+		    &len))
+			r = ff_cert(k, path, fpr, len, x != NULL ?
+			    git_tree_entry_id(x) : NULL, git_tree_entry_id(y),
+			    err);
+		else
+			ff_note(k, FF_JUNK, path, "not a certificate");
+	}
+ cleanup:
+	git_tree_free(ta);
+	git_tree_free(tb);
+	return r;
+}
+
+/*
+ * Checks the tree of commit c against the base; *why gets what keeps it
+ * from being taken whole (a message), or NULL when nothing does.
+ */
+static int
+ff_check(struct store *s, const git_commit *c, const struct pgp_limits *lim,
+    char **why, struct pgps_err *err)
+{
+	static const char *const more[] = {
+		"removed", "losing packets", "not certificates of their names",
+		"not certificates"
+	};
+	struct ffcheck k;
+	struct buf m = BUF_INIT;
+	int r;
+
+	*why = NULL;
+	memset(&k, 0, sizeof(k));
+	k.s = s;
+	k.lim = lim;
+	if (git_odb_hash(&k.readme, readme, sizeof(readme) - 1,
+	    GIT_OBJECT_BLOB) != 0)
+		return git_fail(err, "cannot hash%s", "");
+	if ((r = ff_walk(&k, s->has_base ? &s->tree : NULL,
+	    git_commit_tree_id(c), 0, "", err)) != 0)
+		return r;
+	buf_init(&m, 0);
+	for (int i = 0; i < FF_NPROBLEMS; i++) {
+		if (k.n[i] == 0)
+			continue;
+		buf_addf(&m, "%s%s", m.len == 0 ? "not a fast-forward: " :
+		    "; ", k.first[i]);
+		if (k.n[i] > 1)
+			buf_addf(&m, " (%zu files %s)", k.n[i], more[i]);
+	}
+	if (m.len > 0 && (*why = strdup((const char *)m.p)) == NULL)
+		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	buf_release(&m);
+	return r;
+}
+
+const char *
+store_join_why(const struct store *s)
+{
+	return s->joinwhy != NULL ? s->joinwhy : "";
+}
+
 int
 store_join(struct store *s, const char *name, enum store_join_result *res,
+    struct pgps_err *err)
+{
+	struct pgp_limits lim;
+
+	pgp_limits_default(&lim);
+	return store_join_limits(s, name, &lim, res, err);
+}
+
+int
+store_join_limits(struct store *s, const char *name,
+    const struct pgp_limits *lim, enum store_join_result *res,
     struct pgps_err *err)
 {
 	git_object *obj = NULL;
@@ -2551,8 +2819,14 @@ store_join(struct store *s, const char *name, enum store_join_result *res,
 		*res = STORE_JOIN_HAVE;
 		goto cleanup;
 	}
-	if (!s->has_base || git_graph_descendant_of(s->repo,
-	    git_commit_id(c), &s->base) == 1) {
+	free(s->joinwhy);
+	s->joinwhy = NULL;
+	if ((!s->has_base || git_graph_descendant_of(s->repo,
+	    git_commit_id(c), &s->base) == 1) &&
+	    ((r = ff_check(s, c, lim, &s->joinwhy, err)) != 0 ||
+	    s->joinwhy == NULL)) {
+		if (r != 0)
+			goto cleanup;
 		snprintf(msg, sizeof(msg), "pgpsync: fast-forward to %s", rev);
 		if ((r = move_head(s, git_commit_id(c), msg, err)) == 0)
 			*res = STORE_JOIN_FAST_FORWARD;
@@ -3009,7 +3283,7 @@ store_commit(struct store *s, const char *note,
 	git_signature *sig = NULL;
 	const git_oid *parents[2];
 	git_oid root, commit;
-	size_t nnew = 0, nupd = 0;
+	size_t nnew = 0, nupd = 0, np;
 	int r;
 
 	memset(info, 0, sizeof(*info));
@@ -3046,13 +3320,16 @@ store_commit(struct store *s, const char *note,
 		    s->dir);
 		goto cleanup;
 	}
-	parents[0] = &s->base;
-	parents[1] = &s->join;
+	/* Into an empty store, a joined revision is the only parent. */
+	np = 0;
+	if (s->has_base)
+		parents[np++] = &s->base;
+	if (s->has_join)
+		parents[np++] = &s->join;
 	if ((r = ref_update_begin(s, err)) != 0)
 		goto cleanup;
 	if (git_commit_create_from_ids(&commit, s->repo, "HEAD", sig, sig,
-	    NULL, (const char *)msg.p, &root, s->has_base ?
-	    (s->has_join ? 2 : 1) : 0, parents) != 0) {
+	    NULL, (const char *)msg.p, &root, np, parents) != 0) {
 		r = git_fail(err, "cannot commit to '%s'", s->dir);
 		ref_update_end(s);
 		goto cleanup;
@@ -3087,9 +3364,11 @@ store_commit(struct store *s, const char *note,
 
 /*
  * "store:", "store:DIR", "store:DIR@REV" as a key set: every certificate
- * file of the tree in path order, each split by the OpenPGP reader (a
- * file that holds something else is reported like damage in a dump).
- * The list of files comes from the trees alone; no index is needed.
+ * file of the tree in path order.  A file must hold exactly the
+ * certificate its name says; one that holds something else, another key
+ * among them, is reported like damage in a dump and skipped, and one
+ * larger than the caller's bound is not read.  The list of files comes
+ * from the trees alone; no index is needed.
  */
 struct sfile {
 	uint8_t		 oid[OID_LEN];
@@ -3103,7 +3382,6 @@ struct storeset {
 	size_t			 alloc;
 	size_t			 next;
 	git_odb_object		*obj;
-	struct pgp_reader	*rd;
 	char			*where;	/* "DIR@REV:" */
 };
 
@@ -3132,7 +3410,6 @@ storeset_close(void *state)
 
 	if (g == NULL)
 		return;
-	pgp_reader_free(g->rd);
 	git_odb_object_free(g->obj);
 	store_free(g->s);
 	free(g->v);
@@ -3175,35 +3452,45 @@ storeset_next(void *state, struct pgp_raw_cert *out, size_t max_cert,
     struct pgps_err *err)
 {
 	struct storeset *g = state;
-	char name[512];
+	const struct sfile *f;
+	const char *why;
+	char name[512], theirs[FPR_HEX];
+	uint8_t fpr[PGP_FPR_MAX], fprlen;
+	git_object_t type;
+	size_t size;
 	git_oid id;
-	int r;
 
-	for (;;) {
-		if (g->rd != NULL) {
-			if ((r = pgp_reader_next(g->rd, out, max_cert,
-			    err)) != 0)
-				return r;
-			pgp_reader_free(g->rd);
-			g->rd = NULL;
-		}
-		git_odb_object_free(g->obj);
-		g->obj = NULL;
-		if (g->next == g->n)
-			return 0;
-		memcpy(id.id, g->v[g->next].oid, OID_LEN);
-		snprintf(name, sizeof(name), "%s%s", g->where,
-		    g->v[g->next].path);
-		g->next++;
-		if (git_odb_read(&g->obj, g->s->odb, &id) != 0) {
-			git_fail(err, "'%s'", name);
-			return PGPS_EIO;
-		}
-		if ((r = pgp_reader_open_mem(&g->rd,
-		    git_odb_object_data(g->obj), git_odb_object_size(g->obj),
-		    name, err)) != 0)
-			return r == PGPS_ENOMEM ? r : PGPS_EFORMAT;
+	git_odb_object_free(g->obj);
+	g->obj = NULL;
+	if (g->next == g->n)
+		return 0;
+	f = &g->v[g->next++];
+	memcpy(id.id, f->oid, OID_LEN);
+	snprintf(name, sizeof(name), "%s%s", g->where, f->path);
+	if (max_cert == 0)
+		max_cert = PGPS_MAX_CERT;
+	if (git_odb_read_header(&size, &type, g->s->odb, &id) != 0 ||
+	    (size <= max_cert && git_odb_read(&g->obj, g->s->odb,
+	    &id) != 0)) {
+		git_fail(err, "'%s'", name);
+		return PGPS_EIO;
 	}
+	if (size > max_cert)
+		return pgps_err_set(err, PGPS_ELIMIT, "'%s': %zu bytes, "
+		    "larger than %zu: not read", name, size, max_cert);
+	parse_cert_name(strrchr(f->path, '/') + 1, fpr, &fprlen);
+	out->p = git_odb_object_data(g->obj);
+	out->len = git_odb_object_size(g->obj);
+	out->offset = 0;
+	if ((why = cert_misnamed(&g->s->c1, out->p, out->len, fpr, fprlen,
+	    theirs)) == NULL)
+		return 1;
+	if (theirs[0] != '\0')
+		return pgps_err_set(err, PGPS_EFORMAT, "'%s': holds the "
+		    "certificate of %s, not of its name: skipped", name,
+		    theirs);
+	return pgps_err_set(err, PGPS_EFORMAT, "'%s': %s, not the "
+	    "certificate of its name: skipped", name, why);
 }
 
 const struct keyset_backend keyset_store_backend = {

@@ -144,14 +144,28 @@ enum store_join_result {
 /*
  * Call before putting anything read from name (a store name as for
  * store_open()).  When name is a revision of this same repository (what
- * "git fetch" brought, say), the histories are joined as git would: if
- * HEAD is an ancestor of it, HEAD moves to it (a fast-forward, with a
- * reflog entry; nothing is left to import); otherwise the next commit
- * gets it as a second parent, made even when nothing changes, so that
- * "git push" accepts the result.
+ * "git fetch" brought, say), the histories are joined as git would, but
+ * a revision is never taken on trust.  If HEAD is an ancestor of it and
+ * its tree is exactly what merging it certificate by certificate would
+ * give (nothing removed, every file a plain file in its shard directory
+ * holding just the certificate its name says, within lim (NULL: none),
+ * without secret key material, with every packet HEAD's version has,
+ * nothing else but the README), HEAD moves to it (a fast-forward, with
+ * a reflog entry; nothing is left to import).  Otherwise the next commit
+ * gets it as another parent, made even when nothing changes, so that
+ * "git push" accepts the result; put every certificate read from name
+ * before committing.  store_join() applies the default limits.
  */
 int store_join(struct store *s, const char *name,
     enum store_join_result *res, struct pgps_err *err);
+int store_join_limits(struct store *s, const char *name,
+    const struct pgp_limits *lim, enum store_join_result *res,
+    struct pgps_err *err);
+/*
+ * After a join that could not fast-forward: why, naming the first file
+ * of each kind of problem ("" when there was none); borrowed.
+ */
+const char *store_join_why(const struct store *s);
 
 struct store_commit_info {
 	bool		 committed;	/* false: nothing had changed */
