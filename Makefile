@@ -2,7 +2,8 @@
 #
 #   make                 build bin/pgpsync
 #   make demo            a local tour on the Debian keyring (and real SKS)
-#   make check           unit tests, end-to-end tests, fuzz seed replay, docs
+#   make check           lint, unit tests, end-to-end tests, fuzz seed replay, docs
+#   make lint            include layers, headers alone, shellcheck (tests/lint)
 #   make check SANITIZE=address,undefined
 #   make bench           benchmarks (tests/bench)
 #   make fuzz            libFuzzer builds of the fuzz targets (needs clang)
@@ -93,6 +94,7 @@ tests/bench/%: tests/bench/%.c $(LIB)
 test-progs: $(BIN) $(UNIT_BIN) $(FUZZ_BIN) $(HELPER_BIN)
 
 check: test-progs
+	$(MAKE) --no-print-directory lint
 	$(PROVE) --exec '' $(UNIT_BIN) tests/fuzz/replay.sh $(E2E)
 	$(MAKE) --no-print-directory check-docs
 
@@ -110,6 +112,12 @@ check-docs:
 	fi
 	@bash -n completions/pgpsync.bash
 	@echo "docs ok"
+
+# The rules that keep the layers apart (tests/lint/layers.sh says which),
+# every header compiling alone, and shellcheck on every script.
+lint: check-headers
+	@sh tests/lint/layers.sh
+	@sh tests/lint/shellcheck.sh
 
 check-headers:
 	@for h in $$(find src -name '*.h'); do \
@@ -159,7 +167,10 @@ clean:
 	    $(UNIT_BIN) $(FUZZ_BIN) $(HELPER_BIN) tests/*/*.d
 	rm -rf tests/fuzz/out tests/trash
 
-.PHONY: all demo check check-unit check-e2e check-docs check-headers bench fuzz \
+.PHONY: all demo check check-unit check-e2e check-docs check-headers lint bench fuzz \
     install uninstall dist clean test-progs
 
 -include $(LIB_OBJ:.o=.d) src/pgpsync.d
+# Test programs, fuzz targets and helpers depend on the headers they
+# include (their .d files come from -MMD like the library's).
+-include $(UNIT_BIN:=.d) $(FUZZ_BIN:=.d) $(HELPER_BIN:=.d)

@@ -17,9 +17,8 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "cmd/cmd.h"
+#include "cmd/out.h"
 #include "cmd/par.h"
 #include "keyset/index.h"
 #include "keyset/keyset.h"

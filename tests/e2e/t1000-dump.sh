@@ -99,7 +99,7 @@ test_expect_success 'hashes: a bare revocation has no fingerprint' '
 check_damaged() {
 	file=$1 want_lines=$2 pattern=$3
 	test_expect_code 3 pgpsync dump hashes "$D/packets/$file" >out 2>err &&
-	test $(wc -l <out) = "$want_lines" &&
+	test "$(wc -l <out)" = "$want_lines" &&
 	grep -q "$file.*offset [0-9]" err &&
 	grep -q "$pattern" err
 }
