@@ -1001,6 +1001,11 @@ store_put_batch(const uint8_t *p, size_t len, void *arg)
 			si->rejected++;
 			continue;
 		}
+		if (pi.secret_dropped > 0 && !si->ctx->quiet)
+			warn("%s: %u secret subkey%s dropped: secret key "
+			    "material is never stored", pi.fpr,
+			    pi.secret_dropped, pi.secret_dropped == 1 ? "" :
+			    "s");
 		si->n[pi.status]++;
 		for (size_t k = 0; k <= PGP_CHANGE_OTHER; k++)
 			si->added[k] += pi.added[k];

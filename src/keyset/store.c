@@ -1056,6 +1056,7 @@ struct store {
 	struct buf		 ob;		/* the stored version */
 	struct buf		 mb;		/* merged */
 	struct buf		 fb;		/* merged, limits applied */
+	struct buf		 sb;		/* merged, secret subkeys dropped */
 	struct store_prep	*prep;		/* for store_put() */
 	struct buf		 rec;
 	struct kid_slot		*kid;		/* key ID -> certificate */
@@ -1437,6 +1438,7 @@ store_open(struct store **out, const char *name, unsigned int flags,
 	buf_init(&s->ob, 0);
 	buf_init(&s->mb, 0);
 	buf_init(&s->fb, 0);
+	buf_init(&s->sb, 0);
 	buf_init(&s->rec, 0);
 	buf_init(&s->c1.partial, 0);
 	buf_init(&s->c2.partial, 0);
@@ -1516,6 +1518,7 @@ store_free(struct store *s)
 	buf_release(&s->ob);
 	buf_release(&s->mb);
 	buf_release(&s->fb);
+	buf_release(&s->sb);
 	buf_release(&s->rec);
 	store_prep_free(s->prep);
 	free(s->joinname);
@@ -2162,6 +2165,46 @@ bare_owner(struct store *s, const struct pgp_cert *c, size_t *sti)
 	return find_current(s, e->fpr, e->fprlen, sti);
 }
 
+static bool
+has_secret_packet(const struct pgp_cert *c)
+{
+	for (size_t i = 0; i < c->npkts; i++)
+		if (c->pkts[i].tag == PGP_TAG_SECRET_KEY ||
+		    c->pkts[i].tag == PGP_TAG_SECRET_SUBKEY)
+			return true;
+	return false;
+}
+
+/*
+ * Replaces out's contents with c's packets but its secret subkeys (tag 7)
+ * and the signatures that bind them, and trust packets; returns how many
+ * secret subkeys were dropped, or a negative code.
+ */
+static int
+drop_secret(struct buf *out, const struct pgp_cert *c)
+{
+	bool skip = false;
+	int n = 0;
+
+	buf_reset(out);
+	for (size_t i = 0; i < c->npkts; i++) {
+		const struct pgp_packet *k = &c->pkts[i];
+
+		if (k->tag == PGP_TAG_SECRET_SUBKEY) {
+			skip = true;
+			n++;
+			continue;
+		}
+		if (k->tag != PGP_TAG_SIGNATURE)
+			skip = false;
+		if (skip || k->tag == PGP_TAG_TRUST)
+			continue;
+		if (buf_add(out, k->raw, k->rawlen) != 0)
+			return PGPS_ENOMEM;
+	}
+	return n;
+}
+
 /*
  * Replaces out's contents with c, lim applied (or as it is, trust packets
  * dropped); *same (may be NULL) tells whether every packet was kept.
@@ -2261,8 +2304,18 @@ put_merge(struct store *s, struct store_entry *e,
 	if ((r = pgp_cert_merge(&s->mb, old, in, NULL, err)) != 0)
 		return pgps_err_prefix(err, r, "%s", info->fpr);
 	/* What is stored stays within the limits, merged or not. */
-	if ((r = pgp_cert_parse(cand, s->mb.p, s->mb.len, 0, err)) != 0 ||
-	    (r = normalise(&s->fb, cand, lim, NULL, err)) != 0)
+	if ((r = pgp_cert_parse(cand, s->mb.p, s->mb.len, 0, err)) != 0)
+		return pgps_err_prefix(err, r, "%s", info->fpr);
+	/* A secret subkey stored before this rule goes now. */
+	if (has_secret_packet(cand)) {
+		if ((r = drop_secret(&s->sb, cand)) < 0)
+			return pgps_err_set(err, r, "out of memory");
+		info->secret_dropped += (uint32_t)r;
+		if ((r = pgp_cert_parse(cand, s->sb.p, s->sb.len, 0,
+		    err)) != 0)
+			return pgps_err_prefix(err, r, "%s", info->fpr);
+	}
+	if ((r = normalise(&s->fb, cand, lim, NULL, err)) != 0)
 		return pgps_err_prefix(err, r, "%s", info->fpr);
 	if (s->fb.len == s->ob.len &&
 	    memcmp(s->fb.p, s->ob.p, s->ob.len) == 0) {
@@ -2292,6 +2345,7 @@ enum { PREP_CERT = 1, PREP_BARE = 2, PREP_SAME = 3 };
 struct prep_hdr {
 	uint32_t	 kind;
 	uint32_t	 crc;		/* of the packed object */
+	uint32_t	 secret;	/* secret subkeys dropped */
 	uint64_t	 len;		/* of the certificate */
 	uint64_t	 plen;		/* bytes that follow */
 	uint64_t	 hdrlen;	/* of the packed object's header */
@@ -2307,6 +2361,7 @@ struct store_prep {
 	struct pgp_cert	 c;
 	struct pgp_cert	 n;
 	struct buf	 nb;
+	struct buf	 sb;		/* secret subkeys dropped */
 };
 
 struct store_prep *
@@ -2319,6 +2374,7 @@ store_prep_new(void)
 	buf_init(&w->c.partial, 0);
 	buf_init(&w->n.partial, 0);
 	buf_init(&w->nb, 0);
+	buf_init(&w->sb, 0);
 	w->md5 = digest_new(DIGEST_MD5);
 	w->sha1 = digest_new(DIGEST_SHA1);
 	if (w->md5 == NULL || w->sha1 == NULL) {
@@ -2338,6 +2394,7 @@ store_prep_free(struct store_prep *w)
 	pgp_cert_release(&w->c);
 	pgp_cert_release(&w->n);
 	buf_release(&w->nb);
+	buf_release(&w->sb);
 	free(w);
 }
 
@@ -2358,6 +2415,16 @@ store_prepare(struct buf *out, struct store_prep *w, const struct store *s,
 	if (w->c.flags & PGP_CERT_SECRET)
 		return pgps_err_set(err, PGPS_EFORMAT, "secret key material "
 		    "is never stored");
+	/* A secret subkey in a public certificate goes; the rest stays. */
+	if (has_secret_packet(&w->c)) {
+		if ((r = drop_secret(&w->sb, &w->c)) < 0)
+			goto nomem;
+		h.secret = (uint32_t)r;
+		p = w->sb.p;
+		len = w->sb.len;
+		if ((r = pgp_cert_parse(&w->c, p, len, 0, err)) != 0)
+			return r;
+	}
 	if (!w->c.has_primary) {
 		/* Which key it belongs to is the store's business. */
 		h.kind = PREP_BARE;
@@ -2439,6 +2506,7 @@ store_put_prepared(struct store *s, const uint8_t *rec, size_t len,
 	if (h.plen > len - sizeof(h))
 		PGPS_BUG("short prepared record");
 	*used = sizeof(h) + (size_t)h.plen;
+	info->secret_dropped = h.secret;
 	if (!s->writable)
 		return pgps_err_set(err, PGPS_EUNSUPPORTED, "'%s': opened "
 		    "read only", s->dir);
@@ -2589,16 +2657,6 @@ ff_note(struct ffcheck *k, enum ff_problem what, const char *path,
 	for (; *p != '\0'; p++)
 		if ((uint8_t)*p < 0x20 || (uint8_t)*p >= 0x7f)
 			*p = '?';
-}
-
-static bool
-has_secret_packet(const struct pgp_cert *c)
-{
-	for (size_t i = 0; i < c->npkts; i++)
-		if (c->pkts[i].tag == PGP_TAG_SECRET_KEY ||
-		    c->pkts[i].tag == PGP_TAG_SECRET_SUBKEY)
-			return true;
-	return false;
 }
 
 /* Checks the file path (certificate fpr) that is new, or was old. */

@@ -95,17 +95,22 @@ struct store_put_info {
 	char			 fpr[2 * PGP_FPR_MAX + 1];
 	/* Packets added to the store's copy, by enum pgp_change_kind. */
 	uint32_t		 added[PGP_CHANGE_OTHER + 1];
+	/*
+	 * Secret subkeys (tag 7) dropped with their binding signatures,
+	 * from what was put or from the copy stored: never stored.
+	 */
+	uint32_t		 secret_dropped;
 };
 
 /*
  * Puts one certificate (p[0..len), binary) into the next commit: merged
  * packet by packet with the version already stored or put before, with
  * lim applied (NULL: none) to what is stored.  A bare revocation joins
- * the stored certificate of its issuer.  Returns 0 with *info filled
- * (info may be NULL); a certificate that cannot be stored (damaged,
- * secret key material, refused by the limits, a revocation of a key the
- * store lacks) is an error for which store_is_fatal() is false, and
- * leaves the store as it was.
+ * the stored certificate of its issuer.  Secret subkeys are dropped
+ * (counted in info).  Returns 0 with *info filled (info may be NULL); a
+ * certificate that cannot be stored (damaged, a secret key, refused by
+ * the limits, a revocation of a key the store lacks) is an error for
+ * which store_is_fatal() is false, and leaves the store as it was.
  */
 int store_put(struct store *s, const uint8_t *p, size_t len,
     const struct pgp_limits *lim, struct store_put_info *info,

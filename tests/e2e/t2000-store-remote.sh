@@ -195,6 +195,73 @@ test_expect_success 'a clean fast-forward still moves HEAD, nothing more' '
 	git -C S cat-file blob "HEAD:$(path "$ERIN")" | cmp - erin.pgp
 '
 
+cat >pk.pl <<'EOF'
+# pk.pl: splits binary OpenPGP packets; "tags FILE" lists the tags,
+# "swap PUB SEC" writes PUB with its subkey packets (14) replaced by SEC's
+# secret subkey packets (7)
+sub packets {
+	local $/; open(my $f, "<", $_[0]) or die; binmode $f; my $d = <$f>;
+	my @p;
+	for (my $i = 0; $i < length $d;) {
+		my $h = ord(substr($d, $i, 1)); my ($tag, $len, $hl);
+		if ($h & 0x40) {
+			$tag = $h & 0x3f; my $o = ord(substr($d, $i + 1, 1));
+			if ($o < 192) { ($len, $hl) = ($o, 2) }
+			elsif ($o < 224) { ($len, $hl) = ((($o - 192) << 8) + ord(substr($d, $i + 2, 1)) + 192, 3) }
+			else { ($len, $hl) = (unpack("N", substr($d, $i + 2, 4)), 6) }
+		} else {
+			$tag = ($h >> 2) & 0xf; my $lt = $h & 3;
+			($len, $hl) = $lt == 0 ? (ord(substr($d, $i + 1, 1)), 2) :
+			    $lt == 1 ? (unpack("n", substr($d, $i + 1, 2)), 3) :
+			    (unpack("N", substr($d, $i + 1, 4)), 5);
+		}
+		push @p, [$tag, substr($d, $i, $hl + $len)]; $i += $hl + $len;
+	}
+	return @p;
+}
+if ($ARGV[0] eq "tags") { print join(" ", map { $_->[0] } packets($ARGV[1])), "\n" }
+else {
+	my @s = grep { $_->[0] == 7 } packets($ARGV[2]);
+	binmode STDOUT;
+	print map { $_->[0] == 14 ? (shift(@s) // die)->[1] : $_->[1] } packets($ARGV[1]);
+}
+EOF
+
+# A public certificate that carries a secret subkey (tag 7) where its
+# public subkey (tag 14) was.
+test_expect_success 'secret subkeys are dropped from what is imported' '
+	gpg --dearmor <"$K/dana-ed25519-secret.asc" >dana-sec.pgp &&
+	pgpsync dump merge -o dana.pgp "$K/dana-ed25519.asc" 2>/dev/null &&
+	perl pk.pl swap dana.pgp dana-sec.pgp >dana7.pgp &&
+	perl pk.pl tags dana7.pgp >tags &&
+	grep -q " 7 " tags &&
+	DANA=$(pgpsync dump hashes dana.pgp | cut -d" " -f2) &&
+	pgpsync dump import --to store:D dana7.pgp >out 2>err &&
+	grep -q "^1 new" out &&
+	grep -q "$DANA: 1 secret subkey dropped" err &&
+	git -C D cat-file blob "HEAD:$(path "$DANA")" >stored.pgp &&
+	perl pk.pl tags stored.pgp >tags &&
+	echo "6 13 2 2" >expect &&
+	test_cmp expect tags
+'
+
+test_expect_success 'a fast-forward bringing a secret subkey' '
+	git -C S ls-tree -r HEAD >tree.before &&
+	remote sec &&
+	DANA=$(pgpsync dump hashes dana.pgp | cut -d" " -f2) &&
+	mkdir -p "sec/$(dirname "$(path "$DANA")")" &&
+	cp dana7.pgp "sec/$(path "$DANA")" &&
+	git -C sec add . &&
+	take sec &&
+	grep -q "not a fast-forward: $(path "$DANA"): secret key material" \
+	    err &&
+	grep -q "$DANA: 1 secret subkey dropped" err &&
+	git -C S cat-file blob "HEAD:$(path "$DANA")" >stored.pgp &&
+	perl pk.pl tags stored.pgp >tags &&
+	echo "6 13 2 2" >expect &&
+	test_cmp expect tags
+'
+
 test_expect_success 'an empty store takes only certificates from a remote' '
 	git init -q --bare E &&
 	git -C E fetch -q ../junk "+main:refs/remotes/junk/main" &&
