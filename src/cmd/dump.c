@@ -1188,17 +1188,64 @@ merge_group_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void
-spill_read(FILE *spill, const struct merge_entry *e, struct buf *b)
+/* Parsed versions of one certificate, reused from group to group. */
+struct versions {
+	struct pgp_cert		 *c;
+	const struct pgp_cert	**v;
+	uint8_t			 *apart;	/* per version: left out */
+	size_t			  alloc;
+	struct buf		  bytes;
+};
+
+/*
+ * Merges the n versions e[0..n) of one certificate into out, all at once
+ * (one pass, whatever n is).  A version whose primary key packet differs
+ * from the first one's (a v3 key shares its fingerprint with any key of
+ * the same RSA numbers) does not merge: vs->apart is set for it.  Returns
+ * 0, or an error code with err set.
+ */
+static int
+merge_versions(FILE *spill, const struct merge_entry *e, size_t n,
+    struct versions *vs, struct buf *out, struct pgp_cert_merge_report *rep,
+    struct pgps_err *err)
 {
-	buf_reset(b);
-	if (buf_grow(b, e->len) != 0)
-		die("out of memory");
-	if (fseeko(spill, (off_t)e->off, SEEK_SET) != 0 ||
-	    fread(b->p, 1, e->len, spill) != e->len)
-		die("cannot read the temporary file: %s", strerror(errno));
-	b->len = e->len;
-	b->p[b->len] = '\0';
+	size_t at = 0, nv = 0;
+
+	if (n > vs->alloc) {
+		vs->c = xreallocarray(vs->c, n, sizeof(*vs->c));
+		vs->v = xreallocarray(vs->v, n, sizeof(*vs->v));
+		vs->apart = xreallocarray(vs->apart, n, sizeof(*vs->apart));
+		for (size_t k = vs->alloc; k < n; k++)
+			vs->c[k] = (struct pgp_cert)PGP_CERT_INIT;
+		vs->alloc = n;
+	}
+	buf_reset(&vs->bytes);
+	for (size_t k = 0; k < n; k++) {
+		if (buf_grow(&vs->bytes, e[k].len) != 0)
+			die("out of memory");
+		if (fseeko(spill, (off_t)e[k].off, SEEK_SET) != 0 ||
+		    fread(vs->bytes.p + vs->bytes.len, 1, e[k].len, spill) !=
+		    e[k].len)
+			die("cannot read the temporary file: %s",
+			    strerror(errno));
+		vs->bytes.len += e[k].len;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct pgp_cert *c = &vs->c[k];
+
+		if (pgp_cert_parse(&vs->c[k], vs->bytes.p + at, e[k].len,
+		    e[k].offset, err) != 0)
+			die("cannot re-read a spilled certificate: %s",
+			    err->msg);
+		at += e[k].len;
+		vs->apart[k] = k > 0 && c->has_primary &&
+		    vs->c[0].has_primary &&
+		    pgp_packet_cmp(&c->pkts[0], &vs->c[0].pkts[0]) != 0;
+		if (!vs->apart[k])
+			vs->v[nv++] = c;
+	}
+	buf_reset(out);
+	return pgp_cert_merge_many(out, vs->v, nv, rep, err);
 }
 
 int
@@ -1206,12 +1253,13 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 {
 	struct opt_parser op;
 	struct keyset_iter *it;
-	struct pgp_cert cert = PGP_CERT_INIT, other = PGP_CERT_INIT;
+	struct pgp_cert cert = PGP_CERT_INIT;
 	struct pgp_limits lim;
 	struct filter_counts fc;
 	struct merge_entry *ents = NULL;
 	struct merge_group *groups = NULL;
 	struct buf cb = BUF_INIT, ob = BUF_INIT, mb = BUF_INIT, lb = BUF_INIT;
+	struct versions vs = { NULL, NULL, NULL, 0, BUF_INIT };
 	struct digest *md5 = NULL;
 	struct cert_out out;
 	struct progress prog;
@@ -1336,34 +1384,35 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 	for (size_t g = 0; g < ngroups && rc == 0; g++) {
 		struct merge_entry *e = &ents[groups[g].first];
 		struct pgps_err err = PGPS_ERR_INIT;
+		struct pgp_cert_merge_report rep;
+		size_t n = groups[g].n, apart = 0;
 
-		spill_read(spill, &e[0], &mb);
-		for (size_t k = 1; k < groups[g].n; k++) {
-			spill_read(spill, &e[k], &ob);
-			if (pgp_cert_parse(&cert, mb.p, mb.len, 0, &err) != 0 ||
-			    pgp_cert_parse(&other, ob.p, ob.len, 0, &err) != 0)
-				die("cannot re-read a spilled certificate: %s",
-				    err.msg);
-			buf_reset(&cb);
-			if ((r = pgp_cert_merge(&cb, &cert, &other, NULL,
-			    &err)) != 0) {
-				warn("'%s': offset %llu: %s; this version of "
-				    "the certificate first seen in '%s' at "
-				    "offset %llu is left out", srcs[e[k].src],
-				    (unsigned long long)e[k].offset, err.msg,
-				    srcs[e[0].src],
-				    (unsigned long long)e[0].offset);
-				pgps_err_clear(&err);
-				skipped++;
-				continue;
-			}
-			if (cb.len != mb.len ||
-			    memcmp(cb.p, mb.p, mb.len) != 0)
-				merged++;	/* this version added packets */
-			else
-				dups++;
-			buf_swap(&cb, &mb);
+		if (merge_versions(spill, e, n, &vs, &mb, &rep, &err) != 0) {
+			warn("'%s': offset %llu: %s; the certificate is left "
+			    "out", srcs[e[0].src],
+			    (unsigned long long)e[0].offset, err.msg);
+			skipped += n;
+			continue;
 		}
+		for (size_t k = 1; k < n; k++) {
+			if (!vs.apart[k])
+				continue;
+			warn("'%s': offset %llu: a different primary key with "
+			    "the fingerprint of the certificate first seen in "
+			    "'%s' at offset %llu; this version is left out",
+			    srcs[e[k].src], (unsigned long long)e[k].offset,
+			    srcs[e[0].src], (unsigned long long)e[0].offset);
+			skipped++;
+			apart++;
+		}
+		merged += rep.new_versions;
+		dups += n - apart - 1 - rep.new_versions;
+		if (rep.dropped_secret > 0)
+			warn("'%s': offset %llu: %zu secret key%s dropped, with "
+			    "the signatures under %s", srcs[e[0].src],
+			    (unsigned long long)e[0].offset, rep.dropped_secret,
+			    rep.dropped_secret == 1 ? "" : "s",
+			    rep.dropped_secret == 1 ? "it" : "them");
 		if (limits) {
 			/* Name where the certificate was first seen. */
 			if (pgp_cert_parse(&cert, mb.p, mb.len, e[0].offset,
@@ -1432,7 +1481,12 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 	buf_release(&mb);
 	buf_release(&lb);
 	pgp_cert_release(&cert);
-	pgp_cert_release(&other);
+	for (size_t k = 0; k < vs.alloc; k++)
+		pgp_cert_release(&vs.c[k]);
+	free(vs.c);
+	free(vs.v);
+	free(vs.apart);
+	buf_release(&vs.bytes);
 	digest_free(md5);
 	return finish(ctx, rc, skipped, refused);
 }

@@ -2206,22 +2206,25 @@ drop_secret(struct buf *out, const struct pgp_cert *c)
 }
 
 /*
- * Replaces out's contents with c, lim applied (or as it is, trust packets
- * dropped); *same (may be NULL) tells whether every packet was kept.
+ * Replaces out's contents with c in SKS's canonical form, lim applied (if
+ * not NULL); *same (may be NULL) tells whether every packet was kept.
  */
 static int
 normalise(struct buf *out, const struct pgp_cert *c,
     const struct pgp_limits *lim, bool *same, struct pgps_err *err)
 {
 	struct pgp_filter_report rep;
+	struct pgp_cert_merge_report crep;
 	int r;
 
 	buf_reset(out);
 	if (lim == NULL) {
-		if ((r = pgp_cert_write(out, c)) != 0)
-			return pgps_err_set(err, r, "out of memory");
+		/* Stored as SKS stores it, so that the hashes agree. */
+		if ((r = pgp_cert_canonical(out, c, &crep, err)) != 0)
+			return r;
 		if (same != NULL)
-			*same = !(c->flags & PGP_CERT_HAS_TRUST);
+			*same = !(c->flags & PGP_CERT_HAS_TRUST) &&
+			    crep.dropped_secret + crep.dropped_repeats == 0;
 		return 0;
 	}
 	memset(&rep, 0, sizeof(rep));
@@ -2229,7 +2232,8 @@ normalise(struct buf *out, const struct pgp_cert *c,
 		return pgps_err_prefix(err, r, "refused by the limits");
 	if (same != NULL)
 		*same = rep.dropped_third_party + rep.dropped_excess_sigs +
-		    rep.dropped_big_packets + rep.dropped_other == 0;
+		    rep.dropped_big_packets + rep.dropped_other +
+		    rep.dropped_secret + rep.dropped_repeats == 0;
 	return r;
 }
 

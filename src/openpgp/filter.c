@@ -3,9 +3,10 @@
  * a keyring: third-party certifications stripped or capped per user ID,
  * oversized packets dropped, oversized certificates refused.
  *
- * It never adds, re-orders or re-frames packets, and never verifies a
- * signature: a self-signature is one that names the primary key as its
- * issuer.  That errs on the safe side: a forged "self-signature" merely
+ * The certificate is first put in SKS's canonical form (merge.c), which
+ * also leaves out secret keys; beyond that the filter never adds, re-orders
+ * or re-frames packets, and never verifies a signature: a self-signature is
+ * one that names the primary key as its issuer.  That errs on the safe side: a forged "self-signature" merely
  * survives the filter (and fails gpg's verification later), while a real
  * one is never lost.  Each limit costs one pass, plus one sort by time of
  * the certifications of a user ID over its cap, so a certificate with
@@ -117,11 +118,15 @@ filter_user(uint8_t *keep, struct cand *cv, const struct pgp_cert *c,
 }
 
 int
-pgp_cert_filter(struct buf *out, const struct pgp_cert *c,
+pgp_cert_filter(struct buf *out, const struct pgp_cert *in,
     const struct pgp_limits *lim, struct pgp_filter_report *rep,
     struct pgps_err *err)
 {
 	struct pgp_filter_report fr;
+	struct pgp_cert_merge_report mr;
+	struct pgp_cert cc = PGP_CERT_INIT;
+	struct buf cb = BUF_INIT;
+	const struct pgp_cert *c = in;
 	struct pgp_component *comps = NULL;
 	struct cand *cv = NULL;
 	uint8_t *keep = NULL;
@@ -141,6 +146,17 @@ pgp_cert_filter(struct buf *out, const struct pgp_cert *c,
 		    c->pkts[0].bodylen, lim->max_packet_size);
 		goto cleanup;
 	}
+	/* Kept at the offset of the input, for messages. */
+	if ((r = pgp_cert_canonical(&cb, in, &mr, err)) != 0 ||
+	    (r = pgp_cert_parse(&cc, cb.p, cb.len, in->offset, err)) != 0)
+		goto cleanup;
+	c = &cc;
+	/* The canonical form has no trust packets: count them here. */
+	for (j = 0; j < in->npkts; j++)
+		if (in->pkts[j].tag == PGP_TAG_TRUST)
+			fr.dropped_other++;
+	fr.dropped_secret = mr.dropped_secret;
+	fr.dropped_repeats = mr.dropped_repeats;
 	if ((r = pgp_cert_components(&comps, &nc, &nd, c, err)) != 0)
 		goto cleanup;
 	keep = calloc(c->npkts + 1, 1);
@@ -200,5 +216,7 @@ pgp_cert_filter(struct buf *out, const struct pgp_cert *c,
 	free(comps);
 	free(keep);
 	free(cv);
+	pgp_cert_release(&cc);
+	buf_release(&cb);
 	return r;
 }

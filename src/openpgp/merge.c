@@ -1,19 +1,24 @@
 /*
  * merge.c: the structure of a certificate (components and the signatures
- * under them), the packet-level union of two versions of one certificate,
- * and the "what does b add to a" test that fetch, push and diff build on.
+ * under them), the packet-level union of any number of versions of one
+ * certificate in SKS's canonical form, and the "what does b add to a" test
+ * that fetch, push and diff build on.
  *
  * Packets are matched by content, never by position: a component (user
  * ID, user attribute, subkey) by its tag and body, a signature (or any other
  * packet between components) by its tag, its body and the component it sits
- * under.  Matching sorts content keys (a 64-bit hash first, the bytes to
- * settle ties), so a flooded certificate costs O(n log n), never O(n^2),
- * whatever its packets look like.
+ * under.  Matching sorts the content keys of all versions at once (a 64-bit
+ * hash first, the bytes to settle ties), so merging N versions, or a
+ * flooded certificate, costs O(n log n) in the packets, never O(n^2).
  *
- * Nothing is verified here, expired or revoked material is not removed, and
- * the local copy is never re-ordered or re-framed: a merge only adds.  The
- * one exception is SKS's: a component that occurs twice in one input is one
- * component, written once, with the union of its signatures.
+ * Nothing is verified here and expired or revoked material is not removed.
+ * The result is what SKS stores for the same input (KeyMerge.dedup_key on
+ * each version, then KeyMerge.merge_pkeys): a component that occurs more
+ * than once is written once, at its first place, with one copy of each
+ * signature of all its copies; direct signatures are written once each; a
+ * component that occurs once keeps its signatures as they are.  Otherwise
+ * the first version's order and framing are kept.  Secret keys inside a
+ * certificate are never written, nor the signatures under them.
  */
 #include "util/common.h"
 
@@ -26,7 +31,8 @@ static bool
 is_component(uint8_t tag)
 {
 	return tag == PGP_TAG_USER_ID || tag == PGP_TAG_USER_ATTRIBUTE ||
-	    tag == PGP_TAG_PUBLIC_SUBKEY || tag == PGP_TAG_SECRET_SUBKEY;
+	    tag == PGP_TAG_PUBLIC_SUBKEY || tag == PGP_TAG_SECRET_SUBKEY ||
+	    tag == PGP_TAG_SECRET_KEY;
 }
 
 static bool
@@ -99,14 +105,14 @@ pkt_hash(const struct pgp_packet *p)
 	return mix64(h);
 }
 
-/* One packet of a or b, keyed by content and by what it sits under. */
+/* One packet of one version, keyed by content and by what it sits under. */
 struct ent {
 	uint64_t		 h;
 	const struct pgp_packet	*p;
 	const struct pgp_packet	*own;	/* its component; NULL: primary */
 	size_t			 ci;	/* index into its component list */
 	size_t			 idx;	/* index into its cert's packets */
-	uint8_t			 src;	/* 0: a, 1: b */
+	uint32_t		 src;	/* which version */
 	uint8_t			 comp;	/* 1: p is a component */
 };
 
@@ -124,6 +130,7 @@ ent_key_cmp(const struct ent *x, const struct ent *y)
 	return pgp_packet_cmp(x->p, y->p);
 }
 
+/* By content, then in input order: the first of a group is its first copy. */
 static int
 ent_cmp(const void *va, const void *vb)
 {
@@ -137,51 +144,45 @@ ent_cmp(const void *va, const void *vb)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* --- the plan: what to keep of a and what b adds -------------------------- */
+/* --- the plan: which packet of which version is written ------------------- */
 
 struct side {
 	const struct pgp_cert	*c;
 	struct pgp_component	*comps;
 	size_t			 ncomps;
+	size_t			 base;		/* merged index of comps[0] */
 	size_t			 start;		/* first direct packet */
 	size_t			 ndirect;
-	size_t			*id;		/* per component: merged id */
-	uint8_t			*flag;		/* per packet: kept, or added */
+	uint8_t			*flag;		/* per packet: written */
+	bool			 skip;		/* copies an earlier version */
 };
 
 struct plan {
-	struct side	 a, b;
-	uint8_t		*multi;		/* per a component: repeated in a */
+	struct side	*v;
+	size_t		 n;
+	size_t		 nc;		/* components of all versions */
+	size_t		 primary;	/* version whose key is written */
+	size_t		*id;		/* per component: its group's first */
+	uint8_t		*multi;		/* per group: occurs more than once */
+	uint8_t		*flags;		/* every side's flag array */
 	struct pgp_cert_merge_report rep;
 };
 
 static void
 plan_release(struct plan *pl)
 {
-	free(pl->a.comps);
-	free(pl->a.id);
-	free(pl->a.flag);
-	free(pl->b.comps);
-	free(pl->b.id);
-	free(pl->b.flag);
+	for (size_t s = 0; s < pl->n; s++)
+		free(pl->v[s].comps);
+	free(pl->v);
+	free(pl->id);
 	free(pl->multi);
+	free(pl->flags);
 }
 
-static int
-side_init(struct side *s, const struct pgp_cert *c, struct pgps_err *err)
+static bool
+is_secret(uint8_t tag)
 {
-	int r;
-
-	s->c = c;
-	s->start = c->has_primary ? 1 : 0;
-	if ((r = pgp_cert_components(&s->comps, &s->ncomps, &s->ndirect, c,
-	    err)) != 0)
-		return r;
-	s->id = mem_reallocarray(NULL, s->ncomps + 1, sizeof(*s->id));
-	s->flag = calloc(c->npkts + 1, 1);
-	if (s->id == NULL || s->flag == NULL)
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	return 0;
+	return tag == PGP_TAG_SECRET_KEY || tag == PGP_TAG_SECRET_SUBKEY;
 }
 
 /*
@@ -215,41 +216,122 @@ check_bare(const struct side *bare, const struct pgp_key_info *k,
 }
 
 static int
-check_primaries(const struct plan *pl, struct pgps_err *err)
+check_primaries(struct plan *pl, struct pgps_err *err)
 {
-	const struct pgp_cert *a = pl->a.c, *b = pl->b.c;
+	const struct pgp_cert *k = NULL;
+	size_t s;
+	int r;
 
-	/* Secret keys are never merged (nor fingerprinted by the parser). */
-	if ((a->flags | b->flags) & PGP_CERT_SECRET)
-		return pgps_err_set(err, PGPS_EFORMAT, "certificates at "
-		    "offsets %llu and %llu: a secret and a public key do not "
-		    "merge", (unsigned long long)a->offset,
-		    (unsigned long long)b->offset);
-	if (a->has_primary && b->has_primary) {
-		/* A secret key's body starts with the public one, but the
-		 * two are different packets: export the public part first. */
-		if (a->pkts[0].tag != b->pkts[0].tag)
-			return pgps_err_set(err, PGPS_EFORMAT, "certificates "
-			    "at offsets %llu and %llu: a secret and a public "
-			    "key do not merge", (unsigned long long)a->offset,
-			    (unsigned long long)b->offset);
-		if (pgp_packet_cmp(&a->pkts[0], &b->pkts[0]) != 0)
+	pl->primary = SIZE_MAX;
+	for (s = 0; s < pl->n; s++) {
+		const struct pgp_cert *c = pl->v[s].c;
+
+		/* Secret keys are never merged (nor fingerprinted). */
+		if (c->flags & PGP_CERT_SECRET)
+			return pgps_err_set(err, PGPS_EFORMAT, "certificate at "
+			    "offset %llu is a secret key: a secret and a "
+			    "public key do not merge",
+			    (unsigned long long)c->offset);
+		if (!c->has_primary)
+			continue;
+		if (k == NULL) {
+			k = c;
+			pl->primary = s;
+		} else if (pgp_packet_cmp(&k->pkts[0], &c->pkts[0]) != 0)
 			return pgps_err_set(err, PGPS_EFORMAT, "certificates "
 			    "at offsets %llu and %llu have different primary "
-			    "keys", (unsigned long long)a->offset,
-			    (unsigned long long)b->offset);
-		return 0;
+			    "keys", (unsigned long long)k->offset,
+			    (unsigned long long)c->offset);
 	}
-	if (a->has_primary)
-		return check_bare(&pl->b, &a->primary, err);
-	if (b->has_primary)
-		return check_bare(&pl->a, &b->primary, err);
+	if (k == NULL)
+		return 0;
+	pl->v[pl->primary].flag[0] = 1;
+	for (s = 0; s < pl->n; s++)
+		if (!pl->v[s].c->has_primary &&
+		    (r = check_bare(&pl->v[s], &k->primary, err)) != 0)
+			return r;
+	return 0;
+}
+
+/* A hash of a version's packet sequence (trust packets aside). */
+static uint64_t
+seq_hash(const struct pgp_cert *c)
+{
+	uint64_t h = 0x2545f4914f6cdd1dULL;
+
+	for (size_t i = 0; i < c->npkts; i++)
+		if (c->pkts[i].tag != PGP_TAG_TRUST)
+			h = mix64(h ^ pkt_hash(&c->pkts[i])) + i;
+	return h;
+}
+
+static bool
+seq_equal(const struct pgp_cert *a, const struct pgp_cert *b)
+{
+	size_t i = 0, j = 0;
+
+	for (;;) {
+		while (i < a->npkts && a->pkts[i].tag == PGP_TAG_TRUST)
+			i++;
+		while (j < b->npkts && b->pkts[j].tag == PGP_TAG_TRUST)
+			j++;
+		if (i == a->npkts || j == b->npkts)
+			return i == a->npkts && j == b->npkts;
+		if (pgp_packet_cmp(&a->pkts[i++], &b->pkts[j++]) != 0)
+			return false;
+	}
+}
+
+struct seq {
+	uint64_t	h;
+	size_t		s;
+};
+
+static int
+seq_cmp(const void *va, const void *vb)
+{
+	const struct seq *x = va, *y = vb;
+
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return x->s < y->s ? -1 : x->s > y->s;
+}
+
+/*
+ * Marks the versions that repeat an earlier one packet for packet: SKS
+ * ignores a key it already holds, so such a copy merges nothing (not even
+ * the duplicates it shares with the original).  Each is compared with the
+ * first version of its hash only, so this is linear; a hash collision
+ * merely leaves a copy in.
+ */
+static int
+mark_copies(struct plan *pl)
+{
+	struct seq *q;
+	size_t i, j;
+
+	if (pl->n < 2)
+		return 0;
+	if ((q = mem_reallocarray(NULL, pl->n, sizeof(*q))) == NULL)
+		return PGPS_ENOMEM;
+	for (i = 0; i < pl->n; i++) {
+		q[i].h = seq_hash(pl->v[i].c);
+		q[i].s = i;
+	}
+	qsort(q, pl->n, sizeof(*q), seq_cmp);
+	for (i = 0; i < pl->n; i = j) {
+		for (j = i + 1; j < pl->n && q[j].h == q[i].h; j++)
+			if (seq_equal(pl->v[q[i].s].c, pl->v[q[j].s].c))
+				pl->v[q[j].s].skip = true;
+	}
+	free(q);
 	return 0;
 }
 
 static size_t
-add_entries(struct ent *e, const struct side *s, uint8_t src)
+add_entries(struct ent *e, struct plan *pl, uint32_t src)
 {
+	const struct side *s = &pl->v[src];
 	const struct pgp_packet *pk = s->c->pkts;
 	size_t n = 0, ci, j;
 	uint64_t oh = 0x51ed270b27a1f00dULL;
@@ -265,6 +347,11 @@ add_entries(struct ent *e, const struct side *s, uint8_t src)
 		const struct pgp_component *cp = &s->comps[ci];
 		uint64_t ch = pkt_hash(&pk[cp->pkt]);
 
+		if (is_secret(pk[cp->pkt].tag)) {
+			/* Never written: not the key, nor what signs it. */
+			pl->rep.dropped_secret++;
+			continue;
+		}
 		e[n] = (struct ent){ ch, &pk[cp->pkt], NULL, ci, cp->pkt, src,
 		    1 };
 		n++;
@@ -280,104 +367,159 @@ add_entries(struct ent *e, const struct side *s, uint8_t src)
 	return n;
 }
 
-/* Components: the first occurrence in a (else in b) represents a group. */
+/* One component in all its copies: the first represents the group. */
 static void
 plan_components(struct plan *pl, const struct ent *g, size_t k)
 {
-	size_t rep = g[0].ci, na = 0;
+	size_t first = pl->v[g[0].src].base + g[0].ci;
 
-	if (g[0].src == 1) {
-		const struct pgp_packet *p = g[0].p;
-
-		pl->b.flag[g[0].idx] = 1;
-		for (size_t i = 0; i < k; i++)
-			pl->b.id[g[i].ci] = pl->a.ncomps + rep;
-		if (is_user(p->tag))
-			pl->rep.new_uids++;
-		else
-			pl->rep.new_subkeys++;
+	pl->v[g[0].src].flag[g[0].idx] = 1;
+	for (size_t i = 0; i < k; i++)
+		pl->id[pl->v[g[i].src].base + g[i].ci] = first;
+	pl->multi[first] = k > 1;
+	if (g[0].src == 0)
 		return;
-	}
-	for (size_t i = 0; i < k; i++) {
-		if (g[i].src == 0) {
-			pl->a.id[g[i].ci] = rep;
-			pl->a.flag[g[i].idx] = g[i].ci == rep;
-			na++;
-		} else
-			pl->b.id[g[i].ci] = rep;
-	}
-	pl->multi[rep] = na > 1;
+	if (is_user(g[0].p->tag))
+		pl->rep.new_uids++;
+	else
+		pl->rep.new_subkeys++;
 }
 
 /*
- * Signatures and other packets under one component (or the primary key):
- * a's are kept, except that a component repeated in a keeps one copy of
- * each; b's first copy is new unless a has it.
+ * Copies of one packet under one component (or the primary key).  As SKS
+ * does (KeyMerge: dedup_key, merge_pkeys), one copy is kept of a direct
+ * signature and of a signature on a component that occurs more than once
+ * in all versions together; a component that occurs once keeps its
+ * packets as they are, repeats included.
  */
 static void
 plan_run(struct plan *pl, const struct ent *g, size_t k)
 {
-	bool seen_a = false;
-	int isrev;
 	struct pgp_sig_info si;
+	bool dedup = true, isrev;
+	size_t i, nw;
 
-	for (size_t i = 0; i < k; i++) {
-		if (g[i].src == 0) {
-			bool multi = g[i].ci != NONE &&
-			    pl->multi[pl->a.id[g[i].ci]];
-
-			pl->a.flag[g[i].idx] = !(multi && seen_a);
-			seen_a = true;
-		}
-	}
-	if (seen_a)
+	if (g[0].ci != NONE)
+		dedup = pl->multi[pl->id[pl->v[g[0].src].base + g[0].ci]];
+	nw = dedup ? 1 : k;
+	for (i = 0; i < nw; i++)
+		pl->v[g[i].src].flag[g[i].idx] = 1;
+	if (g[0].src == 0 || g[0].p->tag != PGP_TAG_SIGNATURE)
 		return;
-	pl->b.flag[g[0].idx] = 1;
-	if (g[0].p->tag != PGP_TAG_SIGNATURE)
-		return;
-	pl->rep.new_sigs++;
 	isrev = pgp_sig_parse(&si, g[0].p->body, g[0].p->bodylen, NULL) == 0 &&
 	    (si.type == PGP_SIG_KEY_REVOCATION ||
 	    si.type == PGP_SIG_SUBKEY_REVOCATION ||
 	    si.type == PGP_SIG_CERT_REVOCATION);
+	pl->rep.new_sigs += nw;
 	if (isrev)
-		pl->rep.new_revocations++;
+		pl->rep.new_revocations += nw;
+}
+
+/* Packets of a version not written because an equal one is. */
+static size_t
+count_repeats(const struct side *sd)
+{
+	const struct pgp_packet *pk = sd->c->pkts;
+	size_t n = 0, j;
+
+	for (j = 0; j < sd->start + sd->ndirect; j++)
+		n += !sd->flag[j] && pk[j].tag != PGP_TAG_TRUST;
+	for (size_t ci = 0; ci < sd->ncomps; ci++) {
+		const struct pgp_component *cp = &sd->comps[ci];
+
+		if (is_secret(pk[cp->pkt].tag))
+			continue;
+		for (j = cp->pkt; j < cp->first_sig + cp->nsigs; j++)
+			n += !sd->flag[j] && pk[j].tag != PGP_TAG_TRUST;
+	}
+	return n;
 }
 
 static int
-plan_make(struct plan *pl, const struct pgp_cert *a, const struct pgp_cert *b,
+plan_sides(struct plan *pl, const struct pgp_cert *const *v, size_t n,
     struct pgps_err *err)
 {
-	struct ent *e = NULL;
-	size_t n, i, j, total;
+	size_t total = 0, off = 0, s;
 	int r;
 
 	memset(pl, 0, sizeof(*pl));
-	if ((r = side_init(&pl->a, a, err)) != 0 ||
-	    (r = side_init(&pl->b, b, err)) != 0 ||
+	if (n == 0 || n > UINT32_MAX)
+		return pgps_err_set(err, PGPS_EINTERNAL, "merging %zu "
+		    "versions of a certificate", n);
+	if ((pl->v = calloc(n, sizeof(*pl->v))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	pl->n = n;
+	for (s = 0; s < n; s++) {
+		struct side *sd = &pl->v[s];
+
+		sd->c = v[s];
+		sd->start = v[s]->has_primary ? 1 : 0;
+		if ((r = pgp_cert_components(&sd->comps, &sd->ncomps,
+		    &sd->ndirect, v[s], err)) != 0)
+			return r;
+		sd->base = pl->nc;
+		if (!mem_add(&pl->nc, pl->nc, sd->ncomps) ||
+		    !mem_add(&total, total, v[s]->npkts + 1))
+			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	}
+	if ((pl->flags = calloc(total, 1)) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	for (s = 0; s < n; s++) {
+		pl->v[s].flag = pl->flags + off;
+		off += v[s]->npkts + 1;
+	}
+	return 0;
+}
+
+static int
+plan_make(struct plan *pl, const struct pgp_cert *const *v, size_t n,
+    struct pgps_err *err)
+{
+	struct ent *e = NULL;
+	size_t ne = 0, total = 0, i, j;
+	int r;
+
+	if ((r = plan_sides(pl, v, n, err)) != 0 ||
 	    (r = check_primaries(pl, err)) != 0)
 		goto cleanup;
-	if ((pl->multi = calloc(pl->a.ncomps + 1, 1)) == NULL ||
-	    !mem_add(&total, a->npkts, b->npkts) ||
-	    (e = mem_reallocarray(NULL, total + 1, sizeof(*e))) == NULL) {
+	for (i = 0; i < n; i++)
+		if (!mem_add(&total, total, v[i]->npkts))
+			total = SIZE_MAX;
+	if (mark_copies(pl) != 0 ||
+	    (pl->id = mem_reallocarray(NULL, pl->nc + 1,
+	    sizeof(*pl->id))) == NULL ||
+	    (pl->multi = calloc(pl->nc + 1, 1)) == NULL ||
+	    (e = mem_reallocarray(NULL, total, sizeof(*e))) == NULL) {
 		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	n = add_entries(e, &pl->a, 0);
-	n += add_entries(e + n, &pl->b, 1);
-	qsort(e, n, sizeof(*e), ent_cmp);
+	for (i = 0; i < n; i++)
+		if (!pl->v[i].skip)
+			ne += add_entries(e + ne, pl, (uint32_t)i);
+	qsort(e, ne, sizeof(*e), ent_cmp);
 	/* Components first: their groups decide which runs are merged. */
-	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && ent_key_cmp(&e[i], &e[j]) == 0; j++)
+	for (i = 0; i < ne; i = j) {
+		for (j = i + 1; j < ne && ent_key_cmp(&e[i], &e[j]) == 0; j++)
 			;
 		if (e[i].comp)
 			plan_components(pl, e + i, j - i);
 	}
-	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && ent_key_cmp(&e[i], &e[j]) == 0; j++)
+	for (i = 0; i < ne; i = j) {
+		for (j = i + 1; j < ne && ent_key_cmp(&e[i], &e[j]) == 0; j++)
 			;
 		if (!e[i].comp)
 			plan_run(pl, e + i, j - i);
+	}
+	for (i = 0; i < n; i++) {
+		const struct side *sd = &pl->v[i];
+
+		if (sd->skip)
+			continue;
+		pl->rep.dropped_repeats += count_repeats(sd);
+		for (j = 0; i > 0 && j < sd->c->npkts && !sd->flag[j]; j++)
+			;
+		if (i > 0 && j < sd->c->npkts)
+			pl->rep.new_versions++;
 	}
 	r = 0;
  cleanup:
@@ -389,16 +531,14 @@ int
 pgp_cert_mark_new(bool *is_new, const struct pgp_cert *a,
     const struct pgp_cert *b, struct pgps_err *err)
 {
+	const struct pgp_cert *v[2] = { a, b };
 	struct plan pl;
 	int r;
 
-	if ((r = plan_make(&pl, a, b, err)) == 0) {
+	/* Whatever of b is written is new: a's copy wins every group. */
+	if ((r = plan_make(&pl, v, 2, err)) == 0)
 		for (size_t i = 0; i < b->npkts; i++)
-			is_new[i] = pl.b.flag[i] != 0;
-		/* A primary key b brings to a bare a is new too. */
-		if (b->has_primary && !a->has_primary)
-			is_new[0] = true;
-	}
+			is_new[i] = pl.v[1].flag[i] != 0;
 	plan_release(&pl);
 	return r;
 }
@@ -406,16 +546,17 @@ pgp_cert_mark_new(bool *is_new, const struct pgp_cert *a,
 bool
 pgp_cert_contains(const struct pgp_cert *a, const struct pgp_cert *b)
 {
+	const struct pgp_cert *v[2] = { a, b };
 	struct plan pl;
 	bool yes = false;
 
 	/* Allocation failure answers "no": the caller then merges. */
 	if (b->has_primary && !a->has_primary)
 		return false;
-	if (plan_make(&pl, a, b, NULL) == 0) {
+	if (plan_make(&pl, v, 2, NULL) == 0) {
 		yes = true;
 		for (size_t i = 0; i < b->npkts && yes; i++)
-			yes = pl.b.flag[i] == 0;
+			yes = pl.v[1].flag[i] == 0;
 	}
 	plan_release(&pl);
 	return yes;
@@ -425,54 +566,58 @@ pgp_cert_contains(const struct pgp_cert *a, const struct pgp_cert *b)
 
 /* Output lists of the packets under each merged component. */
 struct buckets {
-	size_t	*start;		/* per merged id, into v; one more entry */
-	size_t	*v;		/* packet index * 2 + side (0: a, 1: b) */
+	size_t		*start;	/* per component group, into v; one more */
+	uint32_t	*src;	/* version of each listed packet */
+	size_t		*pkt;	/* and its index there */
 };
-
-static void
-buckets_fill_side(struct buckets *bk, size_t *pos, const struct side *s,
-    int src)
-{
-	for (size_t ci = 0; ci < s->ncomps; ci++) {
-		const struct pgp_component *cp = &s->comps[ci];
-
-		for (size_t j = cp->first_sig; j < cp->first_sig + cp->nsigs;
-		    j++)
-			if (s->flag[j])
-				bk->v[pos[s->id[ci]]++] = j * 2 + (size_t)src;
-	}
-}
 
 static int
 buckets_make(struct buckets *bk, const struct plan *pl)
 {
-	const struct side *sd[2] = { &pl->a, &pl->b };
-	size_t nid = pl->a.ncomps + pl->b.ncomps, total = 0, *pos = NULL;
+	size_t total = 0, *pos = NULL;
 
-	bk->start = calloc(nid + 1, sizeof(*bk->start));
-	pos = calloc(nid + 1, sizeof(*pos));
+	bk->start = calloc(pl->nc + 1, sizeof(*bk->start));
+	pos = calloc(pl->nc + 1, sizeof(*pos));
 	if (bk->start == NULL || pos == NULL)
 		goto nomem;
-	for (int s = 0; s < 2; s++)
-		for (size_t ci = 0; ci < sd[s]->ncomps; ci++) {
-			const struct pgp_component *cp = &sd[s]->comps[ci];
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t s = 0; s < pl->n; s++) {
+			const struct side *sd = &pl->v[s];
 
-			for (size_t j = cp->first_sig;
-			    j < cp->first_sig + cp->nsigs; j++)
-				if (sd[s]->flag[j])
-					pos[sd[s]->id[ci]]++;
+			for (size_t ci = 0; ci < sd->ncomps; ci++) {
+				const struct pgp_component *cp = &sd->comps[ci];
+				size_t g;
+
+				if (is_secret(sd->c->pkts[cp->pkt].tag) ||
+				    sd->skip)
+					continue;
+				g = pl->id[sd->base + ci];
+				for (size_t j = cp->first_sig;
+				    j < cp->first_sig + cp->nsigs; j++) {
+					if (!sd->flag[j])
+						continue;
+					if (pass == 0) {
+						pos[g]++;
+						continue;
+					}
+					bk->src[pos[g]] = (uint32_t)s;
+					bk->pkt[pos[g]++] = j;
+				}
+			}
 		}
-	for (size_t id = 0; id < nid; id++) {
-		bk->start[id] = total;
-		total += pos[id];
-		pos[id] = bk->start[id];
+		if (pass == 1)
+			break;
+		for (size_t g = 0; g < pl->nc; g++) {
+			bk->start[g] = total;
+			total += pos[g];
+			pos[g] = bk->start[g];
+		}
+		bk->start[pl->nc] = total;
+		bk->src = mem_reallocarray(NULL, total + 1, sizeof(*bk->src));
+		bk->pkt = mem_reallocarray(NULL, total + 1, sizeof(*bk->pkt));
+		if (bk->src == NULL || bk->pkt == NULL)
+			goto nomem;
 	}
-	bk->start[nid] = total;
-	if ((bk->v = mem_reallocarray(NULL, total + 1, sizeof(*bk->v))) == NULL)
-		goto nomem;
-	/* a's packets first, then b's, each in its own order. */
-	buckets_fill_side(bk, pos, &pl->a, 0);
-	buckets_fill_side(bk, pos, &pl->b, 1);
 	free(pos);
 	return 0;
  nomem:
@@ -480,76 +625,66 @@ buckets_make(struct buckets *bk, const struct plan *pl)
 	return PGPS_ENOMEM;
 }
 
+/* A component group: its first copy, then what is written under it. */
 static int
 emit_component(struct buf *out, const struct plan *pl,
-    const struct buckets *bk, size_t id)
+    const struct buckets *bk, size_t s, size_t ci)
 {
-	const struct pgp_packet *comp;
-	size_t k;
+	const struct side *sd = &pl->v[s];
+	size_t g = sd->base + ci;
 	int r;
 
-	if (id < pl->a.ncomps)
-		comp = &pl->a.c->pkts[pl->a.comps[id].pkt];
-	else
-		comp = &pl->b.c->pkts[pl->b.comps[id - pl->a.ncomps].pkt];
-	if ((r = pgp_packet_write(out, comp)) != 0)
+	if ((r = pgp_packet_write(out, &sd->c->pkts[sd->comps[ci].pkt])) != 0)
 		return r;
-	for (k = bk->start[id]; k < bk->start[id + 1]; k++) {
-		const struct pgp_cert *c = (bk->v[k] & 1) ? pl->b.c : pl->a.c;
-
-		if ((r = pgp_packet_write(out, &c->pkts[bk->v[k] >> 1])) != 0)
+	for (size_t k = bk->start[g]; k < bk->start[g + 1]; k++)
+		if ((r = pgp_packet_write(out,
+		    &pl->v[bk->src[k]].c->pkts[bk->pkt[k]])) != 0)
 			return r;
-	}
 	return 0;
 }
 
-/* b's new components of one kind, in b's order. */
+/* The later versions' new components of one kind, in input order. */
 static int
 emit_new(struct buf *out, const struct plan *pl, const struct buckets *bk,
     bool user)
 {
 	int r;
 
-	for (size_t ci = 0; ci < pl->b.ncomps; ci++) {
-		const struct pgp_component *cp = &pl->b.comps[ci];
+	for (size_t s = 1; s < pl->n; s++) {
+		const struct side *sd = &pl->v[s];
 
-		if (!pl->b.flag[cp->pkt] ||
-		    is_user(pl->b.c->pkts[cp->pkt].tag) != user)
-			continue;
-		if ((r = emit_component(out, pl, bk, pl->a.ncomps + ci)) != 0)
-			return r;
+		for (size_t ci = 0; ci < sd->ncomps; ci++) {
+			const struct pgp_packet *p =
+			    &sd->c->pkts[sd->comps[ci].pkt];
+
+			if (!sd->flag[sd->comps[ci].pkt] ||
+			    is_user(p->tag) != user)
+				continue;
+			if ((r = emit_component(out, pl, bk, s, ci)) != 0)
+				return r;
+		}
 	}
-	return 0;
-}
-
-static int
-emit_direct(struct buf *out, const struct side *s)
-{
-	int r;
-
-	for (size_t j = s->start; j < s->start + s->ndirect; j++)
-		if (s->flag[j] &&
-		    (r = pgp_packet_write(out, &s->c->pkts[j])) != 0)
-			return r;
 	return 0;
 }
 
 static int
 emit_all(struct buf *out, const struct plan *pl, const struct buckets *bk)
 {
-	const struct side *a = &pl->a;
-	size_t lastuser = NONE, lastsub = NONE, ci;
+	const struct side *a = &pl->v[0];
+	size_t lastuser = NONE, lastsub = NONE, ci, s, j;
 	int r;
 
-	if (a->c->has_primary)
-		r = pgp_packet_write(out, &a->c->pkts[0]);
-	else if (pl->b.c->has_primary)
-		r = pgp_packet_write(out, &pl->b.c->pkts[0]);
-	else
-		r = 0;
-	if (r != 0 || (r = emit_direct(out, a)) != 0 ||
-	    (r = emit_direct(out, &pl->b)) != 0)
+	if (pl->primary != SIZE_MAX &&
+	    (r = pgp_packet_write(out, &pl->v[pl->primary].c->pkts[0])) != 0)
 		return r;
+	for (s = 0; s < pl->n; s++) {
+		const struct side *sd = &pl->v[s];
+
+		for (j = sd->start; j < sd->start + sd->ndirect; j++)
+			if (sd->flag[j] &&
+			    (r = pgp_packet_write(out, &sd->c->pkts[j])) != 0)
+				return r;
+	}
 	for (ci = 0; ci < a->ncomps; ci++) {
 		if (!a->flag[a->comps[ci].pkt])
 			continue;
@@ -563,7 +698,7 @@ emit_all(struct buf *out, const struct plan *pl, const struct buckets *bk)
 	for (ci = 0; ci < a->ncomps; ci++) {
 		if (!a->flag[a->comps[ci].pkt])
 			continue;	/* a repeat, written with the first */
-		if ((r = emit_component(out, pl, bk, ci)) != 0)
+		if ((r = emit_component(out, pl, bk, 0, ci)) != 0)
 			return r;
 		if (ci == lastuser && (r = emit_new(out, pl, bk, true)) != 0)
 			return r;
@@ -576,25 +711,24 @@ emit_all(struct buf *out, const struct plan *pl, const struct buckets *bk)
 }
 
 int
-pgp_cert_merge(struct buf *out, const struct pgp_cert *a,
-    const struct pgp_cert *b, struct pgp_cert_merge_report *rep,
-    struct pgps_err *err)
+pgp_cert_merge_many(struct buf *out, const struct pgp_cert *const *v,
+    size_t n, struct pgp_cert_merge_report *rep, struct pgps_err *err)
 {
 	struct plan pl;
-	struct buckets bk = { NULL, NULL };
+	struct buckets bk = { NULL, NULL, NULL };
 	size_t oldlen = out->len;
 	int r = PGPS_EINTERNAL;
 
-	if ((r = plan_make(&pl, a, b, err)) != 0)
+	if ((r = plan_make(&pl, v, n, err)) != 0)
 		goto cleanup;
 	if ((r = buckets_make(&bk, &pl)) != 0) {
 		r = pgps_err_set(err, r, "out of memory");
 		goto cleanup;
 	}
 	if ((r = emit_all(out, &pl, &bk)) != 0) {
-		r = pgps_err_set(err, r, "merging certificates at offsets "
-		    "%llu and %llu: %s", (unsigned long long)a->offset,
-		    (unsigned long long)b->offset, pgps_strerror(r));
+		r = pgps_err_set(err, r, "merging the certificate at offset "
+		    "%llu: %s", (unsigned long long)v[0]->offset,
+		    pgps_strerror(r));
 		goto cleanup;
 	}
 	if (rep != NULL)
@@ -604,7 +738,25 @@ pgp_cert_merge(struct buf *out, const struct pgp_cert *a,
 	if (r != 0)
 		buf_setlen(out, oldlen);
 	free(bk.start);
-	free(bk.v);
+	free(bk.src);
+	free(bk.pkt);
 	plan_release(&pl);
 	return r;
+}
+
+int
+pgp_cert_merge(struct buf *out, const struct pgp_cert *a,
+    const struct pgp_cert *b, struct pgp_cert_merge_report *rep,
+    struct pgps_err *err)
+{
+	const struct pgp_cert *v[2] = { a, b };
+
+	return pgp_cert_merge_many(out, v, 2, rep, err);
+}
+
+int
+pgp_cert_canonical(struct buf *out, const struct pgp_cert *c,
+    struct pgp_cert_merge_report *rep, struct pgps_err *err)
+{
+	return pgp_cert_merge_many(out, &c, 1, rep, err);
 }

@@ -365,29 +365,56 @@ struct pgp_cert_merge_report {
 	size_t	 new_subkeys;
 	size_t	 new_sigs;	/* all new signatures, revocations included */
 	size_t	 new_revocations;
+	size_t	 new_versions;	/* versions after the first that added */
+	size_t	 dropped_secret; /* secret keys (with their signatures) */
+	size_t	 dropped_repeats; /* packets equal to one written */
 };
 
 /*
- * Merges two versions of one certificate (same primary key packet; else
- * PGPS_EFORMAT) into their union, appended to out (unchanged on failure):
- * a's packets in a's order and framing, with b's new signatures appended
- * under the component they belong to and b's new components (with their
- * signatures) appended after a's of the same kind (user IDs and attributes
- * after a's last one, subkeys after a's last subkey).  Components are
- * matched by tag and body; a signature is "new" when no packet with
- * identical tag and body is already under that component, and only its
- * first copy in b is added.  A component that occurs twice in one input is
- * written once, at its first place, with the union of its signatures (as
- * SKS merges such blocks); otherwise merge(a, a) reproduces
- * pgp_cert_write(a) byte for byte.  Trust packets are dropped.  Either
- * side may be a bare revocation (no primary key) if all its packets are
- * signatures claiming the other's primary key as issuer; they join the
- * direct signatures.  rep (may be NULL) counts what b added; user
+ * Merges n versions of one certificate (the same primary key packet; else
+ * PGPS_EFORMAT) into their union in SKS's canonical form, appended to out
+ * (unchanged on failure), in one pass: O(p log p) in all their packets p.
+ * The first version's packets come first in its order and framing; the
+ * later versions' new signatures follow under the component they belong
+ * to, their new components (with their signatures) after the first
+ * version's last one of the same kind (user IDs and attributes after its
+ * last one, subkeys after its last subkey), in input order.  Components
+ * are matched by tag and body, signatures by tag, body and the component
+ * they sit under.  As SKS (KeyMerge.dedup_key, then merge_pkeys on each
+ * further version): a direct signature is written once; a component that
+ * occurs more than once in all versions together is written once, at its
+ * first place, with one copy of each of its signatures; a component that
+ * occurs once keeps its signatures as they are, repeats included; a
+ * version identical packet for packet to an earlier one adds nothing.
+ * Trust packets are dropped; so are secret keys (tag 7, or tag 5 after the
+ * first packet) with the signatures under them, counted in dropped_secret.
+ * dropped_repeats counts the other packets not written because an equal
+ * one is (versions that are copies of an earlier one aside).
+ * A version may be a bare revocation (no primary key) if all its packets
+ * are signatures claiming the primary key as issuer; they join the direct
+ * signatures.  A secret primary key is refused (PGPS_EFORMAT).  rep (may
+ * be NULL) counts what the versions after the first added; user
  * attributes count as user IDs.
+ */
+int pgp_cert_merge_many(struct buf *out, const struct pgp_cert *const *v,
+    size_t n, struct pgp_cert_merge_report *rep, struct pgps_err *err);
+
+/*
+ * pgp_cert_merge_many() of a and b.  merge(a, a) is the canonical form of
+ * a, which is pgp_cert_write(a) byte for byte for a certificate without
+ * repeats or secret keys.
  */
 int pgp_cert_merge(struct buf *out, const struct pgp_cert *a,
     const struct pgp_cert *b, struct pgp_cert_merge_report *rep,
     struct pgps_err *err);
+
+/*
+ * The one-version merge: c as SKS stores it (see pgp_cert_merge_many()),
+ * appended to out.  Its SKS hash (pgp_cert_sks_hash() of the result) is
+ * the one SKS reports for c.
+ */
+int pgp_cert_canonical(struct buf *out, const struct pgp_cert *c,
+    struct pgp_cert_merge_report *rep, struct pgps_err *err);
 
 /*
  * True when every packet of b (trust aside) is in a at the same place,
@@ -454,6 +481,8 @@ struct pgp_filter_report {
 	size_t	 dropped_excess_sigs;
 	size_t	 dropped_big_packets;
 	size_t	 dropped_other;		/* trust, marker, padding */
+	size_t	 dropped_secret;	/* secret keys, with their signatures */
+	size_t	 dropped_repeats;	/* repeats SKS does not store */
 	bool	 too_big;		/* over max_cert_size after filtering */
 };
 
@@ -461,7 +490,9 @@ struct pgp_filter_report {
 void pgp_limits_default(struct pgp_limits *lim);
 
 /*
- * Appends c with the limits applied to out (unchanged on failure).  Under a
+ * Appends c in SKS's canonical form (pgp_cert_canonical(): repeats merged,
+ * secret keys dropped, counted in dropped_repeats and dropped_secret) with
+ * the limits applied to out (unchanged on failure).  Under a
  * user ID or attribute every signature not claiming the primary key as
  * issuer is a third-party certification: all are dropped with
  * strip_third_party, else beyond max_sigs_per_uid the newest are kept.

@@ -989,6 +989,232 @@ test_flood_speed(void)
 	cert_free(&c);
 }
 
+/* --- SKS's canonical form, many versions, secret keys --------------------- */
+
+static int
+merge_many(struct cert *out, const struct cert *const *v, size_t n,
+    struct pgp_cert_merge_report *rep)
+{
+	const struct pgp_cert *cv[8];
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct buf m = BUF_INIT;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		cv[i] = &v[i]->c;
+	if ((r = pgp_cert_merge_many(&m, cv, n, rep, &err)) != 0) {
+		diag("merge_many: %s", err.msg);
+		buf_release(&m);
+		return r;
+	}
+	cert_from_buf(out, &m);
+	buf_release(&m);
+	return 0;
+}
+
+static void
+test_canonical(void)
+{
+	const struct pgp_packet *dd[] = { P, R20, R20, Uorg, S1, R20, K1, B1,
+	    K1, B1, Cbob };
+	const struct pgp_packet *wd[] = { P, R20, Uorg, S1, R20, K1, B1,
+	    Cbob };
+	const struct pgp_packet *v1[] = { P, Uorg, S0, S0 };
+	const struct pgp_packet *v2[] = { P, Uorg, S1 };
+	const struct pgp_packet *w12[] = { P, Uorg, S0, S1 };
+	const struct pgp_packet *w11[] = { P, Uorg, S0, S0 };
+	struct pgp_cert_merge_report rep;
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct buf out = BUF_INIT;
+	struct cert a, b, m;
+
+	/*
+	 * SKS (KeyMerge.dedup_key): direct signatures once each, a repeated
+	 * subkey block merged; the R20 under Uorg, which occurs once, stays.
+	 */
+	cert_build(&a, dd, PGPS_ARRAY_SIZE(dd));
+	ok(pgp_cert_canonical(&out, &a.c, &rep, &err) == 0, "canonical");
+	cert_from_buf(&m, &out);
+	ok(has_seq(&m.c, wd, PGPS_ARRAY_SIZE(wd)) && rep.new_versions == 0 &&
+	    rep.dropped_secret == 0,
+	    "a direct signature once, a repeated subkey block once");
+	buf_reset(&out);
+	ok(pgp_cert_canonical(&out, &m.c, NULL, NULL) == 0 &&
+	    bytes_eq(&m, &out), "the canonical form is its own");
+	cert_free(&m);
+	cert_free(&a);
+
+	/*
+	 * Versions: a signature repeated under the one user ID of a
+	 * version stays, and a copy of that version changes nothing (SKS
+	 * ignores a key it holds); merged with another version of the
+	 * user ID, each signature is written once (KeyMerge.merge_pkeys).
+	 */
+	cert_build(&a, v1, PGPS_ARRAY_SIZE(v1));
+	cert_build(&b, v2, PGPS_ARRAY_SIZE(v2));
+	{
+		const struct cert *three[] = { &a, &a, &a };
+		const struct cert *mixed[] = { &a, &b, &a };
+
+		ok(merge_many(&m, three, 3, &rep) == 0 &&
+		    has_seq(&m.c, w11, 4) && rep.new_versions == 0 &&
+		    report_is(&rep, 0, 0, 0, 0),
+		    "copies of one version add nothing, repeats stay");
+		cert_free(&m);
+		ok(merge_many(&m, mixed, 3, &rep) == 0 &&
+		    has_seq(&m.c, w12, 4) && rep.new_versions == 1 &&
+		    report_is(&rep, 0, 0, 1, 0),
+		    "two versions of a user ID: each signature once");
+		cert_free(&m);
+	}
+	cert_free(&a);
+	cert_free(&b);
+
+	/* One version: primary key from the first version that has one. */
+	{
+		const struct cert *v[] = { &hagrid, &alice, &revoked };
+
+		ok(merge_many(&m, v, 3, &rep) == 0 &&
+		    m.c.has_primary && m.c.pkts[1].tag == PGP_TAG_SIGNATURE &&
+		    same_pkt(&m.c.pkts[1], R20) && rep.new_versions == 2,
+		    "a bare revocation first, then two versions");
+		cert_free(&m);
+	}
+	is_int(pgp_cert_merge_many(&out, NULL, 0, NULL, &err),
+	    PGPS_EINTERNAL, "no versions is an error");
+	buf_release(&out);
+}
+
+/* alice with K1 framed as a secret subkey (tag 7) after her subkey. */
+static void
+make_secret_sub(struct cert *x, bool keep_public)
+{
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < alice.c.npkts; i++) {
+		const struct pgp_packet *p = &alice.c.pkts[i];
+
+		if ((p != K1 && p != B1) || keep_public)
+			if (buf_add(&b, p->raw, p->rawlen) != 0)
+				exit(1);
+	}
+	if (buf_addch(&b, 0x9c) != 0 ||
+	    buf_addch(&b, (uint8_t)K1->bodylen) != 0 ||
+	    buf_add(&b, K1->body, K1->bodylen) != 0 ||
+	    buf_add(&b, B1->raw, B1->rawlen) != 0 ||
+	    buf_add(&b, Cbob->raw, Cbob->rawlen) != 0)
+		exit(1);
+	cert_from_buf(x, &b);
+	buf_release(&b);
+}
+
+static void
+test_secret_parts(void)
+{
+	const struct pgp_packet *w[] = { P, Uorg, S0 };
+	struct pgp_cert_merge_report rep;
+	struct pgp_filter_report frep;
+	struct pgp_limits lim;
+	struct cert s, m;
+	bool is_new[16];
+
+	make_secret_sub(&s, true);
+	ok(s.c.npkts == 8 && s.c.pkts[5].tag == PGP_TAG_SECRET_SUBKEY,
+	    "alice with a secret subkey");
+	ok(merge(&m, &s, &s, &rep) == 0 && written_eq(&m, &alice) &&
+	    rep.dropped_secret == 1,
+	    "merge drops the secret subkey and what is under it");
+	cert_free(&m);
+	ok(merge(&m, &alice, &s, &rep) == 0 && written_eq(&m, &alice) &&
+	    report_is(&rep, 0, 0, 0, 0) && rep.dropped_secret == 1,
+	    "and adds none of it to the public key");
+	cert_free(&m);
+	ok(pgp_cert_contains(&alice.c, &s.c), "alice contains it");
+	ok(pgp_cert_mark_new(is_new, &alice.c, &s.c, NULL) == 0 &&
+	    !is_new[5] && !is_new[6] && !is_new[7], "nothing of it is new");
+
+	pgp_limits_default(&lim);
+	memset(&frep, 0, sizeof(frep));
+	ok(filter(&m, &s, &lim, &frep) == 0 && written_eq(&m, &alice) &&
+	    frep.dropped_secret == 1, "the filter drops it");
+	cert_free(&m);
+	cert_free(&s);
+
+	/* Only the secret subkey: the public part has no subkey. */
+	make_secret_sub(&s, false);
+	ok(merge(&m, &s, &s, &rep) == 0 && has_seq(&m.c, w, 3),
+	    "a secret subkey alone leaves no subkey");
+	cert_free(&m);
+	cert_free(&s);
+
+	/* A secret primary key in second place (a blob, not the reader). */
+	{
+		struct buf b = BUF_INIT;
+
+		if (buf_add(&b, alice.bytes.p, alice.bytes.len) != 0 ||
+		    buf_addch(&b, 0x94) != 0 ||
+		    buf_addch(&b, (uint8_t)P->bodylen) != 0 ||
+		    buf_add(&b, P->body, P->bodylen) != 0 ||
+		    buf_add(&b, Uorg->raw, Uorg->rawlen) != 0)
+			exit(1);
+		cert_from_buf(&s, &b);
+		buf_release(&b);
+	}
+	ok(merge(&m, &alice, &s, &rep) == 0 && written_eq(&m, &alice) &&
+	    rep.dropped_secret == 1,
+	    "a secret key after the first packet is dropped too");
+	cert_free(&m);
+	cert_free(&s);
+}
+
+/* n versions of alice, version i with its own certification of Uorg. */
+static void
+test_many_versions(void)
+{
+	const size_t n = 20000;
+	struct pgp_cert_merge_report rep;
+	const struct pgp_cert **v;
+	struct cert *c;
+	struct buf out = BUF_INIT;
+	struct cert m;
+	double t;
+
+	v = calloc(n, sizeof(*v));
+	c = calloc(n, sizeof(*c));
+	if (v == NULL || c == NULL)
+		exit(1);
+	for (size_t i = 0; i < n; i++) {
+		struct buf b = BUF_INIT;
+
+		if (buf_add(&b, alice.bytes.p, Uorg->raw + Uorg->rawlen +
+		    S0->rawlen - alice.bytes.p) != 0)
+			exit(1);
+		add_fake_cert(&b, 1720000000u + (uint32_t)i);
+		if (buf_add(&b, K1->raw, K1->rawlen) != 0 ||
+		    buf_add(&b, B1->raw, B1->rawlen) != 0)
+			exit(1);
+		cert_from_buf(&c[i], &b);
+		buf_release(&b);
+		v[i] = &c[i].c;
+	}
+	t = now();
+	ok(pgp_cert_merge_many(&out, v, n, &rep, NULL) == 0 &&
+	    rep.new_versions == n - 1 && rep.new_sigs == n - 1,
+	    "20,000 versions merge in one pass");
+	diag("merge_many of %zu versions: %.3f s", n, now() - t);
+	cert_from_buf(&m, &out);
+	ok(m.c.npkts == 5 + n && same_pkt(&m.c.pkts[3], &c[0].c.pkts[3]) &&
+	    same_pkt(&m.c.pkts[2 + n], &c[n - 1].c.pkts[3]) &&
+	    same_pkt(&m.c.pkts[3 + n], K1),
+	    "every certification once, in input order, under Uorg");
+	cert_free(&m);
+	for (size_t i = 0; i < n; i++)
+		cert_free(&c[i]);
+	free(c);
+	free(v);
+	buf_release(&out);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1007,6 +1233,9 @@ main(int argc, char **argv)
 	test_filter();
 	test_filter_sizes();
 	test_flood_speed();
+	test_canonical();
+	test_secret_parts();
+	test_many_versions();
 	cert_free(&alice);
 	cert_free(&later);
 	cert_free(&revoked);
