@@ -2378,7 +2378,11 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 	if (f.loc_changed && (f.store != NULL ? save_store(&f) :
 	    save_dump(&f)) != 0)
 		goto cleanup;
-	if (f.output != NULL && !f.dry_run &&
+	/* A run that fetched nothing does not empty the file. */
+	if (f.output != NULL && !f.dry_run && f.out.len == 0 &&
+	    strcmp(f.output, "-") != 0)
+		warn("nothing fetched; '%s' left as it was", f.output);
+	else if (f.output != NULL && !f.dry_run &&
 	    write_certs(f.output, &f.out, f.armor) != 0)
 		goto cleanup;
 	if (!f.dry_run && state_save(f.st, &err) != 0) {

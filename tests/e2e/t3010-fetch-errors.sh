@@ -161,6 +161,19 @@ test_expect_success 'a named key nobody has: exit 3; in a refresh: exit 0' '
 	grep -q "^not found $BOB$" out
 '
 
+test_expect_success '--output: a run that fetched nothing leaves the file alone' '
+	N=$N3 &&
+	echo "what was there" >keep.pgp &&
+	test_expect_code 3 pgpsync fetch --homedir "$N" -k "hkp://$S1" \
+	    --output keep.pgp "$D404" 2>err &&
+	echo "what was there" >expect &&
+	test_cmp expect keep.pgp &&
+	grep -q "nothing fetched.*keep.pgp.*left as it was" err &&
+	test_expect_code 3 pgpsync fetch --homedir "$N" -k "hkp://$S1" \
+	    --output new.pgp "$D404" 2>/dev/null &&
+	test ! -e new.pgp
+'
+
 N=$N3
 test_expect_success 'one request per key, in the form servers serve fastest' '
 	: >S1.log &&
