@@ -59,6 +59,7 @@
 
 enum {
 	OPT_ARMOR = OPT_LONG,
+	OPT_DEADLINE,
 	OPT_DELAY,
 	OPT_DRY_RUN,
 	OPT_HOMEDIR,
@@ -75,6 +76,8 @@ enum {
 const struct opt fetch_opts[] = {
 	{ OPT_ARMOR, "armor", NULL,
 	    "with --output, write one ASCII-armored block" },
+	{ OPT_DEADLINE, "deadline", "time",
+	    "stop the lookups after this long (e.g. 20m)" },
 	{ OPT_DELAY, "delay", "seconds",
 	    "one key at a time, in random order, after a random wait" },
 	{ OPT_DRY_RUN, "dry-run", NULL,
@@ -230,6 +233,7 @@ struct key {
 	size_t		 changes[NKINDS];
 	struct buf	 work;		/* what goes to the target */
 	bool		 batched;	/* in a hashquery (see hq_submit()) */
+	bool		 late;		/* cut short by --deadline */
 };
 
 /* One certificate of the target. */
@@ -269,6 +273,9 @@ struct fetch {
 	struct net_client *net;
 	const char	*proxy;		/* as given */
 	bool		 wkd;
+	int64_t		 deadline;	/* --deadline, seconds; 0: none */
+	double		 t_end;		/* now_s() when it passes */
+	unsigned long	 late;		/* keys it cut short */
 	double		 delay;
 	unsigned long	 rate;
 	uint32_t	 down;		/* keyservers that failed in this run */
@@ -329,6 +336,13 @@ rand64(struct fetch *f)
 	if (fread(&v, sizeof(v), 1, f->urandom) != 1)
 		die("cannot read /dev/urandom");
 	return v;
+}
+
+/* Seconds until --deadline passes (negative after); 1 without one. */
+static double
+deadline_left(const struct fetch *f)
+{
+	return f->deadline > 0 ? f->t_end - now_s() : 1;
 }
 
 static void
@@ -986,6 +1000,7 @@ submit_ks(struct fetch *f, size_t ki, int server)
 	if (net_submit(f->net, &rq, &err) != 0) {
 		free(l);
 		k->failures++;
+		k->late = deadline_left(f) <= 0;
 		note_why(k, err.msg);
 		return;
 	}
@@ -1117,6 +1132,8 @@ lookup_done(struct net_result *res, void *arg)
 	int server;
 
 	f->requests += res->attempts;
+	if ((res->flags & NET_RESULT_DEADLINE) != 0)
+		k->late = true;
 	src = l->email != NULL ? res->url : f->srv[res->server].base;
 	if (l->email == NULL)
 		set_str(&k->last_server, src);
@@ -1262,6 +1279,9 @@ client_new(struct fetch *f)
 	}
 	if (net_client_new(&f->net, &o, &err) != 0)
 		return error("%s", err.msg);
+	if (f->deadline > 0)
+		net_client_set_deadline(f->net, deadline_left(f) > 0.001 ?
+		    (long)(deadline_left(f) * 1000) : 1);
 	for (size_t i = 0; i < f->nservers; i++)
 		if (net_client_add_server(f->net, f->servers[i], &err) < 0)
 			return error("%s", err.msg);
@@ -1939,6 +1959,12 @@ report(struct fetch *f, struct key *k)
 			buf_addf(&line, "not found %s", who);
 		break;
 	case R_FAILED:
+		/* One line for all the keys the deadline cut short. */
+		if (k->late && !k->named && f->ctx->verbose == 0) {
+			f->late++;
+			break;
+		}
+		/* FALLTHROUGH */
 	case R_REFUSED:
 		text_term_str(why, sizeof(why), k->why != NULL ? k->why :
 		    "failed");
@@ -2202,6 +2228,10 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 		case OPT_ARMOR:
 			f.armor = true;
 			break;
+		case OPT_DEADLINE:
+			bad = parse_duration(arg, &f.deadline) != 0 ||
+			    f.deadline == 0;
+			break;
 		case OPT_DELAY:
 			bad = parse_ulong(arg, &n) != 0 || n > 86400;
 			f.delay = (double)n;
@@ -2355,12 +2385,15 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 		shuffle(&f);
 
 	batch = f.delay > 0 ? 1 : BATCH_KEYS;
+	f.t_end = now_s() + (double)f.deadline;
 	for (size_t lo = 0; lo < f.nkeys; lo += batch) {
 		size_t hi = lo + batch < f.nkeys ? lo + batch : f.nkeys;
+		double d;
 
-		if (f.delay > 0 && lo > 0)
-			sleep_s(f.delay * (double)(rand64(&f) % 1000001) /
-			    1e6);
+		if (f.delay > 0 && lo > 0) {
+			d = f.delay * (double)(rand64(&f) % 1000001) / 1e6;
+			sleep_s(d < deadline_left(&f) ? d : deadline_left(&f));
+		}
 		if (run_batch(&f, lo, hi) != 0)
 			goto cleanup;
 		/*
@@ -2390,6 +2423,9 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 		goto cleanup;
 	}
 	print_summary(&f);
+	if (f.late > 0)
+		warn("%lu key%s not refreshed: the deadline (--deadline) "
+		    "passed", f.late, f.late == 1 ? "" : "s");
 	rc = f.n[R_FAILED] + f.n[R_REFUSED] > 0 ? EXIT_PARTIAL : EXIT_OK;
 	for (size_t k = 0; k < f.nkeys && rc == EXIT_OK; k++)
 		if (f.keys[k].named && f.keys[k].res == R_NOT_FOUND)

@@ -90,6 +90,7 @@ struct net_req {
 	struct buf	 body;
 	bool		 oversize;
 	bool		 nomem;
+	bool		 cut;		/* time-out cut to the deadline */
 	long		 status;
 	unsigned int	 flags;
 	char		 curlerr[CURL_ERROR_SIZE];
@@ -113,6 +114,7 @@ struct net_client {
 	bool		 running;
 	int		 stop;		/* a callback's non-zero return */
 	uint64_t	 rng;
+	uint64_t	 deadline;	/* now_ms() time; 0: none */
 };
 
 static pthread_once_t net_curl_once = PTHREAD_ONCE_INIT;
@@ -495,6 +497,8 @@ net_submit(struct net_client *c, const struct net_request *rq,
 	struct buf probe = BUF_INIT;
 	int r = PGPS_EINTERNAL;
 
+	if (c->deadline != 0 && now_ms() >= c->deadline)
+		return pgps_err_set(err, PGPS_ENET, "the deadline has passed");
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 		goto cleanup;
@@ -681,6 +685,8 @@ start(struct net_client *c, struct net_req *q)
 	bool tls, get = q->op == NET_OP_LOOKUP || q->op == NET_OP_INDEX ||
 	    q->op == NET_OP_GET_URL;
 	struct curl_slist *h;
+	long timeout = o->timeout_ms, ctimeout = o->connect_timeout_ms;
+	uint64_t now;
 	CURL *e;
 	int r;
 
@@ -689,12 +695,28 @@ start(struct net_client *c, struct net_req *q)
 	q->flags = 0;
 	q->oversize = false;
 	q->nomem = false;
+	q->cut = false;
 	q->curlerr[0] = '\0';
 	buf_release(&q->body);
 	buf_init(&q->body, q->max_body);
 	if ((r = build_url(c, q)) != 0)
 		return pgps_err_set(&q->err, r, "building the request URL: %s",
 		    pgps_strerror(r));
+	if (c->deadline != 0) {
+		if ((now = now_ms()) >= c->deadline) {
+			q->flags |= NET_RESULT_DEADLINE;
+			return pgps_err_set(&q->err, PGPS_ENET, "'%s': the "
+			    "deadline passed before it was asked",
+			    (char *)q->url.p);
+		}
+		/* At least 1 ms: 0 would mean no time-out at all. */
+		if (timeout == 0 || (uint64_t)timeout > c->deadline - now) {
+			timeout = (long)(c->deadline - now);
+			q->cut = true;
+		}
+		if (ctimeout > timeout)
+			ctimeout = timeout;
+	}
 	tls = q->op == NET_OP_GET_URL ? q->url_tls : c->servers[q->server].tls;
 	curl_slist_free_all(q->headers);
 	q->headers = NULL;
@@ -728,14 +750,13 @@ start(struct net_client *c, struct net_req *q)
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	    o->connect_timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ctimeout) !=
+	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit) !=
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->low_speed_time) !=
 	    CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms) !=
-	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)q->max_body) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
@@ -779,6 +800,12 @@ start(struct net_client *c, struct net_req *q)
  setopt_failed:
 	return pgps_err_set(&q->err, PGPS_ENET,
 	    "'%s': libcurl refused an option", (char *)q->url.p);
+}
+
+void
+net_client_set_deadline(struct net_client *c, long ms)
+{
+	c->deadline = ms > 0 ? now_ms() + (uint64_t)ms : 0;
 }
 
 /* Calls q back with its result and frees it. */
@@ -913,6 +940,11 @@ after_attempt(struct net_client *c, struct net_req *q, enum attempt_class k,
 
 	if (k == ATTEMPT_DONE)
 		goto done;
+	if (c->deadline != 0 && (now >= c->deadline ||
+	    (q->cut && (q->flags & NET_RESULT_TIMEOUT) != 0))) {
+		q->flags |= NET_RESULT_DEADLINE;
+		goto done;
+	}
 	q->tried |= bit;
 	if (k == ATTEMPT_FAILOVER)
 		q->dead |= bit;
@@ -939,6 +971,10 @@ after_attempt(struct net_client *c, struct net_req *q, enum attempt_class k,
 			d = q->retry_after;
 		q->retry_after = 0;
 		q->ready_at = now + d;
+		if (c->deadline != 0 && q->ready_at >= c->deadline) {
+			q->flags |= NET_RESULT_DEADLINE;
+			goto done;
+		}
 		trace(c, "%s; retrying in %.1f s", q->err.msg,
 		    (double)d / 1000);
 	}
@@ -1154,6 +1190,12 @@ wait_ms(const struct net_client *c, uint64_t now)
 {
 	uint64_t w = NET_POLL_MAX_MS;
 
+	if (c->deadline != 0 && c->queued > c->active) {
+		if (c->deadline <= now)
+			return 0;
+		if (c->deadline - now < w)
+			w = c->deadline - now;
+	}
 	for (const struct net_req *q = c->delayed; q != NULL; q = q->next)
 		if (q->ready_at <= now)
 			return 0;
@@ -1164,6 +1206,41 @@ wait_ms(const struct net_client *c, uint64_t now)
 		    h->not_before - now < w)
 			w = h->not_before - now;
 	return (long)w;
+}
+
+/*
+ * Once the deadline has passed, completes every request that is not in
+ * flight (those end by their own time-out, cut to the deadline).
+ */
+static void
+expire(struct net_client *c, uint64_t now)
+{
+	struct net_req *q, *list;
+
+	if (c->deadline == 0 || now < c->deadline)
+		return;
+	for (;;) {
+		list = c->delayed;
+		c->delayed = NULL;
+		for (struct net_host *h = c->hosts; h != NULL; h = h->next)
+			if (h->head != NULL) {
+				h->tail->next = list;
+				list = h->head;
+				h->head = h->tail = NULL;
+			}
+		if (list == NULL)
+			break;
+		/* Callbacks may queue more (net_submit() refuses them). */
+		for (q = list; q != NULL; q = list) {
+			list = q->next;
+			q->next = NULL;
+			q->flags |= NET_RESULT_DEADLINE;
+			if (q->err.code == 0)
+				pgps_err_set(&q->err, PGPS_ENET, "the deadline "
+				    "passed before it was asked");
+			complete(c, q);
+		}
+	}
 }
 
 int
@@ -1180,6 +1257,7 @@ net_run(struct net_client *c, struct pgps_err *err)
 	c->stop = 0;
 	for (;;) {
 		now = now_ms();
+		expire(c, now);
 		promote(c, now);
 		start_ready(c, now);
 		if (c->stop != 0 || c->queued == 0)

@@ -266,7 +266,8 @@ enum net_op {
 
 enum net_result_flags {
 	NET_RESULT_TIMEOUT = 1 << 0,	/* the last attempt timed out */
-	NET_RESULT_NO_HOST = 1 << 1	/* the host name did not resolve */
+	NET_RESULT_NO_HOST = 1 << 1,	/* the host name did not resolve */
+	NET_RESULT_DEADLINE = 1 << 2	/* net_client_set_deadline() passed */
 };
 
 struct net_result {
@@ -335,6 +336,15 @@ int net_client_new(struct net_client **out, const struct net_opts *opts,
 
 /* Frees the client, dropping queued requests without calling them back. */
 void net_client_free(struct net_client *c);
+
+/*
+ * Sets a deadline ms milliseconds from now (0: none) for everything the
+ * client does: no transfer runs past it (each one's time-out is cut to
+ * what is left), no retry is scheduled after it, and once it has passed,
+ * requests still queued complete with PGPS_ENET and
+ * NET_RESULT_DEADLINE, and net_submit() refuses new ones (PGPS_ENET).
+ */
+void net_client_set_deadline(struct net_client *c, long ms);
 
 /*
  * Adds a server (net_server_parse() syntax) to the fail-over list; the

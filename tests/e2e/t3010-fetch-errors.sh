@@ -75,6 +75,8 @@ start_hkpd UIDLESS "GET /vks/v1/by-fingerprint/$ALICE file alice-nouid.http" \
     "GET $LOOKUP$ALICE file alice-bare.http" \
     "GET $LOOKUP$BOB file bob.http"
 start_hkpd DOWN "* / status 503 retry-after 1"
+# a slowloris: every answer one byte a second (over 1000 bytes)
+start_hkpd SLOW "GET /pks/lookup dribble 1 file alice-full.http"
 start_hkpd GOOD "GET $LOOKUP$ALICE file alice-full.http" \
     "GET $LOOKUP$D500 file alice-full.http"
 # (the stub routes a proxy request on its path and logs it whole)
@@ -236,6 +238,31 @@ test_expect_success 'a server that never answers times out' '
 	    --timeout 2 --retries 0 "$HANG" 2>err &&
 	test $(($(date +%s) - start)) -lt 10 &&
 	grep -q "$HANG.*timed out" err
+'
+
+test_expect_success '--deadline ends a run a slowloris server drags out' '
+	start=$(date +%s) &&
+	test_expect_code 3 pgpsync fetch --homedir "$N" -k "hkp://$SLOW" \
+	    --timeout 600 --deadline 3 "$ALICE" "$BOB" "$D404" 2>err &&
+	test $(($(date +%s) - start)) -lt 8 &&
+	test $(grep -c "timed out" err) = 3 &&
+	test_expect_code 3 pgpsync fetch --homedir "$N" -k "hkp://$DOWN" \
+	    --retries 100 --deadline 2 "$ALICE" 2>err &&
+	test $(($(date +%s) - start)) -lt 14 &&
+	grep -q "$ALICE.*HTTP 503" err
+'
+
+test_expect_success '--deadline in a refresh: one line for the keys cut short' '
+	H=$HOMES/deadline && mkdir -m 700 "$H" &&
+	imp "$H" "$C/alice.pgp" "$C/bob.pgp" &&
+	start=$(date +%s) &&
+	test_expect_code 3 pgpsync fetch --homedir "$H" -k "hkp://$SLOW" \
+	    --timeout 600 --deadline 2s >out 2>err &&
+	test $(($(date +%s) - start)) -lt 8 &&
+	echo "pgpsync: warning: fetch: 2 keys not refreshed: the deadline" \
+	    "(--deadline) passed" >expect &&
+	test_cmp expect err &&
+	test_expect_code 2 pgpsync fetch --deadline 0 "$ALICE" 2>/dev/null
 '
 
 test_expect_success '--json names every key and what went wrong' '

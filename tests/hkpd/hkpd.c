@@ -21,6 +21,7 @@
  *   status CODE      reply with this status (overrides the file's)
  *   retry-after S    add "Retry-After: S"
  *   delay S          wait S seconds (fractions allowed) before answering
+ *   dribble S        send the body one byte every S seconds (a slowloris)
  *   times N          the route matches only its first N requests
  *   hang             never answer; hold the connection until the client
  *                    goes away
@@ -71,6 +72,7 @@ struct route {
 	int		 status;
 	int		 retry_after;
 	double		 delay;
+	double		 dribble;
 	long		 times;		/* -1: unlimited */
 	long		 hits;
 	bool		 hang;
@@ -205,12 +207,15 @@ parse_route(char *line, const char *where)
 			rt->retry_after = (int)num(v, "retry-after");
 		else if (strcmp(a, "times") == 0)
 			rt->times = num(v, "times");
-		else if (strcmp(a, "delay") == 0) {
+		else if (strcmp(a, "delay") == 0 ||
+		    strcmp(a, "dribble") == 0) {
+			double *d = a[0] == 'd' && a[1] == 'e' ? &rt->delay :
+			    &rt->dribble;
 			char *end;
 
-			rt->delay = strtod(v, &end);
-			if (end == v || *end != '\0' || rt->delay < 0)
-				die("%s: bad delay '%s'", where, v);
+			*d = strtod(v, &end);
+			if (end == v || *end != '\0' || *d < 0)
+				die("%s: bad %s '%s'", where, a, v);
 		} else if (strcmp(a, "huge") == 0 ||
 		    strcmp(a, "huge-cl") == 0) {
 			rt->huge = num(v, "size");
@@ -537,8 +542,14 @@ answer(int fd, long id, const char *method, const char *target,
 	total = rp.blen;
 	ok = send_all(fd, head, (size_t)n, NULL) &&
 	    send_all(fd, rp.headers, rp.hlen, NULL) &&
-	    send_all(fd, "\r\n", 2, NULL) &&
-	    send_all(fd, rp.body, rp.blen, &sent);
+	    send_all(fd, "\r\n", 2, NULL);
+	if (rt != NULL && rt->dribble > 0)
+		for (size_t i = 0; ok && i < rp.blen; i++) {
+			sleep_s(rt->dribble);
+			ok = send_all(fd, rp.body + i, 1, &sent);
+		}
+	else if (ok)
+		ok = send_all(fd, rp.body, rp.blen, &sent);
 	logline("sent conn=%ld status=%d bytes=%zu of=%zu%s", id, rp.status,
 	    sent, total, ok ? "" : " aborted");
 	reply_free(&rp);
