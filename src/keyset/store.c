@@ -15,7 +15,8 @@
  * the limits, the SKS hash, the object id, packing) needs no repository
  * and runs on the caller's threads (store_prepare()); putting, building
  * the trees and committing happen on one.  The pack's checksum is
- * computed on a thread while the trees are built.
+ * computed on a thread while the trees are built.  The object writer is
+ * store-pack.c; what the two share is in store-int.h.
  *
  * The commit object and the move of HEAD (compare-and-swap, with a reflog
  * entry) are libgit2's.  Until HEAD moves, nothing reachable has changed,
@@ -51,25 +52,20 @@
 
 #include "keyset/backend.h"
 #include "keyset/store.h"
+#include "keyset/store-int.h"
 #include "openpgp/openpgp.h"
 #include "util/digest.h"
 #include "util/hex.h"
 #include "util/limits.h"
 #include "util/mem.h"
 
-#define OID_LEN		STORE_OID_LEN
 #define FPR_HEX		(2 * PGP_FPR_MAX + 1)
 
-/* Fewer objects than this are written loose (git's transfer.unpackLimit). */
-#define LOOSE_MAX_OBJECTS	100
-#define LOOSE_MAX_BYTES		((size_t)16 << 20)
 #define LOCK_WAIT_DEFAULT	10	/* seconds */
 #define LIST_MAX		1000	/* certificates named in a message */
 
 #define INDEX_MAGIC		"PGPSIDX1"
 #define INDEX_REC		(1 + PGP_FPR_MAX + 16 + OID_LEN)
-
-enum obj_type { OBJ_COMMIT = 1, OBJ_TREE = 2, OBJ_BLOB = 3 };
 
 static const char readme[] =
     "pgpsync certificate store (layout 1)\n"
@@ -83,8 +79,8 @@ static const char readme[] =
 
 /* --- small helpers ---------------------------------------------------- */
 
-static int
-git_fail(struct pgps_err *err, const char *fmt, const char *arg)
+int
+store_git_fail(struct pgps_err *err, const char *fmt, const char *arg)
 {
 	const git_error *e = git_error_last();
 	char what[512];
@@ -94,8 +90,8 @@ git_fail(struct pgps_err *err, const char *fmt, const char *arg)
 	    e != NULL && e->message != NULL ? e->message : "unknown error");
 }
 
-static char *
-path_join(const char *a, const char *b)
+char *
+store_path_join(const char *a, const char *b)
 {
 	size_t n = strlen(a) + strlen(b) + 2;
 	char *p = malloc(n);
@@ -185,8 +181,8 @@ parse_cert_path(const char *dir, const char *name, uint8_t *fpr,
  * returns the array, moved or not, or NULL (v unchanged) when out of
  * memory.
  */
-static void *
-grow(void *v, size_t n, size_t *alloc, size_t size)
+void *
+store_grow(void *v, size_t n, size_t *alloc, size_t size)
 {
 	size_t na;
 	void *nv;
@@ -198,808 +194,6 @@ grow(void *v, size_t n, size_t *alloc, size_t size)
 		return NULL;
 	*alloc = na;
 	return nv;
-}
-
-/* --- checksums for pack files ---------------------------------------- */
-
-static uint32_t crc_table[8][256];
-
-static void
-crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-		crc_table[0][i] = c;
-	}
-	for (uint32_t i = 0; i < 256; i++)
-		for (int t = 1; t < 8; t++)
-			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^
-			    crc_table[0][crc_table[t - 1][i] & 0xff];
-}
-
-/* CRC-32 (ISO-HDLC, as zlib's crc32()), slicing by eight. */
-static uint32_t
-crc32_update(uint32_t crc, const uint8_t *p, size_t len)
-{
-	crc = ~crc;
-	while (len >= 8) {
-		uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-		uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
-		    (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
-
-		crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
-		    crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
-		    crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
-		    crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
-		p += 8;
-		len -= 8;
-	}
-	while (len-- > 0)
-		crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
-/*
- * Adler-32 (RFC 1950), the checksum that ends a zlib stream.  Over a block
- * of n bytes x[0..n), a grows by the sum of x[i] and b by n*a plus the sum
- * of (n - i) * x[i]; summing those two without a dependency from byte to
- * byte runs three times faster than the byte-serial loop.  With n <= 4096
- * the weighted sum stays below 2^31.
- */
-static uint32_t
-adler32(const uint8_t *p, size_t len)
-{
-	uint32_t a = 1, b = 0;
-
-	while (len > 0) {
-		size_t n = len < 4096 ? len : 4096;
-		uint32_t s1 = 0, s2 = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			s1 += p[i];
-			s2 += (uint32_t)(n - i) * p[i];
-		}
-		b = (b + (uint32_t)n * a + s2) % 65521;
-		a = (a + s1) % 65521;
-		p += n;
-		len -= n;
-	}
-	return b << 16 | a;
-}
-
-/* --- the object writer ------------------------------------------------ */
-
-/*
- * The objects of the next commit.  They stay in memory while they are
- * few; past the loose limits they all go to a temporary pack file in
- * objects/pack, which objw_finish() completes with its index.
- */
-struct obj {
-	uint8_t		 oid[OID_LEN];
-	uint8_t		 type;
-	uint32_t	 crc;		/* of the packed bytes */
-	uint64_t	 off;		/* of the object in the pack */
-	uint64_t	 zoff;		/* of its zlib stream */
-	size_t		 len;		/* of its contents */
-	uint8_t		*data;		/* contents while in memory */
-};
-
-/* The pack's checksum, computed on a thread while the trees are built. */
-struct presum {
-	pthread_t	 th;
-	int		 fd;
-	uint64_t	 end;		/* hashes [0, end) */
-	size_t		 count;		/* in the header it hashed */
-	struct digest	*sha1;
-	int		 err;		/* errno, or -1 for a short read */
-};
-
-struct objw {
-	struct obj	*v;
-	size_t		 n;
-	size_t		 alloc;
-	size_t		 membytes;
-	uint32_t	*ht;		/* oid -> index + 1 */
-	size_t		 htcap;
-	int		 fd;		/* the pack, once there is one */
-	char		*tmp;
-	uint64_t	 off;		/* bytes written to the pack */
-	struct buf	 wb;		/* packed, not yet written */
-	struct buf	 rb;		/* for reading back */
-	struct digest	*sha1;
-	struct presum	*ps;
-};
-
-static void
-objw_init(struct objw *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->fd = -1;
-	buf_init(&w->wb, 0);
-	buf_init(&w->rb, 0);
-}
-
-static void presum_end(struct objw *w);
-
-static void
-objw_release(struct objw *w)
-{
-	presum_end(w);
-	for (size_t i = 0; i < w->n; i++)
-		free(w->v[i].data);
-	free(w->v);
-	free(w->ht);
-	if (w->fd >= 0)
-		close(w->fd);
-	if (w->tmp != NULL)
-		unlink(w->tmp);
-	free(w->tmp);
-	buf_release(&w->wb);
-	buf_release(&w->rb);
-	digest_free(w->sha1);
-	objw_init(w);
-}
-
-static size_t
-oid_slot(const uint8_t *oid, size_t cap)
-{
-	uint64_t h;
-
-	memcpy(&h, oid, sizeof(h));
-	return (size_t)h & (cap - 1);
-}
-
-/* The index of the object named oid, or SIZE_MAX. */
-static size_t
-objw_find(const struct objw *w, const uint8_t *oid)
-{
-	if (w->htcap == 0)
-		return SIZE_MAX;
-	for (size_t i = oid_slot(oid, w->htcap);;
-	    i = (i + 1) & (w->htcap - 1)) {
-		if (w->ht[i] == 0)
-			return SIZE_MAX;
-		if (memcmp(w->v[w->ht[i] - 1].oid, oid, OID_LEN) == 0)
-			return w->ht[i] - 1;
-	}
-}
-
-static void
-ht_insert(uint32_t *ht, size_t cap, const uint8_t *key, size_t val)
-{
-	size_t i = oid_slot(key, cap);
-
-	while (ht[i] != 0)
-		i = (i + 1) & (cap - 1);
-	ht[i] = (uint32_t)(val + 1);
-}
-
-/* Indexes object k (all before it are indexed). */
-static int
-objw_index(struct objw *w, size_t k)
-{
-	if ((k + 1) * 2 > w->htcap) {
-		size_t cap = w->htcap == 0 ? 1024 : w->htcap * 2;
-		uint32_t *ht;
-
-		if (k >= UINT32_MAX / 4 ||
-		    (ht = calloc(cap, sizeof(*ht))) == NULL)
-			return PGPS_ENOMEM;
-		free(w->ht);
-		w->ht = ht;
-		w->htcap = cap;
-		for (size_t j = 0; j < k; j++)
-			ht_insert(w->ht, cap, w->v[j].oid, j);
-	}
-	ht_insert(w->ht, w->htcap, w->v[k].oid, k);
-	return 0;
-}
-
-static int
-write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-objw_flush(struct objw *w, struct pgps_err *err)
-{
-	if (write_all(w->fd, w->wb.p, w->wb.len) != 0)
-		return pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s",
-		    w->tmp, strerror(errno));
-	w->off += w->wb.len;
-	buf_reset(&w->wb);
-	return 0;
-}
-
-/* Number of stored deflate blocks for len bytes (an empty one for 0). */
-static size_t
-stored_blocks(size_t len)
-{
-	return len == 0 ? 1 : (len + 65534) / 65535;
-}
-
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-/*
- * Appends one packed object to out: the type-and-size header of the pack
- * format, then the contents as a zlib stream of stored blocks (RFC 1950,
- * RFC 1951 section 3.2.4).  Sets *crc to the CRC-32 of what was appended
- * (the pack index keeps it) and *hdrlen to the header's length.
- */
-static int
-pack_object(struct buf *out, uint8_t type, const uint8_t *p, size_t len,
-    uint32_t *crc, size_t *hdrlen)
-{
-	size_t start = out->len, left = len, sz = len, h = 0;
-	uint8_t hdr[16];
-	int r;
-
-	pthread_once(&crc_once, crc_init);
-	hdr[0] = (uint8_t)(type << 4 | (sz & 0x0f));
-	for (sz >>= 4; sz != 0; sz >>= 7) {
-		hdr[h++] |= 0x80;
-		hdr[h] = (uint8_t)(sz & 0x7f);
-	}
-	h++;
-	if ((r = buf_grow(out, h + 6 + len + 5 * stored_blocks(len))) != 0)
-		return r;
-	buf_add(out, hdr, h);
-	buf_add(out, "\x78\x01", 2);
-	do {
-		size_t n = left < 65535 ? left : 65535;
-		uint8_t bh[5];
-
-		bh[0] = n == left ? 1 : 0;	/* BFINAL; BTYPE 00 */
-		bh[1] = (uint8_t)(n & 0xff);
-		bh[2] = (uint8_t)(n >> 8);
-		bh[3] = (uint8_t)(~n & 0xff);
-		bh[4] = (uint8_t)((~n >> 8) & 0xff);
-		buf_add(out, bh, 5);
-		buf_add(out, p, n);
-		p += n;
-		left -= n;
-	} while (left > 0);
-	buf_add_be32(out, adler32(p - len, len));
-	*crc = crc32_update(0, out->p + start, out->len - start);
-	*hdrlen = h;
-	return 0;
-}
-
-/*
- * The contents of a stream that pack_object() wrote (z[0..zlen), its
- * header skipped), len bytes, into out (replaced).
- */
-static int
-unpack_stored(struct buf *out, const uint8_t *z, size_t zlen, size_t len)
-{
-	size_t pos = 2;
-
-	buf_reset(out);
-	if (buf_grow(out, len) != 0)
-		return PGPS_ENOMEM;
-	while (out->len < len || pos == 2) {
-		size_t bl;
-
-		if (pos + 5 > zlen)
-			return PGPS_EINTERNAL;
-		bl = (size_t)z[pos + 1] | (size_t)z[pos + 2] << 8;
-		if (pos + 5 + bl > zlen || out->len + bl > len)
-			return PGPS_EINTERNAL;
-		buf_add(out, z + pos + 5, bl);
-		pos += 5 + bl;
-	}
-	return 0;
-}
-
-/* Appends packed bytes to the pack, recording where o's stream starts. */
-static int
-objw_append(struct objw *w, struct obj *o, const uint8_t *packed,
-    size_t plen, size_t hdrlen, struct pgps_err *err)
-{
-	o->off = w->off + w->wb.len;
-	o->zoff = o->off + hdrlen;
-	if (buf_add(&w->wb, packed, plen) != 0)
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	if (w->wb.len >= ((size_t)1 << 20))
-		return objw_flush(w, err);
-	return 0;
-}
-
-/* Moves every object so far into a new temporary pack. */
-static int
-objw_to_pack(struct objw *w, const char *gitdir, struct pgps_err *err)
-{
-	static const uint8_t head[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
-	struct buf pk = BUF_INIT;
-	size_t h;
-	int r = 0;
-
-	if ((w->tmp = path_join(gitdir,
-	    "objects/pack/tmp_pgpsync_XXXXXX")) == NULL)
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	if ((w->fd = mkstemp(w->tmp)) < 0) {
-		r = pgps_err_set(err, PGPS_EIO, "cannot create '%s': %s",
-		    w->tmp, strerror(errno));
-		free(w->tmp);
-		w->tmp = NULL;
-		return r;
-	}
-	if (buf_add(&w->wb, head, sizeof(head)) != 0)
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	buf_init(&pk, 0);
-	for (size_t i = 0; i < w->n && r == 0; i++) {
-		struct obj *o = &w->v[i];
-
-		buf_reset(&pk);
-		if (pack_object(&pk, o->type, o->data, o->len, &o->crc,
-		    &h) != 0)
-			r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-		else
-			r = objw_append(w, o, pk.p, pk.len, h, err);
-		free(o->data);
-		o->data = NULL;
-	}
-	buf_release(&pk);
-	w->membytes = 0;
-	return r;
-}
-
-/* Git's object id: SHA-1 over "<type> <len>\0" and the contents. */
-static void
-object_id(struct digest *sha1, uint8_t type, const uint8_t *p, size_t len,
-    uint8_t oid[OID_LEN])
-{
-	char hdr[32];
-	int n = snprintf(hdr, sizeof(hdr), "%s %zu",
-	    type == OBJ_BLOB ? "blob" : type == OBJ_TREE ? "tree" : "commit",
-	    len);
-	uint8_t md[DIGEST_MAX];
-
-	digest_reset(sha1);
-	digest_update(sha1, hdr, (size_t)n + 1);
-	digest_update(sha1, p, len);
-	digest_final(sha1, md);
-	memcpy(oid, md, OID_LEN);
-}
-
-/*
- * Adds an object whose id is oid and contents len bytes, given either as
- * data (packed here) or already packed (packed[0..plen), header hdrlen,
- * CRC-32 crc).  An id added before is not added again.  *k is its index.
- */
-static int
-objw_put(struct objw *w, const char *gitdir, uint8_t type,
-    const uint8_t oid[OID_LEN], const uint8_t *data, size_t len,
-    const uint8_t *packed, size_t plen, size_t hdrlen, uint32_t crc,
-    size_t *k, struct pgps_err *err)
-{
-	struct obj *o;
-	size_t i;
-	int r;
-
-	if ((i = objw_find(w, oid)) != SIZE_MAX) {
-		*k = i;
-		return 0;
-	}
-	if ((o = grow(w->v, w->n, &w->alloc, sizeof(*w->v))) == NULL)
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	w->v = o;
-	if (w->fd < 0 && (w->n + 1 >= LOOSE_MAX_OBJECTS ||
-	    w->membytes + len > LOOSE_MAX_BYTES) &&
-	    (r = objw_to_pack(w, gitdir, err)) != 0)
-		return r;
-	o = &w->v[w->n];
-	memset(o, 0, sizeof(*o));
-	memcpy(o->oid, oid, OID_LEN);
-	o->type = type;
-	o->len = len;
-	if (w->fd < 0) {
-		struct buf tmp = BUF_INIT;
-
-		/* Loose objects are written from their contents. */
-		if (data == NULL) {
-			buf_init(&tmp, 0);
-			if (unpack_stored(&tmp, packed + hdrlen, plen - hdrlen,
-			    len) != 0) {
-				buf_release(&tmp);
-				return pgps_err_set(err, PGPS_EINTERNAL,
-				    "a prepared object is damaged");
-			}
-			o->data = buf_detach(&tmp, NULL);
-		} else if ((o->data = malloc(len == 0 ? 1 : len)) != NULL)
-			memcpy(o->data, data, len);
-		if (o->data == NULL)
-			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-		w->membytes += len;
-	} else if (packed != NULL) {
-		o->crc = crc;
-		if ((r = objw_append(w, o, packed, plen, hdrlen, err)) != 0)
-			return r;
-	} else {
-		struct buf pk = BUF_INIT;
-		size_t h;
-
-		buf_init(&pk, 0);
-		r = pack_object(&pk, type, data, len, &o->crc, &h);
-		if (r == 0)
-			r = objw_append(w, o, pk.p, pk.len, h, err);
-		else
-			r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-		buf_release(&pk);
-		if (r != 0)
-			return r;
-	}
-	if (objw_index(w, w->n) != 0) {
-		free(o->data);
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	}
-	*k = w->n++;
-	return 0;
-}
-
-/* Adds an object given by its contents; oid receives its id. */
-static int
-objw_add(struct objw *w, const char *gitdir, uint8_t type, const uint8_t *p,
-    size_t len, uint8_t oid[OID_LEN], size_t *k, struct pgps_err *err)
-{
-	if (w->sha1 == NULL && (w->sha1 = digest_new(DIGEST_SHA1)) == NULL)
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	object_id(w->sha1, type, p, len, oid);
-	return objw_put(w, gitdir, type, oid, p, len, NULL, 0, 0, 0, k, err);
-}
-
-/* Replaces out's contents with those of object k. */
-static int
-objw_read(struct objw *w, size_t k, struct buf *out, struct pgps_err *err)
-{
-	const struct obj *o = &w->v[k];
-	size_t zlen = 2 + o->len + 5 * stored_blocks(o->len) + 4;
-	ssize_t n;
-	int r;
-
-	buf_reset(out);
-	if (o->data != NULL) {
-		if ((r = buf_add(out, o->data, o->len)) != 0)
-			return pgps_err_set(err, r, "out of memory");
-		return 0;
-	}
-	if (w->wb.len > 0 && (r = objw_flush(w, err)) != 0)
-		return r;
-	buf_reset(&w->rb);
-	if ((r = buf_grow(&w->rb, zlen)) != 0)
-		return pgps_err_set(err, r, "out of memory");
-	do
-		n = pread(w->fd, w->rb.p, zlen, (off_t)o->zoff);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 || (size_t)n != zlen)
-		return pgps_err_set(err, PGPS_EIO, "cannot read '%s' back: %s",
-		    w->tmp, n < 0 ? strerror(errno) : "short read");
-	if ((r = unpack_stored(out, w->rb.p, zlen, o->len)) != 0)
-		return pgps_err_set(err, r, "'%s': object at %llu is not as "
-		    "written", w->tmp, (unsigned long long)o->off);
-	return 0;
-}
-
-struct idx_rec {
-	uint8_t		 oid[OID_LEN];
-	uint32_t	 crc;
-	uint64_t	 off;
-};
-
-static int
-idx_rec_cmp(const void *a, const void *b)
-{
-	return memcmp(((const struct idx_rec *)a)->oid,
-	    ((const struct idx_rec *)b)->oid, OID_LEN);
-}
-
-/*
- * The pack index, version 2: magic, version, 256-entry fan-out, sorted
- * ids, their CRC-32s, 31-bit offsets (or, with the high bit set, an index
- * into the table of 64-bit offsets that follows), the pack's checksum,
- * then the SHA-1 of all of it (git's Documentation/gitformat-pack.txt).
- */
-static int
-idx_build(struct buf *out, struct objw *w, const uint8_t packsum[OID_LEN],
-    struct pgps_err *err)
-{
-	struct idx_rec *v;
-	uint32_t fan[256] = { 0 };
-	uint8_t md[DIGEST_MAX];
-	size_t large = 0;
-	int r = 0;
-
-	if ((v = mem_reallocarray(NULL, w->n + 1, sizeof(*v))) == NULL)
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	for (size_t i = 0; i < w->n; i++) {
-		memcpy(v[i].oid, w->v[i].oid, OID_LEN);
-		v[i].crc = w->v[i].crc;
-		v[i].off = w->v[i].off;
-		fan[v[i].oid[0]]++;
-	}
-	qsort(v, w->n, sizeof(*v), idx_rec_cmp);
-	for (size_t i = 1; i < 256; i++)
-		fan[i] += fan[i - 1];
-	r |= buf_add(out, "\377tOc\0\0\0\2", 8);
-	for (size_t i = 0; i < 256; i++)
-		r |= buf_add_be32(out, fan[i]);
-	for (size_t i = 0; i < w->n; i++)
-		r |= buf_add(out, v[i].oid, OID_LEN);
-	for (size_t i = 0; i < w->n; i++)
-		r |= buf_add_be32(out, v[i].crc);
-	for (size_t i = 0; i < w->n; i++) {
-		if (v[i].off < 0x80000000u)
-			r |= buf_add_be32(out, (uint32_t)v[i].off);
-		else
-			r |= buf_add_be32(out, 0x80000000u | (uint32_t)large++);
-	}
-	for (size_t i = 0; i < w->n; i++)
-		if (v[i].off >= 0x80000000u)
-			r |= buf_add_be32(out, (uint32_t)(v[i].off >> 32)) |
-			    buf_add_be32(out, (uint32_t)v[i].off);
-	r |= buf_add(out, packsum, OID_LEN);
-	free(v);
-	if (r != 0)
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	digest_reset(w->sha1);
-	digest_update(w->sha1, out->p, out->len);
-	digest_final(w->sha1, md);
-	if (buf_add(out, md, OID_LEN) != 0)
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	return 0;
-}
-
-static int
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_CLOEXEC), r;
-
-	if (fd < 0)
-		return -1;
-	r = fsync(fd);
-	close(fd);
-	return r;
-}
-
-/* Hashes [from, to) of fd into d; 0, an errno, or -1 (short read). */
-static int
-hash_range(int fd, struct digest *d, uint64_t from, uint64_t to)
-{
-	size_t sz = (size_t)1 << 20;
-	uint8_t *b = malloc(sz);
-	int r = 0;
-
-	if (b == NULL)
-		return ENOMEM;
-	while (from < to && r == 0) {
-		size_t want = to - from < sz ? (size_t)(to - from) : sz;
-		ssize_t n = pread(fd, b, want, (off_t)from);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			r = n < 0 ? errno : -1;
-		else {
-			digest_update(d, b, (size_t)n);
-			from += (uint64_t)n;
-		}
-	}
-	free(b);
-	return r;
-}
-
-static void *
-presum_run(void *arg)
-{
-	struct presum *p = arg;
-
-	p->err = hash_range(p->fd, p->sha1, 0, p->end);
-	return NULL;
-}
-
-static void
-presum_end(struct objw *w)
-{
-	if (w->ps == NULL)
-		return;
-	pthread_join(w->ps->th, NULL);
-	digest_free(w->ps->sha1);
-	free(w->ps);
-	w->ps = NULL;
-}
-
-static int
-set_count(struct objw *w, size_t count, struct pgps_err *err)
-{
-	uint8_t be[4];
-
-	if (count > UINT32_MAX)
-		return pgps_err_set(err, PGPS_ELIMIT, "too many objects");
-	be[0] = (uint8_t)(count >> 24);
-	be[1] = (uint8_t)(count >> 16);
-	be[2] = (uint8_t)(count >> 8);
-	be[3] = (uint8_t)count;
-	if (pwrite(w->fd, be, 4, 8) != 4)
-		return pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s",
-		    w->tmp, strerror(errno));
-	return 0;
-}
-
-/*
- * Announces that the pack will end with count objects, so its checksum
- * can start on a thread over what is written while the rest (the trees)
- * is added.  Only a speed-up: objw_finish_pack() checks the count.
- */
-static int
-objw_presum(struct objw *w, size_t count, struct pgps_err *err)
-{
-	struct presum *p;
-	int r;
-
-	if (w->fd < 0 || w->ps != NULL)
-		return 0;
-	if ((r = objw_flush(w, err)) != 0 ||
-	    (r = set_count(w, count, err)) != 0)
-		return r;
-	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->sha1 = digest_new(DIGEST_SHA1)) == NULL) {
-		free(p);
-		return 0;
-	}
-	p->fd = w->fd;
-	p->end = w->off;
-	p->count = count;
-	if (pthread_create(&p->th, NULL, presum_run, p) != 0) {
-		digest_free(p->sha1);
-		free(p);
-		return 0;
-	}
-	w->ps = p;
-	return 0;
-}
-
-/*
- * Completes the pack: the object count in its header, the SHA-1 trailer
- * (computed by reading the file back), fsync, then the index; both are
- * renamed to pack-<checksum>.{pack,idx}, the index last, because git and
- * libgit2 only look at packs that have an index.
- */
-static int
-objw_finish_pack(struct objw *w, const char *gitdir, struct pgps_err *err)
-{
-	struct buf idx = BUF_INIT;
-	uint8_t md[DIGEST_MAX];
-	char hex[2 * OID_LEN + 1], name[64];
-	char *packdir = NULL, *ptmp = NULL, *ipath = NULL, *ppath = NULL;
-	int ifd = -1, r;
-
-	if ((r = objw_flush(w, err)) != 0)
-		return r;
-	if (w->ps != NULL && w->ps->count == w->n) {
-		struct presum *p = w->ps;
-
-		pthread_join(p->th, NULL);
-		r = p->err != 0 ? p->err : hash_range(w->fd, p->sha1, p->end,
-		    w->off);
-		digest_final(p->sha1, md);
-		digest_free(p->sha1);
-		free(p);
-		w->ps = NULL;
-	} else {
-		presum_end(w);
-		if ((r = set_count(w, w->n, err)) != 0)
-			return r;
-		digest_reset(w->sha1);
-		if ((r = hash_range(w->fd, w->sha1, 0, w->off)) == 0)
-			digest_final(w->sha1, md);
-	}
-	if (r != 0)
-		return pgps_err_set(err, PGPS_EIO, "cannot read '%s' back: %s",
-		    w->tmp, r > 0 ? strerror(r) : "short read");
-	if (write_all(w->fd, md, OID_LEN) != 0 || fsync(w->fd) != 0 ||
-	    fchmod(w->fd, 0444) != 0)
-		return pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s",
-		    w->tmp, strerror(errno));
-	buf_init(&idx, 0);
-	if ((r = idx_build(&idx, w, md, err)) != 0)
-		goto cleanup;
-	hex_encode_lower(hex, md, OID_LEN);
-	if ((packdir = path_join(gitdir, "objects/pack")) == NULL ||
-	    (ptmp = path_join(packdir, "tmp_pgpsync_idx_XXXXXX")) == NULL) {
-		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	snprintf(name, sizeof(name), "pack-%s.pack", hex);
-	ppath = path_join(packdir, name);
-	snprintf(name, sizeof(name), "pack-%s.idx", hex);
-	ipath = path_join(packdir, name);
-	if (ppath == NULL || ipath == NULL) {
-		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	if ((ifd = mkstemp(ptmp)) < 0 ||
-	    write_all(ifd, idx.p, idx.len) != 0 || fsync(ifd) != 0 ||
-	    fchmod(ifd, 0444) != 0) {
-		r = pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s", ptmp,
-		    strerror(errno));
-		goto cleanup;
-	}
-	if (rename(w->tmp, ppath) != 0) {
-		r = pgps_err_set(err, PGPS_EIO, "cannot rename '%s': %s",
-		    w->tmp, strerror(errno));
-		goto cleanup;
-	}
-	free(w->tmp);
-	w->tmp = NULL;
-	if (rename(ptmp, ipath) != 0) {
-		r = pgps_err_set(err, PGPS_EIO, "cannot rename '%s': %s",
-		    ptmp, strerror(errno));
-		goto cleanup;
-	}
-	free(ptmp);
-	ptmp = NULL;
-	fsync_dir(packdir);
-	r = 0;
- cleanup:
-	if (ifd >= 0)
-		close(ifd);
-	if (ptmp != NULL)
-		unlink(ptmp);
-	free(ptmp);
-	free(packdir);
-	free(ppath);
-	free(ipath);
-	buf_release(&idx);
-	return r;
-}
-
-/* Puts every object into the repository. */
-static int
-objw_finish(struct objw *w, git_odb *odb, const char *gitdir,
-    struct pgps_err *err)
-{
-	int r;
-
-	if (w->n == 0)
-		return 0;
-	if (w->fd >= 0) {
-		if ((r = objw_finish_pack(w, gitdir, err)) != 0)
-			return r;
-		if (git_odb_refresh(odb) != 0)
-			return git_fail(err, "cannot read the new pack in '%s'",
-			    gitdir);
-		return 0;
-	}
-	for (size_t i = 0; i < w->n; i++) {
-		const struct obj *o = &w->v[i];
-		git_oid id;
-
-		if (git_odb_write(&id, odb, o->data, o->len,
-		    o->type == OBJ_BLOB ? GIT_OBJECT_BLOB :
-		    o->type == OBJ_TREE ? GIT_OBJECT_TREE :
-		    GIT_OBJECT_COMMIT) != 0)
-			return git_fail(err, "cannot write an object to '%s'",
-			    gitdir);
-		if (memcmp(id.id, o->oid, OID_LEN) != 0)
-			return pgps_err_set(err, PGPS_EINTERNAL, "git and "
-			    "pgpsync disagree on an object id");
-	}
-	return 0;
 }
 
 /* --- the store -------------------------------------------------------- */
@@ -1056,7 +250,7 @@ struct store {
 	struct buf		 ob;		/* the stored version */
 	struct buf		 mb;		/* merged */
 	struct buf		 fb;		/* merged, limits applied */
-	struct buf		 sb;		/* merged, secret subkeys dropped */
+	struct buf		 sb;		/* without secret subkeys */
 	struct store_prep	*prep;		/* for store_put() */
 	struct buf		 rec;
 	struct kid_slot		*kid;		/* key ID -> certificate */
@@ -1104,9 +298,9 @@ default_dir(void)
 
 	/* The XDG base directory spec ignores relative paths. */
 	if (x != NULL && x[0] == '/')
-		return path_join(x, "pgpsync/store");
+		return store_path_join(x, "pgpsync/store");
 	if (h != NULL && h[0] != '\0')
-		return path_join(h, ".local/share/pgpsync/store");
+		return store_path_join(h, ".local/share/pgpsync/store");
 	return NULL;
 }
 
@@ -1174,7 +368,7 @@ remove_leftovers(const char *dir, const char *prefix)
 		char *p;
 
 		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 ||
-		    (p = path_join(dir, e->d_name)) == NULL)
+		    (p = store_path_join(dir, e->d_name)) == NULL)
 			continue;
 		unlink(p);
 		free(p);
@@ -1193,7 +387,7 @@ remove_leftovers(const char *dir, const char *prefix)
 static char *
 ref_marker(const struct store *s)
 {
-	return path_join(s->gitdir, "pgpsync/ref-update");
+	return store_path_join(s->gitdir, "pgpsync/ref-update");
 }
 
 static int
@@ -1254,7 +448,7 @@ ref_update_recover(struct store *s)
 		if (strstr(line, "..") != NULL || line[0] == '/' ||
 		    strlen(line) < 6 ||
 		    strcmp(line + strlen(line) - 5, ".lock") != 0 ||
-		    (lock = path_join(s->gitdir, line)) == NULL)
+		    (lock = store_path_join(s->gitdir, line)) == NULL)
 			continue;
 		unlink(lock);
 		free(lock);
@@ -1285,8 +479,8 @@ store_lock(struct store *s, struct pgps_err *err)
 		if (*end != '\0' || wait < 0)
 			wait = LOCK_WAIT_DEFAULT;
 	}
-	if ((sub = path_join(s->gitdir, "pgpsync")) == NULL ||
-	    (path = path_join(sub, "lock")) == NULL) {
+	if ((sub = store_path_join(s->gitdir, "pgpsync")) == NULL ||
+	    (path = store_path_join(sub, "lock")) == NULL) {
 		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -1327,7 +521,7 @@ store_lock(struct store *s, struct pgps_err *err)
 	remove_leftovers(sub, "index.tmp.");
 	ref_update_recover(s);
 	free(path);
-	path = path_join(s->gitdir, "objects/pack");
+	path = store_path_join(s->gitdir, "objects/pack");
 	if (path != NULL)
 		remove_leftovers(path, "tmp_pgpsync_");
 	r = 0;
@@ -1354,7 +548,7 @@ resolve_base(struct store *s, struct pgps_err *err)
 		}
 		if (git_object_peel((git_object **)&commit, obj,
 		    GIT_OBJECT_COMMIT) != 0) {
-			r = git_fail(err, "'%s' is not a commit", s->rev);
+			r = store_git_fail(err, "'%s' is not a commit", s->rev);
 			goto cleanup;
 		}
 	} else {
@@ -1364,7 +558,8 @@ resolve_base(struct store *s, struct pgps_err *err)
 			goto cleanup;
 		}
 		if (r != 0 || git_commit_lookup(&commit, s->repo, &id) != 0) {
-			r = git_fail(err, "'%s': cannot read HEAD", s->dir);
+			r = store_git_fail(err, "'%s': cannot read HEAD",
+			    s->dir);
 			goto cleanup;
 		}
 	}
@@ -1401,15 +596,18 @@ open_repo(struct store *s, unsigned int flags, struct pgps_err *err)
 		io.description = "pgpsync certificate store";
 		if (git_repository_init_ext(&s->repo, s->dir, &io) != 0 ||
 		    git_repository_config(&cfg, s->repo) != 0)
-			return git_fail(err, "cannot create a store at '%s'",
+			return store_git_fail(err,
+			    "cannot create a store at '%s'",
 			    s->dir);
 		/* A reflog, as in a repository with a work tree. */
 		r = git_config_set_bool(cfg, "core.logAllRefUpdates", 1);
 		git_config_free(cfg);
 		if (r != 0)
-			return git_fail(err, "cannot configure '%s'", s->dir);
+			return store_git_fail(err, "cannot configure '%s'",
+			    s->dir);
 	} else if (r != 0)
-		return git_fail(err, "cannot open the store '%s'", s->dir);
+		return store_git_fail(err, "cannot open the store '%s'",
+		    s->dir);
 	if ((flags & STORE_WRITE) && !git_repository_is_bare(s->repo))
 		return pgps_err_set(err, PGPS_EUNSUPPORTED, "'%s' has a work "
 		    "tree, which pgpsync would leave behind: write to a bare "
@@ -1417,7 +615,7 @@ open_repo(struct store *s, unsigned int flags, struct pgps_err *err)
 	if ((s->gitdir = strdup(git_repository_path(s->repo))) == NULL)
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 	if (git_repository_odb(&s->odb, s->repo) != 0)
-		return git_fail(err, "cannot open the objects of '%s'",
+		return store_git_fail(err, "cannot open the objects of '%s'",
 		    s->dir);
 	return 0;
 }
@@ -1445,7 +643,7 @@ store_open(struct store **out, const char *name, unsigned int flags,
 	buf_init(&s->c3.partial, 0);
 	if (git_libgit2_init() < 0) {
 		free(s);
-		return git_fail(err, "cannot start libgit2%s", "");
+		return store_git_fail(err, "cannot start libgit2%s", "");
 	}
 	/*
 	 * Blobs are parsed and hashed on every read anyway; libgit2's
@@ -1539,7 +737,7 @@ store_read(struct buf *out, struct store *s, const uint8_t oid[OID_LEN],
 	memcpy(id.id, oid, OID_LEN);
 	if (git_odb_read(&o, s->odb, &id) != 0) {
 		git_oid_tostr(hex, sizeof(hex), &id);
-		return git_fail(err, "cannot read object %s", hex);
+		return store_git_fail(err, "cannot read object %s", hex);
 	}
 	buf_reset(out);
 	r = buf_add(out, git_odb_object_data(o), git_odb_object_size(o));
@@ -1578,7 +776,7 @@ tree_walk(struct store *s, const git_oid *a, const git_oid *b, int depth,
 	    (b != NULL && git_tree_lookup(&tb, s->repo, b) != 0)) {
 		git_oid_tostr(hex, sizeof(hex), ta == NULL && a != NULL ?
 		    a : b);
-		r = git_fail(err, "cannot read tree %s", hex);
+		r = store_git_fail(err, "cannot read tree %s", hex);
 		goto cleanup;
 	}
 	na = ta != NULL ? git_tree_entrycount(ta) : 0;
@@ -1653,7 +851,7 @@ index_path(const struct store *s, const char *suffix)
 	char name[64];
 
 	snprintf(name, sizeof(name), "pgpsync/index%s", suffix);
-	return path_join(s->gitdir, name);
+	return store_path_join(s->gitdir, name);
 }
 
 static void
@@ -1681,7 +879,7 @@ index_save(struct store *s, const git_oid *tree)
 
 	snprintf(tail, sizeof(tail), ".tmp.%ld", (long)getpid());
 	tmp = index_path(s, tail);
-	sub = path_join(s->gitdir, "pgpsync");
+	sub = store_path_join(s->gitdir, "pgpsync");
 	buf_init(&b, 0);
 	if (path == NULL || tmp == NULL || sub == NULL || s->md5 == NULL)
 		goto cleanup;
@@ -1858,7 +1056,7 @@ sync_file(const char *path, const char *name, const git_oid *old,
 
 	(void)path;
 	(void)old;
-	if ((c = grow(y->v, y->n, &y->alloc, sizeof(*y->v))) == NULL)
+	if ((c = store_grow(y->v, y->n, &y->alloc, sizeof(*y->v))) == NULL)
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 	y->v = c;
 	c = &y->v[y->n];
@@ -2010,7 +1208,7 @@ staged_find(const struct store *s, const uint8_t *fpr, size_t len)
 {
 	if (s->shtcap == 0)
 		return SIZE_MAX;
-	for (size_t i = oid_slot(fpr, s->shtcap);;
+	for (size_t i = store_oid_slot(fpr, s->shtcap);;
 	    i = (i + 1) & (s->shtcap - 1)) {
 		const struct store_entry *e;
 
@@ -2068,7 +1266,7 @@ kid_find(const struct store *s, const uint8_t kid[8])
 {
 	if (s->kidcap == 0)
 		return NULL;
-	for (size_t i = oid_slot(kid, s->kidcap);;
+	for (size_t i = store_oid_slot(kid, s->kidcap);;
 	    i = (i + 1) & (s->kidcap - 1)) {
 		if (s->kid[i].val == 0)
 			return NULL;
@@ -2106,7 +1304,7 @@ kid_add(struct store *s, const uint8_t kid[8], uint32_t val)
 			v->val = KID_MANY;
 		return 0;
 	}
-	for (i = oid_slot(kid, s->kidcap); s->kid[i].val != 0;
+	for (i = store_oid_slot(kid, s->kidcap); s->kid[i].val != 0;
 	    i = (i + 1) & (s->kidcap - 1))
 		;
 	memcpy(s->kid[i].kid, kid, 8);
@@ -2245,7 +1443,7 @@ stage(struct store *s, const struct store_entry *e, size_t k, size_t sti,
 	struct staged *t;
 
 	if (sti == SIZE_MAX) {
-		if ((t = grow(s->st, s->nst, &s->ast, sizeof(*s->st))) ==
+		if ((t = store_grow(s->st, s->nst, &s->ast, sizeof(*s->st))) ==
 		    NULL)
 			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 		s->st = t;
@@ -2262,14 +1460,14 @@ stage(struct store *s, const struct store_entry *e, size_t k, size_t sti,
 			s->sht = ht;
 			s->shtcap = cap;
 			for (size_t i = 0; i < s->nst; i++)
-				ht_insert(s->sht, cap, s->st[i].e.fpr, i);
+				store_ht_insert(s->sht, cap, s->st[i].e.fpr, i);
 		}
 		sti = s->nst++;
 		t = &s->st[sti];
 		memset(t, 0, sizeof(*t));
 		t->updated = updated;
 		t->e = *e;
-		ht_insert(s->sht, s->shtcap, e->fpr, sti);
+		store_ht_insert(s->sht, s->shtcap, e->fpr, sti);
 		if (s->kid != NULL && entry_keyid(e) != NULL &&
 		    kid_add(s, entry_keyid(e),
 		    (uint32_t)(s->nents + sti + 1)) != 0)
@@ -2472,10 +1670,10 @@ store_prepare(struct buf *out, struct store_prep *w, const struct store *s,
 			return 0;
 		}
 	}
-	object_id(w->sha1, OBJ_BLOB, w->nb.p, w->nb.len, h.oid);
+	objw_object_id(w->sha1, OBJ_BLOB, w->nb.p, w->nb.len, h.oid);
 	h.len = w->nb.len;
 	if (buf_add(out, &h, sizeof(h)) != 0 ||
-	    pack_object(out, OBJ_BLOB, w->nb.p, w->nb.len, &h.crc,
+	    objw_pack_object(out, OBJ_BLOB, w->nb.p, w->nb.len, &h.crc,
 	    &hl) != 0) {
 		buf_setlen(out, at);
 		goto nomem;
@@ -2552,7 +1750,7 @@ store_put_prepared(struct store *s, const uint8_t *rec, size_t len,
 		info->status = STORE_PUT_UNCHANGED;
 		return 0;
 	}
-	if (unpack_stored(&s->nb, body + h.hdrlen, (size_t)(h.plen -
+	if (objw_unpack_stored(&s->nb, body + h.hdrlen, (size_t)(h.plen -
 	    h.hdrlen), (size_t)h.len) != 0 ||
 	    pgp_cert_parse(&s->c1, s->nb.p, s->nb.len, 0, err) != 0)
 		return pgps_err_set(err, PGPS_EINTERNAL, "a prepared "
@@ -2599,7 +1797,7 @@ move_head(struct store *s, const git_oid *id, const char *why,
 	int r;
 
 	if (git_reference_lookup(&head, s->repo, "HEAD") != 0) {
-		r = git_fail(err, "'%s': cannot read HEAD", s->dir);
+		r = store_git_fail(err, "'%s': cannot read HEAD", s->dir);
 		goto cleanup;
 	}
 	if (git_reference_type(head) == GIT_REFERENCE_SYMBOLIC)
@@ -2610,7 +1808,7 @@ move_head(struct store *s, const git_oid *id, const char *why,
 	    s->has_base ? &s->base : NULL, why);
 	ref_update_end(s);
 	if (r != 0 || git_commit_lookup(&c, s->repo, id) != 0) {
-		r = git_fail(err, "'%s': cannot move HEAD", s->dir);
+		r = store_git_fail(err, "'%s': cannot move HEAD", s->dir);
 		goto cleanup;
 	}
 	set_base(s, id, git_commit_tree_id(c));
@@ -2681,7 +1879,7 @@ ff_cert(struct ffcheck *k, const char *path, const uint8_t *fpr,
 	    k->lim->max_cert_size < max)
 		max = k->lim->max_cert_size;
 	if (git_odb_read_header(&size, &type, s->odb, new) != 0)
-		return git_fail(err, "'%s': cannot read a file", s->dir);
+		return store_git_fail(err, "'%s': cannot read a file", s->dir);
 	if (size > max) {
 		snprintf(msg, sizeof(msg), "%zu bytes, larger than %zu",
 		    size, max);
@@ -2732,7 +1930,7 @@ ff_walk(struct ffcheck *k, const git_oid *a, const git_oid *b, int depth,
 	    git_tree_lookup(&tb, k->s->repo, b) != 0) {
 		git_oid_tostr(hex, sizeof(hex), ta == NULL && a != NULL ?
 		    a : b);
-		r = git_fail(err, "cannot read tree %s", hex);
+		r = store_git_fail(err, "cannot read tree %s", hex);
 		goto cleanup;
 	}
 	na = ta != NULL ? git_tree_entrycount(ta) : 0;
@@ -2810,7 +2008,7 @@ ff_check(struct store *s, const git_commit *c, const struct pgp_limits *lim,
 	k.lim = lim;
 	if (git_odb_hash(&k.readme, readme, sizeof(readme) - 1,
 	    GIT_OBJECT_BLOB) != 0)
-		return git_fail(err, "cannot hash%s", "");
+		return store_git_fail(err, "cannot hash%s", "");
 	if ((r = ff_walk(&k, s->has_base ? &s->tree : NULL,
 	    git_commit_tree_id(c), 0, "", err)) != 0)
 		return r;
@@ -2958,7 +2156,8 @@ tlist_put(struct tlist *l, const char *name, unsigned int mode,
 	struct tent *t = tlist_get(l, name);
 
 	if (t == NULL) {
-		if ((t = grow(l->v, l->n, &l->alloc, sizeof(*l->v))) == NULL)
+		if ((t = store_grow(l->v, l->n, &l->alloc,
+		    sizeof(*l->v))) == NULL)
 			return PGPS_ENOMEM;
 		l->v = t;
 		t = &l->v[l->n];
@@ -2985,7 +2184,7 @@ tlist_load(struct store *s, struct tlist *l, const git_oid *id,
 		return 0;
 	if (git_tree_lookup(&t, s->repo, id) != 0) {
 		git_oid_tostr(hex, sizeof(hex), id);
-		return git_fail(err, "cannot read tree %s", hex);
+		return store_git_fail(err, "cannot read tree %s", hex);
 	}
 	for (size_t i = 0; i < git_tree_entrycount(t) && r == 0; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(t, i);
@@ -3378,7 +2577,7 @@ store_commit(struct store *s, const char *note,
 		goto cleanup;
 	}
 	if (commit_signature(&sig, s->repo) != 0) {
-		r = git_fail(err, "'%s': cannot make a commit signature",
+		r = store_git_fail(err, "'%s': cannot make a commit signature",
 		    s->dir);
 		goto cleanup;
 	}
@@ -3392,7 +2591,7 @@ store_commit(struct store *s, const char *note,
 		goto cleanup;
 	if (git_commit_create_from_ids(&commit, s->repo, "HEAD", sig, sig,
 	    NULL, (const char *)msg.p, &root, np, parents) != 0) {
-		r = git_fail(err, "cannot commit to '%s'", s->dir);
+		r = store_git_fail(err, "cannot commit to '%s'", s->dir);
 		ref_update_end(s);
 		goto cleanup;
 	}
@@ -3456,7 +2655,7 @@ list_file(const char *path, const char *name, const git_oid *old,
 
 	(void)name;
 	(void)old;
-	if ((nv = grow(g->v, g->n, &g->alloc, sizeof(*g->v))) == NULL)
+	if ((nv = store_grow(g->v, g->n, &g->alloc, sizeof(*g->v))) == NULL)
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 	g->v = nv;
 	memcpy(g->v[g->n].oid, new->id, OID_LEN);
@@ -3534,7 +2733,7 @@ storeset_next(void *state, struct pgp_raw_cert *out, size_t max_cert,
 	if (git_odb_read_header(&size, &type, g->s->odb, &id) != 0 ||
 	    (size <= max_cert && git_odb_read(&g->obj, g->s->odb,
 	    &id) != 0)) {
-		git_fail(err, "'%s'", name);
+		store_git_fail(err, "'%s'", name);
 		return PGPS_EIO;
 	}
 	if (size > max_cert)
