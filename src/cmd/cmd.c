@@ -353,98 +353,25 @@ close_stdout(void)
 int
 atomic_open(struct atomic_file *af, const char *path)
 {
-	struct stat st;
-	size_t n;
-	int fd;
+	struct pgps_err err = PGPS_ERR_INIT;
 
-	memset(af, 0, sizeof(*af));
-	if (strcmp(path, "-") == 0) {
-		af->f = stdout;
-		return 0;
-	}
-	/*
-	 * A device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
-	 * place: renaming a temporary file over it would replace it.
-	 */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		if ((af->f = fopen(path, "w")) == NULL)
-			return error("cannot open '%s': %s", path,
-			    strerror(errno));
-		af->path = xstrdup(path);
-		return 0;
-	}
-	af->path = xstrdup(path);
-	n = strlen(path) + 16;
-	af->tmp = xmalloc(n);
-	snprintf(af->tmp, n, "%s.tmp.XXXXXX", path);
-	if ((fd = mkstemp(af->tmp)) < 0 || (af->f = fdopen(fd, "w")) == NULL) {
-		error("cannot create '%s': %s", af->tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		free(af->tmp);
-		free(af->path);
-		af->tmp = af->path = NULL;
-		return -1;
-	}
-	fchmod(fd, 0644);
+	if (atomic_file_open(af, path, &err) != 0)
+		return error("%s", err.msg);
 	return 0;
 }
 
 int
 atomic_commit(struct atomic_file *af)
 {
-	int r = 0;
+	struct pgps_err err = PGPS_ERR_INIT;
 
-	if (af->f == stdout) {
-		if (fflush(stdout) != 0 || ferror(stdout))
-			r = error("write error on standard output: %s",
-			    strerror(errno));
-		af->f = NULL;
-		return r;
-	}
-	if (af->tmp == NULL) {
-		/* Written in place (a device or pipe). */
-		if (fclose(af->f) != 0)
-			r = error("cannot write '%s': %s", af->path,
-			    strerror(errno));
-		af->f = NULL;
-		free(af->path);
-		af->path = NULL;
-		return r;
-	}
-	if (fflush(af->f) != 0 || ferror(af->f) || fsync(fileno(af->f)) != 0) {
-		r = error("cannot write '%s': %s", af->path, strerror(errno));
-		atomic_abort(af);
-		return r;
-	}
-	if (fclose(af->f) != 0) {
-		af->f = NULL;
-		r = error("cannot write '%s': %s", af->path, strerror(errno));
-		atomic_abort(af);
-		return r;
-	}
-	af->f = NULL;
-	if (rename(af->tmp, af->path) != 0) {
-		r = error("cannot rename '%s' to '%s': %s", af->tmp, af->path,
-		    strerror(errno));
-		atomic_abort(af);
-		return r;
-	}
-	free(af->tmp);
-	free(af->path);
-	af->tmp = af->path = NULL;
+	if (atomic_file_commit(af, &err) != 0)
+		return error("%s", err.msg);
 	return 0;
 }
 
 void
 atomic_abort(struct atomic_file *af)
 {
-	if (af->f != NULL && af->f != stdout)
-		fclose(af->f);
-	af->f = NULL;
-	if (af->tmp != NULL)
-		unlink(af->tmp);
-	free(af->tmp);
-	free(af->path);
-	af->tmp = af->path = NULL;
+	atomic_file_abort(af);
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/atomic.h"
 #include "util/common.h"
 #include "util/err.h"
 
@@ -140,14 +141,10 @@ void progress_end(struct progress *p);
 void close_stdout(void);
 
 /*
- * Writes to path atomically: opens a temporary file next to it (returned
- * FILE *), and commit renames it into place ("-" is stdout, no temp).
+ * Writes to path atomically (util/atomic.h): opens a temporary file next
+ * to it (af->f), and commit renames it into place ("-" is stdout, no
+ * temp).  Failures are printed; -1.
  */
-struct atomic_file {
-	FILE	*f;
-	char	*path;
-	char	*tmp;
-};
 int atomic_open(struct atomic_file *af, const char *path);
 int atomic_commit(struct atomic_file *af);
 void atomic_abort(struct atomic_file *af);

@@ -20,13 +20,14 @@
 #include <jansson.h>
 
 #include "keyset/state.h"
+#include "util/atomic.h"
 #include "util/hex.h"
 
 #define STATE_VERSION	1
 
 struct state {
-	char	*path;
-	int	 lockfd;
+	char		*path;
+	struct file_lock lock;
 	bool	 read_only;
 	json_t	*root;
 	json_t	*keys;		/* borrowed from root */
@@ -83,35 +84,14 @@ make_parent(const char *path, struct pgps_err *err)
 	return r;
 }
 
+/* The lock, waited for a bounded time (file_lock()). */
 static int
 take_lock(struct state *st, struct pgps_err *err)
 {
-	struct flock fl;
-	char *lp;
-	size_t n = strlen(st->path) + 6;
-	int r = 0;
+	char what[300];
 
-	if ((lp = malloc(n)) == NULL)
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	snprintf(lp, n, "%s.lock", st->path);
-	if ((st->lockfd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		r = pgps_err_set(err, PGPS_EIO, "cannot open '%s': %s", lp,
-		    strerror(errno));
-		goto cleanup;
-	}
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	while (fcntl(st->lockfd, F_SETLKW, &fl) != 0) {
-		if (errno == EINTR)
-			continue;
-		r = pgps_err_set(err, PGPS_EIO, "cannot lock '%s': %s", lp,
-		    strerror(errno));
-		goto cleanup;
-	}
- cleanup:
-	free(lp);
-	return r;
+	snprintf(what, sizeof(what), "the state file '%s'", st->path);
+	return file_lock(&st->lock, st->path, what, err);
 }
 
 static int
@@ -163,7 +143,7 @@ state_open(struct state **out, const char *path, unsigned int flags,
 		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	st->lockfd = -1;
+	st->lock = (struct file_lock)FILE_LOCK_INIT;
 	st->read_only = (flags & STATE_READ_ONLY) != 0;
 	if (!st->read_only && ((r = make_parent(st->path, err)) != 0 ||
 	    (r = take_lock(st, err)) != 0))
@@ -184,8 +164,7 @@ state_free(struct state *st)
 {
 	if (st == NULL)
 		return;
-	if (st->lockfd >= 0)
-		close(st->lockfd);	/* releases the lock */
+	file_unlock(&st->lock);
 	json_decref(st->root);
 	free(st->path);
 	free(st);
@@ -200,57 +179,22 @@ state_path(const struct state *st)
 int
 state_save(struct state *st, struct pgps_err *err)
 {
-	char *tmp = NULL;
-	size_t n = strlen(st->path) + 16;
-	FILE *f = NULL;
-	int fd = -1, r = PGPS_EINTERNAL;
+	struct atomic_file af;
+	int r;
 
 	if (st->read_only)
 		return pgps_err_set(err, PGPS_EINTERNAL, "state '%s' was "
 		    "opened read-only", st->path);
-	if ((tmp = malloc(n)) == NULL) {
-		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-		goto cleanup;
+	if ((r = atomic_file_open(&af, st->path, err)) != 0)
+		return r;
+	if (json_dumpf(st->root, af.f, JSON_INDENT(1) | JSON_SORT_KEYS) != 0 ||
+	    fputc('\n', af.f) == EOF) {
+		r = pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s",
+		    st->path, strerror(errno));
+		atomic_file_abort(&af);
+		return r;
 	}
-	snprintf(tmp, n, "%s.tmp.XXXXXX", st->path);
-	if ((fd = mkstemp(tmp)) < 0 || (f = fdopen(fd, "w")) == NULL) {
-		r = pgps_err_set(err, PGPS_EIO, "cannot create '%s': %s", tmp,
-		    strerror(errno));
-		goto cleanup;
-	}
-	fd = -1;		/* f owns it */
-	if (json_dumpf(st->root, f, JSON_INDENT(1) | JSON_SORT_KEYS) != 0 ||
-	    fputc('\n', f) == EOF || fflush(f) != 0 || ferror(f) ||
-	    fsync(fileno(f)) != 0) {
-		r = pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s", tmp,
-		    strerror(errno));
-		goto cleanup;
-	}
-	if (fclose(f) != 0) {
-		f = NULL;
-		r = pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s", tmp,
-		    strerror(errno));
-		goto cleanup;
-	}
-	f = NULL;
-	if (rename(tmp, st->path) != 0) {
-		r = pgps_err_set(err, PGPS_EIO, "cannot rename '%s' to '%s': "
-		    "%s", tmp, st->path, strerror(errno));
-		goto cleanup;
-	}
-	free(tmp);
-	tmp = NULL;
-	r = 0;
- cleanup:
-	if (f != NULL)
-		fclose(f);
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL) {
-		unlink(tmp);
-		free(tmp);
-	}
-	return r;
+	return atomic_file_commit(&af, err);
 }
 
 static int64_t

@@ -47,7 +47,8 @@ int state_default_path(struct buf *out, struct pgps_err *err);
 /*
  * Opens the state at path (NULL: the default), creating its directory
  * (mode 0700) and taking the lock unless STATE_READ_ONLY; waits while
- * another run holds the lock.  A missing file is an empty state.  A file
+ * another run holds the lock, up to $PGPSYNC_LOCK_TIMEOUT seconds
+ * (default 10), then fails with PGPS_EIO naming that run's process.  A missing file is an empty state.  A file
  * that is not a pgpsync state is PGPS_EFORMAT (err names it).  *out is
  * owned by the caller.
  */

@@ -22,13 +22,12 @@
 #include "util/common.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "recon/internal.h"
 #include "recon/recon.h"
+#include "util/atomic.h"
 #include "util/digest.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -572,54 +571,18 @@ write_node(struct ptree_writer *w, const struct recon_node *n)
 		write_node(w, &n->child[c]);
 }
 
-/* Makes a rename in dir durable; failure to open the directory is ignored. */
-static int
-fsync_dir(const char *path)
-{
-	char *copy, *dir;
-	int fd, r = 0;
-
-	if ((copy = strdup(path)) == NULL)
-		return PGPS_ENOMEM;
-	dir = dirname(copy);
-	if ((fd = open(dir, O_RDONLY)) >= 0) {
-		if (fsync(fd) != 0 && errno != EINVAL)
-			r = PGPS_EIO;
-		close(fd);
-	}
-	free(copy);
-	return r;
-}
-
 int
 recon_ptree_save(const struct recon_ptree *t, const char *path,
     struct pgps_err *err)
 {
 	struct ptree_writer w = { NULL, NULL, 0, 0 };
+	struct atomic_file af;
 	uint8_t hdr[PTREE_HDR_LEN], sum[DIGEST_MAX];
-	char *tmp = NULL;
-	size_t plen = strlen(path);
-	int fd = -1, r = PGPS_EINTERNAL;
+	int r = PGPS_EINTERNAL;
 
-	if ((tmp = malloc(plen + 8)) == NULL) {
-		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	memcpy(tmp, path, plen);
-	memcpy(tmp + plen, ".XXXXXX", 8);
-	if ((fd = mkstemp(tmp)) < 0) {
-		r = pgps_err_set(err, PGPS_EIO, "'%s': %s", tmp,
-		    strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto cleanup;
-	}
-	if ((w.f = fdopen(fd, "wb")) == NULL) {
-		r = pgps_err_set(err, PGPS_EIO, "'%s': %s", tmp,
-		    strerror(errno));
-		goto cleanup;
-	}
-	fd = -1;
+	if ((r = atomic_file_open(&af, path, err)) != 0)
+		return r;
+	w.f = af.f;
 	if ((w.md = digest_new(DIGEST_SHA256)) == NULL) {
 		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 		goto cleanup;
@@ -639,39 +602,16 @@ recon_ptree_save(const struct recon_ptree *t, const char *path,
 	digest_final(w.md, sum);
 	if (!w.failed && fwrite(sum, 1, PTREE_SUM_LEN, w.f) != PTREE_SUM_LEN)
 		w.failed = 1;
-	if (w.failed || fflush(w.f) != 0 || fsync(fileno(w.f)) != 0) {
-		r = pgps_err_set(err, PGPS_EIO, "writing '%s': %s", tmp,
+	if (w.failed) {
+		r = pgps_err_set(err, PGPS_EIO, "writing '%s': %s", path,
 		    strerror(errno));
 		goto cleanup;
 	}
-	if (fclose(w.f) != 0) {
-		w.f = NULL;
-		r = pgps_err_set(err, PGPS_EIO, "writing '%s': %s", tmp,
-		    strerror(errno));
-		goto cleanup;
-	}
-	w.f = NULL;
-	if (rename(tmp, path) != 0) {
-		r = pgps_err_set(err, PGPS_EIO, "renaming '%s' to '%s': %s",
-		    tmp, path, strerror(errno));
-		goto cleanup;
-	}
-	free(tmp);
-	tmp = NULL;
-	if ((r = fsync_dir(path)) != 0) {
-		pgps_err_set(err, r, "syncing the directory of '%s'", path);
-		goto cleanup;
-	}
-	r = 0;
+	r = atomic_file_commit(&af, err);
+	digest_free(w.md);
+	return r;
  cleanup:
-	if (w.f != NULL)
-		fclose(w.f);
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL) {
-		unlink(tmp);
-		free(tmp);
-	}
+	atomic_file_abort(&af);
 	digest_free(w.md);
 	return r;
 }
