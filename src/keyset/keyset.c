@@ -345,8 +345,11 @@ keyset_open(struct keyset **out, const char *spec, unsigned int flags,
 		    "is not a key set to open here");
 		goto fail;
 	}
-	if ((r = ks->ops->open(ks, err)) != 0)
+	if ((r = ks->ops->open(ks, err)) != 0) {
+		ks->ops->close(ks);	/* what the open left */
+		free(ks->path);
 		goto fail;
+	}
 	if (ks->path == NULL && (ks->path = strdup(ks->spec.arg)) == NULL) {
 		ks->ops->close(ks);
 		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
