@@ -609,8 +609,8 @@ import_to_store(const char *to, const char *const *specs, size_t nspecs,
 	memset(&ci, 0, sizeof(ci));
 	si.ctx = ctx;
 	/* Locked before the input is read, so a busy store fails early. */
-	if (keyset_open(&si.ks, to, KEYSET_WRITE | KEYSET_CREATE |
-	    (dry_run ? KEYSET_DRY_RUN : 0), lim, &err) != 0) {
+	if (keyset_open(&si.ks, to, KEYSET_WRITE | KEYSET_CREATE, lim,
+	    &err) != 0) {
 		error("%s", err.msg);
 		goto cleanup;
 	}

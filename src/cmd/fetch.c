@@ -47,6 +47,7 @@
 #include "cmd/cmd.h"
 #include "keyset/gpg.h"
 #include "keyset/import.h"
+#include "keyset/keyset.h"
 #include "keyset/state.h"
 #include "keyset/store.h"
 #include "keyset/update.h"
@@ -236,35 +237,15 @@ struct key {
 	bool		 late;		/* cut short by --deadline */
 };
 
-/* One certificate of the target. */
-struct lcert {
-	struct buf	 data;
-	char		 fpr[GPG_FPR_HEX];	/* "" without a primary key */
-	bool		 changed;	/* to be written back */
-};
-
-/* The target's certificates by fingerprint (the first of duplicates). */
-struct ent {
-	char		 fpr[GPG_FPR_HEX];
-	size_t		 i;
-};
-
 struct fetch {
 	struct ctx	*ctx;
 	struct pgp_limits lim;
 	unsigned int	 uflags;	/* UPDATE_GPG for a GnuPG keyring */
 	const char	*homedir;	/* GnuPG target */
-	const char	*dump;		/* dump file target */
-	const char	*store;		/* store target: its name */
-	char		 commit[2 * STORE_OID_LEN + 1];	/* made in it */
+	struct keyset	*ks;		/* the target; NULL: not there yet */
+	bool		 writing;	/* what changed goes into it */
+	char		 commit[2 * STORE_OID_LEN + 1];	/* made in a store */
 	const char	*target;	/* for messages */
-	struct gpg_keyring *kr;
-	struct lcert	*loc;		/* the target's certificates */
-	size_t		 nloc, allocloc;
-	struct ent	*byfpr;		/* loc sorted by fingerprint */
-	size_t		 nbyfpr, allocbyfpr;
-	bool		 armored;	/* the dump was ASCII-armored */
-	bool		 loc_changed;
 
 	struct net_opts	 nopts;
 	const char	*servers[NET_MAX_SERVERS];
@@ -300,7 +281,6 @@ struct fetch {
 	unsigned long	 n[R_REFUSED + 1];
 	unsigned long	 requests;
 	unsigned long	 nchanges[NKINDS];
-	struct gpg_import_result gres;
 	bool		 json;
 	FILE		*report;	/* stderr when the output is stdout */
 	json_t		*jkeys;
@@ -495,195 +475,142 @@ key_parse(struct key *k, const char *s)
 
 /* --- the target ------------------------------------------------------- */
 
-static int
-cmp_ent(const void *a, const void *b)
-{
-	return strcmp(((const struct ent *)a)->fpr,
-	    ((const struct ent *)b)->fpr);
-}
+static void key_fail(struct key *k, enum result res, const char *why);
 
-static int
-cmp_ent_pos(const void *a, const void *b)
-{
-	const struct ent *x = a, *y = b;
-	int c = strcmp(x->fpr, y->fpr);
-
-	if (c != 0)
-		return c;
-	return x->i < y->i ? -1 : x->i > y->i;
-}
-
+/*
+ * What becomes of a certificate put into the target (keyset.h): the key
+ * it was put for is its offset.  A refusal of a dump or a store refuses
+ * the key; gpg's refusal fails it, and a certificate gpg already had in
+ * full leaves the key unchanged.
+ */
 static void
-loc_index(struct fetch *f)
+on_verdict(const struct keyset_verdict *v, void *arg)
 {
-	size_t w = 0;
+	struct fetch *f = arg;
+	struct key *k = &f->keys[v->offset];
+	bool gpg = keyset_kind(f->ks) == KEYSET_GPG;
 
-	free(f->byfpr);
-	f->allocbyfpr = f->nloc + 1;
-	f->byfpr = xreallocarray(NULL, f->allocbyfpr, sizeof(*f->byfpr));
-	f->nbyfpr = 0;
-	for (size_t i = 0; i < f->nloc; i++) {
-		if (f->loc[i].fpr[0] == '\0')
-			continue;
-		memcpy(f->byfpr[f->nbyfpr].fpr, f->loc[i].fpr,
-		    sizeof(f->loc[i].fpr));
-		f->byfpr[f->nbyfpr++].i = i;
-	}
-	qsort(f->byfpr, f->nbyfpr, sizeof(*f->byfpr), cmp_ent_pos);
-	/* A key a dump holds twice is found, and updated, at its first. */
-	for (size_t i = 0; i < f->nbyfpr; i++)
-		if (w == 0 || strcmp(f->byfpr[i].fpr, f->byfpr[w - 1].fpr) != 0)
-			f->byfpr[w++] = f->byfpr[i];
-	f->nbyfpr = w;
+	if (v->result == KEYSET_REFUSED)
+		key_fail(k, gpg ? R_FAILED : R_REFUSED, v->why);
+	else if (gpg && v->result == KEYSET_UNCHANGED)
+		k->res = R_UNCHANGED;	/* gpg had it all */
 }
 
 /*
- * Adds loc[i] to the index without sorting it all again: new keys come
- * one at a time into targets of any size.  A fingerprint already indexed
- * keeps its earlier certificate, as in loc_index().
+ * Opens the target: spec, or the GnuPG keyring of --homedir.  It is
+ * written unless this is a dry run or the certificates go to --output.
+ * A refresh needs a set that is there; keys named on the command line may
+ * go into a dump or store that does not exist yet, made in a directory
+ * that does (in a dry run, the set stays absent and every key is new).
  */
-static void
-loc_index_one(struct fetch *f, size_t i)
+static int
+target_open(struct fetch *f, const char *spec, size_t nnamed,
+    struct buf *name)
 {
-	const char *fpr = f->loc[i].fpr;
-	size_t lo = 0, hi = f->nbyfpr, mid;
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct buf gpg = BUF_INIT;
+	unsigned int flags = 0;
+	int r;
 
-	if (fpr[0] == '\0')
-		return;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (strcmp(f->byfpr[mid].fpr, fpr) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (spec == NULL) {
+		if (buf_addf(&gpg, "gpg:%s", f->homedir != NULL ? f->homedir :
+		    "") != 0)
+			die("out of memory");
+		spec = (const char *)gpg.p;
 	}
-	if (lo < f->nbyfpr && strcmp(f->byfpr[lo].fpr, fpr) == 0)
-		return;
-	if (f->nbyfpr == f->allocbyfpr) {
-		f->allocbyfpr = f->allocbyfpr < 64 ? 64 : f->allocbyfpr * 2;
-		f->byfpr = xreallocarray(f->byfpr, f->allocbyfpr,
-		    sizeof(*f->byfpr));
+	f->writing = !f->dry_run && f->output == NULL;
+	flags = KEYSET_WRITE | (nnamed > 0 ? KEYSET_CREATE : 0) |
+	    (f->writing ? 0 : KEYSET_DRY_RUN);
+	if ((r = keyset_open(&f->ks, spec, flags, &f->lim, &err)) != 0) {
+		buf_release(&gpg);
+		return error("%s", err.msg);
 	}
-	memmove(&f->byfpr[lo + 1], &f->byfpr[lo],
-	    (f->nbyfpr - lo) * sizeof(*f->byfpr));
-	memcpy(f->byfpr[lo].fpr, fpr, sizeof(f->byfpr[lo].fpr));
-	f->byfpr[lo].i = i;
-	f->nbyfpr++;
-}
-
-/* The target's certificate with this primary fingerprint, or NULL. */
-static struct lcert *
-loc_find(struct fetch *f, const char *fpr)
-{
-	struct ent key, *e;
-
-	if (f->nbyfpr == 0)
-		return NULL;
-	snprintf(key.fpr, sizeof(key.fpr), "%s", fpr);
-	e = bsearch(&key, f->byfpr, f->nbyfpr, sizeof(*f->byfpr), cmp_ent);
-	return e != NULL ? &f->loc[e->i] : NULL;
-}
-
-static struct lcert *
-loc_add(struct fetch *f, const uint8_t *p, size_t len, const char *fpr)
-{
-	struct lcert *l;
-
-	if (f->nloc == f->allocloc) {
-		f->allocloc = f->allocloc == 0 ? 64 : f->allocloc * 2;
-		f->loc = xreallocarray(f->loc, f->allocloc, sizeof(*f->loc));
+	keyset_on_verdict(f->ks, on_verdict, f);
+	keyset_set_origin(f->ks, "ks");
+	switch (keyset_kind(f->ks)) {
+	case KEYSET_GPG:
+		f->uflags = UPDATE_GPG;
+		r = buf_addf(name, "gpg:%s", keyset_path(f->ks));
+		break;
+	case KEYSET_STORE:
+		r = buf_addf(name, "store:%s", keyset_path(f->ks));
+		break;
+	default:
+		r = buf_addstr(name, keyset_path(f->ks));
+		break;
 	}
-	l = &f->loc[f->nloc++];
-	memset(l, 0, sizeof(*l));
-	buf_init(&l->data, 0);
-	if (buf_add(&l->data, p, len) != 0)
+	if (r != 0)
 		die("out of memory");
-	snprintf(l->fpr, sizeof(l->fpr), "%s", fpr);
-	return l;
+	f->target = (const char *)name->p;
+	buf_release(&gpg);
+	return 0;
+}
+
+/* The target's copy of the key fpr into out: true, or false without. */
+static bool
+target_copy(struct fetch *f, const char *fpr, struct buf *out)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	int r = keyset_lookup(out, f->ks, fpr, &err);
+
+	if (r != 0 && r != PGPS_ENOTFOUND)
+		die("%s", err.msg);
+	return r == 0;
+}
+
+/* Reads the target's copies of pats[0..n) (NULL: all) in one go. */
+static int
+target_preload(struct fetch *f, const char *const *pats, size_t n)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+
+	if (keyset_preload(f->ks, pats, n, &err) != 0)
+		return error("%s", err.msg);
+	return 0;
+}
+
+/* Hands k's certificate to the target (written by target_commit()). */
+static void
+target_put(struct fetch *f, struct key *k, size_t ki)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+
+	if (keyset_put(f->ks, k->work.p, k->work.len, k->fpr, ki, &err) != 0)
+		die("%s", err.msg);
 }
 
 /*
- * Splits data into the target's certificates.  A dump that cannot be
- * read whole is not rewritten (its damaged parts would be lost): with
- * strict, damage is an error.
+ * Writes what was put: a dump through a temporary file renamed into
+ * place (with the file locked, and read again if another writer changed
+ * it meanwhile), a store as one commit naming the keyservers.
  */
 static int
-loc_split(struct fetch *f, const uint8_t *p, size_t len, const char *name,
-    bool strict)
+target_commit(struct fetch *f)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	struct pgp_reader *rd = NULL;
-	struct pgp_raw_cert raw;
-	struct pgp_cert c = PGP_CERT_INIT;
-	char fpr[GPG_FPR_HEX];
-	int r, rc = -1;
+	struct keyset_commit_info ci;
+	struct buf note = BUF_INIT;
+	int rc = 0;
 
-	if (len == 0)
+	if (!f->writing)
 		return 0;
-	if (pgp_reader_open_mem(&rd, p, len, name, &err) != 0) {
-		error("%s", err.msg);
-		goto cleanup;
-	}
-	for (;;) {
-		pgps_err_clear(&err);
-		if ((r = pgp_reader_next(rd, &raw, 0, &err)) == 0)
-			break;
-		if (r < 0) {
-			if (strict) {
-				error("'%s' is damaged, not rewriting it: %s",
-				    name, err.msg);
-				goto cleanup;
-			}
-			warn("'%s': %s", name, err.msg);
-			if (r == PGPS_EIO)
-				break;
-			continue;
-		}
-		fpr[0] = '\0';
-		if (pgp_cert_parse(&c, raw.p, raw.len, raw.offset, &err) ==
-		    0 && c.has_primary && (c.flags & PGP_CERT_SECRET) == 0)
-			pgp_key_fpr_hex(fpr, &c.primary);
-		else if (strict && err.code != 0) {
-			error("'%s' is damaged, not rewriting it: %s", name,
-			    err.msg);
-			goto cleanup;
-		}
-		loc_add(f, raw.p, raw.len, fpr);
-	}
-	rc = 0;
- cleanup:
-	pgp_cert_release(&c);
-	pgp_reader_free(rd);
-	return rc;
-}
-
-/* Exports the keys with these patterns (NULL: all) into the target list. */
-static int
-load_gpg(struct fetch *f, const char *const *pats, size_t n)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct buf data = BUF_INIT;
-	int rc = -1;
-
-	if (pats != NULL && n == 0)
-		return 0;
-	if (gpg_keyring_export(&data, f->kr, pats, n, &err) != 0) {
-		error("%s", err.msg);
-		goto cleanup;
-	}
-	if (loc_split(f, data.p, data.len, gpg_keyring_home(f->kr), false) !=
-	    0)
-		goto cleanup;
-	loc_index(f);
-	rc = 0;
- cleanup:
-	buf_release(&data);
+	if (buf_addstr(&note, "pgpsync fetch from") != 0)
+		die("out of memory");
+	for (size_t i = 0; i < f->nservers; i++)
+		if (buf_addf(&note, "%s %s", i > 0 ? "," : "",
+		    f->srv[i].base) != 0)
+			die("out of memory");
+	if (keyset_commit(f->ks, (const char *)note.p, &ci, &err) != 0)
+		rc = error("%s", err.msg);
+	else if (ci.commit[0] != '\0')
+		snprintf(f->commit, sizeof(f->commit), "%s", ci.commit);
+	buf_release(&note);
 	return rc;
 }
 
 /*
- * The keyring's certificates of the fingerprints named on the command
- * line, so that the import rules know which are its primary keys.
+ * The target's copies of the fingerprints named on the command line, so
+ * that the import rules know which are its primary keys.
  */
 static int
 load_named(struct fetch *f)
@@ -696,53 +623,9 @@ load_named(struct fetch *f)
 	for (size_t i = 0; i < f->nkeys; i++)
 		if (f->keys[i].kind == NET_QUERY_FPR)
 			pats[n++] = f->keys[i].fpr;
-	r = load_gpg(f, pats, n);
+	r = target_preload(f, pats, n);
 	free(pats);
 	return r;
-}
-
-/* Reads the whole dump file (missing: empty). */
-static int
-load_dump(struct fetch *f)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct buf data = BUF_INIT, bin = BUF_INIT;
-	uint8_t chunk[65536];
-	size_t got;
-	FILE *fp;
-	int rc = -1;
-
-	if ((fp = fopen(f->dump, "rb")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		return error("cannot open '%s': %s", f->dump, strerror(errno));
-	}
-	while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		if (buf_add(&data, chunk, got) != 0) {
-			error("'%s': too large to rewrite", f->dump);
-			goto cleanup;
-		}
-	if (ferror(fp)) {
-		error("cannot read '%s': %s", f->dump, strerror(errno));
-		goto cleanup;
-	}
-	if (pgp_armor_detect(data.p, data.len)) {
-		f->armored = true;
-		if (pgp_armor_decode(&bin, data.p, data.len, 0, &err) != 0) {
-			error("'%s': %s", f->dump, err.msg);
-			goto cleanup;
-		}
-		buf_swap(&data, &bin);
-	}
-	if (loc_split(f, data.p, data.len, f->dump, true) != 0)
-		goto cleanup;
-	loc_index(f);
-	rc = 0;
- cleanup:
-	fclose(fp);
-	buf_release(&data);
-	buf_release(&bin);
-	return rc;
 }
 
 /*
@@ -776,138 +659,27 @@ write_certs(const char *path, const struct buf *bin, bool armor)
 	return rc;
 }
 
-/* Writes the target dump back, in the form it had. */
-static int
-save_dump(struct fetch *f)
-{
-	struct buf all = BUF_INIT;
-	int rc;
-
-	for (size_t i = 0; i < f->nloc; i++)
-		if (buf_add(&all, f->loc[i].data.p, f->loc[i].data.len) != 0)
-			die("out of memory");
-	rc = write_certs(f->dump, &all, f->armored);
-	buf_release(&all);
-	return rc;
-}
-
-/*
- * Reads the certificates of the target store (missing: empty) and names
- * the target after its directory.
- */
-static int
-load_store(struct fetch *f, struct buf *target)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct store *st = NULL;
-	const struct store_entry *e;
-	struct buf data = BUF_INIT;
-	char fpr[GPG_FPR_HEX];
-	size_t n;
-	int r, rc = -1;
-
-	if ((r = store_open(&st, f->store, 0, &err)) == PGPS_ENOTFOUND) {
-		if (buf_addf(target, "store:%s", f->store) != 0)
-			die("out of memory");
-		return 0;
-	}
-	if (r != 0 || store_entries(&e, &n, NULL, st, &err) != 0) {
-		error("%s", err.msg);
-		goto cleanup;
-	}
-	if (buf_addf(target, "store:%s", store_dir(st)) != 0)
-		die("out of memory");
-	for (size_t i = 0; i < n; i++) {
-		if (store_read(&data, st, e[i].oid, &err) != 0) {
-			error("%s", err.msg);
-			goto cleanup;
-		}
-		hex_encode_upper(fpr, e[i].fpr, e[i].fprlen);
-		loc_add(f, data.p, data.len, fpr);
-	}
-	loc_index(f);
-	rc = 0;
- cleanup:
-	buf_release(&data);
-	store_free(st);
-	return rc;
-}
-
-/*
- * Puts the changed certificates into the store as one commit; the store
- * merges each with its copy, which another writer may have changed since
- * load_store().  A certificate the store refuses is counted as refused.
- */
-static int
-save_store(struct fetch *f)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct store *st = NULL;
-	struct store_commit_info ci;
-	struct buf note = BUF_INIT;
-	int r, rc = -1;
-
-	if (store_open(&st, f->store, STORE_WRITE, &err) != 0) {
-		error("%s", err.msg);
-		goto cleanup;
-	}
-	for (size_t i = 0; i < f->nloc; i++) {
-		if (!f->loc[i].changed)
-			continue;
-		pgps_err_clear(&err);
-		r = store_put(st, f->loc[i].data.p, f->loc[i].data.len, NULL,
-		    NULL, &err);
-		if (r != 0 && store_is_fatal(r)) {
-			error("%s", err.msg);
-			goto cleanup;
-		}
-		if (r != 0) {
-			warn("'%s': not stored: %s", f->loc[i].fpr, err.msg);
-			f->n[R_REFUSED]++;
-		}
-	}
-	if (buf_addstr(&note, "pgpsync fetch from") != 0)
-		die("out of memory");
-	for (size_t i = 0; i < f->nservers; i++)
-		if (buf_addf(&note, "%s %s", i > 0 ? "," : "",
-		    f->srv[i].base) != 0)
-			die("out of memory");
-	if (store_commit(st, (const char *)note.p, &ci, &err) != 0) {
-		error("%s", err.msg);
-		goto cleanup;
-	}
-	if (ci.committed)
-		snprintf(f->commit, sizeof(f->commit), "%s", ci.commit);
-	rc = 0;
- cleanup:
-	buf_release(&note);
-	store_free(st);
-	return rc;
-}
-
 /* --- matching answers ------------------------------------------------- */
 
 /*
  * What k asks, for the import rules (keyset/import.h).  A fingerprint the
  * target holds as a primary key is "known": no subkey match counts, and a
  * bare revocation is checked against the target's copy of the key, parsed
- * into *c (released by the caller).
+ * into *c from *copy (both released by the caller).
  */
 static void
 key_query(struct fetch *f, const struct key *k, struct import_query *q,
-    struct pgp_cert *c)
+    struct pgp_cert *c, struct buf *copy)
 {
-	struct lcert *l;
-
 	memset(q, 0, sizeof(*q));
 	q->kind = k->kind == NET_QUERY_EMAIL ? IMPORT_BY_EMAIL :
 	    k->kind == NET_QUERY_KEYID ? IMPORT_BY_KEY_ID : IMPORT_BY_FPR;
 	memcpy(q->id, k->id, k->idlen);
 	q->idlen = k->idlen;
 	q->email = k->email;
-	if (k->kind == NET_QUERY_FPR && (l = loc_find(f, k->fpr)) != NULL) {
+	if (k->kind == NET_QUERY_FPR && target_copy(f, k->fpr, copy)) {
 		q->known_primary = true;
-		if (pgp_cert_parse(c, l->data.p, l->data.len, 0, NULL) == 0 &&
+		if (pgp_cert_parse(c, copy->p, copy->len, 0, NULL) == 0 &&
 		    c->has_primary)
 			q->known = &c->pkts[0];
 	}
@@ -924,13 +696,15 @@ take_answer(struct fetch *f, struct key *k, const uint8_t *p, size_t len,
 {
 	struct import_query q;
 	struct pgp_cert known = PGP_CERT_INIT;
+	struct buf copy = BUF_INIT;
 	const struct import_item *other = NULL;
 	size_t kept, others = 0, first = k->cand.n, bad = k->cand.unreadable;
 
 	why[0] = '\0';
-	key_query(f, k, &q, &known);
+	key_query(f, k, &q, &known, &copy);
 	kept = import_set_add_answer(&k->cand, &q, p, len, src);
 	pgp_cert_release(&known);
+	buf_release(&copy);
 	for (size_t i = first; i < k->cand.n; i++)
 		if (k->cand.items[i].verdict == IMPORT_REFUSE &&
 		    others++ == 0)
@@ -1225,7 +999,7 @@ static void
 submit_key(struct fetch *f, size_t ki)
 {
 	struct key *k = &f->keys[ki];
-	struct lcert *l;
+	struct buf cur = BUF_INIT;
 	char *addrs[WKD_MAX_ADDRS];
 	size_t n = 0;
 	int server = -1;
@@ -1239,8 +1013,9 @@ submit_key(struct fetch *f, size_t ki)
 		if (k->kind == NET_QUERY_EMAIL)
 			addrs[n++] = xstrdup(k->email);
 		else if (k->kind == NET_QUERY_FPR &&
-		    (l = loc_find(f, k->fpr)) != NULL)
-			n = cert_addresses(addrs, WKD_MAX_ADDRS, &l->data);
+		    target_copy(f, k->fpr, &cur))
+			n = cert_addresses(addrs, WKD_MAX_ADDRS, &cur);
+		buf_release(&cur);
 		for (size_t i = 0; i < n; i++) {
 			submit_wkd(f, ki, addrs[i], false);
 			free(addrs[i]);
@@ -1543,6 +1318,7 @@ resolve_primary(struct fetch *f, struct key *k)
 {
 	struct import_query q;
 	struct pgp_cert c = PGP_CERT_INIT;
+	struct buf copy = BUF_INIT;
 	const struct import_item *it = NULL;
 	const char *prim;
 	char why[300];
@@ -1550,8 +1326,9 @@ resolve_primary(struct fetch *f, struct key *k)
 
 	for (size_t i = 0; i < k->cand.n; i++)
 		taken += k->cand.items[i].verdict != IMPORT_REFUSE;
-	key_query(f, k, &q, &c);
+	key_query(f, k, &q, &c, &copy);
 	pgp_cert_release(&c);
+	buf_release(&copy);
 	left = import_set_resolve(&k->cand, &q);
 	warn_refused(k);
 	if (left == 0) {
@@ -1634,9 +1411,9 @@ decide(struct fetch *f, struct key *k)
 	struct pgps_err err = PGPS_ERR_INIT;
 	struct pgp_cert c = PGP_CERT_INIT;
 	struct pgp_change *ch = NULL;
-	struct buf inc = BUF_INIT, prep = BUF_INIT;
-	struct lcert *cur;
+	struct buf inc = BUF_INIT, prep = BUF_INIT, cur = BUF_INIT;
 	enum update_result ur;
+	bool have;
 	size_t nch = 0, first, i, taken;
 	char why[400];
 
@@ -1658,17 +1435,17 @@ decide(struct fetch *f, struct key *k)
 		}
 		return;
 	}
-	cur = loc_find(f, k->fpr);
+	have = target_copy(f, k->fpr, &cur);
 	/* A full certificate first, then the rest merged into it. */
 	if (first < k->cand.n) {
 		if (buf_add(&inc, k->cand.items[first].data.p,
 		    k->cand.items[first].data.len) != 0)
 			die("out of memory");
-	} else if (cur == NULL) {
+	} else if (!have) {
 		key_fail(k, R_REFUSED, "a revocation for a key that is not "
 		    "in the keyring");
 		goto cleanup;
-	} else if (buf_add(&inc, cur->data.p, cur->data.len) != 0)
+	} else if (buf_add(&inc, cur.p, cur.len) != 0)
 		die("out of memory");
 	for (i = 0; i < k->cand.n; i++) {
 		if (i == first || k->cand.items[i].verdict == IMPORT_REFUSE)
@@ -1688,7 +1465,7 @@ decide(struct fetch *f, struct key *k)
 		goto cleanup;
 	}
 	buf_reset(&k->work);
-	if (cur != NULL && buf_add(&k->work, cur->data.p, cur->data.len) != 0)
+	if (have && buf_add(&k->work, cur.p, cur.len) != 0)
 		die("out of memory");
 	pgps_err_clear(&err);
 	if (update_merge(&k->work, &ur, prep.p, prep.len, 0, f->uflags, NULL,
@@ -1699,156 +1476,69 @@ decide(struct fetch *f, struct key *k)
 	count_changes(k->changes, ch, nch);
 	k->res = ur == UPDATE_NEW ? R_NEW : ur == UPDATE_CHANGED ?
 	    R_UPDATED : R_UNCHANGED;
-	/* A dump or a store is updated in memory now, written at the end. */
-	if ((f->dump != NULL || f->store != NULL) && !f->dry_run &&
-	    f->output == NULL && k->res != R_UNCHANGED) {
-		if (cur != NULL) {
-			buf_reset(&cur->data);
-			if (buf_add(&cur->data, k->work.p, k->work.len) != 0)
-				die("out of memory");
-		} else {
-			cur = loc_add(f, k->work.p, k->work.len, k->fpr);
-			loc_index_one(f, f->nloc - 1);
-		}
-		cur->changed = true;
-		f->loc_changed = true;
-	}
+	/* Into the target: a dump or a store in memory now, written at the
+	 * end; a GnuPG keyring when the batch is imported. */
+	if (f->writing && k->res != R_UNCHANGED)
+		target_put(f, k, (size_t)(k - f->keys));
  cleanup:
 	free(ch);
 	pgp_cert_release(&c);
 	buf_release(&inc);
 	buf_release(&prep);
+	buf_release(&cur);
 }
 
 /* --- into gpg --------------------------------------------------------- */
 
 /*
- * Reads back what gpg kept of the keys imported from keys[lo..hi) and
- * reports exactly that: gpg checks signatures and drops what does not
- * verify, which the packet comparison cannot know.
+ * Imports what keys[lo..hi) add in one gpg run and reports what gpg
+ * really kept, read back from the keyring: gpg checks signatures and
+ * drops what does not verify, which the packet comparison cannot know.
  */
-static int
-read_back(struct fetch *f, size_t lo, size_t hi, const char **pats,
-    size_t npats)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct pgp_reader *rd = NULL;
-	struct pgp_raw_cert raw;
-	struct pgp_cert after = PGP_CERT_INIT, before = PGP_CERT_INIT;
-	struct pgp_change *ch = NULL;
-	struct buf data = BUF_INIT;
-	struct lcert *cur;
-	char fpr[GPG_FPR_HEX];
-	size_t nch;
-	int r, rc = -1;
-
-	if (gpg_keyring_export(&data, f->kr, pats, npats, &err) != 0) {
-		error("%s", err.msg);
-		goto cleanup;
-	}
-	if (data.len > 0 && pgp_reader_open_mem(&rd, data.p, data.len,
-	    gpg_keyring_home(f->kr), &err) != 0) {
-		error("%s", err.msg);
-		goto cleanup;
-	}
-	while (rd != NULL) {
-		if ((r = pgp_reader_next(rd, &raw, 0, &err)) == 0 ||
-		    r == PGPS_EIO)
-			break;
-		if (r < 0 || pgp_cert_parse(&after, raw.p, raw.len, 0, &err) !=
-		    0 || !after.has_primary)
-			continue;
-		pgp_key_fpr_hex(fpr, &after.primary);
-		cur = loc_find(f, fpr);
-		for (size_t i = lo; i < hi; i++) {
-			struct key *k = &f->keys[i];
-
-			if ((k->res != R_UPDATED && k->res != R_NEW) ||
-			    strcmp(k->fpr, fpr) != 0)
-				continue;
-			if (k->res == R_NEW || cur == NULL ||
-			    pgp_cert_parse(&before, cur->data.p,
-			    cur->data.len, 0, &err) != 0 ||
-			    pgp_cert_diff(&ch, &nch, &before, &after, &err) !=
-			    0)
-				continue;
-			count_changes(k->changes, ch, nch);
-			if (nch == 0)
-				k->res = R_UNCHANGED;	/* gpg kept nothing */
-			free(ch);
-			ch = NULL;
-			pgp_cert_release(&before);
-		}
-		/* The next comparison of this key starts from this copy. */
-		if (cur != NULL) {
-			buf_reset(&cur->data);
-			if (buf_add(&cur->data, raw.p, raw.len) != 0)
-				die("out of memory");
-		} else {
-			loc_add(f, raw.p, raw.len, fpr);
-			loc_index_one(f, f->nloc - 1);
-		}
-	}
-	rc = 0;
- cleanup:
-	free(ch);
-	pgp_cert_release(&after);
-	pgp_cert_release(&before);
-	pgp_reader_free(rd);
-	buf_release(&data);
-	return rc;
-}
-
-/* Imports what keys[lo..hi) add, in one gpg run. */
 static int
 import_batch(struct fetch *f, size_t lo, size_t hi)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	struct gpg_import_item *items;
-	const char **pats;
-	size_t *which, n = 0, np = 0;
+	struct pgp_cert after = PGP_CERT_INIT, before = PGP_CERT_INIT;
+	struct pgp_change *ch = NULL;
+	struct buf *was, now = BUF_INIT;
+	size_t nch;
 	int rc = -1;
 
-	items = xreallocarray(NULL, hi - lo + 1, sizeof(*items));
-	which = xreallocarray(NULL, hi - lo + 1, sizeof(*which));
-	pats = xreallocarray(NULL, hi - lo + 1, sizeof(*pats));
-	for (size_t i = lo; i < hi; i++) {
-		struct key *k = &f->keys[i];
-
-		if (k->res != R_UPDATED && k->res != R_NEW)
-			continue;
-		memset(&items[n], 0, sizeof(items[n]));
-		items[n].p = k->work.p;
-		items[n].len = k->work.len;
-		snprintf(items[n].fpr, sizeof(items[n].fpr), "%s", k->fpr);
-		which[n++] = i;
-	}
-	if (n == 0) {
-		rc = 0;
-		goto cleanup;
-	}
-	if (gpg_keyring_import(items, n, &f->gres, f->kr, "ks", &err) != 0) {
+	/* The keyring's copies before, from what decide() looked up. */
+	was = xcalloc(hi - lo + 1, sizeof(*was));
+	for (size_t i = lo; i < hi; i++)
+		if (f->keys[i].res == R_UPDATED)
+			(void)target_copy(f, f->keys[i].fpr, &was[i - lo]);
+	if (keyset_flush(f->ks, &err) != 0) {
 		error("%s", err.msg);
 		goto cleanup;
 	}
-	for (size_t j = 0; j < n; j++) {
-		struct key *k = &f->keys[which[j]];
+	for (size_t i = lo; i < hi; i++) {
+		struct key *k = &f->keys[i];
 
-		if (items[j].failed)
-			key_fail(k, R_FAILED, items[j].why);
-		else if (!items[j].seen)
-			key_fail(k, R_FAILED, "gpg did not import it (no "
-			    "valid self-signed user ID?)");
-		else if (items[j].status == 0)
-			k->res = R_UNCHANGED;	/* gpg had it all */
-		else
-			pats[np++] = k->fpr;
+		if (k->res != R_UPDATED || !target_copy(f, k->fpr, &now) ||
+		    pgp_cert_parse(&before, was[i - lo].p, was[i - lo].len, 0,
+		    &err) != 0 || pgp_cert_parse(&after, now.p, now.len, 0,
+		    &err) != 0 || pgp_cert_diff(&ch, &nch, &before, &after,
+		    &err) != 0)
+			goto next;
+		count_changes(k->changes, ch, nch);
+		if (nch == 0)
+			k->res = R_UNCHANGED;	/* gpg kept nothing */
+ next:
+		free(ch);
+		ch = NULL;
+		pgp_cert_release(&before);
+		pgp_cert_release(&after);
+		pgps_err_clear(&err);
 	}
-	rc = read_back(f, lo, hi, pats, np);
+	rc = 0;
  cleanup:
-	free(items);
-	free(which);
-	free(pats);
+	for (size_t i = lo; i < hi; i++)
+		buf_release(&was[i - lo]);
+	free(was);
+	buf_release(&now);
 	return rc;
 }
 
@@ -1996,12 +1686,15 @@ static void
 print_summary(struct fetch *f)
 {
 	json_t *root, *jg;
-	const struct gpg_import_result *g = &f->gres;
+	static const struct gpg_import_result none;
+	const struct gpg_import_result *g = keyset_gpg_totals(f->ks);
 
+	if (g == NULL)
+		g = &none;
 	if (f->json) {
 		root = json_object();
 		json_object_set_new(root, "target", json_string(f->target));
-		if (f->store != NULL)
+		if (keyset_kind(f->ks) == KEYSET_STORE)
 			json_object_set_new(root, "commit", f->commit[0] !=
 			    '\0' ? json_string(f->commit) : json_null());
 		json_object_set_new(root, "dry_run", json_boolean(f->dry_run));
@@ -2075,15 +1768,19 @@ is_due(struct fetch *f, const struct key *k)
  * Every key of the target with a fingerprint keyservers look up (v4, v5,
  * v6), once each (the index holds each fingerprint once).
  */
-static void
+static int
 keys_from_target(struct fetch *f)
 {
+	struct pgps_err err = PGPS_ERR_INIT;
 	uint8_t fpr[PGP_FPR_MAX];
+	char (*all)[KEYSET_FPR_HEX];
 	const char *h;
-	size_t n;
+	size_t n, nall;
 
-	for (size_t i = 0; i < f->nbyfpr; i++) {
-		h = f->byfpr[i].fpr;
+	if (keyset_list(&all, &nall, f->ks, &err) != 0)
+		return error("%s", err.msg);
+	for (size_t i = 0; i < nall; i++) {
+		h = all[i];
 		n = strlen(h) / 2;
 		if ((n != 20 && n != 32) || hex_decode(fpr, n, h, 2 * n) != 0) {
 			if (f->ctx->verbose > 0)
@@ -2093,6 +1790,8 @@ keys_from_target(struct fetch *f)
 		}
 		key_set_fpr(key_add(f), fpr, n);
 	}
+	free(all);
+	return 0;
 }
 
 static void
@@ -2131,15 +1830,14 @@ run_batch(struct fetch *f, size_t lo, size_t hi)
 		struct key *k = &f->keys[i];
 
 		if (k->cand.n > 0 && k->res == R_PENDING &&
-		    resolve_primary(f, k) &&
-		    f->kr != NULL && loc_find(f, k->fpr) == NULL)
+		    resolve_primary(f, k))
 			pats[np++] = k->fpr;
 	}
-	if (np > 0 && load_gpg(f, pats, np) != 0)
+	if (np > 0 && target_preload(f, pats, np) != 0)
 		goto cleanup;
 	for (size_t i = lo; i < hi; i++)
 		decide(f, &f->keys[i]);
-	if (f->kr != NULL && !f->dry_run && f->output == NULL &&
+	if (f->writing && keyset_kind(f->ks) == KEYSET_GPG &&
 	    import_batch(f, lo, hi) != 0)
 		goto cleanup;
 	for (size_t i = lo; i < hi; i++) {
@@ -2154,28 +1852,20 @@ run_batch(struct fetch *f, size_t lo, size_t hi)
 
 /*
  * Where the certificates go: "gpg:[HOME]", "store:[DIR]", "dump:PATH" or
- * a path.
+ * a path (keyset_spec_parse()); not standard input, not a revision.
  */
 static int
 parse_target(struct fetch *f, const char *spec)
 {
-	if (strncmp(spec, "gpg:", 4) == 0) {
-		f->homedir = spec[4] != '\0' ? spec + 4 : NULL;
-		return 0;
-	}
-	if (strncmp(spec, "store:", 6) == 0) {
-		if (strchr(spec, '@') != NULL)
-			return usage_error(f->ctx, "'%s': a revision cannot be "
-			    "updated", spec);
-		f->store = spec + 6;
-		return 0;
-	}
-	if (strncmp(spec, "dump:", 5) == 0)
-		spec += 5;
-	if (spec[0] == '\0' || strcmp(spec, "-") == 0)
+	struct keyset_spec sp;
+
+	if (keyset_spec_parse(&sp, spec, NULL) != 0 ||
+	    sp.kind == KEYSET_STDIN)
 		return usage_error(f->ctx, "--keyring needs a GnuPG home or a "
 		    "file to rewrite");
-	f->dump = spec;
+	if (sp.kind == KEYSET_STORE && sp.rev)
+		return usage_error(f->ctx, "'%s': a revision cannot be "
+		    "updated", spec);
 	return 0;
 }
 
@@ -2185,12 +1875,8 @@ fetch_release(struct fetch *f)
 	for (size_t i = 0; i < f->nkeys; i++)
 		key_release(&f->keys[i]);
 	free(f->keys);
-	for (size_t i = 0; i < f->nloc; i++)
-		buf_release(&f->loc[i].data);
-	free(f->loc);
-	free(f->byfpr);
 	net_client_free(f->net);
-	gpg_keyring_free(f->kr);
+	keyset_close(f->ks);
 	state_free(f->st);
 	digest_free(f->md5);
 	if (f->urandom != NULL)
@@ -2330,37 +2016,20 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 	f.report = f.output != NULL && strcmp(f.output, "-") == 0 ? stderr :
 	    stdout;
 
-	if (f.dump != NULL) {
-		f.target = f.dump;
-		if (load_dump(&f) != 0)
-			goto cleanup;
-	} else if (f.store != NULL) {
-		if (load_store(&f, &target) != 0)
-			goto cleanup;
-		f.target = (const char *)target.p;
-	} else {
-		f.uflags = UPDATE_GPG;
-		if (gpg_keyring_open(&f.kr, f.homedir, &err) != 0) {
-			error("%s", err.msg);
-			goto cleanup;
-		}
-		if (buf_addf(&target, "gpg:%s", gpg_keyring_home(f.kr)) != 0)
-			die("out of memory");
-		f.target = (const char *)target.p;
-		if (nnamed == 0 && load_gpg(&f, NULL, 0) != 0)
-			goto cleanup;
-		/* Which named fingerprints are primary keys of the keyring. */
-		if (nnamed > 0 && load_named(&f) != 0)
-			goto cleanup;
-	}
+	if (target_open(&f, keyring, nnamed, &target) != 0 ||
+	    (nnamed == 0 && target_preload(&f, NULL, 0) != 0))
+		goto cleanup;
+	/* Which named fingerprints are primary keys of the target. */
+	if (nnamed > 0 && load_named(&f) != 0)
+		goto cleanup;
 	if (state_open(&f.st, f.state_path, f.dry_run ? STATE_READ_ONLY : 0,
 	    &err) != 0) {
 		error("%s", err.msg);
 		goto cleanup;
 	}
 	f.now = (int64_t)time(NULL);
-	if (nnamed == 0)
-		keys_from_target(&f);
+	if (nnamed == 0 && keys_from_target(&f) != 0)
+		goto cleanup;
 	/* Keys not due are set aside, not asked about. */
 	for (size_t k = 0; k < f.nkeys; k++) {
 		if (!f.dry_run && f.keys[k].kind == NET_QUERY_FPR &&
@@ -2401,15 +2070,14 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 		 * run keeps what it did.  A dump or an output file is written
 		 * at the end, and the state only after it.
 		 */
-		if (!f.dry_run && f.kr != NULL && f.output == NULL &&
+		if (f.writing && keyset_kind(f.ks) == KEYSET_GPG &&
 		    state_save(f.st, &err) != 0) {
 			error("%s", err.msg);
 			goto cleanup;
 		}
 	}
 	show_progress(&f, true);
-	if (f.loc_changed && (f.store != NULL ? save_store(&f) :
-	    save_dump(&f)) != 0)
+	if (target_commit(&f) != 0)
 		goto cleanup;
 	/* A run that fetched nothing does not empty the file. */
 	if (f.output != NULL && !f.dry_run && f.out.len == 0 &&

@@ -62,6 +62,11 @@ struct keyset_wops {
 		    size_t len, size_t *used, struct pgps_err *err);
 	int	(*join)(struct keyset *ks, const char *spec,
 		    enum keyset_join_result *res, struct pgps_err *err);
+	int	(*list)(char (**out)[KEYSET_FPR_HEX], size_t *n,
+		    struct keyset *ks, struct pgps_err *err);
+	/* Optional. */
+	int	(*preload)(struct keyset *ks, const char *const *pats,
+		    size_t n, struct pgps_err *err);
 };
 
 struct keyset {
@@ -129,6 +134,20 @@ void keyset_in_refuse(struct keyset_in *x, const char *fmt, ...)
  */
 int keyset_in_decide(struct keyset_in *x, struct buf *work,
     unsigned int uflags, struct pgps_err *err);
+
+/*
+ * Appends fpr to the list *out of *n fingerprints (*alloc allocated);
+ * keyset_list_finish() sorts it and drops duplicates.
+ */
+int keyset_list_add(char (**out)[KEYSET_FPR_HEX], size_t *n, size_t *alloc,
+    const char *fpr, struct pgps_err *err);
+void keyset_list_finish(char (*l)[KEYSET_FPR_HEX], size_t *n);
+
+/*
+ * 0 when the directory path would be made in exists ("" names a
+ * default place: 0), else PGPS_ENOTFOUND naming it.
+ */
+int keyset_parent_exists(const char *path, struct pgps_err *err);
 
 /* Whether fpr (upper-case hex) answers to pattern (a fingerprint, or a
  * 16-digit key ID). */

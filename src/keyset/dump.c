@@ -342,7 +342,7 @@ dw_open(struct keyset *ks, struct pgps_err *err)
 			return pgps_err_set(err, errno == ENOENT ?
 			    PGPS_ENOTFOUND : PGPS_EIO, "'%s': %s",
 			    ks->spec.arg, strerror(errno));
-		return 0;
+		return keyset_parent_exists(ks->spec.arg, err);
 	}
 	if ((r = dw_load_file(d, ks->spec.arg, &d->armored, err)) != 0)
 		return r;
@@ -562,12 +562,28 @@ dw_commit(struct keyset *ks, const char *note,
 	return r;
 }
 
+static int
+dw_list(char (**out)[KEYSET_FPR_HEX], size_t *n, struct keyset *ks,
+    struct pgps_err *err)
+{
+	struct dumpw *d = ks->be;
+	size_t alloc = 0;
+	int r;
+
+	for (size_t i = 0; i < d->nidx; i++)
+		if ((r = keyset_list_add(out, n, &alloc, d->idx[i].fpr,
+		    err)) != 0)
+			return r;
+	return 0;
+}
+
 const struct keyset_wops keyset_dump_wops = {
 	.open = dw_open,
 	.lookup = dw_lookup,
 	.put = dw_put,
 	.commit = dw_commit,
 	.close = dw_close,
+	.list = dw_list,
 };
 
 const struct keyset_wops keyset_dir_wops = {
@@ -576,4 +592,5 @@ const struct keyset_wops keyset_dir_wops = {
 	.put = dw_put,
 	.commit = dw_commit,
 	.close = dw_close,
+	.list = dw_list,
 };

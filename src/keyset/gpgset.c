@@ -92,8 +92,17 @@ struct bkey {
 	size_t		 item;		/* into items, or SIZE_MAX */
 };
 
+/* The keyring's copy of one key, as last read; empty: gpg lacks it. */
+struct gcopy {
+	char		 fpr[KEYSET_FPR_HEX];
+	struct buf	 data;
+};
+
 struct gpgw {
 	struct gpg_keyring	*kr;
+	struct gcopy		*cache;		/* by fingerprint */
+	size_t			 ncache, alloccache;
+	bool			 all;		/* the whole keyring is in it */
 	struct gpg_import_result gres;
 	struct keyset_in	*in;		/* the batch */
 	size_t			 nin, allocin;
@@ -155,6 +164,128 @@ gw_reset(struct gpgw *g)
 	g->nitems = 0;
 }
 
+static size_t
+cache_pos(const struct gpgw *g, const char *fpr, bool *found)
+{
+	size_t lo = 0, hi = g->ncache, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(g->cache[mid].fpr, fpr) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < g->ncache && strcmp(g->cache[lo].fpr, fpr) == 0;
+	return lo;
+}
+
+static int
+cache_put(struct gpgw *g, const char *fpr, const uint8_t *p, size_t len,
+    struct pgps_err *err)
+{
+	struct gcopy *c;
+	bool found;
+	size_t at = cache_pos(g, fpr, &found);
+
+	if (!found) {
+		if (g->ncache == g->alloccache) {
+			size_t n = g->alloccache < 64 ? 64 : g->alloccache * 2;
+			struct gcopy *a = mem_reallocarray(g->cache, n,
+			    sizeof(*a));
+
+			if (a == NULL)
+				return gw_nomem(err);
+			g->cache = a;
+			g->alloccache = n;
+		}
+		memmove(&g->cache[at + 1], &g->cache[at],
+		    (g->ncache - at) * sizeof(*g->cache));
+		g->ncache++;
+		c = &g->cache[at];
+		snprintf(c->fpr, sizeof(c->fpr), "%s", fpr);
+		buf_init(&c->data, 0);
+	}
+	c = &g->cache[at];
+	buf_reset(&c->data);
+	if (len > 0 && buf_add(&c->data, p, len) != 0)
+		return gw_nomem(err);
+	return 0;
+}
+
+/* Reads the keyring's copies of pats[0..n) (NULL: all) into the cache. */
+static int
+gw_preload(struct keyset *ks, const char *const *pats, size_t n,
+    struct pgps_err *err)
+{
+	struct gpgw *g = ks->be;
+	struct pgps_err e = PGPS_ERR_INIT;
+	struct pgp_reader *rd = NULL;
+	struct pgp_raw_cert raw;
+	struct pgp_cert c = PGP_CERT_INIT;
+	struct buf data = BUF_INIT;
+	char fpr[KEYSET_FPR_HEX];
+	bool found;
+	int r;
+
+	if ((r = gpg_keyring_export(&data, g->kr, pats, n, err)) != 0)
+		goto cleanup;
+	/* What gpg did not return, it lacks. */
+	for (size_t i = 0; pats != NULL && i < n; i++)
+		if (strlen(pats[i]) != 16 && (cache_pos(g, pats[i], &found),
+		    !found) && (r = cache_put(g, pats[i], NULL, 0, err)) != 0)
+			goto cleanup;
+	if (data.len > 0 && (r = pgp_reader_open_mem(&rd, data.p, data.len,
+	    ks->path, err)) != 0)
+		goto cleanup;
+	while (rd != NULL && r == 0) {
+		pgps_err_clear(&e);
+		if ((r = pgp_reader_next(rd, &raw, 0, &e)) == 0)
+			break;
+		if (r < 0) {
+			/* Damage in the keyring's own copy skips that copy. */
+			r = r == PGPS_EIO || r == PGPS_ENOMEM ?
+			    pgps_err_set(err, r, "%s", e.msg) : 0;
+			continue;
+		}
+		r = 0;
+		pgp_cert_release(&c);
+		if (pgp_cert_parse(&c, raw.p, raw.len, 0, &e) != 0 ||
+		    !c.has_primary)
+			continue;
+		pgp_key_fpr_hex(fpr, &c.primary);
+		r = cache_put(g, fpr, raw.p, raw.len, err);
+	}
+	if (r == 0 && pats == NULL)
+		g->all = true;
+ cleanup:
+	pgp_cert_release(&c);
+	pgp_reader_free(rd);
+	buf_release(&data);
+	return r;
+}
+
+static const struct gcopy *
+cache_find(const struct gpgw *g, const char *fpr, bool *known)
+{
+	bool found;
+	size_t at;
+
+	if (strlen(fpr) == 16) {
+		for (size_t i = 0; i < g->ncache; i++)
+			if (g->cache[i].data.len > 0 &&
+			    keyset_fpr_matches(g->cache[i].fpr, fpr)) {
+				*known = true;
+				return &g->cache[i];
+			}
+		*known = g->all;
+		return NULL;
+	}
+	at = cache_pos(g, fpr, &found);
+	*known = found || g->all;
+	return found && g->cache[at].data.len > 0 ? &g->cache[at] : NULL;
+}
+
 static int
 gw_open(struct keyset *ks, struct pgps_err *err)
 {
@@ -185,6 +316,9 @@ gw_close(struct keyset *ks)
 	if (g == NULL)
 		return;
 	gw_reset(g);
+	for (size_t i = 0; i < g->ncache; i++)
+		buf_release(&g->cache[i].data);
+	free(g->cache);
 	free(g->in);
 	free(g->certs);
 	free(g->certfpr);
@@ -254,6 +388,29 @@ gw_load(struct keyset *ks, struct gpgw *g, struct pgps_err *err)
 		g->byfpr[i].i = i;
 	}
 	qsort(g->byfpr, g->ncerts, sizeof(*g->byfpr), cmp_ord);
+	return 0;
+}
+
+/*
+ * The keyring's copies of the batch's keys into g->cur: from the cache
+ * when it knows every one of them, else from one gpg export.
+ */
+static int
+gw_current(struct gpgw *g, const char **pats, size_t np,
+    struct pgps_err *err)
+{
+	const struct gcopy *c;
+	bool known = true;
+
+	for (size_t i = 0; i < np && known; i++)
+		known = strlen(pats[i]) != 16 && (cache_find(g, pats[i],
+		    &known), known);
+	if (!known)
+		return gpg_keyring_export(&g->cur, g->kr, pats, np, err);
+	for (size_t i = 0; i < np; i++)
+		if ((c = cache_find(g, pats[i], &known)) != NULL &&
+		    buf_add(&g->cur, c->data.p, c->data.len) != 0)
+			return gw_nomem(err);
 	return 0;
 }
 
@@ -378,8 +535,8 @@ gw_flush(struct keyset *ks, struct pgps_err *err)
 		if (g->in[i].v.result != KEYSET_REFUSED)
 			pats[np++] = g->in[i].bare ? g->in[i].pattern :
 			    g->in[i].v.fpr;
-	if (np > 0 && ((r = gpg_keyring_export(&g->cur, g->kr, pats, np,
-	    err)) != 0 || (r = gw_load(ks, g, err)) != 0))
+	if (np > 0 && ((r = gw_current(g, pats, np, err)) != 0 ||
+	    (r = gw_load(ks, g, err)) != 0))
 		goto cleanup;
 	for (size_t i = 0; i < g->nin; i++) {
 		struct keyset_in *x = &g->in[i];
@@ -419,6 +576,15 @@ gw_flush(struct keyset *ks, struct pgps_err *err)
 			if (g->keys[ki].item != SIZE_MAX)
 				gw_apply(g, ord, start[ki], start[ki + 1],
 				    &g->keys[ki]);
+		/* Read back what gpg kept, for the lookups that follow. */
+		np = 0;
+		for (size_t j = 0; j < g->nitems; j++)
+			if (g->items[j].seen && !g->items[j].failed &&
+			    g->items[j].status != 0)
+				pats[np++] = g->items[j].fpr;
+		if (np > 0 && (g->ncache > 0 || g->all) &&
+		    (r = gw_preload(ks, pats, np, err)) != 0)
+			goto cleanup;
 	}
 	for (size_t i = 0; i < g->nin; i++)
 		keyset_report(ks, &g->in[i].v);
@@ -461,40 +627,37 @@ gw_lookup(struct buf *out, struct keyset *ks, const char *fpr,
     struct pgps_err *err)
 {
 	struct gpgw *g = ks->be;
-	struct pgp_reader *rd = NULL;
-	struct pgp_raw_cert raw;
-	struct pgp_cert c = PGP_CERT_INIT;
-	struct buf data = BUF_INIT;
-	struct pgps_err e = PGPS_ERR_INIT;
-	char have[KEYSET_FPR_HEX];
+	const struct gcopy *c;
+	bool known;
 	int r;
 
-	if ((r = gpg_keyring_export(&data, g->kr, &fpr, 1, err)) != 0)
-		goto cleanup;
-	r = PGPS_ENOTFOUND;
-	if (data.len > 0 && (r = pgp_reader_open_mem(&rd, data.p, data.len,
-	    ks->path, err)) != 0)
-		goto cleanup;
-	r = PGPS_ENOTFOUND;
-	while (rd != NULL && pgp_reader_next(rd, &raw, 0, &e) > 0) {
-		pgp_cert_release(&c);
-		if (pgp_cert_parse(&c, raw.p, raw.len, 0, &e) != 0 ||
-		    !c.has_primary)
-			continue;
-		pgp_key_fpr_hex(have, &c.primary);
-		if (!keyset_fpr_matches(have, fpr))
-			continue;
-		buf_reset(out);
-		r = buf_add(out, raw.p, raw.len) != 0 ? gw_nomem(err) : 0;
-		break;
+	if ((c = cache_find(g, fpr, &known)) == NULL && !known) {
+		if ((r = gw_preload(ks, &fpr, 1, err)) != 0)
+			return r;
+		c = cache_find(g, fpr, &known);
 	}
-	if (r == PGPS_ENOTFOUND)
-		pgps_err_set(err, r, "'%s': no key %s", ks->path, fpr);
- cleanup:
-	pgp_cert_release(&c);
-	pgp_reader_free(rd);
-	buf_release(&data);
-	return r;
+	if (c == NULL)
+		return pgps_err_set(err, PGPS_ENOTFOUND, "'%s': no key %s",
+		    ks->path, fpr);
+	buf_reset(out);
+	return buf_add(out, c->data.p, c->data.len) != 0 ? gw_nomem(err) : 0;
+}
+
+static int
+gw_list(char (**out)[KEYSET_FPR_HEX], size_t *n, struct keyset *ks,
+    struct pgps_err *err)
+{
+	struct gpgw *g = ks->be;
+	size_t alloc = 0;
+	int r;
+
+	if (!g->all && (r = gw_preload(ks, NULL, 0, err)) != 0)
+		return r;
+	for (size_t i = 0; i < g->ncache; i++)
+		if (g->cache[i].data.len > 0 && (r = keyset_list_add(out, n,
+		    &alloc, g->cache[i].fpr, err)) != 0)
+			return r;
+	return 0;
 }
 
 static int
@@ -523,4 +686,6 @@ const struct keyset_wops keyset_gpg_wops = {
 	.flush = gw_flush,
 	.commit = gw_commit,
 	.close = gw_close,
+	.list = gw_list,
+	.preload = gw_preload,
 };

@@ -408,6 +408,81 @@ keyset_lookup(struct buf *out, struct keyset *ks, const char *fpr,
 	return ks->ops->lookup(out, ks, fpr, err);
 }
 
+int
+keyset_list(char (**out)[KEYSET_FPR_HEX], size_t *n, struct keyset *ks,
+    struct pgps_err *err)
+{
+	*out = NULL;
+	*n = 0;
+	return ks->ops->list(out, n, ks, err);
+}
+
+int
+keyset_preload(struct keyset *ks, const char *const *pats, size_t n,
+    struct pgps_err *err)
+{
+	if (ks->ops->preload == NULL || (pats != NULL && n == 0))
+		return 0;
+	return ks->ops->preload(ks, pats, n, err);
+}
+
+int
+keyset_parent_exists(const char *path, struct pgps_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	char *dir;
+	int r = 0;
+
+	if (*path == '\0' || slash == NULL || slash == path)
+		return 0;
+	if ((dir = strndup(path, (size_t)(slash - path))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		r = pgps_err_set(err, PGPS_ENOTFOUND, "'%s': no directory "
+		    "'%s' to make it in", path, dir);
+	free(dir);
+	return r;
+}
+
+int
+keyset_list_add(char (**out)[KEYSET_FPR_HEX], size_t *n, size_t *alloc,
+    const char *fpr, struct pgps_err *err)
+{
+	if (*n == *alloc) {
+		size_t na = *alloc < 64 ? 64 : *alloc * 2;
+		char (*a)[KEYSET_FPR_HEX] = mem_reallocarray(*out, na,
+		    sizeof(*a));
+
+		if (a == NULL)
+			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		*out = a;
+		*alloc = na;
+	}
+	snprintf((*out)[(*n)++], KEYSET_FPR_HEX, "%s", fpr);
+	return 0;
+}
+
+static int
+cmp_fpr(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+void
+keyset_list_finish(char (*l)[KEYSET_FPR_HEX], size_t *n)
+{
+	size_t w = 0;
+
+	if (*n == 0)
+		return;
+	qsort(l, *n, sizeof(*l), cmp_fpr);
+	for (size_t i = 0; i < *n; i++)
+		if (w == 0 || strcmp(l[i], l[w - 1]) != 0)
+			memmove(l[w++], l[i], sizeof(*l));
+	*n = w;
+}
+
 static int
 need_write(struct keyset *ks, struct pgps_err *err)
 {

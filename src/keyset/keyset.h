@@ -101,7 +101,11 @@ enum keyset_open_flags {
 	/* With KEYSET_WRITE: a missing dump file or store is made (its
 	 * directory must exist). */
 	KEYSET_CREATE = 1 << 1,
-	/* Decide every put as for writing; commit writes nothing. */
+	/*
+	 * Decide every put as for writing; commit writes nothing, and no
+	 * lock is taken.  A store that KEYSET_CREATE would make is then an
+	 * empty set to look up in (not to put into).
+	 */
 	KEYSET_DRY_RUN = 1 << 2
 };
 
@@ -163,6 +167,23 @@ void keyset_set_origin(struct keyset *ks, const char *origin);
  * it.
  */
 int keyset_lookup(struct buf *out, struct keyset *ks, const char *fpr,
+    struct pgps_err *err);
+
+/*
+ * The primary fingerprints of every key of the set, each once, sorted:
+ * *out is a malloc'd array of *n entries.
+ */
+int keyset_list(char (**out)[KEYSET_FPR_HEX], size_t *n, struct keyset *ks,
+    struct pgps_err *err);
+
+/*
+ * Reads the set's copies of the keys pats[0..n) (fingerprints or key IDs;
+ * NULL: every key) at once, so the keyset_lookup() calls that follow cost
+ * nothing more.  Only a GnuPG keyring needs it; other sets return 0.  A
+ * GnuPG keyring's copies of the keys imported by a flush are read again
+ * after it, so lookups show what gpg kept.
+ */
+int keyset_preload(struct keyset *ks, const char *const *pats, size_t n,
     struct pgps_err *err);
 
 /*

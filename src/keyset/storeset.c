@@ -56,17 +56,27 @@ sw_open(struct keyset *ks, struct pgps_err *err)
 	size_t n;
 	int r;
 
-	if ((ks->flags & KEYSET_WRITE) != 0) {
-		/* A store is made only when asked to. */
+	if ((ks->flags & KEYSET_WRITE) != 0 &&
+	    (ks->flags & KEYSET_DRY_RUN) == 0) {
+		/* A store is made only when asked to, in a directory that
+		 * is there. */
 		if ((ks->flags & KEYSET_CREATE) == 0 &&
 		    (r = store_open(&s, ks->spec.arg, 0, err)) != 0)
+			return r;
+		if (s == NULL && (r = keyset_parent_exists(ks->spec.arg,
+		    err)) != 0)
 			return r;
 		store_free(s);
 		s = NULL;
 		fl = STORE_WRITE;
 	}
-	if ((r = store_open(&s, ks->spec.arg, fl, err)) != 0)
-		return r;
+	if ((r = store_open(&s, ks->spec.arg, fl, err)) != 0) {
+		/* A dry run of what would make it: an empty set. */
+		if (r != PGPS_ENOTFOUND || (ks->flags & KEYSET_CREATE) == 0 ||
+		    (ks->flags & KEYSET_DRY_RUN) == 0)
+			return r;
+		return keyset_parent_exists(ks->spec.arg, err);
+	}
 	ks->be = s;
 	if ((ks->path = strdup(store_dir(s))) == NULL) {
 		sw_close(ks);
@@ -89,6 +99,9 @@ sw_lookup(struct buf *out, struct keyset *ks, const char *fpr,
 	size_t n;
 	int r;
 
+	if (ks->be == NULL)
+		return pgps_err_set(err, PGPS_ENOTFOUND, "'%s': no key %s",
+		    ks->path, fpr);
 	if ((r = store_entries(&e, &n, NULL, ks->be, err)) != 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
@@ -109,6 +122,9 @@ sw_put(struct keyset *ks, const uint8_t *p, size_t len, const char *source,
 	int r;
 
 	memset(&pi, 0, sizeof(pi));
+	if (ks->be == NULL)
+		return pgps_err_set(err, PGPS_EINTERNAL, "'%s' is not there",
+		    ks->path);
 	r = store_put(ks->be, p, len, &ks->lim, &pi, &e);
 	if (r != 0 && store_is_fatal(r))
 		return pgps_err_set(err, r, "%s", e.msg);
@@ -170,6 +186,9 @@ sw_put_prepared(struct keyset *ks, const uint8_t *rec, size_t len,
 	int r;
 
 	memset(&pi, 0, sizeof(pi));
+	if (ks->be == NULL)
+		return pgps_err_set(err, PGPS_EINTERNAL, "'%s' is not there",
+		    ks->path);
 	r = store_put_prepared(ks->be, rec, len, used, &ks->lim, &pi, &e);
 	if (r != 0 && store_is_fatal(r))
 		return pgps_err_set(err, r, "%s", e.msg);
@@ -184,7 +203,7 @@ sw_commit(struct keyset *ks, const char *note,
 	struct store_commit_info ci;
 	int r;
 
-	if ((ks->flags & KEYSET_DRY_RUN) != 0)
+	if ((ks->flags & KEYSET_DRY_RUN) != 0 || ks->be == NULL)
 		return 0;
 	memset(&ci, 0, sizeof(ci));
 	if ((r = store_commit(ks->be, note, &ci, err)) != 0)
@@ -201,7 +220,7 @@ sw_join(struct keyset *ks, const char *spec, enum keyset_join_result *res,
 	enum store_join_result j;
 	int r;
 
-	if (strncmp(spec, "store:", 6) != 0)
+	if (strncmp(spec, "store:", 6) != 0 || ks->be == NULL)
 		return 0;
 	if ((r = store_join_limits(ks->be, spec + 6, &ks->lim, &j,
 	    err)) != 0)
@@ -221,7 +240,29 @@ keyset_join_why(const struct keyset *ks)
 const char *
 keyset_head(const struct keyset *ks)
 {
-	return ks->spec.kind == KEYSET_STORE ? store_head(ks->be) : "";
+	return ks->spec.kind == KEYSET_STORE && ks->be != NULL ?
+	    store_head(ks->be) : "";
+}
+
+static int
+sw_list(char (**out)[KEYSET_FPR_HEX], size_t *n, struct keyset *ks,
+    struct pgps_err *err)
+{
+	const struct store_entry *e;
+	char hex[KEYSET_FPR_HEX];
+	size_t ne, alloc = 0;
+	int r;
+
+	if (ks->be == NULL)
+		return 0;
+	if ((r = store_entries(&e, &ne, NULL, ks->be, err)) != 0)
+		return r;
+	for (size_t i = 0; i < ne; i++) {
+		hex_encode_upper(hex, e[i].fpr, e[i].fprlen);
+		if ((r = keyset_list_add(out, n, &alloc, hex, err)) != 0)
+			return r;
+	}
+	return 0;
 }
 
 const struct keyset_wops keyset_store_wops = {
@@ -235,4 +276,5 @@ const struct keyset_wops keyset_store_wops = {
 	.prepare = sw_prepare,
 	.put_prepared = sw_put_prepared,
 	.join = sw_join,
+	.list = sw_list,
 };
