@@ -234,7 +234,8 @@ sw_join(struct keyset *ks, const char *spec, enum keyset_join_result *res,
 const char *
 keyset_join_why(const struct keyset *ks)
 {
-	return ks->spec.kind == KEYSET_STORE ? store_join_why(ks->be) : "";
+	return ks->spec.kind == KEYSET_STORE && ks->be != NULL ?
+	    store_join_why(ks->be) : "";
 }
 
 const char *
