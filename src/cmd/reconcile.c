@@ -1368,6 +1368,7 @@ fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
 	struct net_opts no;
 	struct net_client *nc = NULL;
 	struct atomic_file af;
+	struct file_lock lk = FILE_LOCK_INIT;
 	char *path = NULL;
 	int rc = -1;
 
@@ -1390,6 +1391,12 @@ fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
 		}
 		f->f = f->tmp;
 	} else {
+		/* A file rewritten is locked from the copy to the rename, so
+		 * another writer (fetch --keyring) neither loses nor is lost. */
+		if (!s->is_dir && file_lock(&lk, s->path, s->path, &err) != 0) {
+			error("%s", err.msg);
+			goto cleanup;
+		}
 		path = s->is_dir ? new_dump_name(s->path) : xstrdup(s->path);
 		if (path == NULL || atomic_open(&af, path) != 0)
 			goto cleanup;
@@ -1456,6 +1463,7 @@ fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
 	path = NULL;
 	rc = 0;
  cleanup:
+	file_unlock(&lk);
 	free(path);
 	net_client_free(nc);
 	digest_free(f->md5);
