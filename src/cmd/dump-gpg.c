@@ -520,6 +520,10 @@ store_verdict(const struct keyset_verdict *v, void *arg)
 		si->rejected++;
 		return;
 	}
+	if (v->secret_dropped > 0 && !si->ctx->quiet)
+		warn("%s: %zu secret subkey%s dropped: secret key material "
+		    "is never stored", v->fpr, v->secret_dropped,
+		    v->secret_dropped == 1 ? "" : "s");
 	si->n[v->result]++;
 	for (size_t k = 0; k <= PGP_CHANGE_OTHER; k++)
 		si->added[k] += v->added[k];

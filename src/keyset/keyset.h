@@ -132,6 +132,8 @@ struct keyset_verdict {
 	/* Left out because a GnuPG keyring cannot read them. */
 	size_t			 dropped_sigs;
 	size_t			 dropped_subkeys;
+	/* Secret subkeys dropped: never stored (a store's puts). */
+	size_t			 secret_dropped;
 	char			 why[300];	/* KEYSET_REFUSED */
 };
 

@@ -31,6 +31,7 @@ put_verdict(struct keyset *ks, const struct store_put_info *pi, int r,
 	    pi->status == STORE_PUT_UPDATED ? KEYSET_CHANGED :
 	    KEYSET_UNCHANGED;
 	memcpy(v.added, pi->added, sizeof(v.added));
+	v.secret_dropped = pi->secret_dropped;
 	v.merge.new_uids = a[PGP_CHANGE_UID] + a[PGP_CHANGE_UAT];
 	v.merge.new_subkeys = a[PGP_CHANGE_SUBKEY];
 	v.merge.new_revocations = a[PGP_CHANGE_REVOCATION];
