@@ -754,20 +754,6 @@ memcert_fpr_cmp(const void *a, const void *b)
 	    (*(struct memcert *const *)b)->fpr);
 }
 
-/* The keyring's certificate of the key fpr, or NULL. */
-static const struct memcert *
-set_find_fpr(const struct set *s, const char *fpr)
-{
-	struct memcert key, *kp = &key, **m;
-
-	if (s->nmem == 0)
-		return NULL;
-	snprintf(key.fpr, sizeof(key.fpr), "%s", fpr);
-	m = bsearch(&kp, s->byfpr, s->nmem, sizeof(*s->byfpr),
-	    memcert_fpr_cmp);
-	return m != NULL ? *m : NULL;
-}
-
 /*
  * Exports the keys pats[0..n) of the keyring, or all of them when pats is
  * NULL, and hands each certificate SKS would accept to fn, parsed and
@@ -1638,72 +1624,16 @@ store_add(struct set *s, struct fetch *f, const char *peer,
 #define GPG_BATCH	1000
 #define GPG_BATCH_BYTES	((size_t)32 << 20)
 
-/* One fetched certificate on its way into gpg. */
-struct gpg_in {
-	char		 fpr[GPG_FPR_HEX];
-	size_t		 rec;		/* into fetch.recs */
-	struct buf	 data;		/* the form gpg takes */
-	enum update_result res;
-	bool		 refused;
-	size_t		 item;		/* its key's import item */
+/* What the verdicts of one batch go to (keyset.h). */
+struct gpg_put {
+	const struct fetch	*f;
+	struct added		*ga;
+	struct elemvec		*kept;	/* the peer's hashes gpg took */
+	const char		**pats;	/* the keys gpg took, for gpg_each() */
+	char			(*fprs)[KEYSET_FPR_HEX];
+	size_t			 np;
 };
 
-static int
-gpg_in_cmp(const void *a, const void *b)
-{
-	const struct gpg_in *x = a, *y = b;
-	int c = strcmp(x->fpr, y->fpr);
-
-	if (c != 0)
-		return c;
-	return x->rec < y->rec ? -1 : x->rec > y->rec;
-}
-
-static void
-gpg_refuse(const struct fetch *f, struct gpg_in *x, const char *why,
-    struct added *ga)
-{
-	char hex[33];
-
-	hex_encode_upper(hex, f->recs[x->rec].h, 16);
-	warn("%s%s%s: not imported: %s", hex, x->fpr[0] != '\0' ? " " : "",
-	    x->fpr, why);
-	x->refused = true;
-	ga->refused++;
-}
-
-/*
- * The fetched certificate in b, in the form gpg takes (update_prepare()
- * with the default limits): what gpg 2.2 cannot read is left out or
- * refused here, since one such certificate makes gpg drop a whole run.
- */
-static void
-gpg_take(const struct fetch *f, struct gpg_in *x, size_t rec,
-    const struct buf *b, const struct pgp_limits *lim, struct added *ga)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct pgp_cert c = PGP_CERT_INIT;
-	char why[sizeof(err.msg) + 32];
-
-	memset(x, 0, sizeof(*x));
-	buf_init(&x->data, 0);
-	x->rec = rec;
-	if (pgp_cert_parse(&c, b->p, b->len, 0, &err) != 0)
-		gpg_refuse(f, x, err.msg, ga);
-	else {
-		pgp_key_fpr_hex(x->fpr, &c.primary);
-		if (update_prepare(&x->data, &c, lim, UPDATE_GPG, NULL,
-		    &err) != 0) {
-			snprintf(why, sizeof(why), "%s%s",
-			    err.code == PGPS_ELIMIT ? "over the limits: " : "",
-			    err.msg);
-			gpg_refuse(f, x, why, ga);
-		}
-	}
-	pgp_cert_release(&c);
-}
-
-/* Collects the hash of one certificate (gpg_each()). */
 static void
 gpg_hash_one(const struct pgp_cert *c, const uint8_t *h, void *arg)
 {
@@ -1714,146 +1644,95 @@ gpg_hash_one(const struct pgp_cert *c, const uint8_t *h, void *arg)
 	elemvec_add(arg, &e, 1);
 }
 
-/*
- * Imports in[0..n) in one gpg run.  The certificates of one key are merged
- * with the keyring's copy of it first (update_merge()), so gpg gets the
- * whole certificate and an update without user IDs still lands; keys to
- * which nothing is new do not go to gpg at all.  The hashes of what gpg
- * then holds of the keys go to *have, those of the certificates it took
- * to *kept.
- */
-static int
-gpg_import_batch(struct set *s, const struct fetch *f, struct gpg_in *in,
-    size_t n, struct added *ga, struct gpg_import_result *gres,
-    struct elemvec *have, struct elemvec *kept)
+/* Counts what became of one fetched certificate (its offset: its rec). */
+static void
+gpg_verdict(const struct keyset_verdict *v, void *arg)
 {
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct gpg_import_item *items;
-	struct buf *works;
-	const char **pats;
-	size_t nitems = 0, np = 0;
-	uint64_t skipped = 0, excluded = 0;
-	int rc = -1;
+	struct gpg_put *gp = arg;
+	struct recon_elem e;
+	char hex[33];
 
-	qsort(in, n, sizeof(*in), gpg_in_cmp);
-	items = xcalloc(n + 1, sizeof(*items));
-	works = xcalloc(n + 1, sizeof(*works));
-	pats = xcalloc(n + 1, sizeof(*pats));
-	for (size_t k = 0, e; k < n; k = e) {
-		const struct memcert *cur = set_find_fpr(s, in[k].fpr);
-		struct buf *w = &works[nitems];
-		bool changed = false;
-
-		for (e = k; e < n && strcmp(in[e].fpr, in[k].fpr) == 0; e++)
-			;
-		if (in[k].fpr[0] == '\0')
-			continue;	/* refused before its key was known */
-		buf_init(w, 0);
-		if (cur != NULL && buf_add(w, cur->p, cur->len) != 0)
-			die("out of memory");
-		for (size_t j = k; j < e; j++) {
-			if (in[j].refused)
-				continue;
-			pgps_err_clear(&err);
-			if (update_merge(w, &in[j].res, in[j].data.p,
-			    in[j].data.len, 0, UPDATE_GPG, NULL, NULL, NULL,
-			    &err) != 0) {
-				gpg_refuse(f, &in[j], err.msg, ga);
-				continue;
-			}
-			in[j].item = nitems;
-			changed |= in[j].res != UPDATE_UNCHANGED;
-		}
-		if (!changed) {
-			buf_release(w);
-			continue;
-		}
-		items[nitems].p = w->p;
-		items[nitems].len = w->len;
-		snprintf(items[nitems].fpr, sizeof(items[nitems].fpr), "%s",
-		    in[k].fpr);
-		nitems++;
+	switch (v->result) {
+	case KEYSET_REFUSED:
+		hex_encode_upper(hex, gp->f->recs[v->offset].h, 16);
+		warn("%s%s%s: not imported: %s", hex, v->fpr[0] != '\0' ?
+		    " " : "", v->fpr, v->why);
+		gp->ga->refused++;
+		return;
+	case KEYSET_NEW:
+		gp->ga->put_new++;
+		break;
+	case KEYSET_CHANGED:
+		gp->ga->put_merged++;
+		break;
+	case KEYSET_UNCHANGED:
+		gp->ga->put_unchanged++;
+		break;
 	}
-	if (nitems > 0 && gpg_keyring_import(items, nitems, gres, s->kr, "ks",
-	    &err) != 0) {
-		error("%s", err.msg);
-		goto cleanup;
+	memcpy(e.b, gp->f->recs[v->offset].h, 16);
+	elemvec_add(gp->kept, &e, 1);
+	if (gp->np == 0 || strcmp(gp->fprs[gp->np - 1], v->fpr) != 0) {
+		memcpy(gp->fprs[gp->np], v->fpr, sizeof(gp->fprs[0]));
+		gp->pats[gp->np] = gp->fprs[gp->np];
+		gp->np++;
 	}
-	for (size_t k = 0; k < n; k++) {
-		struct gpg_in *x = &in[k];
-		const struct gpg_import_item *it = &items[x->item];
-		struct recon_elem e;
-
-		if (x->refused)
-			continue;
-		if (x->res == UPDATE_UNCHANGED)
-			ga->put_unchanged++;
-		else if (it->failed)
-			gpg_refuse(f, x, it->why, ga);
-		else if (!it->seen)
-			gpg_refuse(f, x, "gpg did not import it (no valid "
-			    "self-signed user ID?)", ga);
-		else if (it->status == 0)
-			ga->put_unchanged++;	/* gpg had it all */
-		else if (x->res == UPDATE_NEW)
-			ga->put_new++;
-		else
-			ga->put_merged++;
-		if (x->refused)
-			continue;
-		memcpy(e.b, f->recs[x->rec].h, 16);
-		elemvec_add(kept, &e, 1);
-		if (np == 0 || strcmp(pats[np - 1], x->fpr) != 0)
-			pats[np++] = x->fpr;
-	}
-	/* What gpg holds of those keys now. */
-	rc = np == 0 || gpg_each(s->kr, s->path, pats, np, gpg_hash_one, have,
-	    &skipped, &excluded) == 0 ? 0 : -1;
- cleanup:
-	for (size_t k = 0; k < nitems; k++)
-		buf_release(&works[k]);
-	free(works);
-	free(items);
-	free(pats);
-	return rc;
 }
 
 /*
- * Imports what fetch_missing() wrote to f->tmp into the keyring, a batch
- * per gpg run, and counts how many of the certificates gpg now holds
- * under another SKS hash than the peer's (merged with the keyring's copy,
- * or cut by gpg, which drops what does not verify).
+ * Imports the fetched certificates into the keyring through the key-set
+ * interface (merged with the keyring's copies, the limits applied, one
+ * gpg run per batch), then hashes what gpg holds of those keys, to count
+ * the ones it keeps under another SKS hash than the peer's.
  */
 static int
 gpg_add(struct set *s, struct fetch *f, struct added *ga)
 {
-	struct gpg_import_result gres;
+	struct pgps_err err = PGPS_ERR_INIT;
 	struct pgp_limits lim;
 	struct elemvec have = { NULL, 0, 0 }, kept = { NULL, 0, 0 };
-	struct gpg_in *in;
-	struct buf b = BUF_INIT;
-	size_t i = 0, n = 0;
+	struct keyset *ks = NULL;
+	struct gpg_put gp;
+	struct buf b = BUF_INIT, spec = BUF_INIT;
+	uint64_t skipped = 0, excluded = 0;
+	size_t bytes;
 	int rc = -1;
 
 	memset(ga, 0, sizeof(*ga));
-	memset(&gres, 0, sizeof(gres));
+	memset(&gp, 0, sizeof(gp));
+	gp.f = f;
+	gp.ga = ga;
+	gp.kept = &kept;
+	gp.pats = xcalloc(GPG_BATCH + 1, sizeof(*gp.pats));
+	gp.fprs = xcalloc(GPG_BATCH + 1, sizeof(*gp.fprs));
 	pgp_limits_default(&lim);
-	in = xcalloc(GPG_BATCH, sizeof(*in));
-	while (i < f->nrecs) {
-		size_t bytes = 0;
-
-		for (n = 0; i < f->nrecs && n < GPG_BATCH &&
-		    bytes < GPG_BATCH_BYTES; n++, i++) {
-			if (fetched_read(f, i, &b) != 0)
-				goto cleanup;
-			gpg_take(f, &in[n], i, &b, &lim, ga);
-			bytes += in[n].data.len;
-		}
-		if (gpg_import_batch(s, f, in, n, ga, &gres, &have,
-		    &kept) != 0)
+	if (buf_addf(&spec, "gpg:%s", gpg_keyring_home(s->kr)) != 0)
+		die("out of memory");
+	if (keyset_open(&ks, (const char *)spec.p, KEYSET_WRITE, &lim,
+	    &err) != 0) {
+		error("%s", err.msg);
+		goto cleanup;
+	}
+	keyset_on_verdict(ks, gpg_verdict, &gp);
+	keyset_set_origin(ks, "ks");
+	for (size_t i = 0; i < f->nrecs; i++) {
+		if (fetched_read(f, i, &b) != 0)
 			goto cleanup;
-		for (; n > 0; n--)
-			buf_release(&in[n - 1].data);
+		if (keyset_put(ks, b.p, b.len, s->path, i, &err) != 0) {
+			error("%s", err.msg);
+			goto cleanup;
+		}
+		if (keyset_pending(ks, &bytes) < GPG_BATCH &&
+		    bytes < GPG_BATCH_BYTES && i + 1 < f->nrecs)
+			continue;
+		gp.np = 0;
+		if (keyset_flush(ks, &err) != 0) {
+			error("%s", err.msg);
+			goto cleanup;
+		}
+		/* What gpg holds of those keys now. */
+		if (gp.np > 0 && gpg_each(s->kr, s->path, gp.pats, gp.np,
+		    gpg_hash_one, &have, &skipped, &excluded) != 0)
+			goto cleanup;
 	}
 	elemvec_unique(&have);
 	for (size_t k = 0; k < kept.n; k++)
@@ -1862,12 +1741,13 @@ gpg_add(struct set *s, struct fetch *f, struct added *ga)
 			ga->other_hash++;
 	rc = 0;
  cleanup:
-	for (; n > 0; n--)
-		buf_release(&in[n - 1].data);
-	free(in);
+	keyset_close(ks);
+	free(gp.pats);
+	free(gp.fprs);
 	free(have.v);
 	free(kept.v);
 	buf_release(&b);
+	buf_release(&spec);
 	return rc;
 }
 
