@@ -85,8 +85,7 @@ struct keyset {
 	void			*be;		/* the backend's state */
 };
 
-extern const struct keyset_wops keyset_dump_wops;
-extern const struct keyset_wops keyset_dir_wops;
+extern const struct keyset_wops keyset_dump_wops;	/* files and dirs */
 extern const struct keyset_wops keyset_gpg_wops;
 extern const struct keyset_wops keyset_store_wops;
 
@@ -148,6 +147,9 @@ void keyset_list_finish(char (*l)[KEYSET_FPR_HEX], size_t *n);
  * default place: 0), else PGPS_ENOTFOUND naming it.
  */
 int keyset_parent_exists(const char *path, struct pgps_err *err);
+
+/* Whether a file name is a dump's in a directory: *.pgp, *.gpg, *.asc. */
+bool keyset_is_dump_name(const char *n);
 
 /* Whether fpr (upper-case hex) answers to pattern (a fingerprint, or a
  * 16-digit key ID). */

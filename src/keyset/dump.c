@@ -234,17 +234,6 @@ dw_load_file(struct dumpw *d, const char *path, bool *armored,
 	return r;
 }
 
-static bool
-dump_file_name(const char *n)
-{
-	size_t l = strlen(n);
-
-	if (n[0] == '.' || l < 5)
-		return false;
-	return strcmp(n + l - 4, ".pgp") == 0 ||
-	    strcmp(n + l - 4, ".gpg") == 0 || strcmp(n + l - 4, ".asc") == 0;
-}
-
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -291,7 +280,7 @@ dw_load_dir(struct dumpw *d, const char *dir, struct pgps_err *err)
 	while ((e = readdir(dp)) != NULL) {
 		char **a;
 
-		if (!dump_file_name(e->d_name))
+		if (!keyset_is_dump_name(e->d_name))
 			continue;
 		if ((a = mem_reallocarray(names, n + 1, sizeof(*a))) == NULL ||
 		    (a[n] = strdup(e->d_name)) == NULL) {
@@ -578,15 +567,6 @@ dw_list(char (**out)[KEYSET_FPR_HEX], size_t *n, struct keyset *ks,
 }
 
 const struct keyset_wops keyset_dump_wops = {
-	.open = dw_open,
-	.lookup = dw_lookup,
-	.put = dw_put,
-	.commit = dw_commit,
-	.close = dw_close,
-	.list = dw_list,
-};
-
-const struct keyset_wops keyset_dir_wops = {
 	.open = dw_open,
 	.lookup = dw_lookup,
 	.put = dw_put,

@@ -104,8 +104,8 @@ namecmp(const void *a, const void *b)
 	    ((const struct source *)b)->name);
 }
 
-static bool
-dump_name(const char *n)
+bool
+keyset_is_dump_name(const char *n)
 {
 	size_t l = strlen(n);
 
@@ -130,7 +130,7 @@ add_dir(struct keyset_iter *it, const char *dir, struct pgps_err *err)
 		char *p;
 		size_t n;
 
-		if (!dump_name(e->d_name))
+		if (!keyset_is_dump_name(e->d_name))
 			continue;
 		n = strlen(dir) + strlen(e->d_name) + 2;
 		if ((p = malloc(n)) == NULL) {
@@ -329,10 +329,8 @@ keyset_open(struct keyset **out, const char *spec, unsigned int flags,
 		goto fail;
 	switch (ks->spec.kind) {
 	case KEYSET_DUMP:
-		ks->ops = &keyset_dump_wops;
-		break;
 	case KEYSET_DIR:
-		ks->ops = &keyset_dir_wops;
+		ks->ops = &keyset_dump_wops;	/* dump.c does both */
 		break;
 	case KEYSET_GPG:
 		ks->ops = &keyset_gpg_wops;

@@ -6,8 +6,7 @@
 # holder, and a rewritten dump keeps its mode and its symbolic link.
 # Stub keyservers (tests/hkpd); gpg is real.
 . "$(dirname "$0")/lib.sh"
-
-HKPD=$SRCDIR/tests/hkpd/hkpd
+. "$SRCDIR/tests/e2e/lib-hkpd.sh"
 C=$SRCDIR/tests/data/certs
 
 if ! test_have_prereq GPG || ! [ -x "$HKPD" ]; then
@@ -23,38 +22,14 @@ ALICE=$(fpr_of "$C/alice.pgp")
 BOB=$(fpr_of "$C/bob.pgp")
 LOOKUP='/pks/lookup?op=get&options=mr&search=0x'
 
-mkdir hkp && cp "$SRCDIR"/tests/data/hkp/* hkp/ || exit 1
-reply() {
-	printf 'HTTP/1.1 200 OK\r\nContent-Type: application/pgp-keys\r\n\r\n' \
-	    >"hkp/$1" &&
-	gpg --enarmor <"$2" | sed 's/ARMORED FILE/PUBLIC KEY BLOCK/' |
-	    grep -v "^Comment:" >>"hkp/$1"
-}
-reply alice-later.http "$C/alice-later.pgp"
-reply bob.http "$C/bob.pgp"
+hkpd_reply alice-later.http "$C/alice-later.pgp"
+hkpd_reply bob.http "$C/bob.pgp"
 
-# start_hkpd NAME [ROUTE...]: a stub in the background; its URL in $NAME.
-start_hkpd() {
-	_n=$1
-	shift
-	_args=
-	for _r in "$@"; do
-		_args="$_args -r '$_r'"
-	done
-	eval "\"$HKPD\" -d hkp -t 120 $_args \"$TRASH/$_n.port\" &"
-	_pid=$!
-	test_at_exit "kill $_pid 2>/dev/null"
-	_i=0
-	while [ ! -s "$TRASH/$_n.port" ] && [ $_i -lt 100 ]; do
-		sleep 0.05
-		_i=$((_i + 1))
-	done
-	eval "$_n=hkp://127.0.0.1:$(cat "$TRASH/$_n.port")"
-}
-
-start_hkpd FAST "GET $LOOKUP$ALICE file alice-later.http" \
+hkpd_start FAST "GET $LOOKUP$ALICE file alice-later.http" \
     "GET $LOOKUP$BOB file bob.http"
-start_hkpd SLOW "GET $LOOKUP$ALICE file alice-later.http delay 3"
+hkpd_start SLOW "GET $LOOKUP$ALICE file alice-later.http delay 3"
+FAST=hkp://$FAST
+SLOW=hkp://$SLOW
 
 test_expect_success 'a dump that is not there: exit 2, nothing asked' '
 	test_expect_code 2 pgpsync fetch --keyring /no/such/file -k "$FAST" \
