@@ -1,24 +1,32 @@
 /*
- * store-int.h: what the files of the certificate store share: a few
- * helpers of store.c, and the object writer of store-pack.c, which turns
- * the objects of a commit into loose objects or one pack file with its
- * index.  For src/keyset/store*.c and their tests only.
+ * store-int.h: what the files of the certificate store share: the
+ * store's handle and helpers (store.c: the repository, its lock and refs,
+ * the side index, putting and committing), the object writer
+ * (store-pack.c: loose objects or one pack file with its index), the
+ * join of a fetched revision (store-join.c) and the key-set backend
+ * (store-set.c).  For src/keyset/store*.c and their tests only.
  */
 #ifndef PGPSYNC_KEYSET_STORE_INT_H
 #define PGPSYNC_KEYSET_STORE_INT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <git2.h>
 
 #include "keyset/store.h"
+#include "openpgp/openpgp.h"
 #include "util/buf.h"
 #include "util/digest.h"
 #include "util/err.h"
 
 #define OID_LEN			STORE_OID_LEN
+#define FPR_HEX			(2 * PGP_FPR_MAX + 1)
+
+/* The README of every store (layout 1). */
+extern const char store_readme[];
 
 /* Fewer objects than this are written loose (git's transfer.unpackLimit). */
 #define LOOSE_MAX_OBJECTS	100
@@ -134,5 +142,115 @@ int objw_unpack_stored(struct buf *out, const uint8_t *z, size_t zlen,
 /* Git's object id: SHA-1 over "<type> <len>\0" and the contents. */
 void objw_object_id(struct digest *sha1, uint8_t type, const uint8_t *p,
     size_t len, uint8_t oid[OID_LEN]);
+
+/* --- the store (store.c) ---------------------------------------------- */
+
+/*
+ * A key ID and the certificate with it (1 + its index in the index, or
+ * past that, among those put), or KID_MANY when several have it.
+ */
+struct kid_slot {
+	uint8_t		 kid[8];
+	uint32_t	 val;
+};
+#define KID_MANY	UINT32_MAX
+
+/* A certificate put since the last commit. */
+struct staged {
+	struct store_entry	 e;
+	size_t			 obj;		/* in the object writer */
+	bool			 updated;	/* the base commit had it */
+	uint32_t		 added[PGP_CHANGE_OTHER + 1];
+};
+
+struct store {
+	git_repository		*repo;
+	git_odb			*odb;
+	char			*dir;		/* as named, for messages */
+	char			*gitdir;
+	char			*rev;		/* NULL: HEAD */
+	bool			 writable;
+	int			 lockfd;
+	bool			 has_base;	/* there is a commit */
+	git_oid			 base;
+	git_oid			 tree;
+	char			 head[2 * OID_LEN + 1];
+
+	bool			 loaded;	/* the index */
+	struct store_entry	*ents;
+	size_t			 nents;
+	struct store_entry	*bad;		/* damaged files: keys only */
+	size_t			 nbad;
+
+	struct objw		 w;
+	struct staged		*st;
+	size_t			 nst;
+	size_t			 ast;
+	uint32_t		*sht;		/* fingerprint -> staged + 1 */
+	size_t			 shtcap;
+
+	struct digest		*md5;
+	struct pgp_cert		 c1;
+	struct pgp_cert		 c2;
+	struct pgp_cert		 c3;
+	struct buf		 nb;		/* the new version */
+	struct buf		 ob;		/* the stored version */
+	struct buf		 mb;		/* merged */
+	struct buf		 fb;		/* merged, limits applied */
+	struct buf		 sb;		/* without secret subkeys */
+	struct store_prep	*prep;		/* for store_put() */
+	struct buf		 rec;
+	struct kid_slot		*kid;		/* key ID -> certificate */
+	size_t			 kidcap;
+	size_t			 nkid;
+	bool			 has_join;	/* the next commit is a merge */
+	git_oid			 join;		/* its second parent */
+	char			*joinname;
+	char			*joinwhy;	/* why not a fast-forward */
+};
+
+int store_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
+    size_t blen);
+int store_entry_cmp(const void *va, const void *vb);
+void store_fpr_hex(char out[FPR_HEX], const uint8_t *fpr, size_t len);
+/* Parses "<hex fingerprint>.pgp"; false for any other name. */
+bool store_parse_cert_name(const char *name, uint8_t *fpr, uint8_t *len);
+/* A shard directory's name: two upper-case hex digits. */
+bool store_is_shard_name(const char *name);
+/* A certificate's name in its shard directory dir ("AB/CD"). */
+bool store_parse_cert_path(const char *dir, const char *name, uint8_t *fpr,
+    uint8_t *len);
+/* The default store's directory, allocated. */
+char *store_default_dir(void);
+/* Splits a store name into its directory and revision (NULL: none). */
+int store_split_name(const char *name, char **dir, char **rev);
+/*
+ * Why p[0..len) is not what the file of the certificate fpr must hold,
+ * or NULL; c is left parsed; theirs gets another key's fingerprint, or "".
+ */
+const char *store_cert_misnamed(struct pgp_cert *c, const uint8_t *p,
+    size_t len, const uint8_t *fpr, size_t fprlen, char theirs[FPR_HEX]);
+/* A secret key or subkey packet anywhere in c. */
+bool store_has_secret_packet(const struct pgp_cert *c);
+/*
+ * Replaces out's contents with c, lim applied (or as it is, trust packets
+ * dropped); *same (may be NULL) tells whether every packet was kept.
+ */
+int store_normalise(struct buf *out, const struct pgp_cert *c,
+    const struct pgp_limits *lim, bool *same, struct pgps_err *err);
+/* Moves HEAD (or the branch it names) from the base commit to id. */
+int store_move_head(struct store *s, const git_oid *id, const char *why,
+    struct pgps_err *err);
+
+/*
+ * Called for each certificate file that differs between two trees: path
+ * is "AB/CD/<name>", old or new NULL when the file is only on one side.
+ */
+typedef int (*store_walk_fn)(const char *path, const char *name,
+    const git_oid *old, const git_oid *new, void *arg,
+    struct pgps_err *err);
+int store_tree_walk(struct store *s, const git_oid *a, const git_oid *b,
+    int depth, const char *prefix, store_walk_fn fn, void *arg,
+    struct pgps_err *err);
 
 #endif

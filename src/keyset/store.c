@@ -59,7 +59,6 @@
 #include "util/limits.h"
 #include "util/mem.h"
 
-#define FPR_HEX		(2 * PGP_FPR_MAX + 1)
 
 #define LOCK_WAIT_DEFAULT	10	/* seconds */
 #define LIST_MAX		1000	/* certificates named in a message */
@@ -67,7 +66,7 @@
 #define INDEX_MAGIC		"PGPSIDX1"
 #define INDEX_REC		(1 + PGP_FPR_MAX + 16 + OID_LEN)
 
-static const char readme[] =
+const char store_readme[] =
     "pgpsync certificate store (layout 1)\n"
     "\n"
     "Each file is one OpenPGP certificate, binary, named by the upper-case\n"
@@ -110,8 +109,8 @@ is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int
-key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+int
+store_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
 	int c = memcmp(a, b, alen < blen ? alen : blen);
 
@@ -120,23 +119,23 @@ key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
-static int
-entry_cmp(const void *va, const void *vb)
+int
+store_entry_cmp(const void *va, const void *vb)
 {
 	const struct store_entry *a = va, *b = vb;
 
-	return key_cmp(a->fpr, a->fprlen, b->fpr, b->fprlen);
+	return store_key_cmp(a->fpr, a->fprlen, b->fpr, b->fprlen);
 }
 
-static void
-fpr_hex(char out[FPR_HEX], const uint8_t *fpr, size_t len)
+void
+store_fpr_hex(char out[FPR_HEX], const uint8_t *fpr, size_t len)
 {
 	hex_encode_upper(out, fpr, len);
 }
 
 /* Parses "<hex fingerprint>.pgp"; false for any other name. */
-static bool
-parse_cert_name(const char *name, uint8_t *fpr, uint8_t *len)
+bool
+store_parse_cert_name(const char *name, uint8_t *fpr, uint8_t *len)
 {
 	size_t n = strlen(name);
 
@@ -155,8 +154,8 @@ parse_cert_name(const char *name, uint8_t *fpr, uint8_t *len)
 	return true;
 }
 
-static bool
-is_shard_name(const char *name)
+bool
+store_is_shard_name(const char *name)
 {
 	return strlen(name) == 2 &&
 	    strchr("0123456789ABCDEF", name[0]) != NULL &&
@@ -168,11 +167,11 @@ is_shard_name(const char *name)
  * certificate's name whose fingerprint starts with ABCD; false for any
  * other name, and for a certificate filed in the wrong directory.
  */
-static bool
-parse_cert_path(const char *dir, const char *name, uint8_t *fpr,
+bool
+store_parse_cert_path(const char *dir, const char *name, uint8_t *fpr,
     uint8_t *len)
 {
-	return strlen(dir) == 5 && parse_cert_name(name, fpr, len) &&
+	return strlen(dir) == 5 && store_parse_cert_name(name, fpr, len) &&
 	    memcmp(name, dir, 2) == 0 && memcmp(name + 2, dir + 3, 2) == 0;
 }
 
@@ -197,70 +196,6 @@ store_grow(void *v, size_t n, size_t *alloc, size_t size)
 }
 
 /* --- the store -------------------------------------------------------- */
-
-/*
- * A key ID and the certificate with it (1 + its index in the index, or
- * past that, among those put), or KID_MANY when several have it.
- */
-struct kid_slot {
-	uint8_t		 kid[8];
-	uint32_t	 val;
-};
-#define KID_MANY	UINT32_MAX
-
-/* A certificate put since the last commit. */
-struct staged {
-	struct store_entry	 e;
-	size_t			 obj;		/* in the object writer */
-	bool			 updated;	/* the base commit had it */
-	uint32_t		 added[PGP_CHANGE_OTHER + 1];
-};
-
-struct store {
-	git_repository		*repo;
-	git_odb			*odb;
-	char			*dir;		/* as named, for messages */
-	char			*gitdir;
-	char			*rev;		/* NULL: HEAD */
-	bool			 writable;
-	int			 lockfd;
-	bool			 has_base;	/* there is a commit */
-	git_oid			 base;
-	git_oid			 tree;
-	char			 head[2 * OID_LEN + 1];
-
-	bool			 loaded;	/* the index */
-	struct store_entry	*ents;
-	size_t			 nents;
-	struct store_entry	*bad;		/* damaged files: keys only */
-	size_t			 nbad;
-
-	struct objw		 w;
-	struct staged		*st;
-	size_t			 nst;
-	size_t			 ast;
-	uint32_t		*sht;		/* fingerprint -> staged + 1 */
-	size_t			 shtcap;
-
-	struct digest		*md5;
-	struct pgp_cert		 c1;
-	struct pgp_cert		 c2;
-	struct pgp_cert		 c3;
-	struct buf		 nb;		/* the new version */
-	struct buf		 ob;		/* the stored version */
-	struct buf		 mb;		/* merged */
-	struct buf		 fb;		/* merged, limits applied */
-	struct buf		 sb;		/* without secret subkeys */
-	struct store_prep	*prep;		/* for store_put() */
-	struct buf		 rec;
-	struct kid_slot		*kid;		/* key ID -> certificate */
-	size_t			 kidcap;
-	size_t			 nkid;
-	bool			 has_join;	/* the next commit is a merge */
-	git_oid			 join;		/* its second parent */
-	char			*joinname;
-	char			*joinwhy;	/* why not a fast-forward */
-};
 
 const char *
 store_dir(const struct store *s)
@@ -291,8 +226,8 @@ set_base(struct store *s, const git_oid *commit, const git_oid *tree)
 }
 
 /* $XDG_DATA_HOME/pgpsync/store, else ~/.local/share/pgpsync/store. */
-static char *
-default_dir(void)
+char *
+store_default_dir(void)
 {
 	const char *x = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
 
@@ -310,8 +245,8 @@ default_dir(void)
  * empty or a directory (so both "dir@x@HEAD" and "@HEAD@{1}" work), else
  * after the first '@'.
  */
-static int
-split_name(const char *name, char **dir, char **rev)
+int
+store_split_name(const char *name, char **dir, char **rev)
 {
 	const char *at = strchr(name, '@'), *pick = NULL;
 
@@ -650,13 +585,13 @@ store_open(struct store **out, const char *name, unsigned int flags,
 	 * re-hash of each object would double the cost (git fsck checks).
 	 */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
-	if ((r = split_name(name, &dir, &s->rev)) != 0) {
+	if ((r = store_split_name(name, &dir, &s->rev)) != 0) {
 		pgps_err_set(err, r, "out of memory");
 		goto fail;
 	}
 	if (dir[0] == '\0') {
 		free(dir);
-		if ((dir = default_dir()) == NULL) {
+		if ((dir = store_default_dir()) == NULL) {
 			r = pgps_err_set(err, PGPS_ENOTFOUND, "no default "
 			    "store: neither XDG_DATA_HOME nor HOME is set");
 			goto fail;
@@ -747,13 +682,6 @@ store_read(struct buf *out, struct store *s, const uint8_t oid[OID_LEN],
 
 /* --- walking trees ---------------------------------------------------- */
 
-/*
- * Called for each certificate file that differs between two trees: path
- * is "AB/CD/<name>", old or new NULL when the file is only on one side.
- */
-typedef int (*walk_fn)(const char *path, const char *name,
-    const git_oid *old, const git_oid *new, void *arg,
-    struct pgps_err *err);
 
 /*
  * Compares the store trees a and b (either may be NULL), descending only
@@ -761,9 +689,9 @@ typedef int (*walk_fn)(const char *path, const char *name,
  * file "<hex fingerprint>.pgp" in its shard directory that differs, in
  * path order.  Other entries are not certificates and are ignored.
  */
-static int
-tree_walk(struct store *s, const git_oid *a, const git_oid *b, int depth,
-    const char *prefix, walk_fn fn, void *arg, struct pgps_err *err)
+int
+store_tree_walk(struct store *s, const git_oid *a, const git_oid *b, int depth,
+    const char *prefix, store_walk_fn fn, void *arg, struct pgps_err *err)
 {
 	git_tree *ta = NULL, *tb = NULL;
 	size_t i = 0, j = 0, na, nb;
@@ -813,15 +741,15 @@ tree_walk(struct store *s, const git_oid *a, const git_oid *b, int depth,
 		snprintf(path, sizeof(path), "%s%s%s", prefix,
 		    prefix[0] != '\0' ? "/" : "", name);
 		if (depth < 2) {
-			if (is_shard_name(name))
-				r = tree_walk(s, x != NULL ?
+			if (store_is_shard_name(name))
+				r = store_tree_walk(s, x != NULL ?
 				    git_tree_entry_id(x) : NULL, y != NULL ?
 				    git_tree_entry_id(y) : NULL, depth + 1,
 				    path, fn, arg, err);
 		} else {
 			uint8_t fpr[PGP_FPR_MAX], len;
 
-			if (parse_cert_path(prefix, name, fpr, &len) &&
+			if (store_parse_cert_path(prefix, name, fpr, &len) &&
 			    (x == NULL || y == NULL ||
 			    !git_oid_equal(git_tree_entry_id(x),
 			    git_tree_entry_id(y))))
@@ -891,7 +819,7 @@ index_save(struct store *s, const git_oid *tree)
 	r |= buf_add_be32(&b, (uint32_t)n);
 	while (r == 0 && (i < s->nents || j < s->nbad)) {
 		bool dmg = i == s->nents || (j < s->nbad &&
-		    entry_cmp(&s->bad[j], &s->ents[i]) < 0);
+		    store_entry_cmp(&s->bad[j], &s->ents[i]) < 0);
 
 		rec_put(rec, dmg ? &s->bad[j++] : &s->ents[i++], dmg);
 		r |= buf_add(&b, rec, sizeof(rec));
@@ -997,8 +925,8 @@ index_load(struct store *s, git_oid *tree)
  * that one certificate and nothing else; NULL when it is.  c is left
  * parsed; theirs gets the fingerprint of another key it holds, or "".
  */
-static const char *
-cert_misnamed(struct pgp_cert *c, const uint8_t *p, size_t len,
+const char *
+store_cert_misnamed(struct pgp_cert *c, const uint8_t *p, size_t len,
     const uint8_t *fpr, size_t fprlen, char theirs[FPR_HEX])
 {
 	theirs[0] = '\0';
@@ -1010,8 +938,9 @@ cert_misnamed(struct pgp_cert *c, const uint8_t *p, size_t len,
 		if (c->pkts[i].tag == PGP_TAG_PUBLIC_KEY ||
 		    c->pkts[i].tag == PGP_TAG_SECRET_KEY)
 			return "more than one certificate";
-	if (key_cmp(c->primary.fpr, c->primary.fprlen, fpr, fprlen) != 0) {
-		fpr_hex(theirs, c->primary.fpr, c->primary.fprlen);
+	if (store_key_cmp(c->primary.fpr, c->primary.fprlen, fpr,
+	    fprlen) != 0) {
+		store_fpr_hex(theirs, c->primary.fpr, c->primary.fprlen);
 		return "the certificate of another key";
 	}
 	return NULL;
@@ -1027,7 +956,7 @@ cert_check(struct store *s, struct pgp_cert *c, const uint8_t *p,
 {
 	char theirs[FPR_HEX];
 
-	return cert_misnamed(c, p, len, fpr, fprlen, theirs) == NULL &&
+	return store_cert_misnamed(c, p, len, fpr, fprlen, theirs) == NULL &&
 	    pgp_cert_sks_hash(c, s->md5, hash) == 0;
 }
 
@@ -1061,7 +990,7 @@ sync_file(const char *path, const char *name, const git_oid *old,
 	y->v = c;
 	c = &y->v[y->n];
 	memset(c, 0, sizeof(*c));
-	parse_cert_name(name, c->e.fpr, &c->e.fprlen);
+	store_parse_cert_name(name, c->e.fpr, &c->e.fprlen);
 	c->gone = new == NULL;
 	if (new != NULL) {
 		memcpy(c->e.oid, new->id, OID_LEN);
@@ -1089,7 +1018,7 @@ index_sync(struct store *s, const git_oid *from, struct pgps_err *err)
 	memset(&y, 0, sizeof(y));
 	y.s = s;
 	buf_init(&y.data, 0);
-	if ((r = tree_walk(s, from, &s->tree, 0, "", sync_file, &y,
+	if ((r = store_tree_walk(s, from, &s->tree, 0, "", sync_file, &y,
 	    err)) != 0)
 		goto cleanup;
 	ne = mem_reallocarray(NULL, s->nents + y.n + 1, sizeof(*ne));
@@ -1106,12 +1035,12 @@ index_sync(struct store *s, const git_oid *from, struct pgps_err *err)
 		const struct store_entry *m = a;
 		bool mbad = false;
 
-		if (m == NULL || (b != NULL && entry_cmp(b, m) < 0)) {
+		if (m == NULL || (b != NULL && store_entry_cmp(b, m) < 0)) {
 			m = b;
 			mbad = true;
 		}
-		if (c != NULL && (m == NULL || entry_cmp(c, m) <= 0)) {
-			if (m != NULL && entry_cmp(c, m) == 0) {
+		if (c != NULL && (m == NULL || store_entry_cmp(c, m) <= 0)) {
+			if (m != NULL && store_entry_cmp(c, m) == 0) {
 				if (mbad)
 					j++;
 				else
@@ -1215,7 +1144,7 @@ staged_find(const struct store *s, const uint8_t *fpr, size_t len)
 		if (s->sht[i] == 0)
 			return SIZE_MAX;
 		e = &s->st[s->sht[i] - 1].e;
-		if (key_cmp(e->fpr, e->fprlen, fpr, len) == 0)
+		if (store_key_cmp(e->fpr, e->fprlen, fpr, len) == 0)
 			return s->sht[i] - 1;
 	}
 }
@@ -1234,7 +1163,8 @@ find_current(struct store *s, const uint8_t *fpr, size_t len, size_t *sti)
 	memcpy(key.fpr, fpr, len);
 	if (s->nents == 0)
 		return NULL;
-	return bsearch(&key, s->ents, s->nents, sizeof(*s->ents), entry_cmp);
+	return bsearch(&key, s->ents, s->nents, sizeof(*s->ents),
+	    store_entry_cmp);
 }
 
 static int
@@ -1299,7 +1229,7 @@ kid_add(struct store *s, const uint8_t kid[8], uint32_t val)
 	}
 	if ((v = kid_find(s, kid)) != NULL) {
 		/* The same key again (put after committed) is no conflict. */
-		if (v->val != KID_MANY && entry_cmp(kid_entry(s, v->val),
+		if (v->val != KID_MANY && store_entry_cmp(kid_entry(s, v->val),
 		    kid_entry(s, val)) != 0)
 			v->val = KID_MANY;
 		return 0;
@@ -1363,8 +1293,8 @@ bare_owner(struct store *s, const struct pgp_cert *c, size_t *sti)
 	return find_current(s, e->fpr, e->fprlen, sti);
 }
 
-static bool
-has_secret_packet(const struct pgp_cert *c)
+bool
+store_has_secret_packet(const struct pgp_cert *c)
 {
 	for (size_t i = 0; i < c->npkts; i++)
 		if (c->pkts[i].tag == PGP_TAG_SECRET_KEY ||
@@ -1407,8 +1337,8 @@ drop_secret(struct buf *out, const struct pgp_cert *c)
  * Replaces out's contents with c in SKS's canonical form, lim applied (if
  * not NULL); *same (may be NULL) tells whether every packet was kept.
  */
-static int
-normalise(struct buf *out, const struct pgp_cert *c,
+int
+store_normalise(struct buf *out, const struct pgp_cert *c,
     const struct pgp_limits *lim, bool *same, struct pgps_err *err)
 {
 	struct pgp_filter_report rep;
@@ -1509,7 +1439,7 @@ put_merge(struct store *s, struct store_entry *e,
 	if ((r = pgp_cert_parse(cand, s->mb.p, s->mb.len, 0, err)) != 0)
 		return pgps_err_prefix(err, r, "%s", info->fpr);
 	/* A secret subkey stored before this rule goes now. */
-	if (has_secret_packet(cand)) {
+	if (store_has_secret_packet(cand)) {
 		if ((r = drop_secret(&s->sb, cand)) < 0)
 			return pgps_err_set(err, r, "out of memory");
 		info->secret_dropped += (uint32_t)r;
@@ -1517,7 +1447,7 @@ put_merge(struct store *s, struct store_entry *e,
 		    err)) != 0)
 			return pgps_err_prefix(err, r, "%s", info->fpr);
 	}
-	if ((r = normalise(&s->fb, cand, lim, NULL, err)) != 0)
+	if ((r = store_normalise(&s->fb, cand, lim, NULL, err)) != 0)
 		return pgps_err_prefix(err, r, "%s", info->fpr);
 	if (s->fb.len == s->ob.len &&
 	    memcmp(s->fb.p, s->ob.p, s->ob.len) == 0) {
@@ -1618,7 +1548,7 @@ store_prepare(struct buf *out, struct store_prep *w, const struct store *s,
 		return pgps_err_set(err, PGPS_EFORMAT, "secret key material "
 		    "is never stored");
 	/* A secret subkey in a public certificate goes; the rest stays. */
-	if (has_secret_packet(&w->c)) {
+	if (store_has_secret_packet(&w->c)) {
 		if ((r = drop_secret(&w->sb, &w->c)) < 0)
 			goto nomem;
 		h.secret = (uint32_t)r;
@@ -1641,8 +1571,8 @@ store_prepare(struct buf *out, struct store_prep *w, const struct store *s,
 	h.kind = PREP_CERT;
 	h.fprlen = w->c.primary.fprlen;
 	memcpy(h.fpr, w->c.primary.fpr, h.fprlen);
-	fpr_hex(fpr, h.fpr, h.fprlen);
-	if ((r = normalise(&w->nb, &w->c, lim, &same, err)) != 0 ||
+	store_fpr_hex(fpr, h.fpr, h.fprlen);
+	if ((r = store_normalise(&w->nb, &w->c, lim, &same, err)) != 0 ||
 	    (!same && (r = pgp_cert_parse(&w->n, w->nb.p, w->nb.len, 0,
 	    err)) != 0))
 		return pgps_err_prefix(err, r, "%s", fpr);
@@ -1662,7 +1592,7 @@ store_prepare(struct buf *out, struct store_prep *w, const struct store *s,
 		key.fprlen = h.fprlen;
 		memcpy(key.fpr, h.fpr, sizeof(key.fpr));
 		e = bsearch(&key, s->ents, s->nents, sizeof(*s->ents),
-		    entry_cmp);
+		    store_entry_cmp);
 		if (e != NULL && memcmp(e->hash, h.hash, 16) == 0) {
 			h.kind = PREP_SAME;
 			if (buf_add(out, &h, sizeof(h)) != 0)
@@ -1716,7 +1646,7 @@ store_put_prepared(struct store *s, const uint8_t *rec, size_t len,
 		return r;
 	if (h.kind == PREP_SAME) {
 		info->status = STORE_PUT_UNCHANGED;
-		fpr_hex(info->fpr, h.fpr, h.fprlen);
+		store_fpr_hex(info->fpr, h.fpr, h.fprlen);
 		return 0;
 	}
 	if (h.kind == PREP_BARE) {
@@ -1728,7 +1658,7 @@ store_put_prepared(struct store *s, const uint8_t *rec, size_t len,
 			    "without its key, for a key the store does not "
 			    "have");
 		e = *cur;
-		fpr_hex(info->fpr, e.fpr, e.fprlen);
+		store_fpr_hex(info->fpr, e.fpr, e.fprlen);
 		return put_merge(s, &e, cur, sti, &s->c1, lim, info, err);
 	}
 	memset(&e, 0, sizeof(e));
@@ -1736,7 +1666,7 @@ store_put_prepared(struct store *s, const uint8_t *rec, size_t len,
 	memcpy(e.fpr, h.fpr, sizeof(e.fpr));
 	memcpy(e.hash, h.hash, sizeof(e.hash));
 	memcpy(e.oid, h.oid, sizeof(e.oid));
-	fpr_hex(info->fpr, e.fpr, e.fprlen);
+	store_fpr_hex(info->fpr, e.fpr, e.fprlen);
 	cur = find_current(s, e.fpr, e.fprlen, &sti);
 	if (cur == NULL) {
 		info->status = STORE_PUT_NEW;
@@ -1775,20 +1705,11 @@ store_put(struct store *s, const uint8_t *p, size_t len,
 	return store_put_prepared(s, s->rec.p, s->rec.len, &used, lim, info,
 	    err);
 }
-/* --- joining histories ----------------------------------------------- */
-
-static bool
-same_file(const char *a, const char *b)
-{
-	struct stat x, y;
-
-	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev &&
-	    x.st_ino == y.st_ino;
-}
+/* --- moving HEAD --------------------------------------------------------- */
 
 /* Moves HEAD (or the branch it names) from the base commit to id. */
-static int
-move_head(struct store *s, const git_oid *id, const char *why,
+int
+store_move_head(struct store *s, const git_oid *id, const char *why,
     struct pgps_err *err)
 {
 	git_reference *head = NULL, *moved = NULL;
@@ -1823,288 +1744,6 @@ move_head(struct store *s, const git_oid *id, const char *why,
 	git_commit_free(c);
 	git_reference_free(moved);
 	git_reference_free(head);
-	return r;
-}
-
-/*
- * Checking a revision before a fast-forward.  HEAD may move to a
- * descendant only when its tree is what merging it certificate by
- * certificate would give: nothing HEAD's tree has is removed, every file
- * is a plain file in its shard directory holding exactly the certificate
- * its name says, with no secret key material, within the limits and as
- * the store writes it, and with every packet of the version HEAD has;
- * there is nothing else but the store's own README.  Otherwise the
- * revision is merged certificate by certificate (store_join()).
- */
-enum ff_problem { FF_REMOVED, FF_LOSES, FF_BAD, FF_JUNK, FF_NPROBLEMS };
-
-struct ffcheck {
-	struct store		*s;
-	const struct pgp_limits	*lim;
-	git_oid			 readme;
-	size_t			 n[FF_NPROBLEMS];
-	char			 first[FF_NPROBLEMS][256];
-};
-
-/* Counts a problem; the first of each kind is named, printable. */
-static void
-ff_note(struct ffcheck *k, enum ff_problem what, const char *path,
-    const char *why)
-{
-	char *p = k->first[what];
-
-	if (k->n[what]++ > 0)
-		return;
-	snprintf(p, sizeof(k->first[what]), "%s: %s", path, why);
-	for (; *p != '\0'; p++)
-		if ((uint8_t)*p < 0x20 || (uint8_t)*p >= 0x7f)
-			*p = '?';
-}
-
-/* Checks the file path (certificate fpr) that is new, or was old. */
-static int
-ff_cert(struct ffcheck *k, const char *path, const uint8_t *fpr,
-    size_t fprlen, const git_oid *old, const git_oid *new,
-    struct pgps_err *err)
-{
-	struct store *s = k->s;
-	size_t size, max = PGPS_MAX_CERT;
-	git_object_t type;
-	const char *why;
-	char theirs[FPR_HEX], msg[96];
-	bool same;
-	int r;
-
-	if (k->lim != NULL && k->lim->max_cert_size > 0 &&
-	    k->lim->max_cert_size < max)
-		max = k->lim->max_cert_size;
-	if (git_odb_read_header(&size, &type, s->odb, new) != 0)
-		return store_git_fail(err, "'%s': cannot read a file", s->dir);
-	if (size > max) {
-		snprintf(msg, sizeof(msg), "%zu bytes, larger than %zu",
-		    size, max);
-		ff_note(k, FF_BAD, path, msg);
-		return 0;
-	}
-	if ((r = store_read(&s->nb, s, new->id, err)) != 0)
-		return r;
-	if ((why = cert_misnamed(&s->c1, s->nb.p, s->nb.len, fpr, fprlen,
-	    theirs)) != NULL || has_secret_packet(&s->c1)) {
-		ff_note(k, FF_BAD, path, why == NULL ? "secret key material" :
-		    theirs[0] != '\0' ? "holds another key" : why);
-		return 0;
-	}
-	if (normalise(&s->fb, &s->c1, k->lim, &same, err) != 0 || !same ||
-	    s->fb.len != s->nb.len || memcmp(s->fb.p, s->nb.p,
-	    s->nb.len) != 0) {
-		ff_note(k, FF_BAD, path, "not as the store keeps it (over "
-		    "the limits, or trust packets)");
-		return 0;
-	}
-	if (old == NULL)
-		return 0;
-	if ((r = store_read(&s->ob, s, old->id, err)) != 0)
-		return r;
-	if (pgp_cert_parse(&s->c2, s->ob.p, s->ob.len, 0, NULL) == 0 &&
-	    !pgp_cert_contains(&s->c1, &s->c2))
-		ff_note(k, FF_LOSES, path, "would lose packets");
-	return 0;
-}
-
-/*
- * Compares the tree a of HEAD (NULL: none) with b, the revision's, at
- * depth (0: the root) and notes every problem.
- */
-static int
-ff_walk(struct ffcheck *k, const git_oid *a, const git_oid *b, int depth,
-    const char *prefix, struct pgps_err *err)
-{
-	git_tree *ta = NULL, *tb = NULL;
-	size_t i = 0, j = 0, na, nb;
-	char path[128], hex[2 * OID_LEN + 1];
-	int r = 0;
-
-	if (a != NULL && git_oid_equal(a, b))
-		return 0;
-	if ((a != NULL && git_tree_lookup(&ta, k->s->repo, a) != 0) ||
-	    git_tree_lookup(&tb, k->s->repo, b) != 0) {
-		git_oid_tostr(hex, sizeof(hex), ta == NULL && a != NULL ?
-		    a : b);
-		r = store_git_fail(err, "cannot read tree %s", hex);
-		goto cleanup;
-	}
-	na = ta != NULL ? git_tree_entrycount(ta) : 0;
-	nb = git_tree_entrycount(tb);
-	while (r == 0 && (i < na || j < nb)) {
-		const git_tree_entry *x = i < na ?
-		    git_tree_entry_byindex(ta, i) : NULL;
-		const git_tree_entry *y = j < nb ?
-		    git_tree_entry_byindex(tb, j) : NULL;
-		git_filemode_t mx, my;
-		uint8_t fpr[PGP_FPR_MAX], len;
-		int c;
-
-		c = x == NULL ? 1 : y == NULL ? -1 : git_tree_entry_cmp(x, y);
-		x = c <= 0 ? x : NULL;
-		y = c >= 0 ? y : NULL;
-		i += x != NULL;
-		j += y != NULL;
-		snprintf(path, sizeof(path), "%s%s%s", prefix,
-		    prefix[0] != '\0' ? "/" : "",
-		    git_tree_entry_name(x != NULL ? x : y));
-		mx = x != NULL ? git_tree_entry_filemode(x) : 0;
-		my = y != NULL ? git_tree_entry_filemode(y) : 0;
-		if (x != NULL && (y == NULL || mx != my)) {
-			ff_note(k, FF_REMOVED, path, "removed");
-			if (y == NULL)
-				continue;
-			x = NULL;
-		}
-		if (x != NULL && git_oid_equal(git_tree_entry_id(x),
-		    git_tree_entry_id(y)))
-			continue;
-		if (depth == 0 && strcmp(git_tree_entry_name(y),
-		    "README") == 0 && my == GIT_FILEMODE_BLOB &&
-		    git_oid_equal(git_tree_entry_id(y), &k->readme))
-			continue;
-		if (depth < 2 && my == GIT_FILEMODE_TREE &&
-		    is_shard_name(git_tree_entry_name(y)))
-			r = ff_walk(k, x != NULL ? git_tree_entry_id(x) : NULL,
-			    git_tree_entry_id(y), depth + 1, path, err);
-		else if (depth == 2 && my == GIT_FILEMODE_BLOB &&
-		    parse_cert_path(prefix, git_tree_entry_name(y), fpr,
-		    &len))
-			r = ff_cert(k, path, fpr, len, x != NULL ?
-			    git_tree_entry_id(x) : NULL, git_tree_entry_id(y),
-			    err);
-		else
-			ff_note(k, FF_JUNK, path, "not a certificate");
-	}
- cleanup:
-	git_tree_free(ta);
-	git_tree_free(tb);
-	return r;
-}
-
-/*
- * Checks the tree of commit c against the base; *why gets what keeps it
- * from being taken whole (a message), or NULL when nothing does.
- */
-static int
-ff_check(struct store *s, const git_commit *c, const struct pgp_limits *lim,
-    char **why, struct pgps_err *err)
-{
-	static const char *const more[] = {
-		"removed", "losing packets", "not certificates of their names",
-		"not certificates"
-	};
-	struct ffcheck k;
-	struct buf m = BUF_INIT;
-	int r;
-
-	*why = NULL;
-	memset(&k, 0, sizeof(k));
-	k.s = s;
-	k.lim = lim;
-	if (git_odb_hash(&k.readme, readme, sizeof(readme) - 1,
-	    GIT_OBJECT_BLOB) != 0)
-		return store_git_fail(err, "cannot hash%s", "");
-	if ((r = ff_walk(&k, s->has_base ? &s->tree : NULL,
-	    git_commit_tree_id(c), 0, "", err)) != 0)
-		return r;
-	buf_init(&m, 0);
-	for (int i = 0; i < FF_NPROBLEMS; i++) {
-		if (k.n[i] == 0)
-			continue;
-		buf_addf(&m, "%s%s", m.len == 0 ? "not a fast-forward: " :
-		    "; ", k.first[i]);
-		if (k.n[i] > 1)
-			buf_addf(&m, " (%zu files %s)", k.n[i], more[i]);
-	}
-	if (m.len > 0 && (*why = strdup((const char *)m.p)) == NULL)
-		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	buf_release(&m);
-	return r;
-}
-
-const char *
-store_join_why(const struct store *s)
-{
-	return s->joinwhy != NULL ? s->joinwhy : "";
-}
-
-int
-store_join(struct store *s, const char *name, enum store_join_result *res,
-    struct pgps_err *err)
-{
-	struct pgp_limits lim;
-
-	pgp_limits_default(&lim);
-	return store_join_limits(s, name, &lim, res, err);
-}
-
-int
-store_join_limits(struct store *s, const char *name,
-    const struct pgp_limits *lim, enum store_join_result *res,
-    struct pgps_err *err)
-{
-	git_object *obj = NULL;
-	git_commit *c = NULL;
-	char *dir = NULL, *rev = NULL, msg[256];
-	int r = 0;
-
-	*res = STORE_JOIN_NONE;
-	if (!s->writable || s->nst > 0)
-		PGPS_BUG("store_join() on a store not fresh for writing");
-	if (split_name(name, &dir, &rev) != 0) {
-		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	if (dir[0] == '\0') {
-		free(dir);
-		dir = default_dir();
-	}
-	if (rev == NULL || dir == NULL || (!same_file(dir, s->dir) &&
-	    !same_file(dir, s->gitdir)))
-		goto cleanup;	/* another store, or no revision */
-	if (git_revparse_single(&obj, s->repo, rev) != 0 ||
-	    git_object_peel((git_object **)&c, obj, GIT_OBJECT_COMMIT) != 0) {
-		r = pgps_err_set(err, PGPS_ENOTFOUND, "'%s': no revision "
-		    "'%s' in it", s->dir, rev);
-		goto cleanup;
-	}
-	if (s->has_base && (git_oid_equal(&s->base, git_commit_id(c)) ||
-	    git_graph_descendant_of(s->repo, &s->base,
-	    git_commit_id(c)) == 1)) {
-		*res = STORE_JOIN_HAVE;
-		goto cleanup;
-	}
-	free(s->joinwhy);
-	s->joinwhy = NULL;
-	if ((!s->has_base || git_graph_descendant_of(s->repo,
-	    git_commit_id(c), &s->base) == 1) &&
-	    ((r = ff_check(s, c, lim, &s->joinwhy, err)) != 0 ||
-	    s->joinwhy == NULL)) {
-		if (r != 0)
-			goto cleanup;
-		snprintf(msg, sizeof(msg), "pgpsync: fast-forward to %s", rev);
-		if ((r = move_head(s, git_commit_id(c), msg, err)) == 0)
-			*res = STORE_JOIN_FAST_FORWARD;
-		goto cleanup;
-	}
-	git_oid_cpy(&s->join, git_commit_id(c));
-	free(s->joinname);
-	if ((s->joinname = strdup(rev)) == NULL) {
-		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-		goto cleanup;
-	}
-	s->has_join = true;
-	*res = STORE_JOIN_MERGE;
- cleanup:
-	git_commit_free(c);
-	git_object_free(obj);
-	free(dir);
-	free(rev);
 	return r;
 }
 
@@ -2252,7 +1891,7 @@ tlist_write(struct store *s, struct tlist *l, uint8_t oid[OID_LEN],
 static int
 staged_cmp(const void *a, const void *b)
 {
-	return entry_cmp(&((const struct staged *)a)->e,
+	return store_entry_cmp(&((const struct staged *)a)->e,
 	    &((const struct staged *)b)->e);
 }
 
@@ -2325,7 +1964,7 @@ build_trees(struct store *s, uint8_t root_oid[OID_LEN], struct pgps_err *err)
 				goto cleanup;
 			for (; i < s->nst && s->st[i].e.fpr[0] == b0 &&
 			    s->st[i].e.fpr[1] == b1; i++) {
-				fpr_hex(name, s->st[i].e.fpr,
+				store_fpr_hex(name, s->st[i].e.fpr,
 				    s->st[i].e.fprlen);
 				memcpy(name + 2 * s->st[i].e.fprlen, ".pgp", 5);
 				if (tlist_put(&leaf, name, GIT_FILEMODE_BLOB,
@@ -2344,8 +1983,8 @@ build_trees(struct store *s, uint8_t root_oid[OID_LEN], struct pgps_err *err)
 	}
 	if (!s->has_base) {
 		if ((r = objw_add(&s->w, s->gitdir, OBJ_BLOB,
-		    (const uint8_t *)readme, sizeof(readme) - 1, oid, &k,
-		    err)) != 0)
+		    (const uint8_t *)store_readme, sizeof(store_readme) - 1,
+		    oid, &k, err)) != 0)
 			goto cleanup;
 		if (tlist_put(&root, "README", GIT_FILEMODE_BLOB, oid) != 0)
 			goto nomem;
@@ -2439,7 +2078,7 @@ build_message(struct buf *m, struct store *s, size_t nnew, size_t nupd,
 		}
 		if (kinds == 0)
 			buf_addstr(m, "packets");
-		fpr_hex(hex, t->e.fpr, t->e.fprlen);
+		store_fpr_hex(hex, t->e.fpr, t->e.fprlen);
 		buf_addf(m, " on %s", hex);
 		sep = "; ";
 	}
@@ -2452,7 +2091,7 @@ build_message(struct buf *m, struct store *s, size_t nnew, size_t nupd,
 
 		if (!t->updated)
 			continue;
-		fpr_hex(hex, t->e.fpr, t->e.fprlen);
+		store_fpr_hex(hex, t->e.fpr, t->e.fprlen);
 		buf_addf(m, "  %s:", hex);
 		for (size_t k = 0; k <= PGP_CHANGE_OTHER; k++) {
 			if (t->added[k] == 0)
@@ -2476,7 +2115,7 @@ build_message(struct buf *m, struct store *s, size_t nnew, size_t nupd,
 			continue;
 		if ((r = objw_read(&s->w, t->obj, &data, err)) != 0)
 			goto cleanup;
-		fpr_hex(hex, t->e.fpr, t->e.fprlen);
+		store_fpr_hex(hex, t->e.fpr, t->e.fprlen);
 		buf_addf(m, "  %s", hex);
 		add_first_uid(m, s, &data);
 		buf_addstr(m, "\n");
@@ -2505,7 +2144,7 @@ index_merge_staged(struct store *s, struct pgps_err *err)
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 	while (i < s->nents || j < s->nst) {
 		int c = i == s->nents ? 1 : j == s->nst ? -1 :
-		    entry_cmp(&s->ents[i], &s->st[j].e);
+		    store_entry_cmp(&s->ents[i], &s->st[j].e);
 
 		if (c < 0)
 			ne[n++] = s->ents[i++];
@@ -2519,9 +2158,11 @@ index_merge_staged(struct store *s, struct pgps_err *err)
 	s->nents = n;
 	/* A certificate written where a damaged file was replaced it. */
 	for (i = j = n = 0; i < s->nbad; i++) {
-		while (j < s->nst && entry_cmp(&s->st[j].e, &s->bad[i]) < 0)
+		while (j < s->nst &&
+		    store_entry_cmp(&s->st[j].e, &s->bad[i]) < 0)
 			j++;
-		if (j == s->nst || entry_cmp(&s->st[j].e, &s->bad[i]) != 0)
+		if (j == s->nst ||
+		    store_entry_cmp(&s->st[j].e, &s->bad[i]) != 0)
 			s->bad[n++] = s->bad[i];
 	}
 	s->nbad = n;
@@ -2621,139 +2262,3 @@ store_commit(struct store *s, const char *note,
 	return r;
 }
 
-/* --- the key-set backend ---------------------------------------------- */
-
-/*
- * "store:", "store:DIR", "store:DIR@REV" as a key set: every certificate
- * file of the tree in path order.  A file must hold exactly the
- * certificate its name says; one that holds something else, another key
- * among them, is reported like damage in a dump and skipped, and one
- * larger than the caller's bound is not read.  The list of files comes
- * from the trees alone; no index is needed.
- */
-struct sfile {
-	uint8_t		 oid[OID_LEN];
-	char		 path[8 + 2 * PGP_FPR_MAX];
-};
-
-struct storeset {
-	struct store		*s;
-	struct sfile		*v;
-	size_t			 n;
-	size_t			 alloc;
-	size_t			 next;
-	git_odb_object		*obj;
-	char			*where;	/* "DIR@REV:" */
-};
-
-static int
-list_file(const char *path, const char *name, const git_oid *old,
-    const git_oid *new, void *arg, struct pgps_err *err)
-{
-	struct storeset *g = arg;
-	struct sfile *nv;
-
-	(void)name;
-	(void)old;
-	if ((nv = store_grow(g->v, g->n, &g->alloc, sizeof(*g->v))) == NULL)
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	g->v = nv;
-	memcpy(g->v[g->n].oid, new->id, OID_LEN);
-	snprintf(g->v[g->n].path, sizeof(g->v[g->n].path), "%s", path);
-	g->n++;
-	return 0;
-}
-
-static void
-storeset_close(void *state)
-{
-	struct storeset *g = state;
-
-	if (g == NULL)
-		return;
-	git_odb_object_free(g->obj);
-	store_free(g->s);
-	free(g->v);
-	free(g->where);
-	free(g);
-}
-
-static int
-storeset_open(void **state, const char *arg, struct pgps_err *err)
-{
-	struct storeset *g;
-	size_t n;
-	int r;
-
-	if ((g = calloc(1, sizeof(*g))) == NULL)
-		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	if ((r = store_open(&g->s, arg, 0, err)) != 0)
-		goto fail;
-	n = strlen(g->s->dir) + (g->s->rev != NULL ? strlen(g->s->rev) :
-	    4) + 3;
-	if ((g->where = malloc(n)) == NULL) {
-		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-		goto fail;
-	}
-	snprintf(g->where, n, "%s@%s:", g->s->dir, g->s->rev != NULL ?
-	    g->s->rev : "HEAD");
-	if (g->s->has_base && (r = tree_walk(g->s, NULL, &g->s->tree, 0, "",
-	    list_file, g, err)) != 0)
-		goto fail;
-	*state = g;
-	return 0;
- fail:
-	storeset_close(g);
-	/* The key-set layer treats these as the end of everything. */
-	return r == PGPS_EGIT ? PGPS_EIO : r;
-}
-
-static int
-storeset_next(void *state, struct pgp_raw_cert *out, size_t max_cert,
-    struct pgps_err *err)
-{
-	struct storeset *g = state;
-	const struct sfile *f;
-	const char *why;
-	char name[512], theirs[FPR_HEX];
-	uint8_t fpr[PGP_FPR_MAX], fprlen;
-	git_object_t type;
-	size_t size;
-	git_oid id;
-
-	git_odb_object_free(g->obj);
-	g->obj = NULL;
-	if (g->next == g->n)
-		return 0;
-	f = &g->v[g->next++];
-	memcpy(id.id, f->oid, OID_LEN);
-	snprintf(name, sizeof(name), "%s%s", g->where, f->path);
-	if (max_cert == 0)
-		max_cert = PGPS_MAX_CERT;
-	if (git_odb_read_header(&size, &type, g->s->odb, &id) != 0 ||
-	    (size <= max_cert && git_odb_read(&g->obj, g->s->odb,
-	    &id) != 0)) {
-		store_git_fail(err, "'%s'", name);
-		return PGPS_EIO;
-	}
-	if (size > max_cert)
-		return pgps_err_set(err, PGPS_ELIMIT, "'%s': %zu bytes, "
-		    "larger than %zu: not read", name, size, max_cert);
-	parse_cert_name(strrchr(f->path, '/') + 1, fpr, &fprlen);
-	out->p = git_odb_object_data(g->obj);
-	out->len = git_odb_object_size(g->obj);
-	out->offset = 0;
-	if ((why = cert_misnamed(&g->s->c1, out->p, out->len, fpr, fprlen,
-	    theirs)) == NULL)
-		return 1;
-	if (theirs[0] != '\0')
-		return pgps_err_set(err, PGPS_EFORMAT, "'%s': holds the "
-		    "certificate of %s, not of its name: skipped", name,
-		    theirs);
-	return pgps_err_set(err, PGPS_EFORMAT, "'%s': %s, not the "
-	    "certificate of its name: skipped", name, why);
-}
-
-const struct keyset_backend keyset_store_backend = {
-	"store", storeset_open, storeset_next, storeset_close
-};

@@ -301,6 +301,10 @@ test_pack_many(void)
 	    "git counts every object");
 	is_int(sh("git --git-dir='%s' verify-pack '%s'/objects/pack/*.idx",
 	    dir, dir), 0, "git verify-pack accepts the pack and index");
+	is_int(sh("git --git-dir='%s' index-pack -o '%s/check.idx' "
+	    "'%s'/objects/pack/pack-*.pack >/dev/null && "
+	    "cmp '%s/check.idx' '%s'/objects/pack/pack-*.idx", dir, top, dir,
+	    top, dir), 0, "git index-pack writes the very same index");
 	is_int(sh("git --git-dir='%s' fsck --strict --full --no-dangling "
 	    ">/dev/null 2>&1", dir), 0,
 	    "git fsck finds every object sound (CRC-32, SHA-1)");
