@@ -346,15 +346,40 @@ enum armor_state {
 	ARMOR_AFTER_CRC		/* after the checksum line: only END */
 };
 
+bool
+pgp_armor_find(const uint8_t *p, size_t len)
+{
+	const uint8_t *q, *end = p + len;
+	size_t blen = sizeof(ARMOR_BEGIN) - 1;
+
+	if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		p += 3;
+	if (p == end || (p[0] & 0x80) != 0)
+		return false;
+	for (q = p; (size_t)(end - q) >= blen; q++) {
+		if ((q = memchr(q, '-', (size_t)(end - q) - blen + 1)) == NULL)
+			return false;
+		if (memcmp(q, ARMOR_BEGIN, blen) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Decodes lines of in[0..len) until a block ends.  The state of the block
+ * being decoded lives here; st only carries positions between calls.
+ */
 int
-pgp_armor_decode(struct buf *out, const uint8_t *in, size_t len,
-    unsigned int flags, struct pgps_err *err)
+pgp_armor_next(struct pgp_armor_state *st, struct buf *out,
+    const uint8_t *in, size_t len, bool eof, unsigned int flags,
+    size_t *used, struct pgps_err *err)
 {
 	struct armor_dec d;
-	enum armor_state st = ARMOR_TEXT;
+	enum armor_state as = ARMOR_TEXT;
 	const uint8_t *label = NULL, *lab;
-	size_t start = out->len, blockstart = 0, pos, lineno = 0;
-	size_t beginline = 0, crcline = 0, labellen = 0, lablen, nblocks = 0;
+	size_t start = out->len, pos = 0, linepos, lineno = st->line;
+	size_t beginpos = 0, beginline = 0, crcline = 0, labellen = 0, lablen;
+	size_t resume;
 	uint32_t crc = 0, want;
 	bool has_crc = false;
 	char got[5], calc[5];
@@ -362,16 +387,24 @@ pgp_armor_decode(struct buf *out, const uint8_t *in, size_t len,
 
 	d.out = out;
 	armor_dec_reset(&d);
+	*used = 0;
+	st->crc_mismatch = false;
 	/* A UTF-8 byte order mark is text too, but would hide a BEGIN line. */
-	pos = len >= 3 && in[0] == 0xef && in[1] == 0xbb && in[2] == 0xbf ?
-	    3 : 0;
-	while (pos < len) {
+	if (st->offset == 0 && len >= 3 && in[0] == 0xef && in[1] == 0xbb &&
+	    in[2] == 0xbf)
+		pos = 3;
+	for (;;) {
 		const uint8_t *s = in + pos, *nl;
 		size_t n, lead = 0, rest = len - pos;
 
-		nl = memchr(s, '\n', rest);
+		if (pos == len || ((nl = memchr(s, '\n', rest)) == NULL &&
+		    !eof))
+			break;
+		linepos = pos;
 		n = nl != NULL ? (size_t)(nl - s) : rest;
 		pos += nl != NULL ? n + 1 : n;
+		/* Where to go on after damage: the next line. */
+		resume = pos;
 		lineno++;
 		while (n > 0 && armor_is_space(s[n - 1]))
 			n--;
@@ -380,28 +413,32 @@ pgp_armor_decode(struct buf *out, const uint8_t *in, size_t len,
 		s += lead;
 		n -= lead;
 
-		if (st == ARMOR_TEXT) {
+		if (as == ARMOR_TEXT) {
+			*used = pos;
+			st->line = lineno;
 			if (!armor_match_line(s, n, ARMOR_BEGIN, &label,
 			    &labellen))
 				continue;
 			/* The text of a clear-signed message is not base64. */
 			if (armor_label_is(label, labellen, "SIGNED MESSAGE"))
 				continue;
-			st = ARMOR_HEADERS;
+			as = ARMOR_HEADERS;
+			beginpos = linepos;
 			beginline = lineno;
-			blockstart = out->len;
+			*used = linepos;
+			st->line = lineno - 1;
 			has_crc = false;
 			armor_dec_reset(&d);
 			continue;
 		}
-		if (st == ARMOR_HEADERS) {
+		if (as == ARMOR_HEADERS) {
 			/*
 			 * "Key: Value" lines up to a blank line.  Base64 has no
 			 * ':', so a missing blank line is recognised too.
 			 */
 			if (n != 0 && memchr(s, ':', n) != NULL)
 				continue;
-			st = ARMOR_BODY;
+			as = ARMOR_BODY;
 			if (n == 0)
 				continue;
 		}
@@ -411,68 +448,121 @@ pgp_armor_decode(struct buf *out, const uint8_t *in, size_t len,
 				r = pgps_err_set(err, PGPS_EFORMAT, "line %zu: "
 				    "END line does not match the BEGIN line "
 				    "%zu", lineno, beginline);
-				goto cleanup;
+				goto damaged;
 			}
 			if ((r = armor_dec_finish(&d, lineno, err)) != 0)
-				goto cleanup;
-			want = pgp_crc24(out->p + blockstart,
-			    out->len - blockstart);
-			if (has_crc && want != crc &&
-			    !(flags & PGP_ARMOR_IGNORE_CRC)) {
+				goto damaged;
+			want = pgp_crc24(out->p + start, out->len - start);
+			if (has_crc && want != crc) {
 				crc24_b64(got, crc);
 				crc24_b64(calc, want);
-				r = pgps_err_set(err, PGPS_EFORMAT, "line %zu: "
-				    "armor checksum =%s does not match the "
-				    "data (=%s)", crcline, got, calc);
-				goto cleanup;
+				if (!(flags & PGP_ARMOR_IGNORE_CRC)) {
+					r = pgps_err_set(err, PGPS_EFORMAT,
+					    "line %zu: armor checksum =%s does "
+					    "not match the data (=%s)",
+					    crcline, got, calc);
+					goto damaged;
+				}
+				st->crc_mismatch = true;
+				st->crc_line = crcline;
+				memcpy(st->crc_got, got, sizeof(got));
+				memcpy(st->crc_want, calc, sizeof(calc));
 			}
-			nblocks++;
-			st = ARMOR_TEXT;
-			continue;
+			st->block_offset = st->offset + beginpos;
+			st->block_line = beginline;
+			st->offset += pos;
+			st->line = lineno;
+			*used = pos;
+			return 1;
 		}
 		if (armor_match_line(s, n, ARMOR_BEGIN, &lab, &lablen)) {
 			r = pgps_err_set(err, PGPS_EFORMAT, "line %zu: BEGIN "
-			    "line inside the block that starts at line %zu "
-			    "(its END line is missing)", lineno, beginline);
-			goto cleanup;
+			    "line inside the block (its END line is missing)",
+			    lineno);
+			/* That line may start a good block: go on there. */
+			resume = linepos;
+			lineno--;
+			goto damaged;
 		}
-		if (st == ARMOR_AFTER_CRC) {
+		if (as == ARMOR_AFTER_CRC) {
 			if (n == 0)
 				continue;
 			r = pgps_err_set(err, PGPS_EFORMAT, "line %zu: text "
 			    "after the armor checksum line %zu", lineno,
 			    crcline);
-			goto cleanup;
+			goto damaged;
 		}
 		/*
 		 * "=XXXX" is the checksum (RFC 9580 6.1).  No data line looks
 		 * like it, since nothing may follow '=' padding.
 		 */
 		if (n == 5 && s[0] == '=') {
-			if (!armor_parse_crc(s, &crc) &&
-			    !(flags & PGP_ARMOR_IGNORE_CRC)) {
-				r = pgps_err_set(err, PGPS_EFORMAT, "line %zu: "
-				    "malformed armor checksum line", lineno);
-				goto cleanup;
+			if (!armor_parse_crc(s, &crc)) {
+				if (!(flags & PGP_ARMOR_IGNORE_CRC)) {
+					r = pgps_err_set(err, PGPS_EFORMAT,
+					    "line %zu: malformed armor "
+					    "checksum line", lineno);
+					goto damaged;
+				}
+				/* The checksum is optional: as if absent. */
+				crcline = lineno;
+				as = ARMOR_AFTER_CRC;
+				continue;
 			}
 			has_crc = true;
 			crcline = lineno;
-			st = ARMOR_AFTER_CRC;
+			as = ARMOR_AFTER_CRC;
 			continue;
 		}
 		if ((r = armor_dec_line(&d, s, n, lineno, lead, err)) != 0)
-			goto cleanup;
+			goto damaged;
 	}
-	if (st != ARMOR_TEXT) {
-		r = pgps_err_set(err, PGPS_EFORMAT, "line %zu: the armor block "
-		    "that starts at line %zu has no END line (truncated?)",
-		    lineno, beginline);
-		goto cleanup;
+	if (as != ARMOR_TEXT) {
+		if (!eof) {
+			/* Come back with the whole block. */
+			buf_setlen(out, start);
+			st->offset += *used;
+			return 0;
+		}
+		r = pgps_err_set(err, PGPS_EFORMAT, "line %zu: no END line "
+		    "(truncated?)", lineno);
+		goto damaged;
+	}
+	st->offset += *used;
+	return 0;
+ damaged:
+	buf_setlen(out, start);
+	st->block_offset = st->offset + beginpos;
+	st->block_line = beginline;
+	st->offset += resume;
+	st->line = lineno;
+	*used = resume;
+	return pgps_err_prefix(err, r, "armor block at line %zu (offset "
+	    "%llu) skipped", beginline, (unsigned long long)st->block_offset);
+}
+
+int
+pgp_armor_decode(struct buf *out, const uint8_t *in, size_t len,
+    unsigned int flags, struct pgps_err *err)
+{
+	struct pgp_armor_state st = PGP_ARMOR_STATE_INIT;
+	size_t start = out->len, pos = 0, used, nblocks = 0;
+	int r;
+
+	for (;;) {
+		r = pgp_armor_next(&st, out, in + pos, len - pos, true, flags,
+		    &used, err);
+		pos += used;
+		if (r < 0)
+			goto cleanup;
+		if (r == 0)
+			break;
+		nblocks++;
 	}
 	if (nblocks == 0) {
 		r = pgps_err_set(err, PGPS_EFORMAT, "no armor block found "
 		    "(no \"" ARMOR_BEGIN "...-----\" line in %zu lines)",
-		    lineno);
+		    st.line);
 		goto cleanup;
 	}
 	r = 0;

@@ -180,9 +180,12 @@ struct pgp_raw_cert {
 
 /*
  * Opens path ("-" is standard input) for splitting.  Regular files are
- * mapped; pipes are read through a bounded buffer.  ASCII-armored input is
- * detected and decoded first (all blocks, whole input in memory, up to
- * PGPS_MAX_BUF).
+ * mapped; pipes are read through a bounded buffer.  ASCII armor is found
+ * after any text (pgp_armor_find(); on a pipe within the first MiB) and
+ * decoded one block at a time (a block up to PGPS_MAX_BUF); certificates
+ * do not run from one block into the next.  A damaged block, and a block
+ * whose checksum does not match, are reported by pgp_reader_next() like
+ * other damage; only the damaged block is skipped.
  */
 int pgp_reader_open_path(struct pgp_reader **out, const char *path,
     struct pgps_err *err);
@@ -228,15 +231,56 @@ uint32_t pgp_crc24(const uint8_t *p, size_t len);
 bool pgp_armor_detect(const uint8_t *p, size_t len);
 
 /*
+ * True when p holds armor, perhaps after other text (an e-mail, a web
+ * page): its first octet (after a UTF-8 byte order mark) is not a packet
+ * header, and "-----BEGIN PGP " occurs in it.
+ */
+bool pgp_armor_find(const uint8_t *p, size_t len);
+
+/*
  * Decodes every armor block in in[0..len) and appends their binary contents
  * to out.  Tolerates CRLF, text or HTML around blocks, armor headers, and a
  * missing CRC line; a CRC line that does not match is an error
- * (PGPS_EFORMAT) unless PGP_ARMOR_IGNORE_CRC is given.  No block at all is
- * PGPS_EFORMAT.  Errors name the line number.
+ * (PGPS_EFORMAT) unless PGP_ARMOR_IGNORE_CRC is given.  Any damaged block
+ * fails the whole input, and so does no block at all.  Errors name the
+ * line number.
  */
 enum pgp_armor_flags { PGP_ARMOR_IGNORE_CRC = 1 << 0, PGP_ARMOR_NO_CRC = 1 << 1 };
 int pgp_armor_decode(struct buf *out, const uint8_t *in, size_t len,
     unsigned int flags, struct pgps_err *err);
+
+/* Position of pgp_armor_next() in its input, kept between calls. */
+struct pgp_armor_state {
+	uint64_t	 offset;	/* input bytes consumed */
+	size_t		 line;		/* input lines consumed */
+	uint64_t	 block_offset;	/* BEGIN line of the last block */
+	size_t		 block_line;
+	bool		 crc_mismatch;	/* its checksum line did not match */
+	size_t		 crc_line;
+	char		 crc_got[5];	/* the line's and the data's CRC */
+	char		 crc_want[5];
+};
+
+#define PGP_ARMOR_STATE_INIT	{ 0, 0, 0, 0, false, 0, "", "" }
+
+/*
+ * Decodes the next armor block, one block at a time, for input that may
+ * hold damaged blocks among good ones or arrive in pieces.  in[0..len) is
+ * the input from st->offset on; eof says that nothing follows it.  Sets
+ * *used to the bytes consumed and returns:
+ * 1 when a block was decoded and appended to out (st->crc_mismatch tells
+ *   that its checksum did not match; that rejects the block only without
+ *   PGP_ARMOR_IGNORE_CRC);
+ * 0 when no whole block is in in: at eof there is none left; otherwise
+ *   more input is needed (text before a BEGIN line has been consumed);
+ * a negative code for a damaged block (bad base64, no END line, a BEGIN
+ *   line inside it, a limit of out): err names the block's line and
+ *   offset and the damage, out is as it was, and the block is consumed,
+ *   so that calling again goes on after it.
+ */
+int pgp_armor_next(struct pgp_armor_state *st, struct buf *out,
+    const uint8_t *in, size_t len, bool eof, unsigned int flags,
+    size_t *used, struct pgps_err *err);
 
 /*
  * Appends one armor block of type holding p[0..len): header line, blank

@@ -12,7 +12,15 @@
  * Regular files are mapped (zero copy: certificates stay valid until the
  * reader is freed).  Pipes go through a buffer that holds one certificate
  * at a time, so memory is bounded by the largest certificate accepted, not
- * by the size of the stream.  Armored input is decoded whole first.
+ * by the size of the stream.
+ *
+ * Armored input (text whose lines hold armor blocks, wherever they are
+ * among other text) is decoded one block at a time, and each block is
+ * split on its own: a certificate never runs from one block into the next.
+ * A damaged block is reported and skipped as a whole, a checksum that does
+ * not match is reported and the block read anyway (RFC 9580 6.1: the
+ * packets decide).  From a pipe, only the text of the current block is
+ * held.
  */
 /* madvise(MADV_DONTNEED) is not in POSIX. */
 #define _DEFAULT_SOURCE
@@ -41,7 +49,19 @@ struct pgp_reader {
 	void		*map;
 	size_t		 maplen;
 	size_t		 dropped;	/* map pages released up to here */
-	struct buf	 decoded;	/* armor-decoded input */
+	bool		 stable;	/* certs valid until the reader ends */
+	/* Armored input: text, and the block being split (mem, memlen). */
+	bool		 armored;
+	bool		 force_eof;	/* text buffer full: end the block */
+	const uint8_t	*text;		/* mapped or caller text */
+	size_t		 textlen;
+	struct buf	 tbuf;		/* streamed text not yet decoded */
+	struct pgp_armor_state ast;
+	size_t		 nfound;	/* blocks found, good or damaged */
+	struct buf	*blocks;	/* decoded blocks, kept when stable */
+	size_t		 nblocks;
+	struct buf	 decoded;	/* the current block when streaming */
+	char		 where[320];	/* the input named in messages */
 	/* Stream buffer: valid bytes are sbuf[cur..end). */
 	uint8_t		*sbuf;
 	size_t		 scap;
@@ -333,24 +353,152 @@ reader_new(struct pgp_reader **out, const char *name)
 	}
 	r->fd = -1;
 	buf_init(&r->decoded, PGPS_MAX_BUF);
+	buf_init(&r->tbuf, PGPS_MAX_BUF);
 	*out = r;
 	return 0;
 }
 
-/* Switches r to decoded armor if p holds armor; 1 if it did. */
-static int
-reader_try_armor(struct pgp_reader *r, const uint8_t *p, size_t len,
-    struct pgps_err *err)
+/*
+ * The input as messages name it: the file, and for armor the block, since
+ * offsets there are in the decoded bytes.
+ */
+static const char *
+reader_where(struct pgp_reader *r)
 {
+	if (r->armored)
+		snprintf(r->where, sizeof(r->where), "'%s' (armor block at "
+		    "line %zu, decoded)", r->name, r->ast.block_line);
+	else
+		snprintf(r->where, sizeof(r->where), "'%s'", r->name);
+	return r->where;
+}
+
+/* Makes r read the armor in text[0..len) (memory that outlives r). */
+static void
+reader_set_text(struct pgp_reader *r, const uint8_t *text, size_t len)
+{
+	r->armored = true;
+	r->stable = true;
+	r->text = text;
+	r->textlen = len;
+	r->size = len;
+	r->mem = (const uint8_t *)"";
+	r->memlen = 0;
+}
+
+/*
+ * Reads more streamed armor text, as much again as the buffer holds, so
+ * that decoding a long block from its start again each time costs linear
+ * time in all.  0, or PGPS_EIO.
+ */
+static int
+reader_fill_text(struct pgp_reader *r, struct pgps_err *err)
+{
+	size_t want = r->tbuf.len < 65536 ? 65536 : r->tbuf.len;
+	ssize_t n;
+
+	if (buf_grow(&r->tbuf, want) != 0) {
+		/* A block longer than the buffer: it ends here. */
+		r->force_eof = true;
+		return 0;
+	}
+	while (want > 0) {
+		n = read(r->fd, r->tbuf.p + r->tbuf.len, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return pgps_err_set(err, PGPS_EIO, "'%s': read error "
+			    "at offset %llu: %s", r->name, (unsigned long long)
+			    (r->ast.offset + r->tbuf.len), strerror(errno));
+		if (n == 0) {
+			r->eof = true;
+			break;
+		}
+		r->tbuf.len += (size_t)n;
+		want -= (size_t)n;
+	}
+	r->tbuf.p[r->tbuf.len] = '\0';
+	return 0;
+}
+
+/*
+ * Decodes the next armor block, which r then splits: 1 when there is one,
+ * 2 when there is one but its checksum did not match (err says so), 0 at
+ * the end, a negative code for a damaged block (reported in err; call
+ * again) or PGPS_EIO.
+ */
+static int
+reader_next_block(struct pgp_reader *r, struct pgps_err *err)
+{
+	struct buf *out, *nb;
+	size_t used;
+	bool eof;
 	int rc;
 
-	if (!pgp_armor_detect(p, len < 4096 ? len : 4096))
-		return 0;
-	if ((rc = pgp_armor_decode(&r->decoded, p, len, 0, err)) != 0)
+	r->base += r->memlen;
+	r->mem = (const uint8_t *)"";
+	r->memlen = 0;
+	r->cur = 0;
+	r->resync = false;
+	if (r->stable) {
+		if ((nb = realloc(r->blocks, (r->nblocks + 1) *
+		    sizeof(*nb))) == NULL)
+			return pgps_err_set(err, PGPS_ENOMEM, "'%s': out of "
+			    "memory", r->name);
+		r->blocks = nb;
+		out = &r->blocks[r->nblocks];
+		buf_init(out, PGPS_MAX_BUF);
+	} else {
+		out = &r->decoded;
+		buf_reset(out);
+	}
+	for (;;) {
+		if (r->fd < 0) {
+			rc = pgp_armor_next(&r->ast, out, r->text +
+			    r->ast.offset, r->textlen - r->ast.offset, true,
+			    PGP_ARMOR_IGNORE_CRC, &used, err);
+			break;
+		}
+		eof = r->eof || r->force_eof;
+		rc = pgp_armor_next(&r->ast, out, r->tbuf.p, r->tbuf.len, eof,
+		    PGP_ARMOR_IGNORE_CRC, &used, err);
+		memmove(r->tbuf.p, r->tbuf.p + used, r->tbuf.len - used);
+		buf_setlen(&r->tbuf, r->tbuf.len - used);
+		r->force_eof = false;
+		if (rc != 0 || eof)
+			break;
+		if ((rc = reader_fill_text(r, err)) != 0)
+			break;
+	}
+	if (rc == 1 && r->stable)
+		r->nblocks++;
+	else if (r->stable)
+		buf_release(out);
+	if (rc == PGPS_EIO)
+		return rc;
+	if (rc < 0) {
+		r->nfound++;
 		return pgps_err_prefix(err, rc, "'%s'", r->name);
-	r->mem = r->decoded.p;
-	r->memlen = r->decoded.len;
-	r->size = r->memlen;
+	}
+	if (rc == 0) {
+		if (r->nfound++ == 0)
+			return pgps_err_set(err, PGPS_EFORMAT, "'%s': no "
+			    "armor block found (no \"-----BEGIN PGP ...-----\" "
+			    "line in %zu lines)", r->name, r->ast.line);
+		return 0;
+	}
+	r->nfound++;
+	r->mem = out->p;
+	r->memlen = out->len;
+	if (r->ast.crc_mismatch) {
+		pgps_err_set(err, PGPS_EFORMAT, "'%s': armor block at line "
+		    "%zu (offset %llu): checksum =%s on line %zu does not "
+		    "match the data (=%s); read anyway", r->name,
+		    r->ast.block_line,
+		    (unsigned long long)r->ast.block_offset, r->ast.crc_got,
+		    r->ast.crc_line, r->ast.crc_want);
+		return 2;
+	}
 	return 1;
 }
 
@@ -363,14 +511,13 @@ pgp_reader_open_mem(struct pgp_reader **out, const uint8_t *p, size_t len,
 
 	if ((rc = reader_new(&r, name)) != 0)
 		return pgps_err_set(err, rc, "out of memory");
-	if ((rc = reader_try_armor(r, p, len, err)) < 0) {
-		pgp_reader_free(r);
-		return rc;
-	}
-	if (rc == 0) {
+	if (pgp_armor_find(p, len))
+		reader_set_text(r, p, len);
+	else {
 		r->mem = p;
 		r->memlen = len;
 		r->size = len;
+		r->stable = true;
 	}
 	*out = r;
 	return 0;
@@ -458,12 +605,9 @@ pgp_reader_open_path(struct pgp_reader **out, const char *path,
 		if (!std)
 			close(fd);
 		fd = -1;
-		if ((rc = reader_try_armor(r, r->map, r->maplen, err)) < 0)
-			goto fail;
-		if (rc == 1) {
-			munmap(r->map, r->maplen);
-			r->map = NULL;
-		} else {
+		if (pgp_armor_find(r->map, r->maplen))
+			reader_set_text(r, r->map, r->maplen);
+		else {
 			r->mem = r->map;
 			r->memlen = r->maplen;
 			r->size = r->maplen;
@@ -476,6 +620,7 @@ pgp_reader_open_path(struct pgp_reader **out, const char *path,
 		if (!std)
 			close(fd);
 		r->mem = (const uint8_t *)"";
+		r->stable = true;
 		*out = r;
 		return 0;
 	}
@@ -486,38 +631,25 @@ pgp_reader_open_path(struct pgp_reader **out, const char *path,
 	while (!r->eof && r->end < 64)
 		if ((rc = reader_fill(r, PGPS_MAX_CERT, err)) != 0)
 			goto fail;
-	if (pgp_armor_detect(r->sbuf, r->end)) {
-		struct buf all = BUF_INIT;
-
-		/* Armor is decoded whole; read everything first. */
-		buf_init(&all, PGPS_MAX_BUF);
-		if ((rc = buf_add(&all, r->sbuf, r->end)) == 0) {
-			uint8_t tmp[65536];
-			ssize_t n;
-
-			for (;;) {
-				n = read(r->fd, tmp, sizeof(tmp));
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n <= 0)
-					break;
-				if ((rc = buf_add(&all, tmp, (size_t)n)) != 0)
-					break;
-			}
-			if (rc == 0 && n < 0)
-				rc = pgps_err_set(err, PGPS_EIO, "'%s': %s",
-				    r->name, strerror(errno));
-		}
-		if (rc == PGPS_ELIMIT || rc == PGPS_ENOMEM)
-			pgps_err_set(err, rc, "'%s': armored input too large",
-			    r->name);
-		if (rc == 0 && (rc = reader_try_armor(r, all.p, all.len,
-		    err)) > 0)
-			rc = 0;
-		buf_release(&all);
-		if (rc != 0)
+	/*
+	 * Text rather than a packet header: look for armor in the first
+	 * chunk.  Without it the input is taken as damaged binary.
+	 */
+	if (r->end > 0 && (r->sbuf[0] & 0x80) == 0) {
+		while (!r->eof && r->end < READ_CHUNK &&
+		    !pgp_armor_find(r->sbuf, r->end))
+			if ((rc = reader_fill(r, PGPS_MAX_CERT, err)) != 0)
+				goto fail;
+	}
+	if (pgp_armor_find(r->sbuf, r->end)) {
+		/* The text read so far becomes the text buffer. */
+		if ((rc = buf_add(&r->tbuf, r->sbuf, r->end)) != 0) {
+			pgps_err_set(err, rc, "'%s': out of memory", r->name);
 			goto fail;
+		}
+		r->armored = true;
 		r->stream = false;
+		r->mem = (const uint8_t *)"";
 		free(r->sbuf);
 		r->sbuf = NULL;
 		r->scap = r->cur = r->end = 0;
@@ -541,6 +673,10 @@ pgp_reader_free(struct pgp_reader *r)
 	if (r->fd >= 0 && r->fd != STDIN_FILENO)
 		close(r->fd);
 	buf_release(&r->decoded);
+	buf_release(&r->tbuf);
+	for (size_t i = 0; i < r->nblocks; i++)
+		buf_release(&r->blocks[i]);
+	free(r->blocks);
 	free(r->sbuf);
 	free(r->name);
 	free(r);
@@ -555,7 +691,7 @@ pgp_reader_name(const struct pgp_reader *r)
 bool
 pgp_reader_is_stable(const struct pgp_reader *r)
 {
-	return !r->stream && r->map == NULL;
+	return r->stable;
 }
 
 /*
@@ -569,7 +705,7 @@ reader_drop_behind(struct pgp_reader *r)
 	const size_t step = (size_t)16 << 20;
 	size_t upto;
 
-	if (r->map == NULL || r->cur < r->dropped + 2 * step)
+	if (r->map == NULL || r->armored || r->cur < r->dropped + 2 * step)
 		return;
 	upto = (r->cur - step) & ~(size_t)(sysconf(_SC_PAGESIZE) - 1);
 	madvise((uint8_t *)r->map + r->dropped, upto - r->dropped,
@@ -580,7 +716,7 @@ reader_drop_behind(struct pgp_reader *r)
 uint64_t
 pgp_reader_pos(const struct pgp_reader *r)
 {
-	return r->base + r->cur;
+	return r->armored ? r->ast.offset : r->base + r->cur;
 }
 
 uint64_t
@@ -604,6 +740,11 @@ pgp_reader_next(struct pgp_reader *r, struct pgp_raw_cert *out,
 		max_cert = PGPS_MAX_CERT;
 	reader_drop_behind(r);
 	for (;;) {
+		if (r->armored && r->cur == r->memlen) {
+			if ((rc = reader_next_block(r, err)) == 1)
+				continue;
+			return rc == 2 ? PGPS_EFORMAT : rc;
+		}
 		if (r->stream) {
 			p = r->sbuf + r->cur;
 			avail = r->end - r->cur;
@@ -646,9 +787,9 @@ pgp_reader_next(struct pgp_reader *r, struct pgp_raw_cert *out,
 			r->cur += len;
 			if (len > max_cert)
 				return pgps_err_set(err, PGPS_ELIMIT,
-				    "'%s': certificate at offset %llu is %zu "
+				    "%s: certificate at offset %llu is %zu "
 				    "bytes, over the limit of %zu; skipped",
-				    r->name, (unsigned long long)off, len,
+				    reader_where(r), (unsigned long long)off, len,
 				    max_cert);
 			out->p = p;
 			out->len = len;
@@ -659,18 +800,18 @@ pgp_reader_next(struct pgp_reader *r, struct pgp_raw_cert *out,
 			continue;
 		case WALK_STRAY:
 			r->cur += len;
-			return pgps_err_set(err, PGPS_EFORMAT, "'%s': offset "
+			return pgps_err_set(err, PGPS_EFORMAT, "%s: offset "
 			    "%llu: %zu bytes of packets outside any "
-			    "certificate; skipped", r->name,
+			    "certificate; skipped", reader_where(r),
 			    (unsigned long long)off, len);
 		case WALK_MORE:
 			if (avail >= max_cert) {
 				r->cur += 1;
 				r->resync = true;
 				return pgps_err_set(err, PGPS_ELIMIT,
-				    "'%s': certificate at offset %llu is "
+				    "%s: certificate at offset %llu is "
 				    "larger than the limit of %zu bytes; "
-				    "skipped", r->name,
+				    "skipped", reader_where(r),
 				    (unsigned long long)off, max_cert);
 			}
 			if ((rc = reader_fill(r, max_cert, err)) != 0)
@@ -680,10 +821,11 @@ pgp_reader_next(struct pgp_reader *r, struct pgp_raw_cert *out,
 			r->cur += bad + 1;
 			r->resync = true;
 			if (bad > 0)
-				return pgps_err_prefix(err, badcode, "'%s': "
+				return pgps_err_prefix(err, badcode, "%s: "
 				    "certificate at offset %llu skipped",
-				    r->name, (unsigned long long)off);
-			return pgps_err_prefix(err, badcode, "'%s'", r->name);
+				    reader_where(r), (unsigned long long)off);
+			return pgps_err_prefix(err, badcode, "%s",
+			    reader_where(r));
 		}
 	}
 }

@@ -369,6 +369,125 @@ test_tolerated(void)
 	buf_release(&t);
 }
 
+
+/*
+ * Runs pgp_armor_next() over s, handing it at most step more bytes each
+ * time (0: all at once), and writes "B" per block, "E" per damaged block,
+ * "C" per block whose checksum did not match, to trace.
+ */
+static void
+blocks_of(const char *s, size_t step, char *trace, size_t max,
+    struct buf *out)
+{
+	struct pgp_armor_state st = PGP_ARMOR_STATE_INIT;
+	struct pgps_err err = PGPS_ERR_INIT;
+	size_t len = strlen(s), pos = 0, have = 0, used, k = 0;
+	bool eof;
+	int r;
+
+	buf_reset(out);
+	for (;;) {
+		have = step == 0 || len - pos < step ? len : have + step;
+		if (have > len)
+			have = len;
+		eof = have == len;
+		r = pgp_armor_next(&st, out, (const uint8_t *)s + pos,
+		    have - pos, eof, PGP_ARMOR_IGNORE_CRC, &used, &err);
+		if (used > have - pos || st.offset != pos + used) {
+			snprintf(trace, max, "bad position");
+			return;
+		}
+		pos += used;
+		if (r == 0 && eof)
+			break;
+		if (r != 0 && k + 2 < max)
+			trace[k++] = r < 0 ? 'E' : st.crc_mismatch ? 'C' : 'B';
+		pgps_err_clear(&err);
+	}
+	trace[k] = '\0';
+}
+
+static void
+test_blocks(void)
+{
+	struct buf s = BUF_INIT, t = BUF_INIT, out = BUF_INIT, ref = BUF_INIT;
+	struct pgp_armor_state st = PGP_ARMOR_STATE_INIT;
+	struct pgps_err err = PGPS_ERR_INIT;
+	static const size_t steps[] = { 0, 1, 7, 64, 100 };
+	char trace[32];
+	size_t used;
+	bool same = true;
+
+	buf_addstr(&s, "Subject: keys\n\n<pre>");
+	buf_addstr(&s, vector);
+	subst(&t, vector, "EBuhexHW", "EBuh*xHW");
+	buf_add(&s, t.p, t.len);
+	subst(&t, vector, "-----END PGP PUBLIC KEY BLOCK-----\n", "");
+	buf_add(&s, t.p, t.len);
+	subst(&t, vector, "=ZFLv", "=ZFLw");
+	buf_add(&s, t.p, t.len);
+	buf_addstr(&s, vector);
+	buf_addstr(&s, "</pre>\n-- \nsignature\n");
+	for (size_t i = 0; i < PGPS_ARRAY_SIZE(steps); i++) {
+		blocks_of((char *)s.p, steps[i], trace, sizeof(trace), &out);
+		if (i == 0) {
+			is_str(trace, "BEECB", "damaged blocks among good ones: "
+			    "each reported, the good ones decoded");
+			ok(out.len == 3 * VECTOR_LEN &&
+			    memcmp(out.p, cert, VECTOR_LEN) == 0 &&
+			    memcmp(out.p + 2 * VECTOR_LEN, cert,
+			    VECTOR_LEN) == 0, "to the three good blocks");
+			buf_add(&ref, out.p, out.len);
+		} else if (strcmp(trace, "BEECB") != 0 || out.len != ref.len ||
+		    memcmp(out.p, ref.p, ref.len) != 0) {
+			diag("in steps of %zu: %s", steps[i], trace);
+			same = false;
+		}
+	}
+	ok(same, "the same when the input arrives in pieces");
+
+	/* What the errors say. */
+	is_int(pgp_armor_next(&st, &out, s.p, s.len, true, 0, &used, &err),
+	    1, "first block");
+	is_int(pgp_armor_next(&st, &out, s.p + st.offset, s.len - st.offset,
+	    true, 0, &used, &err), PGPS_EFORMAT, "second block damaged");
+	ok(strstr(err.msg, "armor block at line 19 (offset 819) skipped: "
+	    "line 23, column 5: invalid character '*'") != NULL, "%s",
+	    err.msg);
+	ok(st.block_line == 19 && st.block_offset == 819 && st.line == 23,
+	    "state after it");
+	pgps_err_clear(&err);
+	is_int(pgp_armor_next(&st, &out, s.p + st.offset, s.len - st.offset,
+	    true, 0, &used, &err), PGPS_EFORMAT, "third block damaged");
+	ok(strstr(err.msg, "armor block at line 35 (offset 1618) "
+	    "skipped: line 50: BEGIN line inside the block") != NULL,
+	    "%s", err.msg);
+	pgps_err_clear(&err);
+	is_int(pgp_armor_next(&st, &out, s.p + st.offset, s.len - st.offset,
+	    true, 0, &used, &err), PGPS_EFORMAT,
+	    "without PGP_ARMOR_IGNORE_CRC a wrong checksum is damage");
+	ok(strstr(err.msg, "line 64: armor checksum =ZFLw does not match")
+	    != NULL, "%s", err.msg);
+
+	/* Text alone: consumed up to its last whole line. */
+	memset(&st, 0, sizeof(st));
+	is_int(pgp_armor_next(&st, &out, (const uint8_t *)"a\nb\nc", 5,
+	    false, 0, &used, &err), 0, "text: more needed");
+	ok(used == 4 && st.line == 2, "two lines consumed");
+
+	ok(pgp_armor_find((const uint8_t *)"<html>\n<pre>-----BEGIN PGP "
+	    "PUBLIC", 32), "armor after HTML is found");
+	ok(pgp_armor_find((const uint8_t *)"\xef\xbb\xbf-----BEGIN PGP ", 18),
+	    "after a byte order mark");
+	ok(!pgp_armor_find(cert, VECTOR_LEN), "binary has none");
+	ok(!pgp_armor_find((const uint8_t *)"text -----BEGIN PGP", 19),
+	    "a cut marker is none");
+	buf_release(&s);
+	buf_release(&t);
+	buf_release(&out);
+	buf_release(&ref);
+}
+
 static void
 test_rejected(void)
 {
@@ -413,13 +532,13 @@ test_rejected(void)
 	/* Cut in the middle of the base64: no END line. */
 	buf_reset(&s);
 	buf_add(&s, vector, 400);
-	fails_with((char *)s.p, 0, "line 8: the armor block that starts at "
-	    "line 1 has no END line", "truncated armor");
+	fails_with((char *)s.p, 0, "armor block at line 1 (offset 0) "
+	    "skipped: line 8: no END line", "truncated armor");
 	subst(&s, vector, "-----END PGP PUBLIC KEY BLOCK-----\n", "");
 	subst(&t, (char *)s.p, "", "");
 	buf_addstr(&t, vector);
-	fails_with((char *)t.p, 0, "line 16: BEGIN line inside the block that "
-	    "starts at line 1", "a block without END before the next one");
+	fails_with((char *)t.p, 0, "armor block at line 1 (offset 0) "
+	    "skipped: line 16: BEGIN line inside the block", "a block without END before the next one");
 	subst(&s, vector, "-----END PGP PUBLIC KEY",
 	    "-----END PGP PRIVATE KEY");
 	fails_with((char *)s.p, 0,
@@ -448,5 +567,6 @@ main(void)
 	test_round_trips();
 	test_tolerated();
 	test_rejected();
+	test_blocks();
 	return done_testing();
 }

@@ -340,6 +340,223 @@ test_reader(void)
 	buf_release(&s);
 }
 
+
+/*
+ * Makes standard input a pipe that a child fills with p[0..len) in writes
+ * of chunk bytes; *saved is the old standard input for unpipe_stdin().
+ */
+static pid_t
+pipe_stdin(const uint8_t *p, size_t len, size_t chunk, int *saved)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe(fds) != 0)
+		exit(1);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		for (size_t off = 0; off < len; off += chunk)
+			if (write(fds[1], p + off, len - off < chunk ?
+			    len - off : chunk) < 0)
+				_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	*saved = dup(0);
+	dup2(fds[0], 0);
+	close(fds[0]);
+	return pid;
+}
+
+static void
+unpipe_stdin(int saved, pid_t pid)
+{
+	dup2(saved, 0);
+	close(saved);
+	waitpid(pid, NULL, 0);
+}
+
+/* Runs split() or, with pipe_it, the same through standard input. */
+static void
+split_any(const uint8_t *p, size_t len, bool pipe_it, char *trace,
+    size_t max, char *msgs, size_t msgmax)
+{
+	struct pgp_reader *r;
+	struct pgp_raw_cert c;
+	struct pgps_err err = PGPS_ERR_INIT;
+	size_t k = 0, m = 0;
+	int saved = -1, rc;
+	pid_t pid = -1;
+
+	msgs[0] = '\0';
+	if (pipe_it) {
+		pid = pipe_stdin(p, len, 700, &saved);
+		rc = pgp_reader_open_path(&r, "-", &err);
+	} else
+		rc = pgp_reader_open_mem(&r, p, len, "mem", &err);
+	if (rc != 0) {
+		snprintf(trace, max, "open failed");
+		goto cleanup;
+	}
+	while ((rc = pgp_reader_next(r, &c, 0, &err)) != 0 && k + 2 < max) {
+		trace[k++] = rc == 1 ? 'F' : 'E';
+		if (rc != 1 && m + strlen(err.msg) + 2 < msgmax)
+			m += (size_t)snprintf(msgs + m, msgmax - m, "%s | ",
+			    err.msg);
+		if (rc == PGPS_EIO)
+			break;
+		pgps_err_clear(&err);
+	}
+	trace[k] = '\0';
+	pgp_reader_free(r);
+ cleanup:
+	if (pipe_it)
+		unpipe_stdin(saved, pid);
+}
+
+/* Appends bin armored, with the first occurrence of from made to. */
+static void
+add_armored(struct buf *s, const struct buf *bin, const char *from,
+    const char *to)
+{
+	struct buf a = BUF_INIT;
+	char *at;
+
+	pgp_armor_encode(&a, bin->p, bin->len, PGP_ARMOR_PUBLIC_KEY, 0);
+	if (from != NULL && (at = strstr((char *)a.p, from)) != NULL) {
+		buf_add(s, a.p, (size_t)((uint8_t *)at - a.p));
+		buf_addstr(s, to);
+		buf_addstr(s, at + strlen(from));
+	} else
+		buf_add(s, a.p, a.len);
+	buf_release(&a);
+}
+
+/*
+ * Damaged armor loses only its own block, from a file or a pipe; text
+ * around blocks is ignored, and a checksum that does not match is only a
+ * warning.
+ */
+static void
+test_armor_damage(void)
+{
+	struct buf bin = BUF_INIT, s = BUF_INIT;
+	struct pgps_err err = PGPS_ERR_INIT;
+	char trace[64], msgs[2048];
+	uint8_t *p;
+	size_t len;
+
+	p = data_slurp("keys/revoked-ed25519.asc", &len);
+	pgp_armor_decode(&bin, p, len, 0, &err);
+	free(p);
+	for (int pipe_it = 0; pipe_it < 2; pipe_it++) {
+		const char *how = pipe_it ? "pipe" : "memory";
+
+		buf_reset(&s);
+		buf_addstr(&s, "<!DOCTYPE html>\n<html><head><title>Search "
+		    "results</title></head>\n<body><h1>pub</h1><pre>");
+		add_armored(&s, &bin, NULL, NULL);
+		buf_addstr(&s, "</pre></body></html>\n");
+		split_any(s.p, s.len, pipe_it, trace, sizeof(trace), msgs,
+		    sizeof(msgs));
+		is_str(trace, "F", "%s: HTML before and after the armor", how);
+
+		buf_reset(&s);
+		buf_addstr(&s, "From: someone\nSubject: my key\n\nHere:\n");
+		add_armored(&s, &bin, NULL, NULL);
+		buf_addstr(&s, "and the other one\n");
+		add_armored(&s, &bin, "\n\n", "\nComment: b*d\n\n");
+		buf_addstr(&s, "and a broken one\n");
+		add_armored(&s, &bin, "4", "!");
+		add_armored(&s, &bin, NULL, NULL);
+		split_any(s.p, s.len, pipe_it, trace, sizeof(trace), msgs,
+		    sizeof(msgs));
+		is_str(trace, "FFEF", "%s: bad base64 loses its block only",
+		    how);
+		ok(strstr(msgs, "'!' in base64") != NULL &&
+		    strstr(msgs, "armor block at line 40 (offset 1683)") != NULL,
+		    "%s: named with line and offset: %s", how, msgs);
+
+		buf_reset(&s);
+		add_armored(&s, &bin, NULL, NULL);
+		add_armored(&s, &bin, "-----END PGP PUBLIC KEY BLOCK-----\n",
+		    "");
+		add_armored(&s, &bin, NULL, NULL);
+		split_any(s.p, s.len, pipe_it, trace, sizeof(trace), msgs,
+		    sizeof(msgs));
+		is_str(trace, "FEF", "%s: a block without END loses itself",
+		    how);
+		ok(strstr(msgs, "BEGIN line inside the block") != NULL,
+		    "%s: %s", how, msgs);
+
+		buf_reset(&s);
+		add_armored(&s, &bin, NULL, NULL);
+		add_armored(&s, &bin, NULL, NULL);
+		buf_setlen(&s, s.len - 200);
+		split_any(s.p, s.len, pipe_it, trace, sizeof(trace), msgs,
+		    sizeof(msgs));
+		is_str(trace, "FE", "%s: a truncated last block", how);
+		ok(strstr(msgs, "no END line") != NULL, "%s: %s", how, msgs);
+
+		buf_reset(&s);
+		add_armored(&s, &bin, NULL, NULL);
+		add_armored(&s, &bin, "\n=", "\n-----BEGIN PGP PUBLIC KEY "
+		    "BLOCK-----\n=");
+		add_armored(&s, &bin, NULL, NULL);
+		split_any(s.p, s.len, pipe_it, trace, sizeof(trace), msgs,
+		    sizeof(msgs));
+		ok(trace[0] == 'F' && trace[1] == 'E' &&
+		    strchr(trace + 1, 'F') == trace + strlen(trace) - 1,
+		    "%s: a BEGIN line inside a block: before and after kept "
+		    "(%s)", how, trace);
+
+		buf_reset(&s);
+		add_armored(&s, &bin, NULL, NULL);
+		{
+			struct buf a = BUF_INIT;
+
+			/* Its checksum line replaced: the data is as it was. */
+			add_armored(&a, &bin, NULL, NULL);
+			memcpy(strstr((char *)a.p, "\n=") + 2, "AAAA", 4);
+			buf_add(&s, a.p, a.len);
+			buf_release(&a);
+		}
+		add_armored(&s, &bin, NULL, NULL);
+		split_any(s.p, s.len, pipe_it, trace, sizeof(trace), msgs,
+		    sizeof(msgs));
+		is_str(trace, "FEFF", "%s: a wrong checksum is a warning, the "
+		    "block is read", how);
+		ok(strstr(msgs, "checksum =AAAA on line 31 does not match the "
+		    "data (=") != NULL && strstr(msgs, "read anyway") != NULL,
+		    "%s: %s", how, msgs);
+
+		/* A cert cut by its block end does not join the next block. */
+		buf_reset(&s);
+		{
+			struct buf half = BUF_INIT;
+
+			buf_add(&half, bin.p, bin.len - 40);
+			add_armored(&s, &half, NULL, NULL);
+			buf_release(&half);
+		}
+		add_armored(&s, &bin, NULL, NULL);
+		split_any(s.p, s.len, pipe_it, trace, sizeof(trace), msgs,
+		    sizeof(msgs));
+		is_str(trace, "EF", "%s: a cert cut at its block's end", how);
+
+		/* Many blocks from a pipe: one block held at a time. */
+		buf_reset(&s);
+		for (int i = 0; i < 2000; i++)
+			add_armored(&s, &bin, NULL, NULL);
+		split_any(s.p, s.len, pipe_it, trace, sizeof(trace), msgs,
+		    sizeof(msgs));
+		ok(strlen(trace) == sizeof(trace) - 2 &&
+		    strspn(trace, "F") == strlen(trace), "%s: 2000 blocks", how);
+	}
+	buf_release(&bin);
+	buf_release(&s);
+}
+
 /* The streaming path: the same input through a pipe in small writes. */
 static void
 test_stream(void)
@@ -350,7 +567,7 @@ test_stream(void)
 	struct pgp_raw_cert c;
 	uint8_t *p;
 	size_t len, certs = 0, errs = 0;
-	int fds[2], rc, saved;
+	int rc, saved;
 	pid_t pid;
 
 	p = data_slurp("keys/revoked-ed25519.asc", &len);
@@ -361,20 +578,7 @@ test_stream(void)
 		if (i == 1000)
 			buf_add(&s, "junk", 4);
 	}
-	if (pipe(fds) != 0)
-		exit(1);
-	if ((pid = fork()) == 0) {
-		close(fds[0]);
-		for (size_t off = 0; off < s.len; off += 1000)
-			if (write(fds[1], s.p + off, s.len - off < 1000 ?
-			    s.len - off : 1000) < 0)
-				_exit(1);
-		_exit(0);
-	}
-	close(fds[1]);
-	saved = dup(0);
-	dup2(fds[0], 0);
-	close(fds[0]);
+	pid = pipe_stdin(s.p, s.len, 1000, &saved);
 	ok(pgp_reader_open_path(&r, "-", &err) == 0, "stdin opens");
 	ok(!pgp_reader_is_stable(r), "a pipe is streamed");
 	while ((rc = pgp_reader_next(r, &c, 4096, &err)) != 0) {
@@ -388,9 +592,7 @@ test_stream(void)
 	is_int(certs, 3000, "all 3000 certs through a pipe");
 	is_int(errs, 1, "one error for the junk");
 	pgp_reader_free(r);
-	dup2(saved, 0);
-	close(saved);
-	waitpid(pid, NULL, 0);
+	unpipe_stdin(saved, pid);
 	buf_release(&bin);
 	buf_release(&s);
 }
@@ -407,5 +609,6 @@ main(int argc, char **argv)
 	test_sks_hash();
 	test_reader();
 	test_stream();
+	test_armor_damage();
 	return done_testing();
 }
