@@ -4,7 +4,9 @@
  * Whatever the input, decoding must either fail leaving the output buffer
  * as it was, or succeed; and what it decoded must survive encoding and
  * decoding again unchanged, with and without the checksum line.  A buffer
- * limit below the input size exercises the bounded growth.
+ * limit below the input size exercises the bounded growth.  Decoding
+ * block by block must give what decoding whole gives, also when the
+ * input arrives in pieces, and agree with the whole-input decoder.
  */
 #include "util/common.h"
 
@@ -39,6 +41,43 @@ round_trip(const struct buf *bin, unsigned int flags)
 	buf_release(&dec);
 }
 
+/*
+ * Decodes block by block, handing over step more octets at a time (0: all
+ * at once), ignoring checksums; counts blocks and damaged blocks.
+ */
+static void
+by_blocks(const uint8_t *data, size_t size, size_t step, struct buf *out,
+    size_t *nblocks, size_t *nerrs)
+{
+	struct pgp_armor_state st = PGP_ARMOR_STATE_INIT;
+	struct pgps_err err = PGPS_ERR_INIT;
+	size_t pos = 0, have = 0, used, before;
+	int r;
+
+	*nblocks = *nerrs = 0;
+	for (;;) {
+		have = step == 0 || size - have < step ? size : have + step;
+		before = out->len;
+		pgps_err_clear(&err);
+		r = pgp_armor_next(&st, out, data + pos, have - pos,
+		    have == size, PGP_ARMOR_IGNORE_CRC, &used, &err);
+		if (used > have - pos || st.offset != pos + used)
+			fail("block decoder position out of step", &err);
+		pos += used;
+		if (r < 0 && (out->len != before || err.msg[0] == '\0' ||
+		    used == 0))
+			fail("a damaged block changed the output or stuck", &err);
+		if (r == 0 && out->len != before)
+			fail("no block, but output", &err);
+		if (r < 0)
+			(*nerrs)++;
+		else if (r == 1)
+			(*nblocks)++;
+		else if (have == size)
+			break;
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -65,6 +104,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rlax == 0) {
 		round_trip(&lax, 0);
 		round_trip(&lax, PGP_ARMOR_NO_CRC);
+	}
+
+	{
+		struct buf whole = BUF_INIT, piece = BUF_INIT;
+		size_t nb, ne, pb, pe;
+
+		by_blocks(data, size, 0, &whole, &nb, &ne);
+		by_blocks(data, size, size % 61 + 1, &piece, &pb, &pe);
+		if (nb != pb || ne != pe || whole.len != piece.len ||
+		    memcmp(whole.p, piece.p, whole.len) != 0)
+			fail("decoding in pieces differs", NULL);
+		/* Without damage, blocks are what the strict decoder gives. */
+		if ((rlax == 0) != (ne == 0 && nb > 0) || (rlax == 0 &&
+		    (whole.len != lax.len ||
+		    memcmp(whole.p, lax.p, lax.len) != 0)))
+			fail("block decoder and whole decoder disagree", NULL);
+		buf_release(&whole);
+		buf_release(&piece);
 	}
 
 	small.max = size / 2 + 1;
