@@ -644,6 +644,7 @@ import_to_store(const char *to, const char *const *specs, size_t nspecs,
 		error("%s", err.msg);
 		goto cleanup;
 	}
+	keyset_iter_keep_bare(it);
 	memset(&spec, 0, sizeof(spec));
 	spec.fn = store_prep_one;
 	spec.wstate_new = store_ws_new;
@@ -765,6 +766,7 @@ cmd_dump_import(int argc, char **argv, struct ctx *ctx)
 		error("%s", err.msg);
 		goto cleanup;
 	}
+	keyset_iter_keep_bare(it);
 	progress_start(&pg, ctx, "importing", keyset_iter_total(it));
 	for (;;) {
 		pgps_err_clear(&err);

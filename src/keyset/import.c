@@ -291,6 +291,7 @@ import_set_add_answer(struct import_set *s, const struct import_query *q,
 		note_unreadable(s, source, err.msg);
 		return 0;
 	}
+	pgp_reader_keep_bare(rd);
 	for (;;) {
 		pgps_err_clear(&err);
 		if ((r = pgp_reader_next(rd, &raw, 0, &err)) == 0)

@@ -63,6 +63,7 @@ struct keyset_iter {
 	uint64_t		 total;
 	uint64_t		 done;	/* bytes of sources already closed */
 	uint64_t		 seen;	/* certs and errors from this source */
+	bool			 keep_bare;	/* see keyset_iter_keep_bare() */
 };
 
 static int
@@ -259,6 +260,8 @@ keyset_iter_next(struct keyset_iter *it, struct pgp_raw_cert *out,
 				}
 				return r == PGPS_ENOTFOUND ? PGPS_EIO : r;
 			}
+			if (it->keep_bare)
+				pgp_reader_keep_bare(it->rd);
 		}
 		r = pgp_reader_next(it->rd, out, max_cert, err);
 		if (r != 0) {
@@ -275,6 +278,12 @@ keyset_iter_next(struct keyset_iter *it, struct pgp_raw_cert *out,
 			    it->src[it->cur - 1].name);
 		it->seen = 0;
 	}
+}
+
+void
+keyset_iter_keep_bare(struct keyset_iter *it)
+{
+	it->keep_bare = true;
 }
 
 const char *

@@ -76,6 +76,12 @@ int keyset_iter_next(struct keyset_iter *it, struct pgp_raw_cert *out,
     size_t max_cert, struct pgps_err *err);
 bool keyset_is_fatal(int rc);
 
+/*
+ * Returns bare revocations from dump files (pgp_reader_keep_bare()), for
+ * callers that merge them into their keys.
+ */
+void keyset_iter_keep_bare(struct keyset_iter *it);
+
 /* Name of the source the last certificate came from. */
 const char *keyset_iter_source(const struct keyset_iter *it);
 /* Whether certificates stay valid until the current source ends. */

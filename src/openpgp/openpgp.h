@@ -204,8 +204,17 @@ uint64_t pgp_reader_pos(const struct pgp_reader *r);
 uint64_t pgp_reader_size(const struct pgp_reader *r);
 
 /*
+ * Makes r return a run of key revocations outside any certificate (a bare
+ * revocation, as Hockeypuck answers for a hard-revoked key) as a
+ * certificate of its own, for callers that merge it into its key.
+ * Otherwise such a run is reported and skipped like other signatures
+ * outside any certificate.
+ */
+void pgp_reader_keep_bare(struct pgp_reader *r);
+
+/*
  * Returns the next certificate: every packet from a public-key packet up to
- * the next one (or a leading run of signatures: a bare revocation).  1 and
+ * the next one (or, with pgp_reader_keep_bare(), a bare revocation).  1 and
  * *out set (borrowed: valid until the next call unless the reader is
  * stable, see above); 0 at the end; a negative code when a bad region was found: err
  * names the offset, the region has been skipped up to the next plausible

@@ -2,8 +2,11 @@
  * reader.c: splits a stream of OpenPGP packets into certificates.
  *
  * A certificate runs from a public-key packet to the next one (SKS
- * key.ml and Hockeypuck do the same); a leading run of signatures is a bare
- * revocation, marker packets between certificates are dropped.  Damage is
+ * key.ml and Hockeypuck do the same); marker packets between certificates
+ * are dropped.  Signatures before the first key belong to no certificate:
+ * they are reported, unless the caller takes bare revocations (a run of
+ * key revocations, as Hockeypuck serves a hard-revoked key) to merge them
+ * into their key.  Damage is
  * expected: a bad header, a length that runs past the end, or packets that
  * belong to no certificate are reported with their offset and skipped, and
  * the reader resynchronises on the next plausible public-key packet, so one
@@ -43,6 +46,7 @@ struct pgp_reader {
 	bool		 stream;
 	bool		 eof;
 	bool		 resync;	/* looking for the next certificate */
+	bool		 keep_bare;	/* return bare key revocations */
 	/* Mapped or caller memory (stream == false). */
 	const uint8_t	*mem;
 	size_t		 memlen;
@@ -268,6 +272,7 @@ enum walk_result {
 	WALK_CERT,		/* a certificate of *len bytes */
 	WALK_SKIP,		/* *len bytes to drop silently (markers) */
 	WALK_STRAY,		/* *len bytes of packets outside a cert */
+	WALK_SIGS,		/* *len bytes of signatures outside a cert */
 	WALK_MORE,		/* need more input */
 	WALK_BAD		/* damage at relative offset *bad */
 };
@@ -335,10 +340,42 @@ walk_cert(const uint8_t *p, size_t avail, bool eof, uint64_t base,
 		}
 	}
 	*len = pos;
-	if (first == PGP_TAG_PUBLIC_KEY || first == PGP_TAG_SECRET_KEY ||
-	    first == PGP_TAG_SIGNATURE)
+	if (first == PGP_TAG_PUBLIC_KEY || first == PGP_TAG_SECRET_KEY)
 		return WALK_CERT;
-	return WALK_STRAY;
+	return first == PGP_TAG_SIGNATURE ? WALK_SIGS : WALK_STRAY;
+}
+
+/*
+ * Counts the signatures of a run p[0..len) that walk_cert() found, and
+ * tells whether every one is a key revocation (type 0x20): a bare
+ * revocation.
+ */
+static bool
+sigs_are_key_revocations(const uint8_t *p, size_t len, size_t *nsigs)
+{
+	struct span s = span_make(p, len);
+	const uint8_t *b;
+	size_t hl, bl, rl;
+	uint8_t tag, type;
+	bool all = true;
+
+	*nsigs = 0;
+	while (s.len > 0) {
+		if (pgp_packet_peek(&s, 0, &tag, &hl, &bl, &rl, NULL) != 0)
+			return false;
+		(*nsigs)++;
+		/* v3: version, 5, type; later: version, type (RFC 9580 5.2) */
+		if (rl != hl + bl || bl < 3)
+			all = false;
+		else {
+			type = s.p[hl] == 3 ? s.p[hl + 2] : s.p[hl + 1];
+			if (type != PGP_SIG_KEY_REVOCATION)
+				all = false;
+		}
+		if (span_bytes(&s, rl, &b) != 0)
+			return false;
+	}
+	return all;
 }
 
 static int
@@ -682,6 +719,12 @@ pgp_reader_free(struct pgp_reader *r)
 	free(r);
 }
 
+void
+pgp_reader_keep_bare(struct pgp_reader *r)
+{
+	r->keep_bare = true;
+}
+
 const char *
 pgp_reader_name(const struct pgp_reader *r)
 {
@@ -730,7 +773,7 @@ pgp_reader_next(struct pgp_reader *r, struct pgp_raw_cert *out,
     size_t max_cert, struct pgps_err *err)
 {
 	const uint8_t *p;
-	size_t avail, len = 0, bad = 0;
+	size_t avail, len = 0, bad = 0, nsigs;
 	int badcode = PGPS_EFORMAT;
 	bool eof;
 	uint64_t off;
@@ -798,6 +841,27 @@ pgp_reader_next(struct pgp_reader *r, struct pgp_raw_cert *out,
 		case WALK_SKIP:
 			r->cur += len;
 			continue;
+		case WALK_SIGS:
+			r->cur += len;
+			if (sigs_are_key_revocations(p, len, &nsigs)) {
+				if (r->keep_bare) {
+					out->p = p;
+					out->len = len;
+					out->offset = off;
+					return 1;
+				}
+				return pgps_err_set(err, PGPS_EFORMAT, "%s: "
+				    "offset %llu: %s without its key, outside "
+				    "any certificate; skipped",
+				    reader_where(r), (unsigned long long)off,
+				    nsigs == 1 ? "a key revocation" :
+				    "key revocations");
+			}
+			return pgps_err_set(err, PGPS_EFORMAT, "%s: offset "
+			    "%llu: %zu signature%s outside any certificate; "
+			    "skipped", reader_where(r),
+			    (unsigned long long)off, nsigs,
+			    nsigs == 1 ? "" : "s");
 		case WALK_STRAY:
 			r->cur += len;
 			return pgps_err_set(err, PGPS_EFORMAT, "%s: offset "

@@ -117,4 +117,72 @@ test_expect_success 'store import takes the good blocks' '
 	test_cmp expect out
 '
 
+# revoked-ed25519.pgp: key (53 octets), key revocation (122), user ID (30),
+# self-signature (146), subkey, binding.
+test_expect_success 'setup: signatures without their key' '
+	dd if=revoked-ed25519.pgp of=rev.sig bs=1 skip=53 count=122 \
+	    2>/dev/null &&
+	dd if=revoked-ed25519.pgp of=self.sig bs=1 skip=205 count=146 \
+	    2>/dev/null &&
+	cat self.sig dana-ed25519.pgp erin-ed25519.pgp >sig-first.pgp &&
+	cat rev.sig revoked-ed25519.pgp erin-ed25519.pgp >rev-first.pgp &&
+	test $(wc -c <rev.sig) = 122 && test $(wc -c <self.sig) = 146
+'
+
+test_expect_success 'a signature before the first key: reported, not hashed' '
+	test_expect_code 3 pgpsync dump hashes sig-first.pgp >out 2>err &&
+	pgpsync dump hashes dana-ed25519.pgp erin-ed25519.pgp >expect &&
+	test_cmp expect out &&
+	grep -q "sig-first.pgp.: offset 0: 1 signature outside any certificate; skipped" err &&
+	cat sig-first.pgp | test_expect_code 3 pgpsync dump hashes >out &&
+	test_cmp expect out
+'
+
+test_expect_success 'a bare key revocation: reported, never a certificate' '
+	test_expect_code 3 pgpsync dump hashes rev-first.pgp >out 2>err &&
+	test_cmp outer out &&
+	grep -q "rev-first.pgp.: offset 0: a key revocation without its key, outside any certificate; skipped" err &&
+	test_expect_code 3 pgpsync dump stats --json rev-first.pgp >stats &&
+	grep -q "\"certificates\": 2," stats &&
+	test_expect_code 3 pgpsync dump merge -o m.pgp rev-first.pgp &&
+	pgpsync dump hashes m.pgp >out &&
+	test_cmp outer out &&
+	test_expect_code 3 pgpsync dump filter -o f.pgp rev-first.pgp &&
+	pgpsync dump hashes f.pgp >out &&
+	test_cmp outer out &&
+	mkdir sp2 &&
+	test_expect_code 3 pgpsync dump split -o sp2 rev-first.pgp &&
+	pgpsync dump hashes sp2/sks-dump-0000.pgp >out &&
+	test_cmp outer out &&
+	test_expect_code 3 pgpsync diff rev-first.pgp outer.pgp 2>err &&
+	grep -q "a key revocation without its key" err
+'
+
+test_expect_success 'armored: a revocation certificate between keys' '
+	{
+		echo "-----BEGIN PGP PUBLIC KEY BLOCK-----"
+		echo "Comment: This is a revocation certificate"
+		echo
+		base64 rev.sig
+		echo "-----END PGP PUBLIC KEY BLOCK-----"
+	} >revcert &&
+	{ cat erin-ed25519.asc revcert dana-ed25519.asc; } >x.asc &&
+	test_expect_code 3 pgpsync dump hashes x.asc >out 2>err &&
+	pgpsync dump hashes erin-ed25519.pgp dana-ed25519.pgp >expect &&
+	test_cmp expect out &&
+	grep -q "x.asc. (armor block at line 10, decoded): offset 232: a key revocation without its key" err
+'
+
+test_expect_success 'dump import takes a bare revocation into its key' '
+	head -c 53 revoked-ed25519.pgp >key-only &&
+	tail -c +176 revoked-ed25519.pgp >rest &&
+	cat key-only rest >unrevoked.pgp &&
+	pgpsync dump import --to store:B unrevoked.pgp >/dev/null &&
+	pgpsync dump import --to store:B rev.sig >out &&
+	grep -q "^0 new, 1 updated (.*1 revocation)" out &&
+	pgpsync dump hashes store:B >out &&
+	pgpsync dump hashes revoked-ed25519.pgp >expect &&
+	test_cmp expect out
+'
+
 test_done

@@ -237,9 +237,13 @@ test_sks_hash(void)
 	digest_free(md5);
 }
 
-/* Splits p with a memory reader: "F" per cert, "E" per error. */
+/*
+ * Splits p with a memory reader, bare revocations kept when keep_bare:
+ * "F" per cert, "E" per error; the last error's message in msg.
+ */
 static void
-split(const uint8_t *p, size_t len, char *trace, size_t max)
+split_bare(const uint8_t *p, size_t len, bool keep_bare, char *trace,
+    size_t max, char msg[256])
 {
 	struct pgp_reader *r;
 	struct pgp_raw_cert c;
@@ -247,12 +251,17 @@ split(const uint8_t *p, size_t len, char *trace, size_t max)
 	size_t k = 0;
 	int rc;
 
+	msg[0] = '\0';
 	if (pgp_reader_open_mem(&r, p, len, "mem", &err) != 0) {
 		snprintf(trace, max, "open failed");
 		return;
 	}
+	if (keep_bare)
+		pgp_reader_keep_bare(r);
 	while ((rc = pgp_reader_next(r, &c, 0, &err)) != 0 && k + 2 < max) {
 		trace[k++] = rc == 1 ? 'F' : 'E';
+		if (rc != 1)
+			memcpy(msg, err.msg, sizeof(err.msg));
 		pgps_err_clear(&err);
 	}
 	trace[k] = '\0';
@@ -260,11 +269,19 @@ split(const uint8_t *p, size_t len, char *trace, size_t max)
 }
 
 static void
+split(const uint8_t *p, size_t len, char *trace, size_t max)
+{
+	char msg[256];
+
+	split_bare(p, len, false, trace, max, msg);
+}
+
+static void
 test_reader(void)
 {
 	struct buf bin = BUF_INIT, s = BUF_INIT;
 	struct pgps_err err = PGPS_ERR_INIT;
-	char trace[64];
+	char trace[64], msg[256];
 	uint8_t *p;
 	size_t len;
 
@@ -310,11 +327,35 @@ test_reader(void)
 	split(s.p, s.len, trace, sizeof(trace));
 	is_str(trace, "FE", "a truncated cert at the end is an error");
 
+	/* revoked-ed25519: key 53, revocation 122, UID 30, self-sig 146 */
 	buf_reset(&s);
 	buf_add(&s, bin.p + 53, 122);		/* the revocation alone */
 	buf_add(&s, bin.p, bin.len);
-	split(s.p, s.len, trace, sizeof(trace));
-	is_str(trace, "FF", "a leading bare revocation is a cert of its own");
+	split_bare(s.p, s.len, false, trace, sizeof(trace), msg);
+	is_str(trace, "EF", "a leading bare revocation is reported");
+	is_str(msg, "'mem': offset 0: a key revocation without its key, "
+	    "outside any certificate; skipped", "with its offset");
+	split_bare(s.p, s.len, true, trace, sizeof(trace), msg);
+	is_str(trace, "FF", "or returned to a caller that merges it");
+
+	buf_reset(&s);
+	buf_add(&s, bin.p, bin.len);
+	buf_add(&s, bin.p + 53, 122);
+	buf_add(&s, bin.p + 205, 146);		/* and a self-signature */
+	buf_add(&s, bin.p, bin.len);
+	for (int keep = 0; keep < 2; keep++) {
+		split_bare(s.p + bin.len, s.len - bin.len, keep, trace,
+		    sizeof(trace), msg);
+		is_str(trace, "EF", "signatures that are not all key "
+		    "revocations are reported (%s)",
+		    keep ? "kept bare" : "default");
+	}
+	split_bare(s.p + bin.len, 268, true, trace, sizeof(trace), msg);
+	is_str(msg, "'mem': offset 0: 2 signatures outside any certificate; "
+	    "skipped", "a mixed run is counted");
+	split_bare(s.p + bin.len + 122, 146, true, trace, sizeof(trace), msg);
+	is_str(msg, "'mem': offset 0: 1 signature outside any certificate; "
+	    "skipped", "a certification alone");
 
 	buf_reset(&s);
 	buf_add(&s, bin.p + 175, 30);		/* a lone user ID */
