@@ -68,6 +68,8 @@
 
 enum {
 	OPT_JSON = OPT_LONG,
+	OPT_ALLOW,
+	OPT_ALLOW_FILE,
 	OPT_DRY_RUN,
 	OPT_HTTP_PORT,
 	OPT_SERVE,
@@ -79,6 +81,12 @@ enum {
 };
 
 const struct opt reconcile_opts[] = {
+	{ OPT_ALLOW, "allow", "address",
+	    "with --listen, accept peers from this address, network "
+	    "(address/bits) or host name; repeatable" },
+	{ OPT_ALLOW_FILE, "allow-file", "file",
+	    "with --listen, accept peers from the addresses in this file "
+	    "(first word of each line, as an SKS membership file)" },
 	{ OPT_DRY_RUN, "dry-run", NULL,
 	    "only report the differences; exit 1 if there are any" },
 	{ OPT_HTTP_PORT, "http-port", "port",
@@ -1975,6 +1983,44 @@ print_added(const struct added *sa, bool store)
 		    "gpg");
 }
 
+static struct net_allow *
+allow_new(void)
+{
+	struct net_allow *a = net_allow_new();
+
+	if (a == NULL)
+		die("out of memory");
+	return a;
+}
+
+static void
+refused(const char *ip, void *arg)
+{
+	(void)arg;
+	warn("refused a connection from %s: not an allowed peer", ip);
+}
+
+/*
+ * Whom --listen accepts when no --allow or --allow-file was given: loopback
+ * peers only, and only when listening on a loopback address; -1 (after a
+ * usage error) when listening on another address.
+ */
+static int
+allow_default(struct ctx *ctx, struct net_allow **allow, const char *host)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+
+	*allow = allow_new();
+	if (net_allow_add(*allow, "127.0.0.0/8", &err) != 0 ||
+	    net_allow_add(*allow, "::1", &err) != 0)
+		die("%s", err.msg);
+	if (strcmp(host, "localhost") == 0 || net_allow_has(*allow, host))
+		return 0;
+	return usage_error(ctx, "--listen on '%s' needs --allow or "
+	    "--allow-file: without them only loopback peers are accepted",
+	    host);
+}
+
 /* A numeric option's value from min to max; a usage error otherwise. */
 static unsigned long
 num_arg(struct ctx *ctx, const char *name, const char *arg,
@@ -2001,6 +2047,7 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 	struct added sa;
 	struct serve_ctx sc;
 	struct net_hq_server *srv = NULL;
+	struct net_allow *allow = NULL, *only_peer = NULL;
 	struct recon_session_opts so;
 	struct recon_session *sess = NULL;
 	struct recon_session_stats st;
@@ -2031,6 +2078,19 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 		switch (c) {
 		case OPT_JSON:
 			ctx->json = true;
+			break;
+		case OPT_ALLOW:
+		case OPT_ALLOW_FILE:
+			if (allow == NULL)
+				allow = allow_new();
+			if ((c == OPT_ALLOW ? net_allow_add(allow, arg, &err) :
+			    net_allow_load(allow, arg, &err)) != 0) {
+				error("%s %s", c == OPT_ALLOW ? "--allow" :
+				    "--allow-file", err.msg);
+				net_allow_free(allow);
+				opt_release(&op);
+				return EXIT_ERROR;
+			}
 			break;
 		case OPT_DRY_RUN:
 			dry_run = true;
@@ -2072,6 +2132,16 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 		return usage_error(ctx, "more than one key set given");
 	if (serve)
 		push = false;
+	if (allow != NULL && !listen_mode) {
+		net_allow_free(allow);
+		return usage_error(ctx, "--allow and --allow-file go with "
+		    "--listen");
+	}
+	if (listen_mode && allow == NULL &&
+	    allow_default(ctx, &allow, pe.host) != 0) {
+		net_allow_free(allow);
+		return EXIT_ERROR;
+	}
 	setname = argv[i + 1];
 	if (strncmp(setname, "gpg:", 4) == 0) {
 		if (set_open_gpg(&set, setname + 4, &skipped) != 0)
@@ -2107,8 +2177,9 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 		if (listen_mode) {
 			if ((lfd < 0 && net_recon_listen(&lfd, pe.host,
 			    pe.port, &err) != 0) ||
-			    net_recon_accept(lfd, &fd, peer_ip,
-			    sizeof(peer_ip), (long)timeout * 1000, &err) != 0) {
+			    net_recon_accept_from(lfd, allow, refused, NULL,
+			    &fd, peer_ip, sizeof(peer_ip),
+			    (long)timeout * 1000, &err) != 0) {
 				error("%s", err.msg);
 				goto cleanup;
 			}
@@ -2124,9 +2195,14 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 			    sizeof(local_ip));
 			sc.set = &set;
 			buf_init(&sc.cert.partial, 0);
-			if (net_hq_server_start(&srv, local_ip,
-			    (unsigned int)serve_port, serve_lookup, &sc,
-			    &err) != 0) {
+			/* What we serve is for the peer alone. */
+			only_peer = allow_new();
+			if (net_sock_peer_ip(fd, peer_ip,
+			    sizeof(peer_ip)) != 0 ||
+			    net_allow_add(only_peer, peer_ip, &err) != 0 ||
+			    net_hq_server_start(&srv, local_ip,
+			    (unsigned int)serve_port, only_peer, serve_lookup,
+			    &sc, &err) != 0) {
 				error("%s", err.msg);
 				goto cleanup;
 			}
@@ -2391,6 +2467,8 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 		rc = EXIT_OK;
  cleanup:
 	net_hq_server_stop(srv);
+	net_allow_free(only_peer);
+	net_allow_free(allow);
 	if (fd >= 0)
 		close(fd);
 	if (lfd >= 0)

@@ -17,6 +17,7 @@
  */
 #include "util/common.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -31,6 +32,7 @@
 #include <sys/types.h>
 
 #include "net/recon.h"
+#include "util/mem.h"
 #include "util/span.h"
 
 double
@@ -68,6 +70,18 @@ net_sock_local_ip(int fd, char *ip, size_t iplen)
 	socklen_t sl = sizeof(ss);
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return PGPS_ENET;
+	addr_str((struct sockaddr *)&ss, ip, iplen);
+	return 0;
+}
+
+int
+net_sock_peer_ip(int fd, char *ip, size_t iplen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
 		return PGPS_ENET;
 	addr_str((struct sockaddr *)&ss, ip, iplen);
 	return 0;
@@ -177,9 +191,13 @@ net_recon_listen(int *fd, const char *host, unsigned int port,
 	return 0;
 }
 
-int
-net_recon_accept(int lfd, int *fd, char *ip, size_t iplen, long timeout_ms,
-    struct pgps_err *err)
+/*
+ * Waits up to timeout_ms (negative: for ever) for one connection; sets
+ * *timed_out, and returns 0, when none came.
+ */
+static int
+accept_one(int lfd, int *fd, char *ip, size_t iplen, long timeout_ms,
+    bool *timed_out, struct pgps_err *err)
 {
 	struct pollfd pfd = { lfd, POLLIN, 0 };
 	struct sockaddr_storage ss;
@@ -187,13 +205,15 @@ net_recon_accept(int lfd, int *fd, char *ip, size_t iplen, long timeout_ms,
 	int r, s;
 
 	*fd = -1;
+	*timed_out = false;
 	for (;;) {
 		r = poll(&pfd, 1, timeout_ms < 0 ? -1 : (int)timeout_ms);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r == 0)
-			return pgps_err_set(err, PGPS_ENET, "no peer "
-			    "connected within %.1f s", timeout_ms / 1000.0);
+		if (r == 0) {
+			*timed_out = true;
+			return 0;
+		}
 		if (r < 0)
 			return pgps_err_set(err, PGPS_ENET, "poll: %s",
 			    strerror(errno));
@@ -218,6 +238,22 @@ net_recon_accept(int lfd, int *fd, char *ip, size_t iplen, long timeout_ms,
 	return 0;
 }
 
+int
+net_recon_accept(int lfd, int *fd, char *ip, size_t iplen, long timeout_ms,
+    struct pgps_err *err)
+{
+	bool timed_out;
+	int r;
+
+	if ((r = accept_one(lfd, fd, ip, iplen, timeout_ms, &timed_out,
+	    err)) != 0)
+		return r;
+	if (timed_out)
+		return pgps_err_set(err, PGPS_ENET, "no peer connected "
+		    "within %.1f s", timeout_ms / 1000.0);
+	return 0;
+}
+
 /* Milliseconds until deadline (0 or less: none), at least 0. */
 static long
 left_ms(double deadline, double now)
@@ -238,6 +274,230 @@ min_wait(long a, long b)
 	if (b < 0)
 		return a;
 	return a < b ? a : b;
+}
+
+/* --- who may connect ---------------------------------------------------- */
+
+/* One network: an IPv6 address (IPv4 as ::ffff:a.b.c.d) and its bits. */
+struct net_allow_net {
+	uint8_t		 a[16];
+	unsigned int	 bits;
+};
+
+struct net_allow {
+	struct net_allow_net	*v;
+	size_t			 n, cap;
+};
+
+struct net_allow *
+net_allow_new(void)
+{
+	return calloc(1, sizeof(struct net_allow));
+}
+
+void
+net_allow_free(struct net_allow *a)
+{
+	if (a == NULL)
+		return;
+	free(a->v);
+	free(a);
+}
+
+size_t
+net_allow_count(const struct net_allow *a)
+{
+	return a == NULL ? 0 : a->n;
+}
+
+static int
+allow_push(struct net_allow *a, const uint8_t addr[16], unsigned int bits)
+{
+	struct net_allow_net *e;
+
+	if (a->n == a->cap) {
+		size_t cap = a->cap == 0 ? 8 : a->cap * 2;
+		void *v = mem_reallocarray(a->v, cap, sizeof(*a->v));
+
+		if (v == NULL)
+			return PGPS_ENOMEM;
+		a->v = v;
+		a->cap = cap;
+	}
+	e = &a->v[a->n++];
+	memcpy(e->a, addr, 16);
+	e->bits = bits;
+	/* Host bits off, so that matching compares the network only. */
+	for (unsigned int i = bits; i < 128; i++)
+		e->a[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+	return 0;
+}
+
+/* A numeric address as 16 octets (IPv4 mapped); false if not numeric. */
+static bool
+addr_parse(const char *s, uint8_t out[16], bool *v4)
+{
+	struct in_addr a4;
+
+	*v4 = false;
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return true;
+	if (inet_pton(AF_INET, s, &a4) != 1)
+		return false;
+	memset(out, 0, 10);
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, &a4, 4);
+	*v4 = true;
+	return true;
+}
+
+int
+net_allow_add(struct net_allow *a, const char *entry, struct pgps_err *err)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char host[256];
+	const char *slash = strchr(entry, '/');
+	uint8_t addr[16];
+	unsigned long bits;
+	size_t hl = slash != NULL ? (size_t)(slash - entry) : strlen(entry);
+	bool v4;
+	int r;
+
+	if (hl == 0 || hl >= sizeof(host))
+		return pgps_err_set(err, PGPS_EFORMAT, "'%s' is not an "
+		    "address, a network or a host name", entry);
+	memcpy(host, entry, hl);
+	host[hl] = '\0';
+	if (addr_parse(host, addr, &v4)) {
+		bits = v4 ? 32 : 128;
+		if (slash != NULL) {
+			char *end;
+
+			errno = 0;
+			bits = strtoul(slash + 1, &end, 10);
+			if (errno != 0 || end == slash + 1 || *end != '\0' ||
+			    !isdigit((unsigned char)slash[1]) ||
+			    bits > (v4 ? 32u : 128u))
+				return pgps_err_set(err, PGPS_EFORMAT,
+				    "'%s': the prefix length must be 0 to %u",
+				    entry, v4 ? 32 : 128);
+		}
+		if (allow_push(a, addr, (unsigned int)bits +
+		    (v4 ? 96 : 0)) != 0)
+			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		return 0;
+	}
+	if (slash != NULL)
+		return pgps_err_set(err, PGPS_EFORMAT, "'%s': a network needs "
+		    "a numeric address", entry);
+	/* A host name: every address it has now, as SKS does. */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((r = getaddrinfo(host, NULL, &hints, &res)) != 0)
+		return pgps_err_set(err, PGPS_ENET, "'%s': %s", host,
+		    gai_strerror(r));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		char ip[64];
+
+		addr_str(ai->ai_addr, ip, sizeof(ip));
+		if (addr_parse(ip, addr, &v4) &&
+		    allow_push(a, addr, 128) != 0) {
+			freeaddrinfo(res);
+			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		}
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+int
+net_allow_load(struct net_allow *a, const char *path, struct pgps_err *err)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	unsigned long lineno = 0;
+	int r = 0;
+
+	if (f == NULL)
+		return pgps_err_set(err, PGPS_EIO, "cannot read '%s': %s",
+		    path, strerror(errno));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = line, *end;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			r = pgps_err_set(err, PGPS_EFORMAT, "'%s' line %lu: "
+			    "too long", path, lineno);
+			break;
+		}
+		line[strcspn(line, "#")] = '\0';
+		p += strspn(p, " \t\r\n");
+		end = p + strcspn(p, " \t\r\n");
+		if (end == p)
+			continue;
+		*end = '\0';
+		if ((r = net_allow_add(a, p, err)) != 0) {
+			r = pgps_err_prefix(err, r, "'%s' line %lu", path,
+			    lineno);
+			break;
+		}
+	}
+	if (r == 0 && ferror(f))
+		r = pgps_err_set(err, PGPS_EIO, "cannot read '%s': %s", path,
+		    strerror(errno));
+	fclose(f);
+	return r;
+}
+
+bool
+net_allow_has(const struct net_allow *a, const char *ip)
+{
+	uint8_t addr[16];
+	bool v4;
+
+	if (a == NULL || !addr_parse(ip, addr, &v4))
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct net_allow_net *e = &a->v[i];
+		unsigned int full = e->bits / 8, rest = e->bits % 8;
+
+		if (memcmp(addr, e->a, full) != 0)
+			continue;
+		if (rest != 0 && ((addr[full] ^ e->a[full]) &
+		    (uint8_t)(0xff00u >> rest)) != 0)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+int
+net_recon_accept_from(int lfd, const struct net_allow *allow,
+    net_refused_fn refused, void *arg, int *fd, char *ip, size_t iplen,
+    long timeout_ms, struct pgps_err *err)
+{
+	double deadline = net_now() + timeout_ms / 1000.0;
+	bool timed_out;
+	int r;
+
+	for (;;) {
+		long w = timeout_ms < 0 ? -1 : left_ms(deadline, net_now());
+
+		if ((r = accept_one(lfd, fd, ip, iplen, w, &timed_out,
+		    err)) != 0)
+			return r;
+		if (timed_out)
+			return pgps_err_set(err, PGPS_ENET, "no allowed peer "
+			    "connected within %.1f s", timeout_ms / 1000.0);
+		if (net_allow_has(allow, ip))
+			return 0;
+		/* Nothing read, nothing written. */
+		close(*fd);
+		*fd = -1;
+		if (refused != NULL)
+			refused(ip, arg);
+	}
 }
 
 /*
@@ -465,6 +725,11 @@ net_recon_run(struct recon_session *s, const struct net_recon_io *io,
 #define HQ_MAX_REQUEST	(5u << 20)
 #define HQ_CONN_MS	30000L
 #define HQ_MAX_HEADER	16384
+/*
+ * Certificates stop being added to an answer once it holds this much (at
+ * least one is sent): the peer asks again for the rest.
+ */
+#define HQ_MAX_ANSWER	((size_t)32 << 20)
 
 struct net_hq_server {
 	int			 fd;
@@ -472,6 +737,7 @@ struct net_hq_server {
 	unsigned int		 port;
 	pthread_t		 thread;
 	pthread_mutex_t		 mu;
+	const struct net_allow	*allow;
 	net_hq_lookup_fn	 lookup;
 	void			*arg;
 	uint64_t		 requests, asked, sent;
@@ -549,6 +815,73 @@ header_length(const char *head)
 	return -1;
 }
 
+static int
+hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/*
+ * The answer to the request body s: each hash asked for once however
+ * often it is repeated (a 5 MiB request naming one hash 262,000 times
+ * gets one certificate), and no more certificates once HQ_MAX_ANSWER is
+ * reached.  *count is the number of distinct hashes.  PGPS_EFORMAT for a
+ * malformed body.
+ */
+static int
+hq_answer(struct net_hq_server *srv, struct span *s, struct buf *body,
+    uint32_t *count, uint32_t *found)
+{
+	uint8_t *hs;
+	uint32_t n, hl, j = 0;
+	int r = 0;
+
+	if (span_be32(s, &n) != 0 || n > s->len / 20)
+		return PGPS_EFORMAT;
+	if ((hs = malloc((size_t)n * 16 + 1)) == NULL)
+		return PGPS_ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *h;
+
+		if (span_be32(s, &hl) != 0 || hl != 16 ||
+		    span_bytes(s, 16, &h) != 0) {
+			free(hs);
+			return PGPS_EFORMAT;
+		}
+		memcpy(hs + (size_t)i * 16, h, 16);
+	}
+	if (n > 0)
+		qsort(hs, n, 16, hash_cmp);
+	for (uint32_t i = 0; i < n; i++)
+		if (j == 0 || memcmp(hs + (size_t)(j - 1) * 16,
+		    hs + (size_t)i * 16, 16) != 0)
+			memmove(hs + (size_t)j++ * 16, hs + (size_t)i * 16, 16);
+	*count = j;
+	*found = 0;
+	if (buf_add_be32(body, 0) != 0)
+		r = PGPS_ENOMEM;
+	for (uint32_t i = 0; i < j && r == 0; i++) {
+		size_t at = body->len;
+
+		if (*found > 0 && body->len >= HQ_MAX_ANSWER)
+			break;
+		if (buf_add_be32(body, 0) != 0) {
+			r = PGPS_ENOMEM;
+			break;
+		}
+		if (srv->lookup(hs + (size_t)i * 16, body, srv->arg) == 1 &&
+		    body->len - at - 4 <= UINT32_MAX) {
+			store_be32(body->p + at, (uint32_t)(body->len - at - 4));
+			(*found)++;
+		} else
+			buf_setlen(body, at);
+	}
+	free(hs);
+	if (r == 0)
+		store_be32(body->p, *found);
+	return r;
+}
+
 static void
 serve_one(struct net_hq_server *srv, int fd)
 {
@@ -556,10 +889,10 @@ serve_one(struct net_hq_server *srv, int fd)
 	double deadline = net_now() + HQ_CONN_MS / 1000.0;
 	size_t hlen = 0;
 	long clen = -1;
-	uint32_t count, found = 0;
+	uint32_t count = 0, found = 0;
 	struct span s;
 	char head[256];
-	int hn;
+	int hn, r;
 
 	/* Read the header, then exactly Content-Length octets of body. */
 	for (;;) {
@@ -606,31 +939,11 @@ serve_one(struct net_hq_server *srv, int fd)
 			goto cleanup;
 	}
 	s = span_make(req.p + hlen, (size_t)clen);
-	if (span_be32(&s, &count) != 0 || count > s.len / 20) {
-		reply_status(fd, "400 Bad Request", deadline);
+	if ((r = hq_answer(srv, &s, &body, &count, &found)) != 0) {
+		if (r != PGPS_ENOMEM)
+			reply_status(fd, "400 Bad Request", deadline);
 		goto cleanup;
 	}
-	buf_add_be32(&body, 0);
-	for (uint32_t i = 0; i < count; i++) {
-		const uint8_t *h;
-		uint32_t hl;
-		size_t at = body.len;
-
-		if (span_be32(&s, &hl) != 0 || hl != 16 ||
-		    span_bytes(&s, 16, &h) != 0) {
-			reply_status(fd, "400 Bad Request", deadline);
-			goto cleanup;
-		}
-		if (buf_add_be32(&body, 0) != 0)
-			goto cleanup;
-		if (srv->lookup(h, &body, srv->arg) == 1 &&
-		    body.len - at - 4 <= UINT32_MAX) {
-			store_be32(body.p + at, (uint32_t)(body.len - at - 4));
-			found++;
-		} else
-			buf_setlen(&body, at);
-	}
-	store_be32(body.p, found);
 	buf_add(&body, "\r\n", 2);
 	hn = snprintf(head, sizeof(head), "HTTP/1.0 200 OK\r\n"
 	    "Server: pgpsync\r\nContent-Length: %zu\r\n"
@@ -654,6 +967,9 @@ static void *
 hq_thread(void *arg)
 {
 	struct net_hq_server *srv = arg;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char ip[64];
 
 	for (;;) {
 		struct pollfd pfd[2] = {
@@ -668,9 +984,13 @@ hq_thread(void *arg)
 		}
 		if (pfd[1].revents != 0)
 			break;
-		if ((c = accept(srv->fd, NULL, NULL)) < 0)
+		sl = sizeof(ss);
+		if ((c = accept(srv->fd, (struct sockaddr *)&ss, &sl)) < 0)
 			continue;
-		if (set_nonblock(c) == 0)
+		addr_str((struct sockaddr *)&ss, ip, sizeof(ip));
+		/* Only the peer: closed before anything is read. */
+		if ((srv->allow == NULL || net_allow_has(srv->allow, ip)) &&
+		    set_nonblock(c) == 0)
 			serve_one(srv, c);
 		close(c);
 	}
@@ -679,8 +999,8 @@ hq_thread(void *arg)
 
 int
 net_hq_server_start(struct net_hq_server **out, const char *host,
-    unsigned int port, net_hq_lookup_fn lookup, void *arg,
-    struct pgps_err *err)
+    unsigned int port, const struct net_allow *allow, net_hq_lookup_fn lookup,
+    void *arg, struct pgps_err *err)
 {
 	struct net_hq_server *srv;
 	struct sockaddr_storage ss;
@@ -690,6 +1010,7 @@ net_hq_server_start(struct net_hq_server **out, const char *host,
 	*out = NULL;
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	srv->allow = allow;
 	srv->lookup = lookup;
 	srv->arg = arg;
 	srv->wake[0] = srv->wake[1] = -1;

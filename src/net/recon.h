@@ -46,6 +46,47 @@ int net_recon_listen(int *fd, const char *host, unsigned int port,
 int net_recon_accept(int lfd, int *fd, char *ip, size_t iplen,
     long timeout_ms, struct pgps_err *err);
 
+/*
+ * The addresses a listener accepts peers from: IPv4 and IPv6 addresses,
+ * networks (ADDR/BITS) and host names, taken as the addresses they
+ * resolve to when added (as SKS reads its membership file).  An IPv4 peer
+ * on an IPv6 socket (::ffff:a.b.c.d) counts as its IPv4 address.
+ */
+struct net_allow;
+
+/* An empty list (nobody), or NULL when out of memory. */
+struct net_allow *net_allow_new(void);
+void net_allow_free(struct net_allow *a);
+/*
+ * Adds ADDR, ADDR/BITS or a host name: PGPS_EFORMAT for a malformed entry,
+ * PGPS_ENET for a name that does not resolve, with the entry in err.
+ */
+int net_allow_add(struct net_allow *a, const char *entry,
+    struct pgps_err *err);
+/*
+ * Adds the first word of every line of the file at path ('#' starts a
+ * comment), so the "host port" lines of an SKS membership file serve as
+ * they are.  Errors name the file and line.
+ */
+int net_allow_load(struct net_allow *a, const char *path,
+    struct pgps_err *err);
+size_t net_allow_count(const struct net_allow *a);
+/* Whether the numeric address ip is in a (a NULL: none is). */
+bool net_allow_has(const struct net_allow *a, const char *ip);
+
+/* Told the address of each connection that was refused. */
+typedef void (*net_refused_fn)(const char *ip, void *arg);
+
+/*
+ * As net_recon_accept(), but every connection from an address that allow
+ * does not hold is closed at once, before anything is read or written,
+ * and handed to refused (may be NULL); then it waits on for an allowed
+ * peer until timeout_ms (negative: for ever) have passed in all.
+ */
+int net_recon_accept_from(int lfd, const struct net_allow *allow,
+    net_refused_fn refused, void *arg, int *fd, char *ip, size_t iplen,
+    long timeout_ms, struct pgps_err *err);
+
 /* The local numeric address of a connected socket (ip: 64 bytes). */
 int net_sock_local_ip(int fd, char *ip, size_t iplen);
 
@@ -92,11 +133,17 @@ struct net_hq_server;
 /*
  * Starts serving POST /pks/hashquery on host:port (port 0: any free port)
  * on a thread of its own, one connection at a time, each bounded in size
- * (5 MiB request, as SKS) and time (30 s).  Other requests get 404.
+ * (5 MiB request, as SKS) and time (30 s).  Each hash is looked up once
+ * however often a request repeats it, and an answer takes no more
+ * certificates once it holds 32 MiB.  Other requests get 404.  Only
+ * connections from addresses in allow are served (NULL: any; the caller
+ * keeps it until the server stops); others are closed unread.
  */
 int net_hq_server_start(struct net_hq_server **out, const char *host,
-    unsigned int port, net_hq_lookup_fn lookup, void *arg,
-    struct pgps_err *err);
+    unsigned int port, const struct net_allow *allow, net_hq_lookup_fn lookup,
+    void *arg, struct pgps_err *err);
+/* The numeric address of a connected socket's peer (ip: 64 bytes). */
+int net_sock_peer_ip(int fd, char *ip, size_t iplen);
 unsigned int net_hq_server_port(const struct net_hq_server *srv);
 /* Requests answered, hashes asked for, certificates sent. */
 void net_hq_server_counts(struct net_hq_server *srv, uint64_t *requests,

@@ -3,7 +3,8 @@
 # a peer that refuses at once is "busy" and leaves nothing next to the
 # set; one that breaks the protocol is reported as such and not retried
 # by --wait; one that asks and never reads the answers does not make
-# pgpsync buffer them.
+# pgpsync buffer them; --listen refuses peers that are not allowed
+# before the handshake.
 . "$(dirname "$0")/lib.sh"
 
 GENCERTS=$SRCDIR/tests/bench/gencerts
@@ -108,6 +109,92 @@ test_expect_success 'a peer that asks and never reads: memory stays bounded' '
 	cat flood.err rss &&
 	grep -q "within 3.0 s" flood.err &&
 	test "$(tail -n 1 rss)" -lt 100000
+'
+
+# knock PORT: connects to 127.0.0.1:PORT (retrying for 5 s until it
+# listens) and writes how many octets came within 2 s to knock.out.
+cat >knock.pl <<'PERL'
+use strict;
+use IO::Socket::INET;
+my $c;
+for (1 .. 50) {
+	$c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+	    PeerPort => $ARGV[0]) and last;
+	select(undef, undef, undef, 0.1);
+}
+die "cannot connect" unless $c;
+my ($n, $b) = (0, '');
+eval {
+	local $SIG{ALRM} = sub { die "alarm\n" };
+	alarm 2;
+	while (my $k = sysread($c, $b, 65536)) { $n += $k; }
+	alarm 0;
+};
+open(my $f, '>', 'knock.out'); print $f "$n\n"; close($f);
+PERL
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+	perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1,
+	    LocalAddr => q(127.0.0.1), LocalPort => 0)->sockport'
+}
+
+# listen_bg ERR ARGS...: pgpsync reconcile --listen ARGS in the background,
+# its standard error to ERR; listen_wait then gives its exit status.
+listen_bg() {
+	_err=$1
+	shift
+	pgpsync reconcile --listen "$@" 2>"$_err" &
+	echo $! >listen.pid
+}
+
+listen_wait() {
+	wait "$(cat listen.pid)"
+}
+
+test_expect_success 'listen: a peer not allowed is refused before the handshake' '
+	P=$(free_port) &&
+	listen_bg refused.err --timeout 3 --allow 10.0.0.0/8 \
+	    --allow 2001:db8::/32 --dry-run "recon://127.0.0.1:$P" A.pgp &&
+	perl knock.pl "$P" &&
+	test_expect_code 2 listen_wait &&
+	cat refused.err &&
+	test "$(cat knock.out)" = 0 &&
+	grep -q "refused a connection from 127.0.0.1" refused.err &&
+	grep -q "no allowed peer connected within 3.0 s" refused.err
+'
+
+test_expect_success 'listen: loopback peers by default, an allowed one from a file' '
+	P=$(free_port) &&
+	listen_bg default.err --timeout 3 --dry-run "recon://127.0.0.1:$P" \
+	    A.pgp &&
+	perl knock.pl "$P" &&
+	test_expect_code 2 listen_wait &&
+	test "$(cat knock.out)" -gt 0 &&
+	! grep -q refused default.err &&
+	printf "# members\n10.1.1.1 11370\n127.0.0.1 11370\n" >members &&
+	listen_bg file.err --timeout 3 --dry-run --allow-file members \
+	    "recon://127.0.0.1:$P" A.pgp &&
+	perl knock.pl "$P" &&
+	test_expect_code 2 listen_wait &&
+	test "$(cat knock.out)" -gt 0 &&
+	! grep -q refused file.err
+'
+
+test_expect_success 'allow lists: usage and file errors' '
+	test_expect_code 2 pgpsync reconcile --listen --dry-run \
+	    "recon://0.0.0.0:11370" A.pgp 2>any.err &&
+	grep -q "needs --allow or --allow-file" any.err &&
+	test_expect_code 2 pgpsync reconcile --allow 10.0.0.1 \
+	    "recon://127.0.0.1:1" A.pgp &&
+	test_expect_code 2 pgpsync reconcile --listen --allow 10.0.0.0/33 \
+	    "recon://127.0.0.1:1" A.pgp &&
+	printf "10.0.0.0/8\n::1/200\n" >bad-members &&
+	test_expect_code 2 pgpsync reconcile --listen \
+	    --allow-file bad-members "recon://127.0.0.1:1" A.pgp 2>bad.err &&
+	grep -q "bad-members. line 2" bad.err &&
+	test_expect_code 2 pgpsync reconcile --listen --allow-file nosuch \
+	    "recon://127.0.0.1:1" A.pgp
 '
 
 test_done

@@ -358,13 +358,22 @@ test_sessions(void)
 	recon_ptree_free(tr);
 }
 
-/* Serves "cert-<first octet>" for hashes whose first octet is even. */
+/*
+ * Serves "cert-<first octet>" for hashes whose first octet is even, and
+ * 1 MiB of zeros when the second octet is 0xbb.
+ */
 static int
 lookup(const uint8_t h[16], struct buf *out, void *arg)
 {
 	(void)arg;
 	if (h[0] % 2 != 0)
 		return 0;
+	if (h[1] == 0xbb) {
+		static const uint8_t zero[1 << 20];
+
+		return buf_add(out, zero, sizeof(zero)) == 0 ? 1 :
+		    PGPS_ENOMEM;
+	}
 	return buf_addf(out, "cert-%u", h[0]) == 0 ? 1 : PGPS_ENOMEM;
 }
 
@@ -405,6 +414,242 @@ http(unsigned int port, const void *req, size_t len, struct buf *ans)
 	close(fd);
 }
 
+/* A hashquery request for n hashes, the i-th made by fn. */
+static void
+hq_request(struct buf *req, uint32_t n, void (*fn)(uint8_t *, uint32_t))
+{
+	uint8_t h[16];
+
+	buf_reset(req);
+	buf_addf(req, "POST /pks/hashquery HTTP/1.0\r\ncontent-length: "
+	    "%zu\r\n\r\n", 4 + (size_t)n * 20);
+	buf_add_be32(req, n);
+	for (uint32_t i = 0; i < n; i++) {
+		fn(h, i);
+		buf_add_be32(req, 16);
+		buf_add(req, h, 16);
+	}
+}
+
+static void
+same_hash(uint8_t *h, uint32_t i)
+{
+	(void)i;
+	memset(h, 2, 16);
+}
+
+static void
+big_hash(uint8_t *h, uint32_t i)
+{
+	memset(h, 0, 16);
+	h[0] = 2;
+	h[1] = 0xbb;
+	h[2] = (uint8_t)i;
+}
+
+/* The count of an answer and the octets of its body; 0 without one. */
+static uint32_t
+answer_count(const struct buf *ans, size_t *bodylen)
+{
+	const char *b = ans->len > 0 ? strstr((char *)ans->p, "\r\n\r\n") :
+	    NULL;
+
+	*bodylen = 0;
+	if (b == NULL || memcmp(ans->p, "HTTP/1.0 200 ", 13) != 0)
+		return 0;
+	*bodylen = ans->len - (size_t)(b + 4 - (char *)ans->p);
+	return load_be32((const uint8_t *)b + 4);
+}
+
+/*
+ * One request naming one hash 262,000 times (5 MiB) gets one certificate,
+ * and an answer stops taking certificates at 32 MiB.
+ */
+static void
+test_server_bounds(void)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct net_hq_server *srv;
+	struct buf req = BUF_INIT, ans = BUF_INIT;
+	uint64_t rq, asked, sent;
+	double last;
+	size_t len;
+	uint32_t n;
+
+	net_hq_server_start(&srv, "127.0.0.1", 0, NULL, lookup, NULL, &err);
+	hq_request(&req, 262000, same_hash);
+	http(net_hq_server_port(srv), req.p, req.len, &ans);
+	n = answer_count(&ans, &len);
+	ok(n == 1 && len == 4 + 4 + 6 + 2, "one hash 262,000 times: %u "
+	    "certificate, %zu octets", n, len);
+	hq_request(&req, 64, big_hash);
+	http(net_hq_server_port(srv), req.p, req.len, &ans);
+	n = answer_count(&ans, &len);
+	ok(n > 0 && n < 64 && len <= ((size_t)33 << 20) + 64,
+	    "64 certificates of 1 MiB: %u sent, %zu octets", n, len);
+	net_hq_server_counts(srv, &rq, &asked, &sent, &last);
+	ok(rq == 2 && asked == 65 && sent == 1 + n, "counted: %llu "
+	    "requests, %llu distinct hashes asked, %llu sent",
+	    (unsigned long long)rq, (unsigned long long)asked,
+	    (unsigned long long)sent);
+	net_hq_server_stop(srv);
+	buf_release(&req);
+	buf_release(&ans);
+}
+
+/* Only addresses the allow list holds get an answer. */
+static void
+test_server_allow(void)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct net_hq_server *srv;
+	struct net_allow *a = net_allow_new();
+	struct buf req = BUF_INIT, ans = BUF_INIT;
+	size_t len;
+
+	net_allow_add(a, "10.0.0.0/8", &err);
+	net_hq_server_start(&srv, "127.0.0.1", 0, a, lookup, NULL, &err);
+	hq_request(&req, 1, same_hash);
+	http(net_hq_server_port(srv), req.p, req.len, &ans);
+	ok(ans.len == 0, "a stranger gets nothing (%zu octets)", ans.len);
+	net_hq_server_stop(srv);
+	net_allow_add(a, "127.0.0.1", &err);
+	net_hq_server_start(&srv, "127.0.0.1", 0, a, lookup, NULL, &err);
+	http(net_hq_server_port(srv), req.p, req.len, &ans);
+	ok(answer_count(&ans, &len) == 1, "the peer gets its answer");
+	net_hq_server_stop(srv);
+	net_allow_free(a);
+	buf_release(&req);
+	buf_release(&ans);
+}
+
+static void
+test_allow(void)
+{
+	static const char *bad[] = { "10.0.0.0/33", "10.0.0.0/", "/8",
+	    "10.0.0.0/-1", "10.0.0.0/8x", "2001:db8::/129",
+	    "no.such.host.invalid/8", "" };
+	static const struct {
+		const char	*ip;
+		bool		 in;
+	} cases[] = {
+		{ "10.1.2.3", true }, { "11.0.0.1", false },
+		{ "192.168.1.7", true }, { "192.168.1.8", false },
+		{ "2001:db8:ffff::1", true }, { "2001:db9::1", false },
+		{ "::1", true }, { "::2", false },
+		{ "::ffff:10.9.9.9", true }, { "::ffff:11.9.9.9", false },
+		{ "172.16.5.5", true }, { "172.32.0.1", false },
+		{ "fe80::1%lo", false }, { "garbage", false }, { "", false }
+	};
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct net_allow *a = net_allow_new(), *all = net_allow_new();
+	FILE *f;
+	char path[] = "/tmp/test-net-recon.XXXXXX";
+	int fd, r, good = 0;
+
+	r = net_allow_add(a, "10.0.0.0/8", &err) |
+	    net_allow_add(a, "192.168.1.7", &err) |
+	    net_allow_add(a, "2001:db8::/32", &err) |
+	    net_allow_add(a, "::1", &err) |
+	    net_allow_add(a, "172.16.0.1/12", &err);
+	ok(r == 0 && net_allow_count(a) == 5, "five entries: %s", err.msg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (net_allow_has(a, cases[i].ip) == cases[i].in)
+			good++;
+		else
+			diag("'%s' should%s be allowed", cases[i].ip,
+			    cases[i].in ? "" : " not");
+	}
+	ok(good == (int)(sizeof(cases) / sizeof(cases[0])),
+	    "addresses and networks match as they should");
+	net_allow_add(all, "0.0.0.0/0", &err);
+	ok(net_allow_has(all, "203.0.113.9") &&
+	    !net_allow_has(all, "2001:db8::1"), "0.0.0.0/0: every IPv4 "
+	    "address, no IPv6 one");
+	ok(!net_allow_has(NULL, "127.0.0.1"), "no list: nobody");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pgps_err_clear(&err);
+		r = net_allow_add(all, bad[i], &err);
+		ok(r != 0 && strstr(err.msg, bad[i]) != NULL,
+		    "refused '%s': %s", bad[i], err.msg);
+	}
+	net_allow_free(all);
+	net_allow_free(a);
+
+	a = net_allow_new();
+	fd = mkstemp(path);
+	f = fdopen(fd, "w");
+	fputs("# SKS membership\n10.0.0.0/8 11370\n\n  ::1\t# here\n",
+	    f);
+	fclose(f);
+	pgps_err_clear(&err);
+	ok(net_allow_load(a, path, &err) == 0 && net_allow_count(a) == 2 &&
+	    net_allow_has(a, "10.3.3.3") && net_allow_has(a, "::1"),
+	    "a membership file: %s", err.msg);
+	f = fopen(path, "a");
+	fputs("300.1.1.1/8 11370\n", f);
+	fclose(f);
+	pgps_err_clear(&err);
+	ok(net_allow_load(a, path, &err) == PGPS_EFORMAT &&
+	    strstr(err.msg, "line 5") != NULL, "a bad line: %s", err.msg);
+	unlink(path);
+	pgps_err_clear(&err);
+	ok(net_allow_load(a, path, &err) == PGPS_EIO, "no file: %s",
+	    err.msg);
+	net_allow_free(a);
+}
+
+static void
+count_refused(const char *ip, void *arg)
+{
+	int *n = arg;
+
+	if (strcmp(ip, "127.0.0.1") == 0)
+		(*n)++;
+}
+
+/* A refused peer is closed unread; the wait goes on for an allowed one. */
+static void
+test_accept_from(void)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct net_allow *a = net_allow_new();
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	char ip[64], b[16];
+	int lfd, cfd, afd = -1, n = 0, r;
+	ssize_t got;
+	double t;
+
+	net_allow_add(a, "10.0.0.0/8", &err);
+	net_recon_listen(&lfd, "127.0.0.1", 0, &err);
+	getsockname(lfd, (struct sockaddr *)&sa, &sl);
+	net_recon_connect(&cfd, "127.0.0.1", ntohs(sa.sin_port), 2000, &err);
+	t = net_now();
+	r = net_recon_accept_from(lfd, a, count_refused, &n, &afd, ip,
+	    sizeof(ip), 300, &err);
+	ok(r == PGPS_ENET && afd < 0 && n == 1 && net_now() - t < 2.0,
+	    "a stranger is refused and the wait ends: %s", err.msg);
+	for (int spins = 0; spins < 1000; spins++) {
+		got = recv(cfd, b, sizeof(b), 0);
+		if (got >= 0 || errno != EAGAIN)
+			break;
+		nap();
+	}
+	ok(got <= 0, "it was closed without a word (%zd)", got);
+	close(cfd);
+	net_allow_add(a, "127.0.0.1", &err);
+	net_recon_connect(&cfd, "127.0.0.1", ntohs(sa.sin_port), 2000, &err);
+	pgps_err_clear(&err);
+	ok(net_recon_accept_from(lfd, a, count_refused, &n, &afd, ip,
+	    sizeof(ip), 2000, &err) == 0 && afd >= 0 && n == 1,
+	    "an allowed peer is accepted: %s", err.msg);
+	close(afd);
+	close(cfd);
+	close(lfd);
+	net_allow_free(a);
+}
+
 static void
 test_server(void)
 {
@@ -417,7 +662,7 @@ test_server(void)
 	double last;
 	unsigned int port;
 
-	ok(net_hq_server_start(&srv, "127.0.0.1", 0, lookup, NULL,
+	ok(net_hq_server_start(&srv, "127.0.0.1", 0, NULL, lookup, NULL,
 	    &err) == 0, "server starts: %s", err.msg);
 	port = net_hq_server_port(srv);
 	ok(port > 0, "on port %u", port);
@@ -473,6 +718,10 @@ int
 main(void)
 {
 	test_sessions();
+	test_allow();
+	test_accept_from();
 	test_server();
+	test_server_bounds();
+	test_server_allow();
 	return done_testing();
 }
