@@ -102,7 +102,8 @@ const struct opt reconcile_opts[] = {
 	{ OPT_SERVE_PORT, "serve-port", "port",
 	    "HTTP port to serve on and announce (default: any free port)" },
 	{ OPT_TIMEOUT, "timeout", "seconds",
-	    "give up on a reconciliation after this long (default 600)" },
+	    "let each network phase (reconciling, fetching, uploading, "
+	    "serving) last at most this long (default 600)" },
 	{ OPT_WAIT, "wait", "seconds",
 	    "while the peer is busy, keep trying this long (default 0)" },
 	{ 0, NULL, NULL, NULL }
@@ -126,6 +127,13 @@ const struct opt reconcile_opts[] = {
 #define SERVE_IDLE_S		2.0
 #define SERVE_MAX_S		120.0
 #define IDLE_MS		120000L
+/*
+ * Fetching and uploading: a transfer slower than MIN_RATE octets a second
+ * for SLOW_S seconds is given up (a peer that dribbles), and each phase
+ * ends at --timeout (phase_opts()).
+ */
+#define MIN_RATE	1024L
+#define SLOW_S		30L
 
 #define INDEX_MAGIC	"PGPSIDX2"
 
@@ -1187,6 +1195,8 @@ struct fetch {
 	size_t			 nrecs;
 	uint64_t		 fetched, unasked, bad, failed_batches;
 	uint64_t		 bytes;
+	double			 deadline;	/* of the phase */
+	bool			 late;		/* stopped there */
 };
 
 static int
@@ -1220,6 +1230,10 @@ fetch_done(struct net_result *res, void *arg)
 	uint8_t h[16];
 	int r, i;
 
+	if (net_now() > f->deadline) {
+		f->late = true;
+		return PGPS_ENET;
+	}
 	if (res->code != 0) {
 		warn("hashquery failed: %s", res->error);
 		f->failed_batches++;
@@ -1335,6 +1349,23 @@ add_http_server(struct net_client *nc, const struct peer *pe,
 	return net_client_add_server(nc, url, err);
 }
 
+/*
+ * The limits of a fetching or uploading phase that may last phase_ms: no
+ * request longer, none slower than MIN_RATE for SLOW_S seconds.  The
+ * phase itself ends at its deadline in the requests' callbacks.
+ */
+static void
+phase_opts(struct net_opts *no, long phase_ms)
+{
+	net_opts_default(no);
+	no->retries = 1;
+	no->timeout_ms = phase_ms;
+	if (no->connect_timeout_ms > phase_ms)
+		no->connect_timeout_ms = phase_ms;
+	no->low_speed_limit = MIN_RATE;
+	no->low_speed_time = SLOW_S;
+}
+
 /* Gives up the output of fetch_missing(). */
 static void
 fetch_abort(struct fetch *f, struct atomic_file *af)
@@ -1351,12 +1382,13 @@ fetch_abort(struct fetch *f, struct atomic_file *af)
  * in a directory, or the file rewritten.  The new records go to *f.  For
  * a store or a keyring they go to the temporary file f->tmp instead, for
  * store_add() or gpg_add(): the set is not touched while the hashquery
- * server may read it.
+ * server may read it.  Fetching stops after phase_ms; what came by then
+ * is kept.
  */
 static int
 fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
-    const struct recon_elem *want, size_t nwant, struct fetch *f,
-    char **written_path)
+    const struct recon_elem *want, size_t nwant, long phase_ms,
+    struct fetch *f, char **written_path)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
 	struct net_opts no;
@@ -1371,6 +1403,7 @@ fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
 	f->ctx = ctx;
 	f->want = want;
 	f->nwant = nwant;
+	f->deadline = net_now() + phase_ms / 1000.0;
 	if (nwant == 0)
 		return 0;
 	f->got = xcalloc(nwant, sizeof(bool));
@@ -1407,9 +1440,8 @@ fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
 			goto cleanup;
 		}
 	}
-	net_opts_default(&no);
+	phase_opts(&no, phase_ms);
 	no.max_per_host = 2;
-	no.retries = 1;
 	if (net_client_new(&nc, &no, &err) != 0 ||
 	    add_http_server(nc, pe, &err) < 0) {
 		error("%s", err.msg);
@@ -1432,11 +1464,15 @@ fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
 			goto cleanup;
 		}
 	}
-	if (net_run(nc, &err) != 0) {
+	if (net_run(nc, &err) != 0 && !f->late) {
 		error("%s", err.msg[0] != '\0' ? err.msg : "fetch failed");
 		fetch_abort(f, &af);
 		goto cleanup;
 	}
+	if (f->late)
+		warn("fetching not finished within %.1f s; keeping the %llu "
+		    "certificates that came", phase_ms / 1000.0,
+		    (unsigned long long)f->fetched);
 	if (f->fetched == 0) {
 		fetch_abort(f, &af);
 		rc = 0;
@@ -1763,6 +1799,9 @@ gpg_add(struct set *s, struct fetch *f, struct added *ga)
 
 struct push {
 	uint64_t	 pushed, failed, batches;
+	uint64_t	 submitted, answered;
+	double		 deadline;	/* of the phase */
+	bool		 late;		/* stopped there */
 };
 
 struct push_batch {
@@ -1775,12 +1814,18 @@ push_batch_done(struct net_result *res, void *arg)
 {
 	struct push_batch *b = arg;
 
+	if (net_now() > b->p->deadline) {
+		b->p->late = true;
+		free(b);
+		return PGPS_ENET;
+	}
 	if (res->code != 0) {
 		warn("upload of %zu certificates failed: %s", b->n,
 		    res->error);
 		b->p->failed += b->n;
 	} else
 		b->p->pushed += b->n;
+	b->p->answered += b->n;
 	free(b);
 	return 0;
 }
@@ -1814,13 +1859,15 @@ push_submit(struct net_client *nc, struct push *p, struct buf *bin,
 		return error("%s", err.msg);
 	}
 	p->batches++;
+	p->submitted += n;
 	buf_reset(bin);
 	return 0;
 }
 
 static int
 push_missing(const struct set *s, const struct peer *pe,
-    const struct recon_elem *give, size_t ngive, struct push *p)
+    const struct recon_elem *give, size_t ngive, long phase_ms,
+    struct push *p)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
 	struct net_opts no;
@@ -1831,11 +1878,11 @@ push_missing(const struct set *s, const struct peer *pe,
 	int rc = -1;
 
 	memset(p, 0, sizeof(*p));
+	p->deadline = net_now() + phase_ms / 1000.0;
 	if (ngive == 0)
 		return 0;
-	net_opts_default(&no);
+	phase_opts(&no, phase_ms);
 	no.max_per_host = 1;
-	no.retries = 1;
 	if (net_client_new(&nc, &no, &err) != 0 ||
 	    add_http_server(nc, pe, &err) < 0) {
 		error("%s", err.msg);
@@ -1856,9 +1903,14 @@ push_missing(const struct set *s, const struct peer *pe,
 	}
 	if (push_submit(nc, p, &bin, n, &arm) != 0)
 		goto cleanup;
-	if (net_run(nc, &err) != 0) {
+	if (net_run(nc, &err) != 0 && !p->late) {
 		error("%s", err.msg);
 		goto cleanup;
+	}
+	if (p->late) {
+		warn("uploading not finished within %.1f s", phase_ms /
+		    1000.0);
+		p->failed += p->submitted - p->answered;
 	}
 	rc = 0;
  cleanup:
@@ -2292,13 +2344,14 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 
 	if (!dry_run) {
 		t_fetch = net_now();
-		if (fetch_missing(&set, ctx, &pe, want, nwant, &f,
-		    &written) != 0)
+		if (fetch_missing(&set, ctx, &pe, want, nwant,
+		    (long)timeout * 1000, &f, &written) != 0)
 			goto cleanup;
 		t_push = net_now();
 		if (push && give.n > 0 && set.nmem == 0)
 			set_load_armored(&set);
-		if (push && push_missing(&set, &pe, give.v, give.n, &pu) != 0)
+		if (push && push_missing(&set, &pe, give.v, give.n,
+		    (long)timeout * 1000, &pu) != 0)
 			goto cleanup;
 		t_fetch = t_push - t_fetch;
 		t_push = net_now() - t_push;
@@ -2312,7 +2365,8 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 
 				net_hq_server_counts(srv, &served_req,
 				    &served_asked, &served, &last_req);
-				if (now - t_session > SERVE_MAX_S)
+				if (now - t_session > SERVE_MAX_S ||
+				    now - t_session > (double)timeout)
 					break;
 				if (last_req == 0 && now - t_session > first)
 					break;

@@ -115,6 +115,43 @@ test_expect_success 'a failed fetch leaves the set as it was, exit 3' '
 	test_cmp a3o.h a3.h
 '
 
+if command -v perl >/dev/null 2>&1 &&
+    perl -MIO::Socket::INET -e 1 2>/dev/null; then
+	# An HTTP port that answers with a header and then one octet a
+	# second: the fetch ends at --timeout, keeps the set, exit 3.
+	test_expect_success 'a peer that dribbles its hashquery answer: --timeout' '
+		perl -MIO::Socket::INET -e "
+		    my \$s = IO::Socket::INET->new(Listen => 5,
+			LocalAddr => q(127.0.0.1), LocalPort => 0) or die;
+		    open my \$f, q(>), q(drip.port); print \$f \$s->sockport;
+		    close \$f; alarm 60; \$SIG{PIPE} = q(IGNORE);
+		    while (my \$c = \$s->accept) {
+			my \$h = q(); sysread(\$c, \$h, 65536);
+			syswrite(\$c, qq(HTTP/1.0 200 OK\\r\\n) .
+			    qq(Content-Length: 100000\\r\\n\\r\\n));
+			for (1 .. 60) { syswrite(\$c, q(x)) or last; sleep 1; }
+		    }" &
+		echo $! >drip.pid &&
+		cp A.pgp A4.pgp &&
+		i=0 &&
+		while ! test -s drip.port && test $i -lt 50; do
+			sleep 0.1; i=$((i + 1))
+		done &&
+		test_expect_code 3 pgpsync reconcile --wait 40 --no-push \
+		    --timeout 4 --http-port "$(cat drip.port)" --json \
+		    "recon://127.0.0.1:$R1" A4.pgp >drip.json 2>drip.err &&
+		kill $(cat drip.pid) &&
+		cat drip.err &&
+		grep -q "fetching not finished within 4.0 s" drip.err &&
+		test "$(jnum drip.json we_lack)" -eq 5 &&
+		test "$(jnum drip.json fetched)" -eq 0 &&
+		secs=$(sed -n "s/^  \"seconds_fetching\": \([0-9]*\).*/\1/p" \
+		    drip.json) &&
+		test "$secs" -le 9 &&
+		cmp A.pgp A4.pgp
+	'
+fi
+
 test_expect_success 'a directory of 80 against 750: FullElements, --serve' '
 	pgpsync -q dump split -n 50 -o split common.pgp &&
 	mkdir small &&
