@@ -38,7 +38,8 @@
  * run leaves the set as it was.  The peer gets what it lacks by POST
  * /pks/add, or with --serve by fetching it from us as SKS peers do.
  *
- * The protocol lives in recon/recon.h, the socket work in net/recon.h.
+ * The protocol lives in recon/recon.h, the socket work in net/recon.h,
+ * the connection and the session over it in keyset/recon.h.
  */
 #include "util/common.h"
 
@@ -53,8 +54,8 @@
 #include "cmd/cmd.h"
 #include "cmd/par.h"
 #include "keyset/gpg.h"
-#include "keyset/import.h"
 #include "keyset/keyset.h"
+#include "keyset/recon.h"
 #include "keyset/store.h"
 #include "keyset/update.h"
 #include "net/net.h"
@@ -64,7 +65,6 @@
 #include "util/digest.h"
 #include "util/hex.h"
 #include "util/mem.h"
-#include "util/span.h"
 
 enum {
 	OPT_JSON = OPT_LONG,
@@ -109,10 +109,6 @@ const struct opt reconcile_opts[] = {
 	{ 0, NULL, NULL, NULL }
 };
 
-/* Hashes per hashquery (SKS asks for 100 at a time). */
-#define FETCH_BATCH	100
-/* Requests per round trip when we drive (SKS's own driver: 100). */
-#define LISTEN_BATCH	1000
 /* Certificates and octets per /pks/add. */
 #define PUSH_BATCH	100
 #define PUSH_BYTES	((size_t)1 << 20)
@@ -126,14 +122,6 @@ const struct opt reconcile_opts[] = {
 #define SERVE_FIRST_DRIVER_S	10.0
 #define SERVE_IDLE_S		2.0
 #define SERVE_MAX_S		120.0
-#define IDLE_MS		120000L
-/*
- * Fetching and uploading: a transfer slower than MIN_RATE octets a second
- * for SLOW_S seconds is given up (a peer that dribbles), and each phase
- * ends at --timeout (phase_opts()).
- */
-#define MIN_RATE	1024L
-#define SLOW_S		30L
 
 #define INDEX_MAGIC	"PGPSIDX2"
 
@@ -433,20 +421,6 @@ hash_ws_done(void *ws, void *arg)
 	free(w);
 }
 
-/*
- * Whether SKS would store c as it is.  SKS refuses secret keys, bare
- * revocations and key versions other than 2 to 4 (and a v5 or v6 key
- * makes it drop a whole batch), so such certificates stay out of the set.
- */
-static bool
-sks_acceptable(const struct pgp_cert *c)
-{
-	if (c->flags & (PGP_CERT_SECRET | PGP_CERT_BARE_REVOCATION))
-		return false;
-	return c->has_primary && c->primary.version >= 2 &&
-	    c->primary.version <= 4;
-}
-
 static int
 hash_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
     struct buf *out, struct pgps_err *err)
@@ -459,7 +433,7 @@ hash_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
 	if ((rc = pgp_cert_parse(&w->cert, raw->p, raw->len, raw->offset,
 	    err)) != 0)
 		return pgps_err_prefix(err, rc, "'%s'", source);
-	if (!sks_acceptable(&w->cert)) {
+	if (!keyset_sks_acceptable(&w->cert)) {
 		w->excluded++;
 		return 0;
 	}
@@ -816,7 +790,7 @@ gpg_each(struct gpg_keyring *kr, const char *name, const char *const *pats,
 			(*skipped)++;
 			continue;
 		}
-		if (!sks_acceptable(&c)) {
+		if (!keyset_sks_acceptable(&c)) {
 			(*excluded)++;
 			continue;
 		}
@@ -945,7 +919,7 @@ set_load_armored(struct set *s)
 			continue;
 		}
 		if (pgp_cert_parse(&c, raw.p, raw.len, raw.offset, &err) != 0 ||
-		    !sks_acceptable(&c) || pgp_cert_write(&b, &c) != 0) {
+		    !keyset_sks_acceptable(&c) || pgp_cert_write(&b, &c) != 0) {
 			buf_release(&b);
 			continue;
 		}
@@ -1046,8 +1020,7 @@ cert_read(const struct set *s, const struct rec *r, struct buf *out,
 	return rc;
 }
 
-/* --- watching the session's bytes -------------------------------------- */
-
+/* Hashes, for the keyring's write-back (gpg_add()). */
 struct elemvec {
 	struct recon_elem	*v;
 	size_t			 n, cap;
@@ -1073,119 +1046,9 @@ elemvec_unique(struct elemvec *ev)
 	    recon_elem_cmp);
 }
 
-/*
- * Splits one direction of the conversation into its units: the Config
- * frame, the bare verdict string, then frames.  Each is a be32 length and
- * that many octets, so one splitter serves all three.
- */
-struct tap_dir {
-	uint8_t		 len[4];
-	size_t		 lenhave;
-	size_t		 left;		/* of the unit, to come */
-	unsigned long	 units;
-	bool		 keep;
-	struct buf	 body;
-	bool		 first;
-};
-
-struct tap {
-	struct tap_dir	 in, out;
-	uint64_t	 flushes;
-	struct elemvec	 sent_exact;	/* the peer lacks these */
-	struct elemvec	 sent_maybe;	/* it lacks some of these */
-};
-
-static void
-tap_unit_done(struct tap *t, struct tap_dir *d, bool out)
-{
-	struct recon_msg m = RECON_MSG_INIT;
-
-	if (d->units >= 2 && out && d->keep &&
-	    recon_msg_decode(&m, d->body.p, d->body.len, NULL) == 0) {
-		if (m.type == RECON_MSG_ELEMENTS)
-			elemvec_add(&t->sent_exact, m.elems, m.nelems);
-		else if (m.type == RECON_MSG_FULL_ELEMENTS)
-			elemvec_add(&t->sent_maybe, m.elems, m.nelems);
-	}
-	recon_msg_release(&m);
-	buf_reset(&d->body);
-	d->units++;
-	d->lenhave = 0;
-	d->keep = false;
-}
-
-static void
-tap_feed(struct tap *t, struct tap_dir *d, bool out, const uint8_t *p,
-    size_t n)
-{
-	while (n > 0) {
-		if (d->lenhave < 4) {
-			d->len[d->lenhave++] = *p++;
-			n--;
-			if (d->lenhave == 4) {
-				d->left = load_be32(d->len);
-				d->first = true;
-				if (d->left == 0)
-					tap_unit_done(t, d, out);
-			}
-			continue;
-		}
-		if (d->first) {
-			d->first = false;
-			if (d->units >= 2) {
-				if (*p == RECON_MSG_FLUSH)
-					t->flushes++;
-				d->keep = out && (*p == RECON_MSG_ELEMENTS ||
-				    *p == RECON_MSG_FULL_ELEMENTS);
-			}
-		}
-		size_t k = n < d->left ? n : d->left;
-
-		if (d->keep && buf_add(&d->body, p, k) != 0)
-			die("out of memory");
-		p += k;
-		n -= k;
-		d->left -= k;
-		if (d->left == 0)
-			tap_unit_done(t, d, out);
-	}
-}
-
-static void
-tap_reset(struct tap *t)
-{
-	buf_release(&t->in.body);
-	buf_release(&t->out.body);
-	free(t->sent_exact.v);
-	free(t->sent_maybe.v);
-	memset(t, 0, sizeof(*t));
-}
-
-static void
-tap_in(const uint8_t *p, size_t len, void *arg)
-{
-	struct tap *t = arg;
-
-	tap_feed(t, &t->in, false, p, len);
-}
-
-static void
-tap_out(const uint8_t *p, size_t len, void *arg)
-{
-	struct tap *t = arg;
-
-	tap_feed(t, &t->out, true, p, len);
-}
-
 /* --- fetching --------------------------------------------------------- */
 
 struct fetch {
-	struct ctx		*ctx;
-	const struct recon_elem	*want;
-	size_t			 nwant;
-	bool			*got;
-	struct digest		*md5;
-	struct pgp_cert		 cert;
 	FILE			*f;
 	FILE			*tmp;		/* for a store */
 	uint64_t		 base;		/* offset of the first new
@@ -1193,92 +1056,36 @@ struct fetch {
 	uint64_t		 written;
 	struct rec		*recs;		/* new certificates */
 	size_t			 nrecs;
-	uint64_t		 fetched, unasked, bad, failed_batches;
+	uint64_t		 fetched;
 	uint64_t		 bytes;
-	double			 deadline;	/* of the phase */
-	bool			 late;		/* stopped there */
 };
 
+/* Writes one fetched certificate out (keyset_recon_fetch()). */
 static int
-want_index(const struct fetch *f, const uint8_t h[16])
-{
-	const struct recon_elem *e = bsearch(h, f->want, f->nwant,
-	    sizeof(*f->want), recon_elem_cmp);
-
-	return e == NULL ? -1 : (int)(e - f->want);
-}
-
-/* For import_hashquery(): a hash asked for and not yet answered. */
-static bool
-fetch_wants(const uint8_t h[16], const struct pgp_cert *c, void *arg)
-{
-	const struct fetch *f = arg;
-	int i = want_index(f, h);
-
-	(void)c;
-	return i >= 0 && !f->got[i];
-}
-
-static int
-fetch_done(struct net_result *res, void *arg)
+fetch_write(const uint8_t *p, size_t len, const uint8_t hash[16], void *arg)
 {
 	struct fetch *f = arg;
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct net_hashquery_reader rd;
-	struct import_item it;
-	struct span c;
-	uint8_t h[16];
-	int r, i;
 
-	if (net_now() > f->deadline) {
-		f->late = true;
-		return PGPS_ENET;
+	if (fwrite(p, 1, len, f->f) != len) {
+		error("write error: %s", strerror(errno));
+		return PGPS_EIO;
 	}
-	if (res->code != 0) {
-		warn("hashquery failed: %s", res->error);
-		f->failed_batches++;
-		return 0;
-	}
-	f->bytes += res->body->len;
-	if (net_hashquery_begin(&rd, res->body->p, res->body->len,
-	    FETCH_BATCH, &err) != 0) {
-		warn("hashquery answer from %s: %s", res->url, err.msg);
-		f->failed_batches++;
-		return 0;
-	}
-	while ((r = net_hashquery_next(&rd, &c, &err)) == 1) {
-		if (import_hashquery(&it, &f->cert, c.p, c.len, f->md5,
-		    fetch_wants, f) != IMPORT_ACCEPT) {
-			if (it.reason == IMPORT_R_NOT_ASKED)
-				f->unasked++;
-			else
-				f->bad++;
-			continue;
-		}
-		if (!sks_acceptable(&f->cert)) {
-			f->bad++;
-			continue;
-		}
-		memcpy(h, it.hash, 16);
-		i = want_index(f, h);
-		if (fwrite(c.p, 1, c.len, f->f) != c.len)
-			return error("write error: %s", strerror(errno));
-		f->got[i] = true;
-		f->recs = xreallocarray(f->recs, f->nrecs + 1,
-		    sizeof(*f->recs));
-		memcpy(f->recs[f->nrecs].h, h, 16);
-		f->recs[f->nrecs].off = f->base + f->written;
-		f->recs[f->nrecs].len = (uint32_t)c.len;
-		f->recs[f->nrecs].src = 0;
-		f->nrecs++;
-		f->written += c.len;
-		f->fetched++;
-	}
-	if (r < 0) {
-		warn("hashquery answer from %s: %s", res->url, err.msg);
-		f->failed_batches++;
-	}
+	f->recs = xreallocarray(f->recs, f->nrecs + 1, sizeof(*f->recs));
+	memcpy(f->recs[f->nrecs].h, hash, 16);
+	f->recs[f->nrecs].off = f->base + f->written;
+	f->recs[f->nrecs].len = (uint32_t)len;
+	f->recs[f->nrecs].src = 0;
+	f->nrecs++;
+	f->written += len;
+	f->fetched++;
 	return 0;
+}
+
+static void
+fetch_warn(const char *msg, void *arg)
+{
+	(void)arg;
+	warn("%s", msg);
 }
 
 /* Copies the file at path to f; 0 or -1. */
@@ -1338,32 +1145,22 @@ struct peer {
 	unsigned int	 http_port;
 };
 
+/* The peer's HTTP port as a server URL. */
+static void
+http_url(char *url, size_t len, const struct peer *pe)
+{
+	snprintf(url, len, strchr(pe->host, ':') != NULL ?
+	    "hkp://[%s]:%u" : "hkp://%s:%u", pe->host, pe->http_port);
+}
+
 static int
 add_http_server(struct net_client *nc, const struct peer *pe,
     struct pgps_err *err)
 {
 	char url[NET_HOST_MAX + 32];
 
-	snprintf(url, sizeof(url), strchr(pe->host, ':') != NULL ?
-	    "hkp://[%s]:%u" : "hkp://%s:%u", pe->host, pe->http_port);
+	http_url(url, sizeof(url), pe);
 	return net_client_add_server(nc, url, err);
-}
-
-/*
- * The limits of a fetching or uploading phase that may last phase_ms: no
- * request longer, none slower than MIN_RATE for SLOW_S seconds.  The
- * phase itself ends at its deadline in the requests' callbacks.
- */
-static void
-phase_opts(struct net_opts *no, long phase_ms)
-{
-	net_opts_default(no);
-	no->retries = 1;
-	no->timeout_ms = phase_ms;
-	if (no->connect_timeout_ms > phase_ms)
-		no->connect_timeout_ms = phase_ms;
-	no->low_speed_limit = MIN_RATE;
-	no->low_speed_time = SLOW_S;
 }
 
 /* Gives up the output of fetch_missing(). */
@@ -1386,36 +1183,25 @@ fetch_abort(struct fetch *f, struct atomic_file *af)
  * is kept.
  */
 static int
-fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
+fetch_missing(struct set *s, const struct peer *pe,
     const struct recon_elem *want, size_t nwant, long phase_ms,
     struct fetch *f, char **written_path)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	struct net_opts no;
-	struct net_client *nc = NULL;
+	struct keyset_recon_fetch kf;
 	struct atomic_file af;
 	struct file_lock lk = FILE_LOCK_INIT;
-	char *path = NULL;
+	char *path = NULL, url[NET_HOST_MAX + 32];
 	int rc = -1;
 
 	memset(f, 0, sizeof(*f));
 	*written_path = NULL;
-	f->ctx = ctx;
-	f->want = want;
-	f->nwant = nwant;
-	f->deadline = net_now() + phase_ms / 1000.0;
 	if (nwant == 0)
 		return 0;
-	f->got = xcalloc(nwant, sizeof(bool));
-	if ((f->md5 = digest_new(DIGEST_MD5)) == NULL)
-		die("out of memory");
-	buf_init(&f->cert.partial, 0);
 	if (s->store != NULL || s->kr != NULL) {
-		if ((f->tmp = tmpfile()) == NULL) {
-			error("cannot create a temporary file: %s",
+		if ((f->tmp = tmpfile()) == NULL)
+			return error("cannot create a temporary file: %s",
 			    strerror(errno));
-			goto cleanup;
-		}
 		f->f = f->tmp;
 	} else {
 		/* A file rewritten is locked from the copy to the rename, so
@@ -1440,36 +1226,17 @@ fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
 			goto cleanup;
 		}
 	}
-	phase_opts(&no, phase_ms);
-	no.max_per_host = 2;
-	if (net_client_new(&nc, &no, &err) != 0 ||
-	    add_http_server(nc, pe, &err) < 0) {
-		error("%s", err.msg);
+	http_url(url, sizeof(url), pe);
+	if (keyset_recon_fetch(&kf, url, want, nwant, phase_ms, fetch_write,
+	    fetch_warn, f, &err) != 0) {
+		if (err.code != PGPS_EIO)
+			error("%s", err.msg[0] != '\0' ? err.msg :
+			    "fetch failed");
 		fetch_abort(f, &af);
 		goto cleanup;
 	}
-	for (size_t i = 0; i < nwant; i += FETCH_BATCH) {
-		struct net_request rq = NET_REQUEST_INIT;
-		size_t k = nwant - i < FETCH_BATCH ? nwant - i : FETCH_BATCH;
-
-		rq.op = NET_OP_HASHQUERY;
-		rq.data = want[i].b;
-		rq.datalen = k * RECON_ELEM_LEN;
-		rq.server = 0;
-		rq.done = fetch_done;
-		rq.arg = f;
-		if (net_submit(nc, &rq, &err) != 0) {
-			error("%s", err.msg);
-			fetch_abort(f, &af);
-			goto cleanup;
-		}
-	}
-	if (net_run(nc, &err) != 0 && !f->late) {
-		error("%s", err.msg[0] != '\0' ? err.msg : "fetch failed");
-		fetch_abort(f, &af);
-		goto cleanup;
-	}
-	if (f->late)
+	f->bytes = kf.bytes;
+	if (kf.late)
 		warn("fetching not finished within %.1f s; keeping the %llu "
 		    "certificates that came", phase_ms / 1000.0,
 		    (unsigned long long)f->fetched);
@@ -1495,10 +1262,6 @@ fetch_missing(struct set *s, struct ctx *ctx, const struct peer *pe,
  cleanup:
 	file_unlock(&lk);
 	free(path);
-	net_client_free(nc);
-	digest_free(f->md5);
-	f->md5 = NULL;
-	pgp_cert_release(&f->cert);
 	f->f = NULL;
 	return rc;
 }
@@ -1813,20 +1576,21 @@ static int
 push_batch_done(struct net_result *res, void *arg)
 {
 	struct push_batch *b = arg;
+	struct push *p = b->p;
 
-	if (net_now() > b->p->deadline) {
-		b->p->late = true;
-		free(b);
-		return PGPS_ENET;
-	}
 	if (res->code != 0) {
 		warn("upload of %zu certificates failed: %s", b->n,
 		    res->error);
-		b->p->failed += b->n;
+		p->failed += b->n;
 	} else
-		b->p->pushed += b->n;
-	b->p->answered += b->n;
+		p->pushed += b->n;
+	p->answered += b->n;
 	free(b);
+	/* The phase ends at its deadline. */
+	if (net_now() > p->deadline) {
+		p->late = true;
+		return PGPS_ENET;
+	}
 	return 0;
 }
 
@@ -1881,7 +1645,7 @@ push_missing(const struct set *s, const struct peer *pe,
 	p->deadline = net_now() + phase_ms / 1000.0;
 	if (ngive == 0)
 		return 0;
-	phase_opts(&no, phase_ms);
+	keyset_recon_phase_opts(&no, phase_ms);
 	no.max_per_host = 1;
 	if (net_client_new(&nc, &no, &err) != 0 ||
 	    add_http_server(nc, pe, &err) < 0) {
@@ -1939,6 +1703,32 @@ serve_lookup(const uint8_t h[16], struct buf *out, void *arg)
 }
 
 /* --- the command -------------------------------------------------------- */
+
+/* Everything one run of the command holds. */
+struct run {
+	struct ctx		*ctx;
+	const char		*peer_arg;	/* the operand, for reports */
+	const char		*setname;
+	struct peer		 pe;
+	struct set		 set;
+	struct net_allow	*allow;		/* --listen: who may connect */
+	unsigned long		 http_port, serve_port, timeout, busy_wait;
+	bool			 dry_run, serve, listen, push;
+	uint64_t		 skipped;
+	size_t			 nlocal;
+	/* The reconciliation. */
+	struct keyset_recon	 kr;
+	struct serve_ctx	 sc;
+	struct net_hq_server	*srv;
+	struct net_allow	*only_peer;	/* whom srv answers */
+	/* The transfers. */
+	struct fetch		 f;
+	struct push		 pu;
+	struct added		 sa;
+	char			*written;
+	uint64_t		 served_req, served_asked, served;
+	double			 t0, t_fetch, t_push;
+};
 
 /* Parses recon://host[:port] (host may be [IPv6]). */
 static int
@@ -1998,18 +1788,6 @@ print_hashes(const char *what, const struct recon_elem *v, size_t n)
 	}
 }
 
-/* The elements of v that are in the set (the peer's claims are checked). */
-static size_t
-keep_ours(const struct set *s, struct elemvec *v)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; i < v->n; i++)
-		if (rec_find(s, v->v[i].b) != NULL)
-			v->v[j++] = v->v[i];
-	return v->n = j;
-}
-
 /* The text report of store_add() (store) or gpg_add(). */
 static void
 print_added(const struct added *sa, bool store)
@@ -2035,6 +1813,19 @@ print_added(const struct added *sa, bool store)
 		    "gpg");
 }
 
+/* A numeric option's value from min to max; a usage error otherwise. */
+static unsigned long
+num_arg(struct ctx *ctx, const char *name, const char *arg,
+    unsigned long min, unsigned long max)
+{
+	unsigned long v;
+
+	if (parse_ulong(arg, &v) != 0 || v < min || v > max)
+		exit(usage_error(ctx, "%s: '%s' is not a number from %lu to "
+		    "%lu", name, arg, min, max));
+	return v;
+}
+
 static struct net_allow *
 allow_new(void)
 {
@@ -2043,13 +1834,6 @@ allow_new(void)
 	if (a == NULL)
 		die("out of memory");
 	return a;
-}
-
-static void
-refused(const char *ip, void *arg)
-{
-	(void)arg;
-	warn("refused a connection from %s: not an allowed peer", ip);
 }
 
 /*
@@ -2073,58 +1857,18 @@ allow_default(struct ctx *ctx, struct net_allow **allow, const char *host)
 	    host);
 }
 
-/* A numeric option's value from min to max; a usage error otherwise. */
-static unsigned long
-num_arg(struct ctx *ctx, const char *name, const char *arg,
-    unsigned long min, unsigned long max)
-{
-	unsigned long v;
-
-	if (parse_ulong(arg, &v) != 0 || v < min || v > max)
-		exit(usage_error(ctx, "%s: '%s' is not a number from %lu to "
-		    "%lu", name, arg, min, max));
-	return v;
-}
-
-int
-cmd_reconcile(int argc, char **argv, struct ctx *ctx)
+/* The options and operands into *r; an exit status when they are wrong. */
+static int
+parse_args(struct run *r, int argc, char **argv)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
+	struct ctx *ctx = r->ctx;
 	struct opt_parser op;
-	struct set set;
-	struct peer pe;
-	struct tap tap;
-	struct fetch f;
-	struct push pu;
-	struct added sa;
-	struct serve_ctx sc;
-	struct net_hq_server *srv = NULL;
-	struct net_allow *allow = NULL, *only_peer = NULL;
-	struct recon_session_opts so;
-	struct recon_session *sess = NULL;
-	struct recon_session_stats st;
-	struct net_recon_io io;
-	const struct recon_config *pc;
-	const struct recon_elem *want = NULL;
-	struct elemvec give = { NULL, 0, 0 };
-	const char *arg, *setname;
-	char *written = NULL, peer_ip[64] = "", local_ip[64] = "";
-	unsigned long http_port = 0, serve_port = 0, timeout = 600;
-	unsigned long busy_wait = 0;
-	uint64_t skipped = 0, served_req = 0, served_asked = 0, served = 0;
-	size_t nwant = 0, nmaybe, nlocal = 0;
-	bool dry_run = false, serve = false, listen_mode = false;
-	bool push = true, differ;
-	double t0 = net_now(), t_session = 0, last_req, t_conn = 0;
-	double t_fetch = 0, t_push = 0;
-	int c, i, fd = -1, lfd = -1, rc = EXIT_ERROR, r;
+	const char *arg;
+	int c, i;
 
-	memset(&tap, 0, sizeof(tap));
-	memset(&f, 0, sizeof(f));
-	memset(&pu, 0, sizeof(pu));
-	memset(&sa, 0, sizeof(sa));
-	memset(&sc, 0, sizeof(sc));
-	memset(&set, 0, sizeof(set));
+	r->timeout = 600;
+	r->push = true;
 	opt_init(&op, argc, argv, ctx);
 	while ((c = opt_next(&op, &arg)) != -1) {
 		switch (c) {
@@ -2133,41 +1877,41 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 			break;
 		case OPT_ALLOW:
 		case OPT_ALLOW_FILE:
-			if (allow == NULL)
-				allow = allow_new();
-			if ((c == OPT_ALLOW ? net_allow_add(allow, arg, &err) :
-			    net_allow_load(allow, arg, &err)) != 0) {
+			if (r->allow == NULL)
+				r->allow = allow_new();
+			if ((c == OPT_ALLOW ? net_allow_add(r->allow, arg,
+			    &err) : net_allow_load(r->allow, arg, &err)) != 0) {
+				opt_release(&op);
 				error("%s %s", c == OPT_ALLOW ? "--allow" :
 				    "--allow-file", err.msg);
-				net_allow_free(allow);
-				opt_release(&op);
 				return EXIT_ERROR;
 			}
 			break;
 		case OPT_DRY_RUN:
-			dry_run = true;
+			r->dry_run = true;
 			break;
 		case OPT_HTTP_PORT:
-			http_port = num_arg(ctx, "--http-port", arg, 1, 65535);
+			r->http_port = num_arg(ctx, "--http-port", arg, 1,
+			    65535);
 			break;
 		case OPT_SERVE:
-			serve = true;
+			r->serve = true;
 			break;
 		case OPT_SERVE_PORT:
-			serve_port = num_arg(ctx, "--serve-port", arg, 0,
+			r->serve_port = num_arg(ctx, "--serve-port", arg, 0,
 			    65535);
 			break;
 		case OPT_LISTEN:
-			listen_mode = serve = true;
+			r->listen = r->serve = true;
 			break;
 		case OPT_NO_PUSH:
-			push = false;
+			r->push = false;
 			break;
 		case OPT_TIMEOUT:
-			timeout = num_arg(ctx, "--timeout", arg, 1, 86400);
+			r->timeout = num_arg(ctx, "--timeout", arg, 1, 86400);
 			break;
 		case OPT_WAIT:
-			busy_wait = num_arg(ctx, "--wait", arg, 0, 86400);
+			r->busy_wait = num_arg(ctx, "--wait", arg, 0, 86400);
 			break;
 		}
 	}
@@ -2175,367 +1919,350 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 	opt_release(&op);
 	if (argc - i < 1)
 		return usage_error(ctx, "no peer given");
-	if (parse_peer(&pe, argv[i]) != 0)
+	if (parse_peer(&r->pe, argv[i]) != 0)
 		return usage_error(ctx, "'%s' is not recon://host[:port]",
 		    argv[i]);
 	if (argc - i < 2)
 		return usage_error(ctx, "no key set given");
 	if (argc - i > 2)
 		return usage_error(ctx, "more than one key set given");
-	if (serve)
-		push = false;
-	if (allow != NULL && !listen_mode) {
-		net_allow_free(allow);
+	r->peer_arg = argv[i];
+	r->setname = argv[i + 1];
+	if (r->serve)
+		r->push = false;
+	if (r->allow != NULL && !r->listen)
 		return usage_error(ctx, "--allow and --allow-file go with "
 		    "--listen");
-	}
-	if (listen_mode && allow == NULL &&
-	    allow_default(ctx, &allow, pe.host) != 0) {
-		net_allow_free(allow);
+	if (r->listen && r->allow == NULL &&
+	    allow_default(ctx, &r->allow, r->pe.host) != 0)
 		return EXIT_ERROR;
-	}
-	setname = argv[i + 1];
-	if (strncmp(setname, "gpg:", 4) == 0) {
-		if (set_open_gpg(&set, setname + 4, &skipped) != 0)
-			goto cleanup;
-	} else if (strncmp(setname, "store:", 6) == 0) {
-		if (strchr(setname + 6, '@') != NULL && !dry_run)
-			return usage_error(ctx, "'%s': a revision cannot be "
-			    "updated; use --dry-run", setname);
-		if (set_open_store(&set, setname + 6, dry_run,
-		    &skipped) != 0)
-			goto cleanup;
+	if (strncmp(r->setname, "store:", 6) == 0 &&
+	    strchr(r->setname + 6, '@') != NULL && !r->dry_run)
+		return usage_error(ctx, "'%s': a revision cannot be updated; "
+		    "use --dry-run", r->setname);
+	return 0;
+}
+
+/* Opens the local set: a keyring, a store, or a dump file or directory. */
+static int
+open_set(struct run *r)
+{
+	const char *name = r->setname;
+	struct set *s = &r->set;
+
+	if (strncmp(name, "gpg:", 4) == 0) {
+		if (set_open_gpg(s, name + 4, &r->skipped) != 0)
+			return -1;
+	} else if (strncmp(name, "store:", 6) == 0) {
+		if (set_open_store(s, name + 6, r->dry_run, &r->skipped) != 0)
+			return -1;
 	} else {
-		if (strncmp(setname, "dump:", 5) == 0)
-			setname += 5;
-		if (set_open(&set, setname, ctx, &skipped) != 0)
-			goto cleanup;
+		if (strncmp(name, "dump:", 5) == 0)
+			name += 5;
+		if (set_open(s, name, r->ctx, &r->skipped) != 0)
+			return -1;
 	}
-	nlocal = set.nrecs;
-	if (skipped > 0)
+	r->nlocal = s->nrecs;
+	if (r->skipped > 0)
 		warn("%llu damaged certificate%s or region%s of '%s' left out",
-		    (unsigned long long)skipped, skipped == 1 ? "" : "s",
-		    skipped == 1 ? "" : "s", set.path);
-	if (ctx->verbose > 0)
-		info(ctx, "%zu certificates in '%s' (%s)", set.nrecs,
-		    set.path, set.cached ? "cached tree" : "tree built");
+		    (unsigned long long)r->skipped, r->skipped == 1 ? "" : "s",
+		    r->skipped == 1 ? "" : "s", s->path);
+	if (r->ctx->verbose > 0)
+		info(r->ctx, "%zu certificates in '%s' (%s)", s->nrecs,
+		    s->path, s->cached ? "cached tree" : "tree built");
+	return 0;
+}
 
-	/*
-	 * The connection, then the server on the address the peer sees.  SKS
-	 * closes at once while it is still fetching from an earlier
-	 * reconciliation; --wait retries then.
-	 */
+static void
+refused(const char *ip, void *arg)
+{
+	(void)arg;
+	warn("refused a connection from %s: not an allowed peer", ip);
+}
+
+static void
+note(const char *msg, bool detail, void *arg)
+{
+	struct run *r = arg;
+
+	if (!detail || r->ctx->verbose > 0)
+		info(r->ctx, "%s", msg);
+}
+
+/*
+ * Once connected: with --serve, the hashquery server on the address the
+ * peer sees, for the peer's address alone.  The HTTP port to announce.
+ */
+static int
+connected(int fd, void *arg, struct pgps_err *err)
+{
+	struct run *r = arg;
+	char local_ip[64] = "", peer_ip[64];
+	int rc;
+
+	if (!r->serve || r->dry_run)
+		return (int)r->serve_port;
+	set_load_armored(&r->set);
+	(void)net_sock_local_ip(fd, local_ip, sizeof(local_ip));
+	r->sc.set = &r->set;
+	buf_init(&r->sc.cert.partial, 0);
+	r->only_peer = allow_new();
+	if (net_sock_peer_ip(fd, peer_ip, sizeof(peer_ip)) != 0)
+		return pgps_err_set(err, PGPS_ENET, "cannot tell the peer's "
+		    "address");
+	if ((rc = net_allow_add(r->only_peer, peer_ip, err)) != 0 ||
+	    (rc = net_hq_server_start(&r->srv, local_ip,
+	    (unsigned int)r->serve_port, r->only_peer, serve_lookup, &r->sc,
+	    err)) != 0)
+		return rc;
+	return (int)net_hq_server_port(r->srv);
+}
+
+/* The reconciliation; then where to fetch from. */
+static int
+reconcile(struct run *r)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct keyset_recon_opts ro;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.host = r->pe.host;
+	ro.port = r->pe.port;
+	ro.listen = r->listen;
+	ro.allow = r->allow;
+	ro.timeout_ms = (long)r->timeout * 1000;
+	ro.busy_wait_s = (double)r->busy_wait;
+	ro.connected = connected;
+	ro.note = note;
+	ro.refused = refused;
+	ro.arg = r;
+	if (keyset_recon_run(&r->kr, r->set.tree, &ro, &err) != 0)
+		return error("%s", err.msg);
+	set_cached(&r->set);
+	if (r->http_port != 0)
+		r->pe.http_port = (unsigned int)r->http_port;
+	else if (r->kr.peer_http_port != 0)
+		r->pe.http_port = r->kr.peer_http_port;
+	else if (!r->dry_run)
+		return error("the peer announced no HTTP port; give "
+		    "--http-port");
+	if (r->listen)
+		snprintf(r->pe.host, sizeof(r->pe.host), "%s", r->kr.peer_ip);
+	return 0;
+}
+
+/*
+ * Keeps the hashquery server up while the peer fetches what it lacks:
+ * until its requests stop, the first one awaited SERVE_FIRST_* seconds.
+ */
+static void
+serve_wait(struct run *r)
+{
+	double first = r->listen ? SERVE_FIRST_DRIVER_S : SERVE_FIRST_S;
+	double last_req, now;
+
+	if (r->srv == NULL)
+		return;
 	for (;;) {
-		if (listen_mode) {
-			if ((lfd < 0 && net_recon_listen(&lfd, pe.host,
-			    pe.port, &err) != 0) ||
-			    net_recon_accept_from(lfd, allow, refused, NULL,
-			    &fd, peer_ip, sizeof(peer_ip),
-			    (long)timeout * 1000, &err) != 0) {
-				error("%s", err.msg);
-				goto cleanup;
-			}
-			info(ctx, "reconciling with %s", peer_ip);
-		} else if (net_recon_connect(&fd, pe.host, pe.port, 30000,
-		    &err) != 0) {
-			error("cannot connect to the peer: %s", err.msg);
-			goto cleanup;
-		}
-		if (serve && !dry_run && srv == NULL) {
-			set_load_armored(&set);
-			(void)net_sock_local_ip(fd, local_ip,
-			    sizeof(local_ip));
-			sc.set = &set;
-			buf_init(&sc.cert.partial, 0);
-			/* What we serve is for the peer alone. */
-			only_peer = allow_new();
-			if (net_sock_peer_ip(fd, peer_ip,
-			    sizeof(peer_ip)) != 0 ||
-			    net_allow_add(only_peer, peer_ip, &err) != 0 ||
-			    net_hq_server_start(&srv, local_ip,
-			    (unsigned int)serve_port, only_peer, serve_lookup,
-			    &sc, &err) != 0) {
-				error("%s", err.msg);
-				goto cleanup;
-			}
-		}
-		memset(&so, 0, sizeof(so));
-		so.role = listen_mode ? RECON_ROLE_DRIVER :
-		    RECON_ROLE_RESPONDER;
-		so.http_port = srv != NULL ? net_hq_server_port(srv) :
-		    serve_port != 0 ? (uint32_t)serve_port : NET_HKP_PORT;
-		/*
-		 * As the driver, ask for sample values (Poly) for every
-		 * interior node instead of sending whole nodes below 150
-		 * elements as SKS does: a Poly costs about 125 octets and
-		 * recovers up to 5 differences, a Full request 17 octets per
-		 * element.  Measured on 100,000 common and 1,000 differing
-		 * each way: 6 times the information minimum instead of 44.
-		 * Requests go in batches of up to LISTEN_BATCH, each a round
-		 * trip: the responder keeps the replies of one batch (a few
-		 * dozen octets each, FullElements at most 150 elements).
-		 */
-		so.full_thresh = listen_mode ? 1 : 0;
-		so.max_outstanding = listen_mode ? LISTEN_BATCH : 0;
-		so.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-		if (recon_session_new(&sess, set.tree, &so) != 0)
-			die("out of memory");
-		memset(&io, 0, sizeof(io));
-		io.fd = fd;
-		io.timeout_ms = (long)timeout * 1000;
-		io.handshake_ms = io.timeout_ms < NET_RECON_HANDSHAKE_MS ?
-		    io.timeout_ms : NET_RECON_HANDSHAKE_MS;
-		io.idle_ms = IDLE_MS < io.timeout_ms ? IDLE_MS : io.timeout_ms;
-		io.tap_in = tap_in;
-		io.tap_out = tap_out;
-		io.tap_arg = &tap;
-		pgps_err_clear(&err);
-		t_conn = net_now();
-		r = net_recon_run(sess, &io, &err);
-		t_session = net_now();
-		close(fd);
-		fd = -1;
-		if (r != PGPS_ETRUNC || listen_mode || t_session - t0 >=
-		    (double)busy_wait)
+		now = net_now();
+		net_hq_server_counts(r->srv, &r->served_req,
+		    &r->served_asked, &r->served, &last_req);
+		if (r->kr.ngive == 0 && !r->listen)
 			break;
-		if (ctx->verbose > 0)
-			info(ctx, "the peer is busy; trying again");
-		recon_session_free(sess);
-		sess = NULL;
-		tap_reset(&tap);
-		nanosleep(&(struct timespec){ 1, 0 }, NULL);
+		if (now - r->kr.t_end > SERVE_MAX_S ||
+		    now - r->kr.t_end > (double)r->timeout)
+			break;
+		if (last_req == 0 && now - r->kr.t_end > first)
+			break;
+		/* Fetching ends with a pause in requests. */
+		if (last_req > 0 && now - last_req > SERVE_IDLE_S)
+			break;
+		if (!r->listen && r->served_asked >= r->kr.ngive &&
+		    now - last_req > 0.5)
+			break;
+		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
 	}
-	if (r != 0) {
-		if (r == PGPS_ETRUNC)
-			error("the peer closed the connection before the "
-			    "handshake: it is busy or does not list this "
-			    "host in its membership file");
-		else
-			error("reconciliation failed: %s", err.msg);
-		goto cleanup;
+	net_hq_server_stop(r->srv);
+	r->srv = NULL;
+}
+
+/* Fetches what we lack, gives the peer its part, writes the set. */
+static int
+transfer(struct run *r)
+{
+	long phase_ms = (long)r->timeout * 1000;
+
+	r->t_fetch = net_now();
+	if (fetch_missing(&r->set, &r->pe, r->kr.want, r->kr.nwant,
+	    phase_ms, &r->f, &r->written) != 0)
+		return -1;
+	r->t_push = net_now();
+	if (r->push && r->kr.ngive > 0 && r->set.nmem == 0)
+		set_load_armored(&r->set);
+	if (r->push && push_missing(&r->set, &r->pe, r->kr.give, r->kr.ngive,
+	    phase_ms, &r->pu) != 0)
+		return -1;
+	r->t_fetch = r->t_push - r->t_fetch;
+	r->t_push = net_now() - r->t_push;
+	serve_wait(r);
+	if (r->written != NULL)
+		set_update(&r->set, &r->f, r->written);
+	if (r->f.tmp != NULL && r->set.store != NULL &&
+	    store_add(&r->set, &r->f, r->peer_arg, &r->sa) != 0)
+		return -1;
+	if (r->f.tmp != NULL && r->set.kr != NULL &&
+	    gpg_add(&r->set, &r->f, &r->sa) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+jint(json_t *o, const char *key, uint64_t v)
+{
+	json_object_set_new(o, key, json_integer((json_int_t)v));
+}
+
+static void
+report_json(const struct run *r)
+{
+	const struct keyset_recon *kr = &r->kr;
+	const struct recon_session_stats *st = &kr->stats;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "peer", json_string(r->peer_arg));
+	json_object_set_new(o, "role", json_string(r->listen ? "driver" :
+	    "responder"));
+	jint(o, "local_certificates", r->nlocal);
+	jint(o, "excluded", r->set.excluded);
+	json_object_set_new(o, "cache", json_string(r->set.cached ? "used" :
+	    "built"));
+	jint(o, "we_lack", kr->nwant);
+	jint(o, "peer_lacks", kr->npeer_lacks);
+	json_object_set_new(o, "peer_lacks_partial", json_boolean(r->listen));
+	jint(o, "peer_may_lack", kr->ngive - kr->npeer_lacks);
+	jint(o, "bytes_sent", st->bytes_out);
+	jint(o, "bytes_received", st->bytes_in);
+	jint(o, "rounds", kr->rounds);
+	jint(o, "requests_poly", st->requests_poly);
+	jint(o, "requests_full", st->requests_full);
+	if (r->listen) {
+		jint(o, "probe_level", st->probe_level);
+		jint(o, "small_nodes_split", st->split_small);
 	}
-	set_cached(&set);
-	pc = recon_session_peer_config(sess);
-	if (http_port != 0)
-		pe.http_port = (unsigned int)http_port;
-	else if (pc != NULL && (pc->have & RECON_CFG_HTTP_PORT) &&
-	    pc->http_port > 0 && pc->http_port <= 65535)
-		pe.http_port = pc->http_port;
-	else if (!dry_run) {
-		error("the peer announced no HTTP port; give --http-port");
-		goto cleanup;
+	json_hashes(o, "we_lack_hashes", kr->want, kr->nwant);
+	json_hashes(o, "peer_lacks_hashes", kr->give, kr->ngive);
+	if (!r->dry_run) {
+		jint(o, "fetched", r->f.fetched);
+		jint(o, "fetch_bytes", r->f.bytes);
+		jint(o, "pushed", r->pu.pushed);
+		jint(o, "push_failed", r->pu.failed);
+		jint(o, "served", r->served);
+		json_object_set_new(o, "output", r->written != NULL ?
+		    json_string(r->written) : json_null());
 	}
-	if (listen_mode)
-		snprintf(pe.host, sizeof(pe.host), "%s", peer_ip);
-	if (recon_session_want(sess, &want, &nwant) != 0)
-		die("out of memory");
-	recon_session_get_stats(sess, &st);
-	/* What the peer lacks: our Elements for sure, FullElements maybe. */
-	elemvec_unique(&tap.sent_exact);
-	elemvec_unique(&tap.sent_maybe);
-	keep_ours(&set, &tap.sent_exact);
-	keep_ours(&set, &tap.sent_maybe);
-	give = tap.sent_exact;
-	elemvec_add(&give, tap.sent_maybe.v, tap.sent_maybe.n);
-	tap.sent_exact.v = NULL;
-	elemvec_unique(&give);
-	nmaybe = give.n - tap.sent_exact.n;
-	differ = nwant > 0 || give.n > 0;
+	if (!r->dry_run && r->set.store != NULL)
+		json_object_set_new(o, "commit", r->sa.committed ?
+		    json_string(r->sa.commit) : json_null());
+	if (!r->dry_run && (r->set.store != NULL || r->set.kr != NULL)) {
+		const char *const *nm = added_json[r->set.kr != NULL];
+		uint64_t v[5] = { r->sa.put_new, r->sa.put_merged,
+		    r->sa.put_unchanged, r->sa.refused, r->sa.other_hash };
 
-	if (!dry_run) {
-		t_fetch = net_now();
-		if (fetch_missing(&set, ctx, &pe, want, nwant,
-		    (long)timeout * 1000, &f, &written) != 0)
-			goto cleanup;
-		t_push = net_now();
-		if (push && give.n > 0 && set.nmem == 0)
-			set_load_armored(&set);
-		if (push && push_missing(&set, &pe, give.v, give.n,
-		    (long)timeout * 1000, &pu) != 0)
-			goto cleanup;
-		t_fetch = t_push - t_fetch;
-		t_push = net_now() - t_push;
-		if (srv != NULL && (give.n > 0 || listen_mode)) {
-			double first = listen_mode ? SERVE_FIRST_DRIVER_S :
-			    SERVE_FIRST_S;
-
-			/* Stay up while the peer fetches what it lacks. */
-			for (;;) {
-				double now = net_now();
-
-				net_hq_server_counts(srv, &served_req,
-				    &served_asked, &served, &last_req);
-				if (now - t_session > SERVE_MAX_S ||
-				    now - t_session > (double)timeout)
-					break;
-				if (last_req == 0 && now - t_session > first)
-					break;
-				/* Fetching ends with a pause in requests. */
-				if (last_req > 0 &&
-				    now - last_req > SERVE_IDLE_S)
-					break;
-				if (!listen_mode && served_asked >= give.n &&
-				    now - last_req > 0.5)
-					break;
-				nanosleep(&(struct timespec){ 0, 200000000 },
-				    NULL);
-			}
-		}
-		if (srv != NULL)
-			net_hq_server_counts(srv, &served_req, &served_asked,
-			    &served, &last_req);
-		net_hq_server_stop(srv);
-		srv = NULL;
-		if (written != NULL)
-			set_update(&set, &f, written);
-		if (f.tmp != NULL && set.store != NULL &&
-		    store_add(&set, &f, argv[i], &sa) != 0)
-			goto cleanup;
-		if (f.tmp != NULL && set.kr != NULL &&
-		    gpg_add(&set, &f, &sa) != 0)
-			goto cleanup;
+		for (size_t k = 0; k < 5; k++)
+			jint(o, nm[k], v[k]);
 	}
-
-	if (ctx->json) {
-		json_t *o = json_object();
-
-		json_object_set_new(o, "peer", json_string(argv[i]));
-		json_object_set_new(o, "role", json_string(listen_mode ?
-		    "driver" : "responder"));
-		json_object_set_new(o, "local_certificates",
-		    json_integer((json_int_t)nlocal));
-		json_object_set_new(o, "excluded",
-		    json_integer((json_int_t)set.excluded));
-		json_object_set_new(o, "cache", json_string(set.cached ?
-		    "used" : "built"));
-		json_object_set_new(o, "we_lack",
-		    json_integer((json_int_t)nwant));
-		json_object_set_new(o, "peer_lacks",
-		    json_integer((json_int_t)tap.sent_exact.n));
-		json_object_set_new(o, "peer_lacks_partial",
-		    json_boolean(listen_mode));
-		json_object_set_new(o, "peer_may_lack",
-		    json_integer((json_int_t)nmaybe));
-		json_object_set_new(o, "bytes_sent",
-		    json_integer((json_int_t)st.bytes_out));
-		json_object_set_new(o, "bytes_received",
-		    json_integer((json_int_t)st.bytes_in));
-		json_object_set_new(o, "rounds",
-		    json_integer((json_int_t)tap.flushes));
-		json_object_set_new(o, "requests_poly",
-		    json_integer((json_int_t)st.requests_poly));
-		json_object_set_new(o, "requests_full",
-		    json_integer((json_int_t)st.requests_full));
-		if (listen_mode) {
-			json_object_set_new(o, "probe_level",
-			    json_integer((json_int_t)st.probe_level));
-			json_object_set_new(o, "small_nodes_split",
-			    json_integer((json_int_t)st.split_small));
-		}
-		json_hashes(o, "we_lack_hashes", want, nwant);
-		json_hashes(o, "peer_lacks_hashes", give.v, give.n);
-		if (!dry_run) {
-			json_object_set_new(o, "fetched",
-			    json_integer((json_int_t)f.fetched));
-			json_object_set_new(o, "fetch_bytes",
-			    json_integer((json_int_t)f.bytes));
-			json_object_set_new(o, "pushed",
-			    json_integer((json_int_t)pu.pushed));
-			json_object_set_new(o, "push_failed",
-			    json_integer((json_int_t)pu.failed));
-			json_object_set_new(o, "served",
-			    json_integer((json_int_t)served));
-			json_object_set_new(o, "output", written != NULL ?
-			    json_string(written) : json_null());
-		}
-		if (!dry_run && set.store != NULL)
-			json_object_set_new(o, "commit", sa.committed ?
-			    json_string(sa.commit) : json_null());
-		if (!dry_run && (set.store != NULL || set.kr != NULL)) {
-			const char *const *nm = added_json[set.kr != NULL];
-			uint64_t v[5] = { sa.put_new, sa.put_merged,
-			    sa.put_unchanged, sa.refused, sa.other_hash };
-
-			for (size_t k = 0; k < 5; k++)
-				json_object_set_new(o, nm[k],
-				    json_integer((json_int_t)v[k]));
-		}
-		json_object_set_new(o, "seconds",
-		    json_real(net_now() - t0));
-		json_object_set_new(o, "seconds_reconciling",
-		    json_real(t_session - t_conn));
-		if (!dry_run) {
-			json_object_set_new(o, "seconds_fetching",
-			    json_real(t_fetch));
-			json_object_set_new(o, "seconds_uploading",
-			    json_real(t_push));
-		}
-		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		fputc('\n', stdout);
-		json_decref(o);
-	} else {
-		if (dry_run) {
-			print_hashes("lack", want, nwant);
-			print_hashes("give", give.v, give.n);
-		}
-		if (!ctx->quiet) {
-			/*
-			 * As the driver we hear only part of what the peer
-			 * lacks; it works out the rest itself.
-			 */
-			if (listen_mode)
-				printf("we lack %zu, the peer at least %zu",
-				    nwant, tap.sent_exact.n);
-			else
-				printf("we lack %zu, the peer lacks %zu",
-				    nwant, tap.sent_exact.n);
-			if (nmaybe > 0)
-				printf(" (and maybe %zu more)", nmaybe);
-			printf("; recon: %llu octets sent, %llu received, "
-			    "%llu rounds\n",
-			    (unsigned long long)st.bytes_out,
-			    (unsigned long long)st.bytes_in,
-			    (unsigned long long)tap.flushes);
-			if (!dry_run)
-				printf("fetched %llu%s%s, uploaded %llu, "
-				    "served %llu\n",
-				    (unsigned long long)f.fetched,
-				    written != NULL ? " into " : "",
-				    written != NULL ? written : "",
-				    (unsigned long long)pu.pushed,
-				    (unsigned long long)served);
-			if (!dry_run && (set.store != NULL ||
-			    set.kr != NULL) && f.fetched > 0)
-				print_added(&sa, set.store != NULL);
-		}
+	json_object_set_new(o, "seconds", json_real(net_now() - r->t0));
+	json_object_set_new(o, "seconds_reconciling",
+	    json_real(kr->t_end - kr->t_start));
+	if (!r->dry_run) {
+		json_object_set_new(o, "seconds_fetching",
+		    json_real(r->t_fetch));
+		json_object_set_new(o, "seconds_uploading",
+		    json_real(r->t_push));
 	}
-	if (dry_run)
-		rc = differ ? EXIT_DIFFER : EXIT_OK;
-	else if (f.fetched < nwant || pu.failed > 0 || skipped > 0 ||
-	    sa.refused > 0) {
-		if (f.fetched < nwant)
-			warn("%llu of %zu missing certificates not obtained",
-			    (unsigned long long)(nwant - f.fetched), nwant);
-		rc = EXIT_PARTIAL;
-	} else
-		rc = EXIT_OK;
- cleanup:
-	net_hq_server_stop(srv);
-	net_allow_free(only_peer);
-	net_allow_free(allow);
-	if (fd >= 0)
-		close(fd);
-	if (lfd >= 0)
-		close(lfd);
-	recon_session_free(sess);
-	free(f.got);
-	free(f.recs);
-	if (f.tmp != NULL)
-		fclose(f.tmp);
-	free(give.v);
-	tap_reset(&tap);
-	pgp_cert_release(&sc.cert);
-	free(written);
-	set_release(&set);
+	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	fputc('\n', stdout);
+	json_decref(o);
+}
+
+static void
+report_text(const struct run *r)
+{
+	const struct keyset_recon *kr = &r->kr;
+	size_t nmaybe = kr->ngive - kr->npeer_lacks;
+
+	if (r->dry_run) {
+		print_hashes("lack", kr->want, kr->nwant);
+		print_hashes("give", kr->give, kr->ngive);
+	}
+	if (r->ctx->quiet)
+		return;
+	/* As the driver we hear only part of what the peer lacks. */
+	printf(r->listen ? "we lack %zu, the peer at least %zu" :
+	    "we lack %zu, the peer lacks %zu", kr->nwant, kr->npeer_lacks);
+	if (nmaybe > 0)
+		printf(" (and maybe %zu more)", nmaybe);
+	printf("; recon: %llu octets sent, %llu received, %llu rounds\n",
+	    (unsigned long long)kr->stats.bytes_out,
+	    (unsigned long long)kr->stats.bytes_in,
+	    (unsigned long long)kr->rounds);
+	if (r->dry_run)
+		return;
+	printf("fetched %llu%s%s, uploaded %llu, served %llu\n",
+	    (unsigned long long)r->f.fetched, r->written != NULL ?
+	    " into " : "", r->written != NULL ? r->written : "",
+	    (unsigned long long)r->pu.pushed, (unsigned long long)r->served);
+	if ((r->set.store != NULL || r->set.kr != NULL) && r->f.fetched > 0)
+		print_added(&r->sa, r->set.store != NULL);
+}
+
+/* The exit status of a run that went through. */
+static int
+run_status(const struct run *r)
+{
+	if (r->dry_run)
+		return r->kr.nwant > 0 || r->kr.ngive > 0 ? EXIT_DIFFER :
+		    EXIT_OK;
+	if (r->f.fetched < r->kr.nwant)
+		warn("%llu of %zu missing certificates not obtained",
+		    (unsigned long long)(r->kr.nwant - r->f.fetched),
+		    r->kr.nwant);
+	if (r->f.fetched < r->kr.nwant || r->pu.failed > 0 ||
+	    r->skipped > 0 || r->sa.refused > 0)
+		return EXIT_PARTIAL;
+	return EXIT_OK;
+}
+
+int
+cmd_reconcile(int argc, char **argv, struct ctx *ctx)
+{
+	struct run r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.ctx = ctx;
+	r.t0 = net_now();
+	if ((rc = parse_args(&r, argc, argv)) != 0)
+		goto out;
+	rc = EXIT_ERROR;
+	if (open_set(&r) != 0 || reconcile(&r) != 0 ||
+	    (!r.dry_run && transfer(&r) != 0))
+		goto out;
+	if (ctx->json)
+		report_json(&r);
+	else
+		report_text(&r);
+	rc = run_status(&r);
+ out:
+	net_hq_server_stop(r.srv);
+	net_allow_free(r.only_peer);
+	net_allow_free(r.allow);
+	keyset_recon_release(&r.kr);
+	free(r.f.recs);
+	if (r.f.tmp != NULL)
+		fclose(r.f.tmp);
+	pgp_cert_release(&r.sc.cert);
+	free(r.written);
+	set_release(&r.set);
 	return rc;
 }

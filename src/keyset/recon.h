@@ -1,0 +1,133 @@
+/*
+ * keyset/recon.h: one reconciliation of a key set's prefix tree with an
+ * SKS peer.  It makes the connection (connecting makes us the responder;
+ * listening accepts an allowed peer and makes us the driver), retries a
+ * peer that is busy, runs the session over it (recon/recon.h, through
+ * net/recon.h) and tells what each side lacks; then it fetches what we
+ * lack, checked certificate by certificate.  Writing it into the set and
+ * giving the peer its part follow in the caller.
+ */
+#ifndef PGPSYNC_KEYSET_RECON_H
+#define PGPSYNC_KEYSET_RECON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/net.h"
+#include "net/recon.h"
+#include "openpgp/openpgp.h"
+#include "recon/recon.h"
+#include "util/err.h"
+
+/* Requests per round trip when we drive (SKS's own driver: 100). */
+#define KEYSET_RECON_BATCH	1000
+/* A peer silent for this long is dropped (also bounded by the timeout). */
+#define KEYSET_RECON_IDLE_MS	120000L
+
+struct keyset_recon_opts {
+	const char		*host;		/* to connect to, or listen on */
+	unsigned int		 port;
+	bool			 listen;	/* accept, and drive */
+	const struct net_allow	*allow;		/* listen: who may connect */
+	long			 timeout_ms;	/* the session; listen: also the
+						 * wait for a connection */
+	double			 busy_wait_s;	/* retry a busy peer this long */
+	/*
+	 * Called once connected, before the session: returns the HTTP port
+	 * to announce (0: 11371) or a negative code with err set, which
+	 * ends the run.  May be NULL.
+	 */
+	int	(*connected)(int fd, void *arg, struct pgps_err *err);
+	/* Progress notes; detail ones only matter to --verbose. */
+	void	(*note)(const char *msg, bool detail, void *arg);
+	net_refused_fn refused;			/* listen: who was refused */
+	void			*arg;
+};
+
+struct keyset_recon {
+	struct recon_elem	*want;		/* we lack these, ascending */
+	size_t			 nwant;
+	/*
+	 * What the peer lacks: the elements we sent it in Elements (surely)
+	 * and FullElements (some of them), those of our tree only, ascending
+	 * and once each; the first kind are counted in npeer_lacks.
+	 */
+	struct recon_elem	*give;
+	size_t			 ngive;
+	size_t			 npeer_lacks;
+	struct recon_session_stats stats;
+	uint64_t		 rounds;	/* Flush messages */
+	uint32_t		 peer_http_port; /* 0: none announced */
+	char			 peer_ip[64];
+	double			 t_start;	/* of the session that counted */
+	double			 t_end;
+};
+
+/*
+ * Reconciles tree with the peer.  Returns 0 with *out filled, or an error
+ * whose message in err is ready to print: PGPS_ETRUNC when the peer kept
+ * closing before the handshake (busy, or we are not in its membership
+ * file), PGPS_ENET, PGPS_EPROTO or the session's code otherwise, or the
+ * code of o->connected.  *out is to be released either way.
+ */
+int keyset_recon_run(struct keyset_recon *out, const struct recon_ptree *tree,
+    const struct keyset_recon_opts *o, struct pgps_err *err);
+void keyset_recon_release(struct keyset_recon *r);
+
+/* --- fetching what we lack ---------------------------------------------- */
+
+/* Hashes per hashquery (SKS asks for 100 at a time). */
+#define KEYSET_RECON_FETCH_BATCH	100
+/*
+ * A transfer slower than KEYSET_RECON_MIN_RATE octets a second for
+ * KEYSET_RECON_SLOW_S seconds is given up (a peer that dribbles).
+ */
+#define KEYSET_RECON_MIN_RATE	1024L
+#define KEYSET_RECON_SLOW_S	30L
+
+/*
+ * Whether SKS would store c as it is.  SKS refuses secret keys, bare
+ * revocations and key versions other than 2 to 4 (and a v5 or v6 key
+ * makes it drop a whole batch), so such certificates stay out of a set.
+ */
+bool keyset_sks_acceptable(const struct pgp_cert *c);
+
+/*
+ * The transfer limits of a phase that may last phase_ms: no request
+ * longer, none slower than KEYSET_RECON_MIN_RATE for KEYSET_RECON_SLOW_S.
+ */
+void keyset_recon_phase_opts(struct net_opts *no, long phase_ms);
+
+/*
+ * Given each certificate fetched: its octets and SKS hash.  Returns 0, or
+ * a negative code that stops the fetching (and is returned).
+ */
+typedef int (*keyset_recon_take_fn)(const uint8_t *p, size_t len,
+    const uint8_t hash[16], void *arg);
+
+struct keyset_recon_fetch {
+	uint64_t	 fetched;	/* given to take */
+	uint64_t	 unasked;	/* not asked for, or twice */
+	uint64_t	 bad;		/* unreadable, secret, not for SKS */
+	uint64_t	 failed_batches;
+	uint64_t	 bytes;		/* of the answers */
+	bool		 late;		/* stopped at the deadline */
+};
+
+/*
+ * Fetches want[0..nwant) (ascending) from the HKP server at url with POST
+ * /pks/hashquery, KEYSET_RECON_FETCH_BATCH hashes a request, two at once.
+ * Every certificate of an answer goes through import_hashquery() (its SKS
+ * hash must be one asked for and not yet answered) and must be one SKS
+ * would store; those are handed to take.  Fetching stops after phase_ms
+ * and keeps what came (out->late); a batch that fails is counted, and
+ * told to warn (may be NULL).  Returns 0, or an error of the client or
+ * of take.
+ */
+int keyset_recon_fetch(struct keyset_recon_fetch *out, const char *url,
+    const struct recon_elem *want, size_t nwant, long phase_ms,
+    keyset_recon_take_fn take, void (*warn)(const char *msg, void *arg),
+    void *arg, struct pgps_err *err);
+
+#endif
