@@ -109,19 +109,6 @@ const struct opt reconcile_opts[] = {
 	{ 0, NULL, NULL, NULL }
 };
 
-/* Certificates and octets per /pks/add. */
-#define PUSH_BATCH	100
-#define PUSH_BYTES	((size_t)1 << 20)
-/*
- * SKS waits 10 s after a reconciliation it accepted before it fetches; one
- * it started (we listen) fetches at once.  We serve until its requests
- * stop, waiting at most SERVE_FIRST_* for the first one: as the driver we
- * cannot tell whether it lacks anything at all.
- */
-#define SERVE_FIRST_S		25.0
-#define SERVE_FIRST_DRIVER_S	10.0
-#define SERVE_IDLE_S		2.0
-#define SERVE_MAX_S		120.0
 
 #define INDEX_MAGIC	"PGPSIDX2"
 
@@ -1153,15 +1140,6 @@ http_url(char *url, size_t len, const struct peer *pe)
 	    "hkp://[%s]:%u" : "hkp://%s:%u", pe->host, pe->http_port);
 }
 
-static int
-add_http_server(struct net_client *nc, const struct peer *pe,
-    struct pgps_err *err)
-{
-	char url[NET_HOST_MAX + 32];
-
-	http_url(url, sizeof(url), pe);
-	return net_client_add_server(nc, url, err);
-}
 
 /* Gives up the output of fetch_missing(). */
 static void
@@ -1560,131 +1538,6 @@ gpg_add(struct set *s, struct fetch *f, struct added *ga)
 
 /* --- giving the peer what it lacks ------------------------------------ */
 
-struct push {
-	uint64_t	 pushed, failed, batches;
-	uint64_t	 submitted, answered;
-	double		 deadline;	/* of the phase */
-	bool		 late;		/* stopped there */
-};
-
-struct push_batch {
-	struct push	*p;
-	size_t		 n;
-};
-
-static int
-push_batch_done(struct net_result *res, void *arg)
-{
-	struct push_batch *b = arg;
-	struct push *p = b->p;
-
-	if (res->code != 0) {
-		warn("upload of %zu certificates failed: %s", b->n,
-		    res->error);
-		p->failed += b->n;
-	} else
-		p->pushed += b->n;
-	p->answered += b->n;
-	free(b);
-	/* The phase ends at its deadline. */
-	if (net_now() > p->deadline) {
-		p->late = true;
-		return PGPS_ENET;
-	}
-	return 0;
-}
-
-static int
-push_submit(struct net_client *nc, struct push *p, struct buf *bin,
-    size_t n, struct buf *arm)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct net_request rq = NET_REQUEST_INIT;
-	struct push_batch *b;
-
-	if (n == 0)
-		return 0;
-	buf_reset(arm);
-	if (pgp_armor_encode(arm, bin->p, bin->len, PGP_ARMOR_PUBLIC_KEY,
-	    0) != 0)
-		die("out of memory");
-	b = xcalloc(1, sizeof(*b));
-	b->p = p;
-	b->n = n;
-	rq.op = NET_OP_ADD;
-	rq.data = arm->p;
-	rq.datalen = arm->len;
-	rq.server = 0;
-	rq.done = push_batch_done;
-	rq.arg = b;
-	if (net_submit(nc, &rq, &err) != 0) {
-		free(b);
-		p->failed += n;
-		return error("%s", err.msg);
-	}
-	p->batches++;
-	p->submitted += n;
-	buf_reset(bin);
-	return 0;
-}
-
-static int
-push_missing(const struct set *s, const struct peer *pe,
-    const struct recon_elem *give, size_t ngive, long phase_ms,
-    struct push *p)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct net_opts no;
-	struct net_client *nc = NULL;
-	struct buf bin = BUF_INIT, arm = BUF_INIT;
-	struct pgp_cert c = PGP_CERT_INIT;
-	size_t n = 0;
-	int rc = -1;
-
-	memset(p, 0, sizeof(*p));
-	p->deadline = net_now() + phase_ms / 1000.0;
-	if (ngive == 0)
-		return 0;
-	keyset_recon_phase_opts(&no, phase_ms);
-	no.max_per_host = 1;
-	if (net_client_new(&nc, &no, &err) != 0 ||
-	    add_http_server(nc, pe, &err) < 0) {
-		error("%s", err.msg);
-		goto cleanup;
-	}
-	for (size_t i = 0; i < ngive; i++) {
-		const struct rec *r = rec_find(s, give[i].b);
-
-		if (r == NULL || cert_read(s, r, &bin, &c) != 1) {
-			p->failed++;
-			continue;
-		}
-		if (++n >= PUSH_BATCH || bin.len >= PUSH_BYTES) {
-			if (push_submit(nc, p, &bin, n, &arm) != 0)
-				goto cleanup;
-			n = 0;
-		}
-	}
-	if (push_submit(nc, p, &bin, n, &arm) != 0)
-		goto cleanup;
-	if (net_run(nc, &err) != 0 && !p->late) {
-		error("%s", err.msg);
-		goto cleanup;
-	}
-	if (p->late) {
-		warn("uploading not finished within %.1f s", phase_ms /
-		    1000.0);
-		p->failed += p->submitted - p->answered;
-	}
-	rc = 0;
- cleanup:
-	net_client_free(nc);
-	buf_release(&bin);
-	buf_release(&arm);
-	pgp_cert_release(&c);
-	return rc;
-}
-
 /* The hashquery server's view of the set (read-only while it runs). */
 struct serve_ctx {
 	const struct set	*set;
@@ -1723,10 +1576,10 @@ struct run {
 	struct net_allow	*only_peer;	/* whom srv answers */
 	/* The transfers. */
 	struct fetch		 f;
-	struct push		 pu;
+	struct keyset_recon_give pu;		/* uploaded */
+	struct keyset_recon_give served;	/* served */
 	struct added		 sa;
 	char			*written;
-	uint64_t		 served_req, served_asked, served;
 	double			 t0, t_fetch, t_push;
 };
 
@@ -2004,8 +1857,6 @@ connected(int fd, void *arg, struct pgps_err *err)
 		return (int)r->serve_port;
 	set_load_armored(&r->set);
 	(void)net_sock_local_ip(fd, local_ip, sizeof(local_ip));
-	r->sc.set = &r->set;
-	buf_init(&r->sc.cert.partial, 0);
 	r->only_peer = allow_new();
 	if (net_sock_peer_ip(fd, peer_ip, sizeof(peer_ip)) != 0)
 		return pgps_err_set(err, PGPS_ENET, "cannot tell the peer's "
@@ -2051,60 +1902,38 @@ reconcile(struct run *r)
 	return 0;
 }
 
-/*
- * Keeps the hashquery server up while the peer fetches what it lacks:
- * until its requests stop, the first one awaited SERVE_FIRST_* seconds.
- */
-static void
-serve_wait(struct run *r)
-{
-	double first = r->listen ? SERVE_FIRST_DRIVER_S : SERVE_FIRST_S;
-	double last_req, now;
-
-	if (r->srv == NULL)
-		return;
-	for (;;) {
-		now = net_now();
-		net_hq_server_counts(r->srv, &r->served_req,
-		    &r->served_asked, &r->served, &last_req);
-		if (r->kr.ngive == 0 && !r->listen)
-			break;
-		if (now - r->kr.t_end > SERVE_MAX_S ||
-		    now - r->kr.t_end > (double)r->timeout)
-			break;
-		if (last_req == 0 && now - r->kr.t_end > first)
-			break;
-		/* Fetching ends with a pause in requests. */
-		if (last_req > 0 && now - last_req > SERVE_IDLE_S)
-			break;
-		if (!r->listen && r->served_asked >= r->kr.ngive &&
-		    now - last_req > 0.5)
-			break;
-		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
-	}
-	net_hq_server_stop(r->srv);
-	r->srv = NULL;
-}
-
 /* Fetches what we lack, gives the peer its part, writes the set. */
 static int
 transfer(struct run *r)
 {
+	struct pgps_err err = PGPS_ERR_INIT;
 	long phase_ms = (long)r->timeout * 1000;
+	char url[NET_HOST_MAX + 32];
 
 	r->t_fetch = net_now();
 	if (fetch_missing(&r->set, &r->pe, r->kr.want, r->kr.nwant,
 	    phase_ms, &r->f, &r->written) != 0)
 		return -1;
 	r->t_push = net_now();
-	if (r->push && r->kr.ngive > 0 && r->set.nmem == 0)
-		set_load_armored(&r->set);
-	if (r->push && push_missing(&r->set, &r->pe, r->kr.give, r->kr.ngive,
-	    phase_ms, &r->pu) != 0)
-		return -1;
+	if (r->push && r->kr.ngive > 0) {
+		if (r->set.nmem == 0)
+			set_load_armored(&r->set);
+		http_url(url, sizeof(url), &r->pe);
+		if (keyset_recon_push(&r->pu, url, r->kr.give, r->kr.ngive,
+		    phase_ms, serve_lookup, fetch_warn, &r->sc, &err) != 0)
+			return error("%s", err.msg);
+		if (r->pu.late)
+			warn("uploading not finished within %.1f s",
+			    phase_ms / 1000.0);
+	}
 	r->t_fetch = r->t_push - r->t_fetch;
 	r->t_push = net_now() - r->t_push;
-	serve_wait(r);
+	if (r->srv != NULL) {
+		keyset_recon_serve(&r->served, r->srv, &r->kr, r->listen,
+		    phase_ms);
+		net_hq_server_stop(r->srv);
+		r->srv = NULL;
+	}
 	if (r->written != NULL)
 		set_update(&r->set, &r->f, r->written);
 	if (r->f.tmp != NULL && r->set.store != NULL &&
@@ -2156,7 +1985,7 @@ report_json(const struct run *r)
 		jint(o, "fetch_bytes", r->f.bytes);
 		jint(o, "pushed", r->pu.pushed);
 		jint(o, "push_failed", r->pu.failed);
-		jint(o, "served", r->served);
+		jint(o, "served", r->served.pushed);
 		json_object_set_new(o, "output", r->written != NULL ?
 		    json_string(r->written) : json_null());
 	}
@@ -2211,7 +2040,8 @@ report_text(const struct run *r)
 	printf("fetched %llu%s%s, uploaded %llu, served %llu\n",
 	    (unsigned long long)r->f.fetched, r->written != NULL ?
 	    " into " : "", r->written != NULL ? r->written : "",
-	    (unsigned long long)r->pu.pushed, (unsigned long long)r->served);
+	    (unsigned long long)r->pu.pushed,
+	    (unsigned long long)r->served.pushed);
 	if ((r->set.store != NULL || r->set.kr != NULL) && r->f.fetched > 0)
 		print_added(&r->sa, r->set.store != NULL);
 }
@@ -2242,6 +2072,8 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 	memset(&r, 0, sizeof(r));
 	r.ctx = ctx;
 	r.t0 = net_now();
+	r.sc.set = &r.set;
+	buf_init(&r.sc.cert.partial, 0);
 	if ((rc = parse_args(&r, argc, argv)) != 0)
 		goto out;
 	rc = EXIT_ERROR;

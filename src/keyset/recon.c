@@ -27,6 +27,7 @@
 struct elemvec {
 	struct recon_elem	*v;
 	size_t			 n, cap;
+	size_t			 uniq;		/* n after the last compact() */
 };
 
 static int
@@ -66,6 +67,20 @@ elemvec_unique(struct elemvec *ev, const struct recon_ptree *tree)
 	ev->n = j;
 }
 
+/*
+ * Keeps each element once when the vector has grown well past what it
+ * held after the last time: a peer that asks for the same nodes again and
+ * again gets the same elements again, and they would pile up.
+ */
+static void
+elemvec_compact(struct elemvec *ev)
+{
+	if (ev->n < 2 * ev->uniq + 65536)
+		return;
+	elemvec_unique(ev, NULL);
+	ev->uniq = ev->n;
+}
+
 /* --- watching the session's bytes -------------------------------------- */
 
 /*
@@ -97,13 +112,15 @@ tap_unit_done(struct tap *t, struct tap_dir *d, bool out)
 	struct recon_msg m = RECON_MSG_INIT;
 
 	if (d->units >= 2 && out && d->keep &&
-	    recon_msg_decode(&m, d->body.p, d->body.len, NULL) == 0) {
-		if (m.type == RECON_MSG_ELEMENTS &&
-		    elemvec_add(&t->sent_exact, m.elems, m.nelems) != 0)
+	    recon_msg_decode(&m, d->body.p, d->body.len, NULL) == 0 &&
+	    (m.type == RECON_MSG_ELEMENTS ||
+	    m.type == RECON_MSG_FULL_ELEMENTS)) {
+		struct elemvec *ev = m.type == RECON_MSG_ELEMENTS ?
+		    &t->sent_exact : &t->sent_maybe;
+
+		if (elemvec_add(ev, m.elems, m.nelems) != 0)
 			t->oom = true;
-		else if (m.type == RECON_MSG_FULL_ELEMENTS &&
-		    elemvec_add(&t->sent_maybe, m.elems, m.nelems) != 0)
-			t->oom = true;
+		elemvec_compact(ev);
 	}
 	recon_msg_release(&m);
 	buf_reset(&d->body);
@@ -388,7 +405,6 @@ struct fetch {
 	bool				*got;
 	struct digest			*md5;
 	struct pgp_cert			 cert;
-	double				 deadline;
 	keyset_recon_take_fn		 take;
 	void				(*warn)(const char *, void *);
 	void				*arg;
@@ -443,6 +459,10 @@ fetch_take(struct net_result *res, struct fetch *f)
 	struct span c;
 	int r, i;
 
+	if (res->code != 0 && (res->flags & NET_RESULT_DEADLINE)) {
+		o->late = true;
+		return 0;
+	}
 	if (res->code != 0) {
 		fetch_warn(f, "hashquery failed: %s", res->error);
 		o->failed_batches++;
@@ -483,20 +503,10 @@ fetch_take(struct net_result *res, struct fetch *f)
 	return 0;
 }
 
-/* Takes an answer; past the phase's deadline, stops the fetching. */
 static int
 fetch_done(struct net_result *res, void *arg)
 {
-	struct fetch *f = arg;
-	int r;
-
-	if ((r = fetch_take(res, f)) != 0)
-		return r;
-	if (net_now() > f->deadline) {
-		f->out->late = true;
-		return PGPS_ENET;
-	}
-	return 0;
+	return fetch_take(res, arg);
 }
 
 void
@@ -528,7 +538,6 @@ keyset_recon_fetch(struct keyset_recon_fetch *out, const char *url,
 		return 0;
 	f.want = want;
 	f.nwant = nwant;
-	f.deadline = net_now() + phase_ms / 1000.0;
 	f.take = take;
 	f.warn = warn;
 	f.arg = arg;
@@ -558,14 +567,165 @@ keyset_recon_fetch(struct keyset_recon_fetch *out, const char *url,
 		if ((r = net_submit(nc, &rq, err)) != 0)
 			goto cleanup;
 	}
-	if ((r = net_run(nc, err)) != 0 && out->late) {
-		pgps_err_clear(err);
-		r = 0;
-	}
+	/* No transfer runs past the phase; what is queued then ends. */
+	net_client_set_deadline(nc, phase_ms);
+	r = net_run(nc, err);
  cleanup:
 	net_client_free(nc);
 	digest_free(f.md5);
 	pgp_cert_release(&f.cert);
 	free(f.got);
 	return r;
+}
+
+/* --- giving the peer what it lacks --------------------------------------- */
+
+struct push {
+	struct keyset_recon_give	*out;
+	void				(*warn)(const char *, void *);
+	void				*arg;
+};
+
+struct push_batch {
+	struct push	*p;
+	size_t		 n;
+};
+
+static int
+push_batch_done(struct net_result *res, void *arg)
+{
+	struct push_batch *b = arg;
+	struct push *p = b->p;
+
+	if (res->code != 0 && (res->flags & NET_RESULT_DEADLINE)) {
+		p->out->late = true;
+		p->out->failed += b->n;
+	} else if (res->code != 0) {
+		if (p->warn != NULL) {
+			char msg[512];
+
+			snprintf(msg, sizeof(msg), "upload of %zu "
+			    "certificates failed: %s", b->n, res->error);
+			p->warn(msg, p->arg);
+		}
+		p->out->failed += b->n;
+	} else
+		p->out->pushed += b->n;
+	free(b);
+	return 0;
+}
+
+/* Submits the n certificates of bin, armored, as one /pks/add. */
+static int
+push_submit(struct net_client *nc, struct push *p, struct buf *bin,
+    size_t n, struct buf *arm, struct pgps_err *err)
+{
+	struct net_request rq = NET_REQUEST_INIT;
+	struct push_batch *b;
+	int r;
+
+	if (n == 0)
+		return 0;
+	buf_reset(arm);
+	if (pgp_armor_encode(arm, bin->p, bin->len, PGP_ARMOR_PUBLIC_KEY,
+	    0) != 0 || (b = calloc(1, sizeof(*b))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	b->p = p;
+	b->n = n;
+	rq.op = NET_OP_ADD;
+	rq.data = arm->p;
+	rq.datalen = arm->len;
+	rq.server = 0;
+	rq.done = push_batch_done;
+	rq.arg = b;
+	if ((r = net_submit(nc, &rq, err)) != 0) {
+		free(b);
+		p->out->failed += n;
+		return r;
+	}
+	p->out->batches++;
+	buf_reset(bin);
+	return 0;
+}
+
+int
+keyset_recon_push(struct keyset_recon_give *out, const char *url,
+    const struct recon_elem *give, size_t ngive, long phase_ms,
+    net_hq_lookup_fn read, void (*warn)(const char *msg, void *arg),
+    void *arg, struct pgps_err *err)
+{
+	struct push p;
+	struct net_opts no;
+	struct net_client *nc = NULL;
+	struct buf bin = BUF_INIT, arm = BUF_INIT;
+	size_t n = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&p, 0, sizeof(p));
+	p.out = out;
+	p.warn = warn;
+	p.arg = arg;
+	if (ngive == 0)
+		return 0;
+	keyset_recon_phase_opts(&no, phase_ms);
+	no.max_per_host = 1;
+	if ((r = net_client_new(&nc, &no, err)) != 0 ||
+	    (r = net_client_add_server(nc, url, err)) < 0)
+		goto cleanup;
+	for (size_t i = 0; i < ngive; i++) {
+		if (read(give[i].b, &bin, arg) != 1) {
+			out->failed++;
+			continue;
+		}
+		if (++n >= KEYSET_RECON_PUSH_BATCH ||
+		    bin.len >= KEYSET_RECON_PUSH_BYTES) {
+			if ((r = push_submit(nc, &p, &bin, n, &arm,
+			    err)) != 0)
+				goto cleanup;
+			n = 0;
+		}
+	}
+	if ((r = push_submit(nc, &p, &bin, n, &arm, err)) != 0)
+		goto cleanup;
+	net_client_set_deadline(nc, phase_ms);
+	r = net_run(nc, err);
+ cleanup:
+	net_client_free(nc);
+	buf_release(&bin);
+	buf_release(&arm);
+	return r;
+}
+
+void
+keyset_recon_serve(struct keyset_recon_give *out, struct net_hq_server *srv,
+    const struct keyset_recon *kr, bool driver, long phase_ms)
+{
+	double first = driver ? KEYSET_RECON_SERVE_FIRST_DRIVER_S :
+	    KEYSET_RECON_SERVE_FIRST_S;
+	double last_req, now, limit = phase_ms / 1000.0;
+	uint64_t requests;
+
+	memset(out, 0, sizeof(*out));
+	if (limit > KEYSET_RECON_SERVE_MAX_S)
+		limit = KEYSET_RECON_SERVE_MAX_S;
+	for (;;) {
+		now = net_now();
+		net_hq_server_counts(srv, &requests, &out->asked,
+		    &out->pushed, &last_req);
+		if (kr->ngive == 0 && !driver)
+			break;
+		if (now - kr->t_end > limit)
+			break;
+		if (last_req == 0 && now - kr->t_end > first)
+			break;
+		/* Fetching ends with a pause in requests. */
+		if (last_req > 0 && now - last_req > KEYSET_RECON_SERVE_IDLE_S)
+			break;
+		if (!driver && out->asked >= kr->ngive &&
+		    now - last_req > 0.5)
+			break;
+		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+	}
+	out->batches = requests;
 }

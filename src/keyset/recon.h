@@ -4,8 +4,9 @@
  * listening accepts an allowed peer and makes us the driver), retries a
  * peer that is busy, runs the session over it (recon/recon.h, through
  * net/recon.h) and tells what each side lacks; then it fetches what we
- * lack, checked certificate by certificate.  Writing it into the set and
- * giving the peer its part follow in the caller.
+ * lack, checked certificate by certificate, and gives the peer its part
+ * (uploading it, or serving the peer's own fetches).  Writing what came
+ * into the set is the caller's.
  */
 #ifndef PGPSYNC_KEYSET_RECON_H
 #define PGPSYNC_KEYSET_RECON_H
@@ -96,6 +97,7 @@ bool keyset_sks_acceptable(const struct pgp_cert *c);
 /*
  * The transfer limits of a phase that may last phase_ms: no request
  * longer, none slower than KEYSET_RECON_MIN_RATE for KEYSET_RECON_SLOW_S.
+ * (The phase itself ends with net_client_set_deadline().)
  */
 void keyset_recon_phase_opts(struct net_opts *no, long phase_ms);
 
@@ -129,5 +131,54 @@ int keyset_recon_fetch(struct keyset_recon_fetch *out, const char *url,
     const struct recon_elem *want, size_t nwant, long phase_ms,
     keyset_recon_take_fn take, void (*warn)(const char *msg, void *arg),
     void *arg, struct pgps_err *err);
+
+/* --- giving the peer what it lacks --------------------------------------- */
+
+/* Certificates and octets per /pks/add. */
+#define KEYSET_RECON_PUSH_BATCH	100
+#define KEYSET_RECON_PUSH_BYTES	((size_t)1 << 20)
+/*
+ * SKS waits 10 s after a reconciliation it accepted before it fetches; one
+ * it started (we listen) fetches at once.  keyset_recon_serve() waits
+ * until its requests stop, at most *_FIRST_* for the first one: as the
+ * driver we cannot tell whether it lacks anything at all.
+ */
+#define KEYSET_RECON_SERVE_FIRST_S		25.0
+#define KEYSET_RECON_SERVE_FIRST_DRIVER_S	10.0
+#define KEYSET_RECON_SERVE_IDLE_S		2.0
+#define KEYSET_RECON_SERVE_MAX_S		120.0
+
+struct keyset_recon_give {
+	uint64_t	 pushed;	/* uploaded; served: certificates sent */
+	uint64_t	 failed;	/* not readable, or refused */
+	uint64_t	 batches;	/* /pks/add requests; served: requests */
+	uint64_t	 asked;		/* served: distinct hashes asked for */
+	bool		 late;		/* stopped at the deadline */
+};
+
+/*
+ * Uploads give[0..ngive) to the HKP server at url with POST /pks/add,
+ * KEYSET_RECON_PUSH_BATCH certificates or KEYSET_RECON_PUSH_BYTES at a
+ * time, one request at once.  read (as for the hashquery server) appends
+ * the certificate of a hash; one it cannot read counts as failed, as does
+ * a batch the server refuses (told to warn, which may be NULL).  The
+ * upload stops after phase_ms; what was not sent by then counts as
+ * failed (out->late).  Returns 0 or the client's error.
+ */
+int keyset_recon_push(struct keyset_recon_give *out, const char *url,
+    const struct recon_elem *give, size_t ngive, long phase_ms,
+    net_hq_lookup_fn read, void (*warn)(const char *msg, void *arg),
+    void *arg, struct pgps_err *err);
+
+/*
+ * Keeps srv (net_hq_server_start()) answering while the peer of kr
+ * fetches what it lacks: until its requests pause, or none came within
+ * the first wait, or phase_ms (at most KEYSET_RECON_SERVE_MAX_S) passed
+ * since the reconciliation ended.  The server's counts go to *out; the
+ * caller stops it.
+ */
+void keyset_recon_serve(struct keyset_recon_give *out,
+    struct net_hq_server *srv, const struct keyset_recon *kr, bool driver,
+    long phase_ms);
 
 #endif

@@ -1184,6 +1184,16 @@ recon_session_consumed(struct recon_session *s, size_t n)
 	if (s->out_off == s->out.len) {
 		buf_reset(&s->out);
 		s->out_off = 0;
+	} else if (s->out_off >= 65536 && s->out_off >= s->out.len / 2) {
+		/*
+		 * A peer that keeps asking while it reads never lets the
+		 * output drain: move what is left to the front, so the buffer
+		 * holds what waits, not all that was ever sent.
+		 */
+		memmove(s->out.p, s->out.p + s->out_off,
+		    s->out.len - s->out_off);
+		buf_setlen(&s->out, s->out.len - s->out_off);
+		s->out_off = 0;
 	}
 }
 
