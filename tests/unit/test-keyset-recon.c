@@ -306,13 +306,20 @@ test_refused(void)
 	recon_ptree_free(t);
 }
 
+/* Under AddressSanitizer fewer: the memory is not measured there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ASKS	2000
+#else
+#define ASKS	20000
+#endif
+
 struct asker {
 	int	lfd;
 	int	rounds;
 };
 
 /*
- * A driver that asks for the whole root 20,000 times (each answered with
+ * A driver that asks for the whole root ASKS times (each answered with
  * all 300 elements) and reads every answer, then says Done.
  */
 static void *
@@ -338,11 +345,11 @@ asker_thread(void *arg)
 	recon_string_encode(&b, "passed", 6);
 	m.type = RECON_MSG_RECON_RQST_FULL;
 	m.config = NULL;
-	for (int i = 0; i < 20000; i++)
+	for (int i = 0; i < ASKS; i++)
 		recon_msg_encode(&b, &m, NULL);
 	m.type = RECON_MSG_DONE;
 	recon_msg_encode(&b, &m, NULL);
-	while (net_now() - t0 < 20.0) {
+	while (net_now() - t0 < 60.0) {
 		ssize_t got;
 
 		if (off < b.len && (got = send(fd, b.p + off, b.len - off,
@@ -354,7 +361,7 @@ asker_thread(void *arg)
 		if (got < 0)
 			nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	}
-	a->rounds = off == b.len ? 20000 : 0;
+	a->rounds = off == b.len ? ASKS : 0;
 	buf_release(&b);
 	close(fd);
 	return NULL;
@@ -389,16 +396,22 @@ test_asked_again(void)
 	memset(&rsp, 0, sizeof(rsp));
 	rsp.o.host = "127.0.0.1";
 	rsp.o.port = ntohs(sa.sin_port);
-	rsp.o.timeout_ms = 20000;
+	rsp.o.timeout_ms = 60000;
 	before = max_rss_kb();
 	rsp.rc = keyset_recon_run(&rsp.kr, t, &rsp.o, &rsp.err);
 	pthread_join(th, NULL);
-	ok(rsp.rc == 0 && a.rounds == 20000 && rsp.kr.ngive == 300 &&
-	    rsp.kr.stats.requests_full == 20000, "20,000 requests for the "
-	    "root answered: %s", rsp.err.msg);
+	ok(rsp.rc == 0 && a.rounds == ASKS && rsp.kr.ngive == 300 &&
+	    rsp.kr.stats.requests_full == ASKS, "%d requests for the root "
+	    "answered: %s", ASKS, rsp.err.msg);
 	/* 96 MB of elements sent; kept once each, they are 4,800 octets. */
+#if defined(__SANITIZE_ADDRESS__)
+	/* AddressSanitizer keeps what was freed: the size tells nothing. */
+	(void)before;
+	ok(1, "# SKIP memory under AddressSanitizer");
+#else
 	ok(max_rss_kb() - before < 40000, "memory grew by %ld kB",
 	    max_rss_kb() - before);
+#endif
 	keyset_recon_release(&rsp.kr);
 	close(a.lfd);
 	recon_ptree_free(t);
