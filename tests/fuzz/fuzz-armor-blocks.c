@@ -4,8 +4,9 @@
  * The input describes the blocks rather than being armor itself, so that
  * the fuzzer spends its time on damage the decoder must survive instead
  * of on finding the BEGIN line.  Octet 0 picks how the text is handed to
- * pgp_armor_next() (in pieces of 1 to 64 octets, or whole); the rest is
- * cut at 0xff octets into up to 8 parts, each an operation octet, a
+ * pgp_armor_next(): 1 to 63 octets first and twice what is left whenever
+ * more is needed, as the reader does, or all at once.  The rest is cut at
+ * 0xff octets into up to 8 parts, each an operation octet, a
  * position octet and the bytes to armor.  The operation leaves the block
  * whole or damages it: a character that is not base64, no END line, a
  * BEGIN line inside it, a checksum that does not match or is missing,
@@ -132,13 +133,13 @@ survives(enum damage op)
 	    op == D_CRLF || op == D_HEADER || op == D_GLUED;
 }
 
-/* Decodes text in pieces of step octets (0: whole) into *res. */
+/* Decodes text handed over from step octets on (0: whole) into *res. */
 static void
 decode_all(const struct buf *text, size_t step, struct result *res)
 {
 	struct pgp_armor_state st = PGP_ARMOR_STATE_INIT;
 	struct pgps_err err = PGPS_ERR_INIT;
-	size_t pos = 0, have = 0, used, before;
+	size_t pos = 0, have, want = step, used, before;
 	uint64_t last = 0;
 	bool eof;
 	int r;
@@ -146,12 +147,11 @@ decode_all(const struct buf *text, size_t step, struct result *res)
 	res->nblocks = res->nerrs = 0;
 	buf_reset(&res->out);
 	for (;;) {
-		if (step == 0 || text->len - have < step)
+		/* As the reader does: twice as much when more is needed. */
+		if (step == 0 || text->len - pos <= want)
 			have = text->len;
 		else
-			have += step;
-		if (have < pos)
-			have = pos;
+			have = pos + want;
 		eof = have == text->len;
 		before = res->out.len;
 		pgps_err_clear(&err);
@@ -162,6 +162,7 @@ decode_all(const struct buf *text, size_t step, struct result *res)
 			fail("position out of step", NULL);
 		last = st.offset;
 		pos += used;
+		want = step;
 		if (r < 0) {
 			if (res->out.len != before)
 				fail("a damaged block changed the output",
@@ -181,6 +182,7 @@ decode_all(const struct buf *text, size_t step, struct result *res)
 			fail("no block, but output", NULL);
 		if (eof)
 			break;
+		want = 2 * (have - pos) + step;
 	}
 	res->start[res->nblocks] = res->out.len;
 }

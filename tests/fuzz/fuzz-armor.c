@@ -42,8 +42,8 @@ round_trip(const struct buf *bin, unsigned int flags)
 }
 
 /*
- * Decodes block by block, handing over step more octets at a time (0: all
- * at once), ignoring checksums; counts blocks and damaged blocks.
+ * Decodes block by block, handing over step octets at first (0: all at
+ * once), ignoring checksums; counts blocks and damaged blocks.
  */
 static void
 by_blocks(const uint8_t *data, size_t size, size_t step, struct buf *out,
@@ -51,12 +51,13 @@ by_blocks(const uint8_t *data, size_t size, size_t step, struct buf *out,
 {
 	struct pgp_armor_state st = PGP_ARMOR_STATE_INIT;
 	struct pgps_err err = PGPS_ERR_INIT;
-	size_t pos = 0, have = 0, used, before;
+	size_t pos = 0, have, want = step, used, before;
 	int r;
 
 	*nblocks = *nerrs = 0;
 	for (;;) {
-		have = step == 0 || size - have < step ? size : have + step;
+		/* As the reader does: twice as much when more is needed. */
+		have = step == 0 || size - pos <= want ? size : pos + want;
 		before = out->len;
 		pgps_err_clear(&err);
 		r = pgp_armor_next(&st, out, data + pos, have - pos,
@@ -75,6 +76,7 @@ by_blocks(const uint8_t *data, size_t size, size_t step, struct buf *out,
 			(*nblocks)++;
 		else if (have == size)
 			break;
+		want = r == 0 ? 2 * (have - pos) + step : step;
 	}
 }
 

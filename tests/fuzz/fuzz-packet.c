@@ -6,9 +6,11 @@
  * keyserver data: parse, SKS hash, write, and merge with itself.  Besides
  * memory errors it checks what the API promises: the reader makes progress
  * and skips bad regions without a final error, a written certificate parses
- * again to the same SKS hash, merge(c, c) reproduces c (trust packets
- * aside, which both drop) unless c holds a component twice -- merging then
- * joins the copies, as SKS does -- and merging is idempotent.
+ * again to the same SKS hash, merge(c, c) is the canonical form of c,
+ * which is c itself (trust packets aside, which both drop) unless c holds
+ * a component or a direct signature twice -- merging then joins the
+ * copies, as SKS does -- or secret key material, which merging drops; and
+ * merging is idempotent.
  */
 #include "util/common.h"
 
@@ -69,7 +71,8 @@ static void
 check_cert(const struct pgp_raw_cert *raw, struct digest *md5)
 {
 	struct pgp_cert c = PGP_CERT_INIT, again = PGP_CERT_INIT;
-	struct buf written = BUF_INIT, merged = BUF_INIT;
+	struct buf written = BUF_INIT, merged = BUF_INIT, canon = BUF_INIT;
+	struct pgp_cert_merge_report rep;
 	struct pgps_err err = PGPS_ERR_INIT;
 	uint8_t hash[16], hash2[16];
 
@@ -93,9 +96,17 @@ check_cert(const struct pgp_raw_cert *raw, struct digest *md5)
 	pgps_err_clear(&err);
 	if (pgp_cert_merge(&merged, &c, &c, NULL, &err) != 0)
 		goto cleanup;
+	/* merge(c, c) is c in canonical form: c itself without repeats. */
+	memset(&rep, 0, sizeof(rep));
+	if (pgp_cert_canonical(&canon, &c, &rep, &err) != 0)
+		fail("a cert that merges has no canonical form", &err);
+	if (canon.len != merged.len ||
+	    memcmp(canon.p, merged.p, merged.len) != 0)
+		fail("merge(c, c) differs from the canonical form of c", NULL);
 	if ((merged.len != written.len ||
 	    memcmp(merged.p, written.p, written.len) != 0) &&
-	    !has_duplicate_component(&c))
+	    !has_duplicate_component(&c) && rep.dropped_secret == 0 &&
+	    rep.dropped_repeats == 0)
 		fail("merge(c, c) differs from c", NULL);
 	check_idempotent(&merged);
  cleanup:
@@ -103,6 +114,7 @@ check_cert(const struct pgp_raw_cert *raw, struct digest *md5)
 	pgp_cert_release(&again);
 	buf_release(&written);
 	buf_release(&merged);
+	buf_release(&canon);
 }
 
 int
