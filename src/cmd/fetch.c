@@ -2,9 +2,10 @@
  * fetch.c: "pgpsync fetch", refreshing a keyring from keyservers (HKP,
  * HKPS, the VKS API) and Web Key Directories.
  *
- * Every lookup is in flight at once, bounded per server and in total
- * (net/net.h), one request per key; a server that fails, rate-limits or
- * has no copy hands the key to the next one.  Nothing a server says is
+ * The lookups are keyset/remote.h's: every lookup is in flight at once,
+ * bounded per server and in total, one request per key; a server that
+ * fails, rate-limits or has no copy hands the key to the next one, and
+ * keys known from an earlier run go by hashquery.  Nothing a server says is
  * taken on trust: every answer goes through the import rules
  * (keyset/import.h) -- a certificate answers a lookup of a fingerprint
  * only with its primary key, or with a subkey whose binding verifies when
@@ -48,6 +49,7 @@
 #include "keyset/gpg.h"
 #include "keyset/import.h"
 #include "keyset/keyset.h"
+#include "keyset/remote.h"
 #include "keyset/state.h"
 #include "keyset/store.h"
 #include "keyset/update.h"
@@ -211,30 +213,15 @@ static const char *const result_name[] = {
 
 #define NKINDS	(PGP_CHANGE_OTHER + 1)
 
-/* One key to look up. */
+/* One key to look up: what is asked and answered, then decided. */
 struct key {
-	enum net_query_kind kind;
-	uint8_t		 id[PGP_FPR_MAX];
-	size_t		 idlen;
+	struct remote_key rk;
 	char		*email;
 	char		*name;		/* as asked: hex or the address */
-	char		 fpr[GPG_FPR_HEX];	/* primary, once known */
 	bool		 named;		/* given on the command line */
-	unsigned int	 pending;	/* lookups in flight */
-	struct import_set cand;		/* what the answers offered */
-	unsigned int	 notfound;	/* servers without a copy */
-	unsigned int	 failures;	/* keyservers that failed */
-	unsigned int	 mismatches;	/* answers about other keys */
-	char		*server;	/* who sent what was kept */
-	char		*last_server;	/* the last keyserver asked */
-	bool		 has_hash;
-	uint8_t		 hash[16];	/* SKS hash of the first answer */
-	char		*why;		/* failure, refusal */
 	enum result	 res;
 	size_t		 changes[NKINDS];
 	struct buf	 work;		/* what goes to the target */
-	bool		 batched;	/* in a hashquery (see hq_submit()) */
-	bool		 late;		/* cut short by --deadline */
 };
 
 struct fetch {
@@ -251,19 +238,13 @@ struct fetch {
 	const char	*servers[NET_MAX_SERVERS];
 	struct net_server srv[NET_MAX_SERVERS];
 	size_t		 nservers;
-	struct net_client *net;
-	const char	*proxy;		/* as given */
+	struct remote	*rem;
 	bool		 wkd;
 	int64_t		 deadline;	/* --deadline, seconds; 0: none */
 	double		 t_end;		/* now_s() when it passes */
 	unsigned long	 late;		/* keys it cut short */
 	double		 delay;
 	unsigned long	 rate;
-	uint32_t	 down;		/* keyservers that failed in this run */
-	size_t		 next, limit;	/* keys still to submit */
-	size_t		 window, active;	/* keys in flight */
-	uint32_t	 hq_off;	/* servers without /pks/hashquery */
-	bool		 feeding;
 	struct digest	*md5;
 	FILE		*urandom;
 
@@ -284,7 +265,7 @@ struct fetch {
 	bool		 json;
 	FILE		*report;	/* stderr when the output is stdout */
 	json_t		*jkeys;
-	size_t		 done;
+	size_t		 done, done_before;
 	double		 shown;
 };
 
@@ -402,13 +383,13 @@ key_add(struct fetch *f)
 static void
 key_release(struct key *k)
 {
-	import_set_release(&k->cand);
+	import_set_release(&k->rk.cand);
 	free(k->email);
 	free(k->name);
-	free(k->server);
-	free(k->last_server);
-	free(k->why);
-	k->email = k->name = k->server = k->last_server = k->why = NULL;
+	free(k->rk.server);
+	free(k->rk.last_server);
+	free(k->rk.why);
+	k->email = k->name = k->rk.server = k->rk.last_server = k->rk.why = NULL;
 	buf_release(&k->work);
 }
 
@@ -416,11 +397,11 @@ key_release(struct key *k)
 static void
 key_set_fpr(struct key *k, const uint8_t *fpr, size_t len)
 {
-	k->kind = NET_QUERY_FPR;
-	memcpy(k->id, fpr, len);
-	k->idlen = len;
-	hex_encode_upper(k->fpr, fpr, len);
-	set_str(&k->name, k->fpr);
+	k->rk.kind = NET_QUERY_FPR;
+	memcpy(k->rk.id, fpr, len);
+	k->rk.idlen = len;
+	hex_encode_upper(k->rk.fpr, fpr, len);
+	set_str(&k->name, k->rk.fpr);
 }
 
 /*
@@ -445,7 +426,7 @@ key_parse(struct key *k, const char *s)
 		if (strchr(k->email, '@') == k->email ||
 		    strchr(k->email, ' ') != NULL)
 			return -1;
-		k->kind = NET_QUERY_EMAIL;
+		k->rk.kind = NET_QUERY_EMAIL;
 		set_str(&k->name, k->email);
 		return 0;
 	}
@@ -460,16 +441,16 @@ key_parse(struct key *k, const char *s)
 	}
 	/* hex_decode() refuses anything that is not a hex digit. */
 	if ((n != 16 && n != 40 && n != 64) ||
-	    hex_decode(k->id, n / 2, hex, n) != 0)
+	    hex_decode(k->rk.id, n / 2, hex, n) != 0)
 		return -1;
-	k->idlen = n / 2;
+	k->rk.idlen = n / 2;
 	if (n == 16) {
-		k->kind = NET_QUERY_KEYID;
-		hex_encode_upper(hex, k->id, 8);
+		k->rk.kind = NET_QUERY_KEYID;
+		hex_encode_upper(hex, k->rk.id, 8);
 		set_str(&k->name, hex);
 		return 0;
 	}
-	key_set_fpr(k, k->id, k->idlen);
+	key_set_fpr(k, k->rk.id, k->rk.idlen);
 	return 0;
 }
 
@@ -575,7 +556,7 @@ target_put(struct fetch *f, struct key *k, size_t ki)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
 
-	if (keyset_put(f->ks, k->work.p, k->work.len, k->fpr, ki, &err) != 0)
+	if (keyset_put(f->ks, k->work.p, k->work.len, k->rk.fpr, ki, &err) != 0)
 		die("%s", err.msg);
 }
 
@@ -621,8 +602,8 @@ load_named(struct fetch *f)
 
 	pats = xreallocarray(NULL, f->nkeys + 1, sizeof(*pats));
 	for (size_t i = 0; i < f->nkeys; i++)
-		if (f->keys[i].kind == NET_QUERY_FPR)
-			pats[n++] = f->keys[i].fpr;
+		if (f->keys[i].rk.kind == NET_QUERY_FPR)
+			pats[n++] = f->keys[i].rk.fpr;
 	r = target_preload(f, pats, n);
 	free(pats);
 	return r;
@@ -659,89 +640,13 @@ write_certs(const char *path, const struct buf *bin, bool armor)
 	return rc;
 }
 
-/* --- matching answers ------------------------------------------------- */
-
-/*
- * What k asks, for the import rules (keyset/import.h).  A fingerprint the
- * target holds as a primary key is "known": no subkey match counts, and a
- * bare revocation is checked against the target's copy of the key, parsed
- * into *c from *copy (both released by the caller).
- */
-static void
-key_query(struct fetch *f, const struct key *k, struct import_query *q,
-    struct pgp_cert *c, struct buf *copy)
-{
-	memset(q, 0, sizeof(*q));
-	q->kind = k->kind == NET_QUERY_EMAIL ? IMPORT_BY_EMAIL :
-	    k->kind == NET_QUERY_KEYID ? IMPORT_BY_KEY_ID : IMPORT_BY_FPR;
-	memcpy(q->id, k->id, k->idlen);
-	q->idlen = k->idlen;
-	q->email = k->email;
-	if (k->kind == NET_QUERY_FPR && target_copy(f, k->fpr, copy)) {
-		q->known_primary = true;
-		if (pgp_cert_parse(c, copy->p, copy->len, 0, NULL) == 0 &&
-		    c->has_primary)
-			q->known = &c->pkts[0];
-	}
-}
-
-/*
- * Judges the certificates of an answer for k (keyset/import.h) and keeps
- * them among k's candidates.  Returns how many were taken; why says what
- * else the answer held when none was.
- */
-static size_t
-take_answer(struct fetch *f, struct key *k, const uint8_t *p, size_t len,
-    const char *src, char *why, size_t whylen)
-{
-	struct import_query q;
-	struct pgp_cert known = PGP_CERT_INIT;
-	struct buf copy = BUF_INIT;
-	const struct import_item *other = NULL;
-	size_t kept, others = 0, first = k->cand.n, bad = k->cand.unreadable;
-
-	why[0] = '\0';
-	key_query(f, k, &q, &known, &copy);
-	kept = import_set_add_answer(&k->cand, &q, p, len, src);
-	pgp_cert_release(&known);
-	buf_release(&copy);
-	for (size_t i = first; i < k->cand.n; i++)
-		if (k->cand.items[i].verdict == IMPORT_REFUSE &&
-		    others++ == 0)
-			other = &k->cand.items[i];
-	if (kept == 0 && others > 0)
-		snprintf(why, whylen, "'%s' sent %zu certificate%s for other "
-		    "keys (%s) and none for this one%s%s", src, others,
-		    others == 1 ? "" : "s", other->fpr[0] != '\0' ?
-		    other->fpr : "signatures only",
-		    other->reason == IMPORT_R_OTHER_KEY ? "" : ": ",
-		    other->reason == IMPORT_R_OTHER_KEY ? "" : other->why);
-	else if (kept == 0 && k->cand.unreadable > bad)
-		snprintf(why, whylen, "'%s' sent an unreadable answer: %s",
-		    src, k->cand.first_error);
-	else if (kept == 0)
-		snprintf(why, whylen, "'%s' answered without a certificate",
-		    src);
-	return kept;
-}
-
-/* --- lookups ---------------------------------------------------------- */
-
-struct lookup {
-	struct fetch	*f;
-	size_t		 key;
-	int		 server;	/* as submitted; -1: fail-over */
-	char		*email;		/* WKD: the address; NULL: keyserver */
-	bool		 direct;	/* WKD direct method */
-};
-
-static int lookup_done(struct net_result *res, void *arg);
+/* --- lookups (keyset/remote.h) ----------------------------------------- */
 
 static void
 note_why(struct key *k, const char *why)
 {
 	if (why != NULL && why[0] != '\0')
-		set_str(&k->why, why);
+		set_str(&k->rk.why, why);
 }
 
 static void
@@ -749,73 +654,6 @@ key_fail(struct key *k, enum result res, const char *why)
 {
 	k->res = res;
 	note_why(k, why);
-}
-
-/* Asks keyserver server (-1: the first that works) for k. */
-static void
-submit_ks(struct fetch *f, size_t ki, int server)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct net_request rq = NET_REQUEST_INIT;
-	struct key *k = &f->keys[ki];
-	struct lookup *l = xcalloc(1, sizeof(*l));
-
-	l->f = f;
-	l->key = ki;
-	l->server = server;
-	rq.op = NET_OP_LOOKUP;
-	rq.query = k->kind;
-	rq.id = k->id;
-	rq.idlen = k->idlen;
-	rq.text = k->email;
-	rq.server = server;
-	rq.done = lookup_done;
-	rq.arg = l;
-	if (net_submit(f->net, &rq, &err) != 0) {
-		free(l);
-		k->failures++;
-		k->late = deadline_left(f) <= 0;
-		note_why(k, err.msg);
-		return;
-	}
-	k->pending++;
-}
-
-static void
-submit_wkd(struct fetch *f, size_t ki, const char *email, bool direct)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct net_request rq = NET_REQUEST_INIT;
-	struct buf url = BUF_INIT;
-	struct lookup *l;
-
-	if (net_wkd_url(&url, email, direct ? NET_WKD_DIRECT :
-	    NET_WKD_ADVANCED, &err) != 0) {
-		if (f->ctx->verbose > 0)
-			warn("'%s': no WKD lookup: %s", f->keys[ki].name,
-			    err.msg);
-		buf_release(&url);
-		return;
-	}
-	l = xcalloc(1, sizeof(*l));
-	l->f = f;
-	l->key = ki;
-	l->server = -1;
-	l->email = xstrdup(email);
-	l->direct = direct;
-	rq.op = NET_OP_GET_URL;
-	rq.text = (const char *)url.p;
-	rq.done = lookup_done;
-	rq.arg = l;
-	if (net_submit(f->net, &rq, &err) != 0) {
-		if (f->ctx->verbose > 0)
-			warn("'%s': no WKD lookup: %s", f->keys[ki].name,
-			    err.msg);
-		free(l->email);
-		free(l);
-	} else
-		f->keys[ki].pending++;
-	buf_release(&url);
 }
 
 static void
@@ -837,455 +675,97 @@ show_progress(struct fetch *f, bool last)
 	fflush(stderr);
 }
 
-/* The first keyserver after after that has not failed in this run. */
-static int
-pick_server(const struct fetch *f, int after)
+/* The target's copy of a key, for the import rules and WKD. */
+static bool
+remote_held(const char *fpr, struct buf *out, void *arg)
 {
-	for (int i = after + 1; i < (int)f->nservers; i++)
-		if ((f->down & (1u << i)) == 0)
-			return i;
-	return -1;
-}
-
-/*
- * Learns from an answer which keyservers fail: a lookup that had to move
- * on from the first servers, or that failed on the one it was sent to,
- * marks them, and later keys start at the first good one instead of
- * trying a failing server first.  (Keys already queued for a server that
- * asked for a pause are moved on by the network client itself.)
- */
-static void
-note_health(struct fetch *f, const struct lookup *l,
-    const struct net_result *res)
-{
-	bool answered = res->code == 0 || res->code == PGPS_ENOTFOUND;
-
-	if (res->server < 0)
-		return;
-	if (l->server == -1 && answered)
-		for (int i = 0; i < res->server; i++)
-			f->down |= 1u << i;
-	if (l->server >= 0 && !answered && res->code != PGPS_ELIMIT)
-		f->down |= 1u << l->server;
-}
-
-static void submit_key(struct fetch *f, size_t ki);
-
-/* Keeps the window of keys in flight full (--rate aside). */
-static void
-feed(struct fetch *f)
-{
-	size_t ki;
-
-	while (f->feeding && f->next < f->limit && f->active < f->window) {
-		ki = f->next++;
-		/* A key in a hashquery is looked up only if that fails. */
-		if (!f->keys[ki].batched)
-			submit_key(f, ki);
-	}
+	return target_copy(arg, fpr, out);
 }
 
 static void
-key_done(struct fetch *f)
+remote_progress(size_t done, void *arg)
 {
-	f->active--;
-	f->done++;
+	struct fetch *f = arg;
+
+	f->done = f->done_before + done;
 	show_progress(f, false);
-	feed(f);
 }
 
-static int
-lookup_done(struct net_result *res, void *arg)
-{
-	struct lookup *l = arg;
-	struct fetch *f = l->f;
-	struct key *k = &f->keys[l->key];
-	const char *src;
-	char why[600];
-	bool next = false;
-	int server;
-
-	f->requests += res->attempts;
-	if ((res->flags & NET_RESULT_DEADLINE) != 0)
-		k->late = true;
-	src = l->email != NULL ? res->url : f->srv[res->server].base;
-	if (l->email == NULL)
-		set_str(&k->last_server, src);
-	if (res->code == 0) {
-		if (take_answer(f, k, res->body->p, res->body->len, src, why,
-		    sizeof(why)) == 0) {
-			if (l->email == NULL) {
-				k->mismatches++;
-				note_why(k, why);
-				next = true;
-			} else if (f->ctx->verbose > 0)
-				warn("'%s': %s", k->name, why);
-		}
-	} else if (res->code == PGPS_ENOTFOUND) {
-		if (l->email == NULL) {
-			k->notfound++;
-			next = true;
-		}
-	} else if (l->email != NULL) {
-		/* The direct method only when the host does not exist. */
-		if (!l->direct && (res->flags & NET_RESULT_NO_HOST) != 0)
-			submit_wkd(f, l->key, l->email, true);
-		else if (f->ctx->verbose > 0)
-			warn("'%s': WKD: %s", k->name, res->error);
-	} else {
-		k->failures++;
-		note_why(k, res->error);
-		next = true;
-	}
-	if (l->email == NULL) {
-		note_health(f, l, res);
-	}
-	/* 404 and lies are definite answers: the next server may know. */
-	if (next && l->email == NULL && res->server >= 0 &&
-	    (server = pick_server(f, res->server)) >= 0)
-		submit_ks(f, l->key, server);
-	if (--k->pending == 0)
-		key_done(f);
-	free(l->email);
-	free(l);
-	return 0;
-}
-
-/* Up to max distinct addresses of the user IDs of cert data. */
-static size_t
-cert_addresses(char **out, size_t max, const struct buf *data)
-{
-	struct pgp_cert c = PGP_CERT_INIT;
-	size_t n = 0;
-
-	if (pgp_cert_parse(&c, data->p, data->len, 0, NULL) != 0)
-		goto cleanup;
-	for (size_t i = 0; i < c.npkts && n < max; i++) {
-		const struct pgp_packet *p = &c.pkts[i];
-		size_t lo = 0, hi = 0;
-		bool dup = false;
-		char *a;
-
-		if (p->tag != PGP_TAG_USER_ID)
-			continue;
-		for (size_t j = p->bodylen; j > 0; j--)
-			if (p->body[j - 1] == '<') {
-				lo = j;
-				break;
-			}
-		for (hi = lo; hi < p->bodylen && p->body[hi] != '>'; hi++)
-			;
-		if (lo == 0 || hi == lo || hi == p->bodylen ||
-		    memchr(p->body + lo, '@', hi - lo) == NULL ||
-		    memchr(p->body + lo, '\0', hi - lo) != NULL)
-			continue;
-		a = xmalloc(hi - lo + 1);
-		memcpy(a, p->body + lo, hi - lo);
-		a[hi - lo] = '\0';
-		for (size_t j = 0; j < n && !dup; j++)
-			dup = strcmp(out[j], a) == 0;
-		if (dup)
-			free(a);
-		else
-			out[n++] = a;
-	}
- cleanup:
-	pgp_cert_release(&c);
-	return n;
-}
-
-/* Submits the lookups of k: the keyservers, and WKD with --wkd. */
 static void
-submit_key(struct fetch *f, size_t ki)
+remote_note(const char *msg, void *arg)
 {
-	struct key *k = &f->keys[ki];
-	struct buf cur = BUF_INIT;
-	char *addrs[WKD_MAX_ADDRS];
-	size_t n = 0;
-	int server = -1;
+	struct fetch *f = arg;
 
-	f->active++;
-	/* Once a server failed, keys go to the next good one directly. */
-	if (f->down != 0 && (server = pick_server(f, -1)) < 0)
-		server = -1;
-	submit_ks(f, ki, server);
-	if (f->wkd) {
-		if (k->kind == NET_QUERY_EMAIL)
-			addrs[n++] = xstrdup(k->email);
-		else if (k->kind == NET_QUERY_FPR &&
-		    target_copy(f, k->fpr, &cur))
-			n = cert_addresses(addrs, WKD_MAX_ADDRS, &cur);
-		buf_release(&cur);
-		for (size_t i = 0; i < n; i++) {
-			submit_wkd(f, ki, addrs[i], false);
-			free(addrs[i]);
-		}
-	}
-	if (k->pending == 0)
-		key_done(f);
+	if (f->ctx->verbose > 0)
+		warn("%s", msg);
 }
 
-/* A new client: per key with --delay, so that each key gets a fresh
- * connection, and through Tor a fresh circuit (below). */
 static int
-client_new(struct fetch *f)
+remote_open(struct fetch *f)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	struct net_opts o = f->nopts;
-	char proxy[1024];
-	const char *sep;
+	struct remote_opts o;
 
-	net_client_free(f->net);
-	f->net = NULL;
-	/*
-	 * Tor puts streams with different SOCKS credentials on different
-	 * circuits (IsolateSOCKSAuth, on by default): with --delay each key
-	 * gets its own, so the exit cannot link the keys of one keyring.
-	 */
-	if (f->delay > 0 && f->proxy != NULL &&
-	    strncmp(f->proxy, "socks5", 6) == 0 &&
-	    (sep = strstr(f->proxy, "://")) != NULL &&
-	    strchr(sep + 3, '@') == NULL) {
-		snprintf(proxy, sizeof(proxy), "%.*s%016llx:%016llx@%s",
-		    (int)(sep + 3 - f->proxy), f->proxy,
-		    (unsigned long long)rand64(f),
-		    (unsigned long long)rand64(f), sep + 3);
-		o.proxy = proxy;
-	}
-	if (net_client_new(&f->net, &o, &err) != 0)
+	memset(&o, 0, sizeof(o));
+	o.net = f->nopts;
+	for (size_t i = 0; i < f->nservers; i++)
+		o.servers[i] = f->servers[i];
+	o.nservers = f->nservers;
+	o.wkd = f->wkd;
+	o.fresh = f->delay > 0;
+	o.hashquery = f->st != NULL;
+	o.rate = f->rate;
+	o.held = remote_held;
+	o.progress = remote_progress;
+	o.note = remote_note;
+	o.arg = f;
+	if (remote_new(&f->rem, &o, &err) != 0)
 		return error("%s", err.msg);
 	if (f->deadline > 0)
-		net_client_set_deadline(f->net, deadline_left(f) > 0.001 ?
-		    (long)(deadline_left(f) * 1000) : 1);
-	for (size_t i = 0; i < f->nservers; i++)
-		if (net_client_add_server(f->net, f->servers[i], &err) < 0)
-			return error("%s", err.msg);
+		remote_set_deadline(f->rem, (long)(f->deadline * 1000));
 	return 0;
 }
 
-/* --- batched lookups: /pks/hashquery --------------------------------- */
-
 /*
- * SKS and Hockeypuck answer POST /pks/hashquery (the request of SKS
- * reconciliation) with every certificate whose SKS hash they are given.
- * A key whose last answer from a server is in the state file is asked
- * that way first, a hundred keys in one request: the server sends back
- * the certificates it still holds unchanged, and only the keys whose
- * certificate changed, or that it no longer has, are looked up one by
- * one.  What comes back is checked like any answer: its hash must be one
- * asked for and its fingerprint the key's.  A server that does not take
- * hashqueries gets none for the rest of the run.
- */
-#define HQ_BATCH	100	/* hashes per request, as SKS sends them */
-#define HQ_MIN		8	/* fewer keys are not worth a request */
-
-struct hq {
-	struct fetch	*f;
-	int		 server;
-	size_t		 n;
-	size_t		 keys[HQ_BATCH];
-	uint8_t		 hashes[HQ_BATCH * 16];
-	bool		 got[HQ_BATCH];
-};
-
-/* The key a hashquery asked this hash for, with this primary key. */
-struct hq_want {
-	struct hq	*q;
-	size_t		 j;
-};
-
-static bool
-hq_wants_hash(const uint8_t hash[16], const struct pgp_cert *c, void *arg)
-{
-	struct hq_want *w = arg;
-	struct hq *q = w->q;
-	const struct key *k;
-
-	for (size_t j = 0; j < q->n; j++) {
-		k = &q->f->keys[q->keys[j]];
-		if (!q->got[j] && memcmp(hash, q->hashes + 16 * j, 16) == 0 &&
-		    c->primary.fprlen == k->idlen &&
-		    memcmp(c->primary.fpr, k->id, k->idlen) == 0) {
-			w->j = j;
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * Takes one certificate of a hashquery answer if it is one asked for
- * (keyset/import.h, rule 10), then as the answer to its key's lookup.
- */
-static void
-hq_take(struct hq *q, const struct span *cert)
-{
-	struct fetch *f = q->f;
-	struct pgp_cert c = PGP_CERT_INIT;
-	struct import_item it;
-	struct hq_want w = { q, 0 };
-	struct key *k;
-	char why[600];
-
-	if (import_hashquery(&it, &c, cert->p, cert->len, f->md5,
-	    hq_wants_hash, &w) != IMPORT_ACCEPT) {
-		if (f->ctx->verbose > 0)
-			warn("'%s': hashquery answer: %s %s",
-			    f->srv[q->server].base, it.fpr[0] != '\0' ?
-			    it.fpr : "a certificate", it.why);
-		goto cleanup;
-	}
-	k = &f->keys[q->keys[w.j]];
-	if (take_answer(f, k, cert->p, cert->len, f->srv[q->server].base,
-	    why, sizeof(why)) == 0)
-		goto cleanup;
-	memcpy(k->hash, it.hash, 16);
-	k->has_hash = true;
-	set_str(&k->server, f->srv[q->server].base);
-	set_str(&k->last_server, f->srv[q->server].base);
-	q->got[w.j] = true;
- cleanup:
-	pgp_cert_release(&c);
-}
-
-static int
-hq_done(struct net_result *res, void *arg)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct hq *q = arg;
-	struct fetch *f = q->f;
-	struct net_hashquery_reader rd;
-	struct span cert;
-	int r = -1;
-
-	f->requests += res->attempts;
-	if (res->code == 0 && net_hashquery_begin(&rd, res->body->p,
-	    res->body->len, q->n, &err) == 0)
-		while ((r = net_hashquery_next(&rd, &cert, &err)) == 1)
-			hq_take(q, &cert);
-	if (r < 0) {
-		f->hq_off |= 1u << q->server;
-		if (f->ctx->verbose > 0)
-			warn("'%s': no batched lookups: %s",
-			    f->srv[q->server].base, res->code != 0 ?
-			    res->error : err.msg);
-	}
-	/* What did not come back is looked up by fingerprint. */
-	for (size_t j = 0; j < q->n; j++) {
-		f->keys[q->keys[j]].batched = false;
-		if (!q->got[j])
-			submit_key(f, q->keys[j]);
-		else {
-			f->done++;
-			show_progress(f, false);
-		}
-	}
-	free(q);
-	return 0;
-}
-
-static void
-hq_send(struct fetch *f, struct hq *q)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct net_request rq = NET_REQUEST_INIT;
-
-	rq.op = NET_OP_HASHQUERY;
-	rq.data = q->hashes;
-	rq.datalen = 16 * q->n;
-	rq.server = q->server;
-	rq.done = hq_done;
-	rq.arg = q;
-	if (net_submit(f->net, &rq, &err) != 0) {
-		free(q);	/* the keys are still not batched */
-		return;
-	}
-	for (size_t j = 0; j < q->n; j++)
-		f->keys[q->keys[j]].batched = true;
-}
-
-/* Whether the last answer for k came from server s, with its SKS hash. */
-static bool
-hq_wants(struct fetch *f, const struct key *k, size_t s, struct state_key *sk)
-{
-	return k->kind == NET_QUERY_FPR && state_get(f->st, k->fpr, sk) &&
-	    sk->has_hash && sk->server != NULL &&
-	    strcmp(sk->server, f->srv[s].base) == 0;
-}
-
-/*
- * Batches the keys of keys[lo..hi) whose last answer came from an HKP
- * server that is still in good standing.  Not with --wkd (every key asks
- * WKD too) nor --delay (one key at a time is the point there).
- */
-static void
-hq_submit(struct fetch *f, size_t lo, size_t hi)
-{
-	struct state_key sk;
-	struct hq *q;
-	size_t n;
-
-	if (f->st == NULL || f->wkd || f->delay > 0)
-		return;
-	for (size_t s = 0; s < f->nservers; s++) {
-		if (f->srv[s].kind != NET_SERVER_HKP ||
-		    ((f->hq_off | f->down) & (1u << s)) != 0)
-			continue;
-		n = 0;
-		for (size_t i = lo; i < hi; i++)
-			if (hq_wants(f, &f->keys[i], s, &sk))
-				n++;
-		if (n < HQ_MIN)
-			continue;
-		q = NULL;
-		for (size_t i = lo; i < hi; i++) {
-			struct key *k = &f->keys[i];
-
-			if (k->batched || !hq_wants(f, k, s, &sk))
-				continue;
-			if (q == NULL) {
-				q = xcalloc(1, sizeof(*q));
-				q->f = f;
-				q->server = (int)s;
-			}
-			memcpy(q->hashes + 16 * q->n, sk.hash, 16);
-			q->keys[q->n++] = i;
-			if (q->n == HQ_BATCH) {
-				hq_send(f, q);
-				q = NULL;
-			}
-		}
-		if (q != NULL)
-			hq_send(f, q);
-	}
-}
-
-/*
- * Looks up keys[lo..hi): a window of keys in flight, refilled as keys
- * complete; with --rate, waves of that many keys a second instead.
+ * Looks up keys[lo..hi); a key whose last answer came from a keyserver,
+ * with its SKS hash (the state file), is asked by hashquery first.
  */
 static int
 run_lookups(struct fetch *f, size_t lo, size_t hi)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	double t0;
+	struct remote_key **ks;
+	struct state_key sk;
+	const char *base;
+	int rc = 0;
 
-	f->next = lo;
-	f->limit = hi;
-	f->window = f->rate > 0 ? f->rate :
-	    4 * (size_t)f->nopts.max_total + 16;
-	hq_submit(f, lo, hi);
-	while (f->next < hi) {
-		t0 = now_s();
-		f->feeding = true;
-		feed(f);
-		f->feeding = f->rate == 0;
-		if (net_run(f->net, &err) != 0)
-			return error("%s", err.msg);
-		if (f->rate > 0 && f->next < hi)
-			sleep_s(1.0 - (now_s() - t0));
+	if (f->rem == NULL && remote_open(f) != 0)
+		return -1;
+	ks = xreallocarray(NULL, hi - lo + 1, sizeof(*ks));
+	for (size_t i = lo; i < hi; i++) {
+		struct key *k = &f->keys[i];
+
+		k->rk.name = k->name;
+		k->rk.email = k->email;
+		k->rk.hq_server = -1;
+		if (f->st != NULL && k->rk.kind == NET_QUERY_FPR &&
+		    state_get(f->st, k->rk.fpr, &sk) && sk.has_hash &&
+		    sk.server != NULL)
+			for (size_t s = 0; (base = remote_server_base(f->rem,
+			    s)) != NULL; s++)
+				if (strcmp(sk.server, base) == 0) {
+					k->rk.hq_server = (int)s;
+					memcpy(k->rk.hq_hash, sk.hash, 16);
+					break;
+				}
+		ks[i - lo] = &k->rk;
 	}
-	return 0;
+	f->done_before = f->done;
+	if (remote_lookup(f->rem, ks, hi - lo, &err) != 0)
+		rc = error("%s", err.msg);
+	f->requests = remote_requests(f->rem);
+	free(ks);
+	return rc;
 }
 
 /* --- deciding --------------------------------------------------------- */
@@ -1294,8 +774,8 @@ run_lookups(struct fetch *f, size_t lo, size_t hi)
 static void
 warn_refused(const struct key *k)
 {
-	for (size_t i = 0; i < k->cand.n; i++) {
-		const struct import_item *it = &k->cand.items[i];
+	for (size_t i = 0; i < k->rk.cand.n; i++) {
+		const struct import_item *it = &k->rk.cand.items[i];
 
 		if (it->verdict != IMPORT_REFUSE ||
 		    it->reason == IMPORT_R_OTHER_KEY ||
@@ -1308,8 +788,8 @@ warn_refused(const struct key *k)
 }
 
 /*
- * Applies the rules across k's answers (keyset/import.h): sets k->fpr to
- * the primary key taken, k->server to who sent it and k->hash to its SKS
+ * Applies the rules across k's answers (keyset/import.h): sets k->rk.fpr to
+ * the primary key taken, k->rk.server to who sent it and k->rk.hash to its SKS
  * hash; a refusal when nothing is left (several keys match, or only a
  * revocation came for a lookup not by fingerprint).
  */
@@ -1324,16 +804,16 @@ resolve_primary(struct fetch *f, struct key *k)
 	char why[300];
 	size_t left, taken = 0;
 
-	for (size_t i = 0; i < k->cand.n; i++)
-		taken += k->cand.items[i].verdict != IMPORT_REFUSE;
-	key_query(f, k, &q, &c, &copy);
+	for (size_t i = 0; i < k->rk.cand.n; i++)
+		taken += k->rk.cand.items[i].verdict != IMPORT_REFUSE;
+	remote_query(f->rem, &k->rk, &q, &c, &copy);
 	pgp_cert_release(&c);
 	buf_release(&copy);
-	left = import_set_resolve(&k->cand, &q);
+	left = import_set_resolve(&k->rk.cand, &q);
 	warn_refused(k);
 	if (left == 0) {
 		if (taken > 0) {
-			snprintf(why, sizeof(why), "%s", k->cand.items[0].reason ==
+			snprintf(why, sizeof(why), "%s", k->rk.cand.items[0].reason ==
 			    IMPORT_R_AMBIGUOUS ? "ambiguous: certificates of "
 			    "several keys match" : "only a revocation "
 			    "signature came, without its key");
@@ -1341,17 +821,17 @@ resolve_primary(struct fetch *f, struct key *k)
 		}
 		return false;
 	}
-	for (size_t i = 0; i < k->cand.n && it == NULL; i++)
-		if (k->cand.items[i].verdict != IMPORT_REFUSE)
-			it = &k->cand.items[i];
-	if (k->server == NULL && it->source != NULL)
-		set_str(&k->server, it->source);
-	if ((prim = import_set_primary(&k->cand)) != NULL) {
-		snprintf(k->fpr, sizeof(k->fpr), "%s", prim);
-		if (!k->has_hash && it->verdict == IMPORT_ACCEPT &&
+	for (size_t i = 0; i < k->rk.cand.n && it == NULL; i++)
+		if (k->rk.cand.items[i].verdict != IMPORT_REFUSE)
+			it = &k->rk.cand.items[i];
+	if (k->rk.server == NULL && it->source != NULL)
+		set_str(&k->rk.server, it->source);
+	if ((prim = import_set_primary(&k->rk.cand)) != NULL) {
+		snprintf(k->rk.fpr, sizeof(k->rk.fpr), "%s", prim);
+		if (!k->rk.has_hash && it->verdict == IMPORT_ACCEPT &&
 		    pgp_cert_parse(&c, it->data.p, it->data.len, 0, NULL) ==
-		    0 && pgp_cert_sks_hash(&c, f->md5, k->hash) == 0)
-			k->has_hash = true;
+		    0 && pgp_cert_sks_hash(&c, f->md5, k->rk.hash) == 0)
+			k->rk.has_hash = true;
 		pgp_cert_release(&c);
 	}
 	return true;
@@ -1419,27 +899,27 @@ decide(struct fetch *f, struct key *k)
 
 	if (k->res != R_PENDING)
 		return;
-	for (first = 0; first < k->cand.n; first++)
-		if (k->cand.items[first].verdict == IMPORT_ACCEPT)
+	for (first = 0; first < k->rk.cand.n; first++)
+		if (k->rk.cand.items[first].verdict == IMPORT_ACCEPT)
 			break;
-	for (i = 0, taken = 0; i < k->cand.n; i++)
-		taken += k->cand.items[i].verdict != IMPORT_REFUSE;
+	for (i = 0, taken = 0; i < k->rk.cand.n; i++)
+		taken += k->rk.cand.items[i].verdict != IMPORT_REFUSE;
 	if (taken == 0) {
-		if (k->mismatches > 0)
+		if (k->rk.mismatches > 0)
 			k->res = R_REFUSED;
-		else if (k->failures > 0)
+		else if (k->rk.failures > 0)
 			k->res = R_FAILED;
 		else {
 			k->res = R_NOT_FOUND;
-			set_str(&k->why, "not found on any keyserver");
+			set_str(&k->rk.why, "not found on any keyserver");
 		}
 		return;
 	}
-	have = target_copy(f, k->fpr, &cur);
+	have = target_copy(f, k->rk.fpr, &cur);
 	/* A full certificate first, then the rest merged into it. */
-	if (first < k->cand.n) {
-		if (buf_add(&inc, k->cand.items[first].data.p,
-		    k->cand.items[first].data.len) != 0)
+	if (first < k->rk.cand.n) {
+		if (buf_add(&inc, k->rk.cand.items[first].data.p,
+		    k->rk.cand.items[first].data.len) != 0)
 			die("out of memory");
 	} else if (!have) {
 		key_fail(k, R_REFUSED, "a revocation for a key that is not "
@@ -1447,10 +927,10 @@ decide(struct fetch *f, struct key *k)
 		goto cleanup;
 	} else if (buf_add(&inc, cur.p, cur.len) != 0)
 		die("out of memory");
-	for (i = 0; i < k->cand.n; i++) {
-		if (i == first || k->cand.items[i].verdict == IMPORT_REFUSE)
+	for (i = 0; i < k->rk.cand.n; i++) {
+		if (i == first || k->rk.cand.items[i].verdict == IMPORT_REFUSE)
 			continue;
-		if (merge_into(&inc, &k->cand.items[i].data, &err) != 0) {
+		if (merge_into(&inc, &k->rk.cand.items[i].data, &err) != 0) {
 			snprintf(why, sizeof(why), "cannot merge the answers: "
 			    "%s", err.msg);
 			key_fail(k, R_REFUSED, why);
@@ -1509,7 +989,7 @@ import_batch(struct fetch *f, size_t lo, size_t hi)
 	was = xcalloc(hi - lo + 1, sizeof(*was));
 	for (size_t i = lo; i < hi; i++)
 		if (f->keys[i].res == R_UPDATED)
-			(void)target_copy(f, f->keys[i].fpr, &was[i - lo]);
+			(void)target_copy(f, f->keys[i].rk.fpr, &was[i - lo]);
 	if (keyset_flush(f->ks, &err) != 0) {
 		error("%s", err.msg);
 		goto cleanup;
@@ -1517,7 +997,7 @@ import_batch(struct fetch *f, size_t lo, size_t hi)
 	for (size_t i = lo; i < hi; i++) {
 		struct key *k = &f->keys[i];
 
-		if (k->res != R_UPDATED || !target_copy(f, k->fpr, &now) ||
+		if (k->res != R_UPDATED || !target_copy(f, k->rk.fpr, &now) ||
 		    pgp_cert_parse(&before, was[i - lo].p, was[i - lo].len, 0,
 		    &err) != 0 || pgp_cert_parse(&after, now.p, now.len, 0,
 		    &err) != 0 || pgp_cert_diff(&ch, &nch, &before, &after,
@@ -1576,7 +1056,7 @@ static void
 report(struct fetch *f, struct key *k)
 {
 	struct buf line = BUF_INIT;
-	const char *who = k->fpr[0] != '\0' ? k->fpr : k->name;
+	const char *who = k->rk.fpr[0] != '\0' ? k->rk.fpr : k->name;
 	bool found = k->res == R_UPDATED || k->res == R_NEW ||
 	    k->res == R_UNCHANGED;
 	char why[300];
@@ -1586,18 +1066,18 @@ report(struct fetch *f, struct key *k)
 	if (k->res == R_UPDATED)
 		for (size_t i = 0; i < NKINDS; i++)
 			f->nchanges[i] += k->changes[i];
-	if (f->st != NULL && !f->dry_run && k->fpr[0] != '\0') {
+	if (f->st != NULL && !f->dry_run && k->rk.fpr[0] != '\0') {
 		int r = 0;
 
 		if (found || k->res == R_NOT_FOUND)
-			r = state_checked(f->st, k->fpr, f->now,
-			    found ? k->server : k->last_server != NULL ?
-			    k->last_server : "", found && k->has_hash ?
-			    k->hash : NULL, k->res != R_UNCHANGED &&
+			r = state_checked(f->st, k->rk.fpr, f->now,
+			    found ? k->rk.server : k->rk.last_server != NULL ?
+			    k->rk.last_server : "", found && k->rk.has_hash ?
+			    k->rk.hash : NULL, k->res != R_UNCHANGED &&
 			    k->res != R_NOT_FOUND);
 		else if (k->res == R_FAILED || k->res == R_REFUSED)
-			r = state_failed(f->st, k->fpr, f->now,
-			    k->why != NULL ? k->why : "failed");
+			r = state_failed(f->st, k->rk.fpr, f->now,
+			    k->rk.why != NULL ? k->rk.why : "failed");
 		if (r != 0)
 			die("out of memory");
 	}
@@ -1607,24 +1087,24 @@ report(struct fetch *f, struct key *k)
 	if (f->json) {
 		o = json_object();
 		json_object_set_new(o, "query", json_string(k->name));
-		json_object_set_new(o, "fingerprint", k->fpr[0] != '\0' ?
-		    json_string(k->fpr) : json_null());
+		json_object_set_new(o, "fingerprint", k->rk.fpr[0] != '\0' ?
+		    json_string(k->rk.fpr) : json_null());
 		json_object_set_new(o, "result",
 		    json_string(result_name[k->res]));
-		if (k->server != NULL || k->last_server != NULL)
+		if (k->rk.server != NULL || k->rk.last_server != NULL)
 			json_object_set_new(o, "server", json_string(
-			    k->server != NULL ? k->server : k->last_server));
+			    k->rk.server != NULL ? k->rk.server : k->rk.last_server));
 		if (k->res == R_UPDATED)
 			json_object_set_new(o, "changes",
 			    changes_json(k->changes));
-		if (!found && k->why != NULL)
-			json_object_set_new(o, "error", json_string(k->why));
+		if (!found && k->rk.why != NULL)
+			json_object_set_new(o, "error", json_string(k->rk.why));
 		json_array_append_new(f->jkeys, o);
 		return;
 	}
 	switch (k->res) {
 	case R_UPDATED:
-		buf_addf(&line, "updated %s (", k->fpr);
+		buf_addf(&line, "updated %s (", k->rk.fpr);
 		for (size_t i = 0, first = 1; i < NKINDS; i++) {
 			if (k->changes[i] == 0)
 				continue;
@@ -1636,11 +1116,11 @@ report(struct fetch *f, struct key *k)
 		buf_addstr(&line, ")");
 		break;
 	case R_NEW:
-		buf_addf(&line, "new %s", k->fpr);
+		buf_addf(&line, "new %s", k->rk.fpr);
 		break;
 	case R_UNCHANGED:
 		if (f->ctx->verbose > 0)
-			buf_addf(&line, "unchanged %s", k->fpr);
+			buf_addf(&line, "unchanged %s", k->rk.fpr);
 		break;
 	case R_NOT_FOUND:
 		if (k->named)
@@ -1650,13 +1130,13 @@ report(struct fetch *f, struct key *k)
 		break;
 	case R_FAILED:
 		/* One line for all the keys the deadline cut short. */
-		if (k->late && !k->named && f->ctx->verbose == 0) {
+		if (k->rk.late && !k->named && f->ctx->verbose == 0) {
 			f->late++;
 			break;
 		}
 		/* FALLTHROUGH */
 	case R_REFUSED:
-		text_term_str(why, sizeof(why), k->why != NULL ? k->why :
+		text_term_str(why, sizeof(why), k->rk.why != NULL ? k->rk.why :
 		    "failed");
 		warn("'%s': %s%s", who, k->res == R_REFUSED ? "refused: " :
 		    "", why);
@@ -1745,17 +1225,17 @@ is_due(struct fetch *f, const struct key *k)
 	int64_t last, off, base;
 	uint64_t h = 0;
 
-	if (f->st == NULL || k->kind != NET_QUERY_FPR ||
+	if (f->st == NULL || k->rk.kind != NET_QUERY_FPR ||
 	    (f->max_age == 0 && f->spread == 0))
 		return true;
-	state_get(f->st, k->fpr, &sk);
+	state_get(f->st, k->rk.fpr, &sk);
 	if (f->max_age > 0 && sk.checked > 0 &&
 	    f->now - sk.checked < f->max_age)
 		return false;
 	if (f->spread == 0)
 		return true;
-	for (size_t i = 0; i < 8 && i < k->idlen; i++)
-		h = h << 8 | k->id[i];
+	for (size_t i = 0; i < 8 && i < k->rk.idlen; i++)
+		h = h << 8 | k->rk.id[i];
 	off = (int64_t)(h % (uint64_t)f->spread);
 	last = sk.checked > 0 ? sk.checked : sk.first_seen > 0 ?
 	    sk.first_seen : f->now;
@@ -1816,9 +1296,6 @@ run_batch(struct fetch *f, size_t lo, size_t hi)
 	size_t np = 0;
 	int rc = -1;
 
-	if (f->delay > 0 || f->net == NULL)
-		if (client_new(f) != 0)
-			return -1;
 	if (run_lookups(f, lo, hi) != 0)
 		return -1;
 	/*
@@ -1829,9 +1306,9 @@ run_batch(struct fetch *f, size_t lo, size_t hi)
 	for (size_t i = lo; i < hi; i++) {
 		struct key *k = &f->keys[i];
 
-		if (k->cand.n > 0 && k->res == R_PENDING &&
+		if (k->rk.cand.n > 0 && k->res == R_PENDING &&
 		    resolve_primary(f, k))
-			pats[np++] = k->fpr;
+			pats[np++] = k->rk.fpr;
 	}
 	if (np > 0 && target_preload(f, pats, np) != 0)
 		goto cleanup;
@@ -1875,7 +1352,7 @@ fetch_release(struct fetch *f)
 	for (size_t i = 0; i < f->nkeys; i++)
 		key_release(&f->keys[i]);
 	free(f->keys);
-	net_client_free(f->net);
+	remote_free(f->rem);
 	keyset_close(f->ks);
 	state_free(f->st);
 	digest_free(f->md5);
@@ -1993,7 +1470,6 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 		goto cleanup;
 	}
 	net_opt_servers(ctx, f.servers, &f.nservers, f.srv);
-	f.proxy = f.nopts.proxy;
 	if (f.delay > 0)
 		f.nopts.max_total = f.nopts.max_per_host = 1;
 	if ((f.md5 = digest_new(DIGEST_MD5)) == NULL)
@@ -2032,8 +1508,8 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 		goto cleanup;
 	/* Keys not due are set aside, not asked about. */
 	for (size_t k = 0; k < f.nkeys; k++) {
-		if (!f.dry_run && f.keys[k].kind == NET_QUERY_FPR &&
-		    state_seen(f.st, f.keys[k].fpr, f.now) != 0)
+		if (!f.dry_run && f.keys[k].rk.kind == NET_QUERY_FPR &&
+		    state_seen(f.st, f.keys[k].rk.fpr, f.now) != 0)
 			die("out of memory");
 		if (!is_due(&f, &f.keys[k])) {
 			f.keys[k].res = R_NOT_DUE;
