@@ -1575,6 +1575,7 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 		if (f.keys[k].named && f.keys[k].res == R_NOT_FOUND)
 			rc = EXIT_PARTIAL;
  cleanup:
+	opt_release(&op);	/* again: a bad option value comes here */
 	show_progress(&f, true);
 	fetch_release(&f);
 	buf_release(&target);
