@@ -375,10 +375,29 @@ dw_apply(struct dumpw *d, struct keyset_in *x, struct pgps_err *err)
 	struct buf work = BUF_INIT;
 	int r = 0;
 
+	if (x->bare && strlen(x->pattern) == 16) {
+		/* A key ID may name several keys: the one it verifies by. */
+		for (size_t i = 0; i < d->n && c == NULL; i++) {
+			if (d->c[i].fpr[0] == '\0' ||
+			    !keyset_fpr_matches(d->c[i].fpr, x->pattern))
+				continue;
+			pgp_cert_release(&cur);
+			if (pgp_cert_parse(&cur, d->c[i].data.p,
+			    d->c[i].data.len, 0, &e) == 0 &&
+			    keyset_in_bare_matches(x, &cur))
+				c = &d->c[i];
+		}
+		/* None does: the first, to say so. */
+		if (c == NULL && (c = dw_find(d, x->pattern)) != NULL) {
+			pgp_cert_release(&cur);
+			if (pgp_cert_parse(&cur, c->data.p, c->data.len, 0,
+			    &e) != 0)
+				c = NULL;
+		}
+	} else if (x->bare && (c = dw_find(d, x->pattern)) != NULL &&
+	    pgp_cert_parse(&cur, c->data.p, c->data.len, 0, &e) != 0)
+		c = NULL;
 	if (x->bare) {
-		if ((c = dw_find(d, x->pattern)) != NULL &&
-		    pgp_cert_parse(&cur, c->data.p, c->data.len, 0, &e) != 0)
-			c = NULL;
 		r = keyset_in_resolve_bare(x, c != NULL ? &cur : NULL, err);
 		pgp_cert_release(&cur);
 		if (r != 0)

@@ -550,6 +550,12 @@ gw_flush(struct keyset *ks, struct pgps_err *err)
 			for (size_t j = 0; j < g->ncerts && cur == NULL; j++)
 				if (keyset_in_bare_matches(x, &g->certs[j]))
 					cur = &g->certs[j];
+		/* None it verifies by: the first it names, to say so. */
+		for (size_t j = 0; j < g->ncerts && cur == NULL &&
+		    strlen(x->pattern) == 16; j++)
+			if (g->certs[j].has_primary &&
+			    pgp_sig_is_by(&x->sig, &g->certs[j].primary))
+				cur = &g->certs[j];
 		if ((r = keyset_in_resolve_bare(x, cur, err)) < 0)
 			goto cleanup;
 	}

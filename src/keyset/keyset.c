@@ -769,15 +769,48 @@ keyset_in_take(struct keyset *ks, struct keyset_in *x, const uint8_t *p,
 	return r;
 }
 
+/*
+ * Whether every signature of the bare revocation x verifies by cur's
+ * primary key: GOOD, or BAD or UNKNOWN with e saying why.
+ */
+static enum pgp_verify
+bare_verify(const struct keyset_in *x, const struct pgp_cert *cur,
+    struct pgps_err *e)
+{
+	struct span s = span_make(x->data.p, x->data.len);
+	struct pgp_packet p;
+	enum pgp_verify v;
+
+	if (!cur->has_primary || cur->npkts == 0) {
+		pgps_err_set(e, PGPS_EFORMAT, "no primary key");
+		return PGP_VERIFY_BAD;
+	}
+	while (s.len > 0) {
+		if (pgp_packet_parse(&p, &s, 0, NULL, e) != 0)
+			return PGP_VERIFY_BAD;
+		if (p.tag != PGP_TAG_SIGNATURE)
+			continue;
+		v = pgp_sig_verify(p.body, p.bodylen, &cur->pkts[0],
+		    &cur->pkts[0], NULL, e);
+		if (v != PGP_VERIFY_GOOD)
+			return v;
+	}
+	return PGP_VERIFY_GOOD;
+}
+
 bool
 keyset_in_bare_matches(const struct keyset_in *x, const struct pgp_cert *cur)
 {
+	struct pgps_err e = PGPS_ERR_INIT;
 	char fpr[KEYSET_FPR_HEX];
 
 	if (!cur->has_primary)
 		return false;
-	if (strlen(x->pattern) == 16)
-		return pgp_sig_is_by(&x->sig, &cur->primary);
+	if (strlen(x->pattern) == 16) {
+		/* A key ID may name several keys: the one it verifies by. */
+		return pgp_sig_is_by(&x->sig, &cur->primary) &&
+		    bare_verify(x, cur, &e) == PGP_VERIFY_GOOD;
+	}
 	pgp_key_fpr_hex(fpr, &cur->primary);
 	return strcmp(fpr, x->pattern) == 0;
 }
@@ -786,11 +819,19 @@ int
 keyset_in_resolve_bare(struct keyset_in *x, const struct pgp_cert *cur,
     struct pgps_err *err)
 {
+	struct pgps_err e = PGPS_ERR_INIT;
 	struct buf data = BUF_INIT;
+	enum pgp_verify v;
 
 	if (cur == NULL || !pgp_sig_is_by(&x->sig, &cur->primary)) {
 		keyset_in_refuse(x, "revocation for a key that is not in the "
 		    "keyring");
+		return 1;
+	}
+	if ((v = bare_verify(x, cur, &e)) != PGP_VERIFY_GOOD) {
+		keyset_in_refuse(x, "a revocation that does not verify by "
+		    "key %s (%s%s)", x->pattern,
+		    v == PGP_VERIFY_UNKNOWN ? "not verified: " : "", e.msg);
 		return 1;
 	}
 	if (pgp_packet_write(&data, &cur->pkts[0]) != 0 ||

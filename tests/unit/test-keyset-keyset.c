@@ -26,7 +26,7 @@ struct file {
 	char	 fpr[KEYSET_FPR_HEX];
 };
 
-static struct file alice, later, revonly, bob, bare;
+static struct file alice, later, revonly, bob, bare, forged;
 
 static void
 load(struct file *f, const char *name)
@@ -55,6 +55,12 @@ make_bare(void)
 	}
 	bare.p = buf_detach(&b, &bare.len);
 	pgp_cert_release(&c);
+	/* The same with its signature value damaged: it no longer verifies. */
+	if ((forged.p = malloc(bare.len)) == NULL)
+		exit(1);
+	memcpy(forged.p, bare.p, bare.len);
+	forged.len = bare.len;
+	forged.p[forged.len - 2] ^= 0x55;
 }
 
 /* Verdicts as they come. */
@@ -182,7 +188,8 @@ test_dump(const char *dir)
 	ok(put(ks, &alice) == 0 && put(ks, &later) == 0 &&
 	    put(ks, &alice) == 0 && put(ks, &bare) == 0, "dump: puts");
 	put(ks, &(struct file){ (uint8_t *)"\x99\x01", 2, "" });
-	is_int(ngot, 5, "dump: a verdict for every put, at once");
+	put(ks, &forged);
+	is_int(ngot, 6, "dump: a verdict for every put, at once");
 	is_int(got[0].result, KEYSET_NEW, "dump: alice is new");
 	is_str(got[0].fpr, alice.fpr, "dump: named by fingerprint");
 	is_int(got[0].offset, 7, "dump: the offset given");
@@ -195,6 +202,10 @@ test_dump(const char *dir)
 	is_int(got[3].merge.new_revocations, 1, "dump: one revocation");
 	is_int(got[4].result, KEYSET_REFUSED, "dump: damage is refused");
 	ok(got[4].why[0] != '\0', "dump: with a reason (%s)", got[4].why);
+	is_int(got[5].result, KEYSET_REFUSED,
+	    "dump: a revocation that does not verify is refused");
+	ok(strstr(got[5].why, "verif") != NULL, "dump: saying so (%s)",
+	    got[5].why);
 	ok(holds(ks, alice.fpr, &later) && holds(ks, alice.fpr, &alice) &&
 	    holds(ks, alice.fpr, &revonly), "dump: lookup sees the merge");
 	ok(has_key(ks, alice.fpr + 24), "dump: lookup by key ID");
@@ -295,6 +306,16 @@ test_gpg(const char *dir)
 	    "gpg: a revocation of a key gpg did not have yet is refused");
 	ok(holds(ks, alice.fpr, &alice), "gpg: lookup finds it");
 	ngot = 0;
+	put(ks, &forged);
+	ok(commit(ks, &ci) == 0 && ngot == 1 &&
+	    got[0].result == KEYSET_REFUSED,
+	    "gpg: a revocation that does not verify is refused");
+	ngot = 0;
+	put(ks, &bare);
+	ok(commit(ks, &ci) == 0 && ngot == 1 &&
+	    got[0].result == KEYSET_CHANGED,
+	    "gpg: the genuine one joins its key");
+	ngot = 0;
 	put(ks, &later);
 	put(ks, &later);
 	ok(commit(ks, &ci) == 0, "gpg: committed again");
@@ -383,5 +404,6 @@ main(int argc, char **argv)
 	free(revonly.p);
 	free(bob.p);
 	free(bare.p);
+	free(forged.p);
 	return done_testing();
 }
