@@ -13,6 +13,7 @@
 #include "util/atomic.h"
 
 #define LOCK_WAIT_DEFAULT	10
+#define LOCK_WAIT_MAX		86400	/* seconds: a day */
 
 /* Makes a rename into path's directory durable (best effort). */
 static void
@@ -223,9 +224,14 @@ file_lock_wait(void)
 	char *end;
 
 	if (env != NULL && env[0] != '\0') {
+		errno = 0;
 		wait = strtol(env, &end, 10);
-		if (*end != '\0' || wait < 0)
+		/* Not a number of seconds: the default; too many: a day. */
+		if (*end != '\0' || end == env || wait < 0 ||
+		    (errno == ERANGE && wait != LONG_MAX))
 			wait = LOCK_WAIT_DEFAULT;
+		else if (wait > LOCK_WAIT_MAX)
+			wait = LOCK_WAIT_MAX;
 	}
 	return wait;
 }

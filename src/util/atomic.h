@@ -60,7 +60,10 @@ int file_lock(struct file_lock *l, const char *path, const char *what,
     struct pgps_err *err);
 /* Unlocks and removes the lock file; a no-op when not locked. */
 void file_unlock(struct file_lock *l);
-/* Seconds to wait for a lock: $PGPSYNC_LOCK_TIMEOUT, else 10. */
+/*
+ * Seconds to wait for a lock: $PGPSYNC_LOCK_TIMEOUT, at most 86400 (a
+ * larger number is taken as that); 10 when unset or not a number.
+ */
 long file_lock_wait(void);
 
 #endif

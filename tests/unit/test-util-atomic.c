@@ -95,7 +95,21 @@ main(void)
 	}
 	if (read(pipefd[0], msg, 1) != 1)
 		return 1;
+	/* The wait is counted in 50 ms ticks: a huge one must not overflow. */
+	setenv("PGPSYNC_LOCK_TIMEOUT", "99999999999999999999999", 1);
+	is_int(file_lock_wait(), 86400, "a huge lock timeout is a day");
+	setenv("PGPSYNC_LOCK_TIMEOUT", "9223372036854775807", 1);
+	is_int(file_lock_wait(), 86400, "LONG_MAX too");
+	setenv("PGPSYNC_LOCK_TIMEOUT", "86401", 1);
+	is_int(file_lock_wait(), 86400, "one more than a day");
+	setenv("PGPSYNC_LOCK_TIMEOUT", "86400", 1);
+	is_int(file_lock_wait(), 86400, "a day is taken");
+	setenv("PGPSYNC_LOCK_TIMEOUT", "-99999999999999999999999", 1);
+	is_int(file_lock_wait(), 10, "a huge negative one is the default");
+	setenv("PGPSYNC_LOCK_TIMEOUT", "5s", 1);
+	is_int(file_lock_wait(), 10, "garbage is the default");
 	setenv("PGPSYNC_LOCK_TIMEOUT", "1", 1);
+	is_int(file_lock_wait(), 1, "a number of seconds");
 	pgps_err_clear(&err);
 	ok(file_lock(&l2, path, "'f'", &err) == PGPS_EIO, "held elsewhere");
 	snprintf(msg, sizeof(msg), "(process %ld)", (long)pid);
