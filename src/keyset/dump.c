@@ -473,6 +473,56 @@ same_file(const struct stat *a, const struct stat *b)
 	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/*
+ * Writes the keys of d that changed to a new numbered file in its
+ * directory: the next number whose file is not there, taken with link(2)
+ * so that a file another run made meanwhile is never replaced.
+ */
+static int
+dw_write_new(struct keyset *ks, struct dumpw *d,
+    struct keyset_commit_info *info, struct pgps_err *err)
+{
+	struct atomic_file af;
+	char *path = NULL;
+	size_t len;
+	int r = 0;
+
+	len = strlen(ks->spec.arg) + sizeof(info->file) + 2;
+	if ((path = malloc(len)) == NULL)
+		return nomem(err);
+	for (int tries = 0;; tries++) {
+		snprintf(info->file, sizeof(info->file), "%s-%0*lu.pgp",
+		    d->prefix, d->width > 0 ? d->width : 4, d->next);
+		snprintf(path, len, "%s/%s", ks->spec.arg, info->file);
+		if (tries == 0) {
+			if ((r = atomic_file_open(&af, path, err)) != 0)
+				goto cleanup;
+			for (size_t i = 0; i < d->n; i++)
+				if (d->c[i].changed &&
+				    fwrite(d->c[i].data.p, 1, d->c[i].data.len,
+				    af.f) != d->c[i].data.len) {
+					r = pgps_err_set(err, PGPS_EIO,
+					    "cannot write '%s': %s", path,
+					    strerror(errno));
+					atomic_file_abort(&af);
+					goto cleanup;
+				}
+		}
+		if ((r = atomic_file_commit_new(&af, path, err)) != 1)
+			break;
+		if (tries == 10000) {
+			atomic_file_abort(&af);
+			r = pgps_err_set(err, PGPS_EIO, "'%s': no free file "
+			    "name after %s", ks->spec.arg, info->file);
+			break;
+		}
+		d->next++;
+	}
+ cleanup:
+	free(path);
+	return r;
+}
+
 static int
 dw_write(const char *path, const struct dumpw *d, bool all, bool armor,
     struct pgps_err *err)
@@ -518,8 +568,7 @@ dw_commit(struct keyset *ks, const char *note,
 	struct dumpw *d = ks->be;
 	struct file_lock lk = FILE_LOCK_INIT;
 	struct stat now;
-	char what[4200], *path;
-	size_t len;
+	char what[4200];
 	int r;
 
 	(void)note;
@@ -530,19 +579,7 @@ dw_commit(struct keyset *ks, const char *note,
 			d->prefix = strdup("pgpsync");
 		if (d->prefix == NULL)
 			return nomem(err);
-		snprintf(info->file, sizeof(info->file), "%s-%0*lu.pgp",
-		    d->prefix, d->width > 0 ? d->width : 4, d->next);
-		len = strlen(ks->spec.arg) + strlen(info->file) + 2;
-		if ((path = malloc(len)) == NULL)
-			return nomem(err);
-		snprintf(path, len, "%s/%s", ks->spec.arg, info->file);
-		/* A new file: never one that is there already. */
-		if (lstat(path, &now) == 0)
-			r = pgps_err_set(err, PGPS_EIO, "'%s' exists", path);
-		else
-			r = dw_write(path, d, false, false, err);
-		free(path);
-		if (r != 0)
+		if ((r = dw_write_new(ks, d, info, err)) != 0)
 			return r;
 		d->next++;
 		for (size_t i = 0; i < d->n; i++)

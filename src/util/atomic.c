@@ -185,6 +185,38 @@ atomic_file_commit(struct atomic_file *af, struct pgps_err *err)
 	return 0;
 }
 
+int
+atomic_file_commit_new(struct atomic_file *af, const char *path,
+    struct pgps_err *err)
+{
+	int r;
+
+	if (af->tmp == NULL || af->f == NULL || af->f == stdout) {
+		r = pgps_err_set(err, PGPS_EINTERNAL, "cannot write '%s' as "
+		    "a new file", path);
+		atomic_file_abort(af);
+		return r;
+	}
+	if (fflush(af->f) != 0 || ferror(af->f) ||
+	    fsync(fileno(af->f)) != 0) {
+		r = pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s",
+		    path, strerror(errno));
+		atomic_file_abort(af);
+		return r;
+	}
+	if (link(af->tmp, path) != 0) {
+		if (errno == EEXIST)
+			return 1;
+		r = pgps_err_set(err, PGPS_EIO, "cannot make '%s': %s", path,
+		    strerror(errno));
+		atomic_file_abort(af);
+		return r;
+	}
+	sync_dir(path);
+	atomic_file_abort(af);
+	return 0;
+}
+
 void
 atomic_file_abort(struct atomic_file *af)
 {

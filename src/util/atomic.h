@@ -37,6 +37,14 @@ int atomic_file_open(struct atomic_file *af, const char *path,
     struct pgps_err *err);
 /* Flushes, syncs and renames into place; af is released either way. */
 int atomic_file_commit(struct atomic_file *af, struct pgps_err *err);
+/*
+ * Syncs af and gives it the name path, in the same directory, which must
+ * not exist yet: link(2) never replaces a file, so two writers cannot
+ * take one name.  0 when done (af released), 1 when path exists (af kept,
+ * to try another name), or an error (af released).
+ */
+int atomic_file_commit_new(struct atomic_file *af, const char *path,
+    struct pgps_err *err);
 /* Removes the temporary file; the target is untouched. */
 void atomic_file_abort(struct atomic_file *af);
 

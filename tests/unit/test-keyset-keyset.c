@@ -251,8 +251,8 @@ static void
 test_dir(const char *dir)
 {
 	struct keyset_commit_info ci;
-	struct keyset *ks;
-	char d[1024], path[1100];
+	struct keyset *ks, *k2;
+	char d[1024], path[1400], f1[sizeof(ci.file)];
 	struct stat st;
 	FILE *f;
 	int rc;
@@ -277,6 +277,29 @@ test_dir(const char *dir)
 	    "dir: it holds only what changed");
 	ks = open_set(d, 0, &rc);
 	ok(has_key(ks, alice.fpr) && has_key(ks, bob.fpr), "dir: both read");
+	keyset_close(ks);
+
+	/* Two writers that both listed the directory: each keeps its file. */
+	ks = open_set(d, KEYSET_WRITE, &rc);
+	k2 = open_set(d, KEYSET_WRITE, &rc);
+	put(ks, &later);
+	put(k2, &revonly);
+	ok(commit(ks, &ci) == 0 && ci.committed, "dir: the first commits");
+	snprintf(f1, sizeof(f1), "%s", ci.file);
+	ok(commit(k2, &ci) == 0 && ci.committed, "dir: so does the second");
+	ok(strcmp(f1, ci.file) != 0, "dir: into another file (%s, %s)", f1,
+	    ci.file);
+	keyset_close(ks);
+	keyset_close(k2);
+	snprintf(path, sizeof(path), "%s/%s", d, f1);
+	ks = open_set(path, 0, &rc);
+	ok(rc == 0 && holds(ks, alice.fpr, &later),
+	    "dir: the first writer's file holds its key");
+	keyset_close(ks);
+	snprintf(path, sizeof(path), "%s/%s", d, ci.file);
+	ks = open_set(path, 0, &rc);
+	ok(rc == 0 && holds(ks, alice.fpr, &revonly),
+	    "dir: so does the second's");
 	keyset_close(ks);
 }
 
