@@ -238,6 +238,21 @@ bool store_has_secret_packet(const struct pgp_cert *c);
  */
 int store_normalise(struct buf *out, const struct pgp_cert *c,
     const struct pgp_limits *lim, bool *same, struct pgps_err *err);
+/* Makes commit (with its tree) the store's base. */
+void store_set_base(struct store *s, const git_oid *commit,
+    const git_oid *tree);
+/*
+ * Around a move of HEAD: a marker that tells the next writer to remove
+ * git lock files a killed run may have left.
+ */
+int store_ref_update_begin(struct store *s, struct pgps_err *err);
+void store_ref_update_end(struct store *s);
+/* Forgets the key ID table (rebuilt when needed). */
+void store_kid_drop(struct store *s);
+/* Loads the index of the base tree, reading as little as it can. */
+int store_index_ready(struct store *s, struct pgps_err *err);
+/* Writes the side index of tree (errors only cost a rebuild later). */
+void store_index_save(struct store *s, const git_oid *tree);
 /* Moves HEAD (or the branch it names) from the base commit to id. */
 int store_move_head(struct store *s, const git_oid *id, const char *why,
     struct pgps_err *err);

@@ -271,6 +271,18 @@ test_expect_success 'a deleted or stale index is rebuilt from the trees' '
 	test -s S/pgpsync/index
 '
 
+test_expect_success 'a store that is not there is an error, not an empty set' '
+	for cmd in "dump hashes" "dump stats" "dump merge -o m.pgp" \
+	    "dump import --to store:S" "diff store:S"; do
+		test_expect_code 2 pgpsync $cmd store:no/such/store \
+		    >out 2>err &&
+		grep -q "no store at .no/such/store" err || return 1
+	done &&
+	mkdir empty-dir &&
+	test_expect_code 2 pgpsync dump hashes store:empty-dir 2>err &&
+	grep -q "no store at .empty-dir" err
+'
+
 test_expect_success 'a second writer waits, then gives up naming the first' '
 	mkfifo fifo &&
 	{ pgpsync dump import --to store:L fifo >l.out 2>&1 & } &&
