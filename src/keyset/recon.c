@@ -393,10 +393,7 @@ keyset_recon_release(struct keyset_recon *r)
 bool
 keyset_sks_acceptable(const struct pgp_cert *c)
 {
-	if (c->flags & (PGP_CERT_SECRET | PGP_CERT_BARE_REVOCATION))
-		return false;
-	return c->has_primary && c->primary.version >= 2 &&
-	    c->primary.version <= 4;
+	return pgp_cert_sks_acceptable(c);
 }
 
 struct fetch {

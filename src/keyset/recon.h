@@ -88,9 +88,8 @@ void keyset_recon_release(struct keyset_recon *r);
 #define KEYSET_RECON_SLOW_S	30L
 
 /*
- * Whether SKS would store c as it is.  SKS refuses secret keys, bare
- * revocations and key versions other than 2 to 4 (and a v5 or v6 key
- * makes it drop a whole batch), so such certificates stay out of a set.
+ * Whether SKS would store c: pgp_cert_sks_acceptable(), SKS's key
+ * grammar; such certificates stay out of a set.
  */
 bool keyset_sks_acceptable(const struct pgp_cert *c);
 

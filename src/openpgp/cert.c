@@ -281,6 +281,40 @@ pgp_cert_sks_hash(const struct pgp_cert *c, struct digest *md5,
 	return 0;
 }
 
+bool
+pgp_cert_sks_acceptable(const struct pgp_cert *c)
+{
+	int part = 0;	/* 0: direct signatures, 1: user IDs, 2: subkeys */
+
+	if (!c->has_primary || (c->flags & (PGP_CERT_SECRET |
+	    PGP_CERT_BARE_REVOCATION)) != 0 ||
+	    c->pkts[0].tag != PGP_TAG_PUBLIC_KEY ||
+	    c->primary.version < 2 || c->primary.version > 4)
+		return false;
+	for (size_t i = 1; i < c->npkts; i++) {
+		switch (c->pkts[i].tag) {
+		case PGP_TAG_SIGNATURE:
+		case PGP_TAG_TRUST:
+			break;
+		case PGP_TAG_USER_ID:
+		case PGP_TAG_USER_ATTRIBUTE:
+			if (part > 1)
+				return false;
+			part = 1;
+			break;
+		case PGP_TAG_PUBLIC_SUBKEY:
+			/* A v3 key has user IDs only. */
+			if (c->primary.version != 4)
+				return false;
+			part = 2;
+			break;
+		default:
+			return false;
+		}
+	}
+	return true;
+}
+
 int
 pgp_cert_write(struct buf *out, const struct pgp_cert *c)
 {

@@ -165,6 +165,19 @@ void pgp_cert_release(struct pgp_cert *c);
 int pgp_cert_sks_hash(const struct pgp_cert *c, struct digest *md5,
     uint8_t out[16]);
 
+/*
+ * Whether SKS 1.1.6 stores c (in its canonical form, see
+ * pgp_cert_canonical()): a public primary key of version 2, 3 or 4, then
+ * signatures only, then user IDs and attributes each followed by
+ * signatures, then (v4 only) subkeys each followed by signatures -- the
+ * grammar of SKS's KeyMerge.key_to_pkey; trust packets aside.  Bare
+ * revocations, secret keys, v5 and v6 keys (one of which makes SKS drop
+ * a whole batch of keys), and certificates with any other packet (marker,
+ * padding, secret subkey) or with components out of that order are
+ * refused by SKS.
+ */
+bool pgp_cert_sks_acceptable(const struct pgp_cert *c);
+
 /* Writes the cert's packets (trust packets dropped) to out. */
 int pgp_cert_write(struct buf *out, const struct pgp_cert *c);
 

@@ -1215,6 +1215,78 @@ test_many_versions(void)
 	buf_release(&out);
 }
 
+/* What SKS stores: its key grammar (KeyMerge.key_to_pkey). */
+static void
+test_sks_acceptable(void)
+{
+	const struct pgp_packet *late[] = { P, Uorg, S0, K1, B1, Unet, Snet };
+	const struct pgp_packet *direct[] = { P, R20, Uorg, S0, K1, B1, K2,
+	    B2 };
+	const struct pgp_packet *nouids[] = { P, K1, B1 };
+	struct cert x, s;
+	struct buf b = BUF_INIT;
+
+	ok(pgp_cert_sks_acceptable(&alice.c) &&
+	    pgp_cert_sks_acceptable(&later.c) &&
+	    pgp_cert_sks_acceptable(&revoked.c) &&
+	    pgp_cert_sks_acceptable(&hagrid.c) &&
+	    pgp_cert_sks_acceptable(&nouid.c), "gpg's certificates");
+	cert_build(&x, direct, PGPS_ARRAY_SIZE(direct));
+	ok(pgp_cert_sks_acceptable(&x.c), "a direct signature, two subkeys");
+	cert_free(&x);
+	cert_build(&x, nouids, PGPS_ARRAY_SIZE(nouids));
+	ok(pgp_cert_sks_acceptable(&x.c), "no user ID");
+	cert_free(&x);
+	cert_build(&x, late, PGPS_ARRAY_SIZE(late));
+	ok(!pgp_cert_sks_acceptable(&x.c), "a user ID after a subkey");
+	cert_free(&x);
+
+	/* alice with a trust packet after each packet: SKS never sees them. */
+	for (size_t i = 0; i < alice.c.npkts; i++)
+		if (buf_add(&b, alice.c.pkts[i].raw,
+		    alice.c.pkts[i].rawlen) != 0 ||
+		    buf_add(&b, "\xb0\x02\x00\x00", 4) != 0)
+			exit(1);
+	cert_from_buf(&x, &b);
+	ok(pgp_cert_sks_acceptable(&x.c), "trust packets aside");
+	cert_free(&x);
+	/* ... but a marker packet is refused. */
+	if (buf_add(&b, alice.bytes.p, alice.bytes.len) != 0 ||
+	    buf_add(&b, "\xa8\x03PGP", 5) != 0)
+		exit(1);
+	cert_from_buf(&x, &b);
+	ok(x.c.npkts == 6 && !pgp_cert_sks_acceptable(&x.c),
+	    "a marker packet");
+	cert_free(&x);
+	buf_release(&b);
+
+	make_secret_sub(&s, true);
+	ok(!pgp_cert_sks_acceptable(&s.c), "a secret subkey");
+	cert_free(&s);
+
+	/* The primary key with version 5 and 6 (the body's first octet). */
+	for (uint8_t v = 5; v <= 6; v++) {
+		struct pgp_cert c = PGP_CERT_INIT;
+
+		c.has_primary = true;
+		c.primary.version = v;
+		c.pkts = alice.c.pkts;
+		c.npkts = alice.c.npkts;
+		ok(!pgp_cert_sks_acceptable(&c), "a v%u key", v);
+	}
+	{
+		struct pgp_cert c = alice.c;
+
+		c.primary.version = 3;
+		ok(!pgp_cert_sks_acceptable(&c), "a v3 key with a subkey");
+		c.npkts = 3;
+		ok(pgp_cert_sks_acceptable(&c), "a v3 key with a user ID");
+		c.has_primary = false;
+		c.flags = PGP_CERT_BARE_REVOCATION;
+		ok(!pgp_cert_sks_acceptable(&c), "a bare revocation");
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1236,6 +1308,7 @@ main(int argc, char **argv)
 	test_canonical();
 	test_secret_parts();
 	test_many_versions();
+	test_sks_acceptable();
 	cert_free(&alice);
 	cert_free(&later);
 	cert_free(&revoked);
