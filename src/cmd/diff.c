@@ -693,20 +693,63 @@ need_sks(struct side *sd, struct rec *r, struct scratch *s)
 }
 
 /*
+ * Merges the versions v[0..n) of one key (sorted by SKS hash) into out in
+ * one pass, however many there are; a version whose primary key packet
+ * differs from the first one's (a v3 key) is left out with a warning.
+ */
+static void
+merge_all(struct side *sd, struct rec *v, size_t n, struct buf *out,
+    struct digest *md5)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct buf *b = xcalloc(n, sizeof(*b));
+	struct pgp_cert *c = xcalloc(n, sizeof(*c));
+	const struct pgp_cert **p = xcalloc(n, sizeof(*p));
+	size_t np = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		buf_init(&b[k], 0);
+		c[k] = (struct pgp_cert)PGP_CERT_INIT;
+		if (k > 0 && memcmp(v[k].hash, v[k - 1].hash, 16) == 0)
+			continue;
+		fetch(sd, &v[k], &b[k], &c[k], md5);
+		if (np > 0 && c[k].has_primary && p[0]->has_primary &&
+		    pgp_packet_cmp(&c[k].pkts[0], &p[0]->pkts[0]) != 0) {
+			warn("'%s': a different primary key with the same "
+			    "fingerprint; one version left out", sd->spec);
+			continue;
+		}
+		p[np++] = &c[k];
+	}
+	buf_reset(out);
+	if (pgp_cert_merge_many(out, p, np, NULL, &err) != 0) {
+		warn("'%s': %s; the first version kept alone", sd->spec,
+		    err.msg);
+		if (buf_add(out, b[0].p, b[0].len) != 0)
+			die("out of memory");
+	}
+	for (size_t k = 0; k < n; k++) {
+		pgp_cert_release(&c[k]);
+		buf_release(&b[k]);
+	}
+	free(b);
+	free(c);
+	free(p);
+}
+
+/*
  * Several versions of one key in a set: replaces them by their merge
  * (kept in the temporary file), as a keyserver would hold them.
  */
 static void
 side_merge_versions(struct side *sd)
 {
-	struct pgp_cert a = PGP_CERT_INIT, b = PGP_CERT_INIT;
-	struct buf cur = BUF_INIT, other = BUF_INIT, out = BUF_INIT;
+	struct pgp_cert a = PGP_CERT_INIT;
+	struct buf cur = BUF_INIT;
 	struct scratch s;
 	size_t i = 0, n = 0;
 
 	buf_init(&cur, 0);
-	buf_init(&other, 0);
-	buf_init(&out, 0);
 	scratch_init(&s);
 	side_sort(sd, sd->fast ? rec_cmp_fast : rec_cmp_sks);
 	while (i < sd->n) {
@@ -735,26 +778,7 @@ side_merge_versions(struct side *sd)
 		}
 		m = sd->v[i];
 		if (versions > 1) {
-			fetch(sd, &sd->v[i], &cur, &a, s.md5);
-			for (size_t k = i + 1; k < j; k++) {
-				struct pgps_err err = PGPS_ERR_INIT;
-
-				if (memcmp(sd->v[k].hash, sd->v[k - 1].hash,
-				    16) == 0)
-					continue;
-				fetch(sd, &sd->v[k], &other, &b, s.md5);
-				if (pgp_cert_parse(&a, cur.p, cur.len, 0,
-				    &err) != 0)
-					die("%s", err.msg);
-				buf_reset(&out);
-				if (pgp_cert_merge(&out, &a, &b, NULL,
-				    &err) != 0) {
-					warn("'%s': %s; one version left out",
-					    sd->spec, err.msg);
-					continue;
-				}
-				buf_swap(&cur, &out);
-			}
+			merge_all(sd, sd->v + i, j - i, &cur, s.md5);
 			if (pgp_cert_parse(&a, cur.p, cur.len, 0, NULL) != 0 ||
 			    rec_key(&m, &a, s.md5, true) != 0)
 				die("cannot read a merged certificate");
@@ -772,10 +796,7 @@ side_merge_versions(struct side *sd)
 	sd->n = n;
 	scratch_release(&s);
 	buf_release(&cur);
-	buf_release(&other);
-	buf_release(&out);
 	pgp_cert_release(&a);
-	pgp_cert_release(&b);
 }
 
 static void

@@ -837,20 +837,40 @@ resolve_primary(struct fetch *f, struct key *k)
 	return true;
 }
 
-/* acc = merge(acc, b): versions of one certificate, or a bare revocation. */
+/*
+ * acc = the merge of acc and every answer of k taken but the first:
+ * versions of one certificate, or bare revocations, in one pass however
+ * many came.
+ */
 static int
-merge_into(struct buf *acc, const struct buf *b, struct pgps_err *err)
+merge_answers(struct buf *acc, const struct key *k, size_t first,
+    struct pgps_err *err)
 {
-	struct pgp_cert ca = PGP_CERT_INIT, cb = PGP_CERT_INIT;
+	struct pgp_cert *c = xcalloc(k->rk.cand.n + 1, sizeof(*c));
+	const struct pgp_cert **v = xcalloc(k->rk.cand.n + 1, sizeof(*v));
 	struct buf m = BUF_INIT;
+	size_t n = 0;
 	int r;
 
-	if ((r = pgp_cert_parse(&ca, acc->p, acc->len, 0, err)) == 0 &&
-	    (r = pgp_cert_parse(&cb, b->p, b->len, 0, err)) == 0 &&
-	    (r = pgp_cert_merge(&m, &ca, &cb, NULL, err)) == 0)
+	for (size_t i = 0; i <= k->rk.cand.n; i++)
+		c[i] = (struct pgp_cert)PGP_CERT_INIT;
+	r = pgp_cert_parse(&c[n], acc->p, acc->len, 0, err);
+	v[n++] = &c[0];
+	for (size_t i = 0; i < k->rk.cand.n && r == 0; i++) {
+		const struct buf *b = &k->rk.cand.items[i].data;
+
+		if (i == first || k->rk.cand.items[i].verdict == IMPORT_REFUSE)
+			continue;
+		r = pgp_cert_parse(&c[n], b->p, b->len, 0, err);
+		v[n] = &c[n];
+		n++;
+	}
+	if (r == 0 && (r = pgp_cert_merge_many(&m, v, n, NULL, err)) == 0)
 		buf_swap(acc, &m);
-	pgp_cert_release(&ca);
-	pgp_cert_release(&cb);
+	for (size_t i = 0; i <= k->rk.cand.n; i++)
+		pgp_cert_release(&c[i]);
+	free(c);
+	free(v);
 	buf_release(&m);
 	return r;
 }
@@ -927,15 +947,11 @@ decide(struct fetch *f, struct key *k)
 		goto cleanup;
 	} else if (buf_add(&inc, cur.p, cur.len) != 0)
 		die("out of memory");
-	for (i = 0; i < k->rk.cand.n; i++) {
-		if (i == first || k->rk.cand.items[i].verdict == IMPORT_REFUSE)
-			continue;
-		if (merge_into(&inc, &k->rk.cand.items[i].data, &err) != 0) {
-			snprintf(why, sizeof(why), "cannot merge the answers: "
-			    "%s", err.msg);
-			key_fail(k, R_REFUSED, why);
-			goto cleanup;
-		}
+	if (merge_answers(&inc, k, first, &err) != 0) {
+		snprintf(why, sizeof(why), "cannot merge the answers: %s",
+		    err.msg);
+		key_fail(k, R_REFUSED, why);
+		goto cleanup;
 	}
 	if (pgp_cert_parse(&c, inc.p, inc.len, 0, &err) != 0 ||
 	    update_prepare(&prep, &c, &f->lim, f->uflags, NULL, &err) != 0) {
