@@ -931,11 +931,13 @@ test_flood_speed(void)
 	struct cert c;
 	size_t nch;
 	double t, dt;
-#if defined(__SANITIZE_ADDRESS__)
-	const double limit = 5.0;	/* instrumented builds run slower */
-#else
-	const double limit = 1.0;
-#endif
+	/*
+	 * Not a benchmark (tests/bench is): a bound far above the linear
+	 * cost (well under a second here, even instrumented) and far below
+	 * a quadratic one (100,000^2 packet comparisons take minutes), so a
+	 * loaded machine cannot fail it and an O(N^2) walk still does.
+	 */
+	const double limit = 30.0;
 
 	make_flood(&c, n, 1720000000);
 	diag("flooded cert: %zu packets, %zu octets", c.c.npkts, c.bytes.len);
@@ -946,7 +948,7 @@ test_flood_speed(void)
 	    "filter 100,000 certifications");
 	dt = now() - t;
 	diag("filter: %.3f s", dt);
-	ok(dt < limit, "filter takes under %.0f s", limit);
+	ok(dt < limit, "filter takes under %.0f s (not quadratic)", limit);
 	is_int(rep.dropped_excess_sigs, n + 1 - 1000, "1000 kept");
 
 	buf_reset(&out);
@@ -957,7 +959,7 @@ test_flood_speed(void)
 	    "merge(later, flood) adds the 100,000 and equals the flood");
 	dt = now() - t;
 	diag("merge(later, flood): %.3f s", dt);
-	ok(dt < limit, "merge takes under %.0f s", limit);
+	ok(dt < limit, "merge takes under %.0f s (not quadratic)", limit);
 
 	buf_reset(&out);
 	t = now();
@@ -966,7 +968,7 @@ test_flood_speed(void)
 	    "merge(flood, flood) adds nothing");
 	dt = now() - t;
 	diag("merge(flood, flood): %.3f s", dt);
-	ok(dt < limit, "self-merge takes under %.0f s", limit);
+	ok(dt < limit, "self-merge takes under %.0f s (not quadratic)", limit);
 
 	t = now();
 	ok(pgp_cert_diff(&ch, &nch, &later.c, &c.c, NULL) == 0 && nch == n &&
@@ -975,7 +977,7 @@ test_flood_speed(void)
 	    "diff lists 100,000 certifications");
 	dt = now() - t;
 	diag("diff: %.3f s", dt);
-	ok(dt < limit, "diff takes under %.0f s", limit);
+	ok(dt < limit, "diff takes under %.0f s (not quadratic)", limit);
 	free(ch);
 
 	t = now();
@@ -983,7 +985,7 @@ test_flood_speed(void)
 	    !pgp_cert_contains(&later.c, &c.c), "contains, both ways");
 	dt = now() - t;
 	diag("contains x2: %.3f s", dt);
-	ok(dt < limit, "contains takes under %.0f s", limit);
+	ok(dt < limit, "contains takes under %.0f s (not quadratic)", limit);
 
 	buf_release(&out);
 	cert_free(&c);
