@@ -969,6 +969,40 @@ stage(struct store *s, const struct store_entry *e, size_t k, size_t sti,
  * Merges incoming into the current version cur of e's certificate, and
  * stages the result when it differs from cur.
  */
+/*
+ * A revocation without its key joins the stored copy old only when every
+ * signature in it is a key revocation that verifies by old's primary
+ * key: an issuer field is only a claim, and anyone can write one.
+ */
+static int
+bare_verifies(const struct pgp_cert *old, const struct pgp_cert *in,
+    const char *fpr, struct pgps_err *err)
+{
+	struct pgps_err e = PGPS_ERR_INIT;
+	struct pgp_sig_info si;
+
+	if (!old->has_primary || old->npkts == 0)
+		return pgps_err_set(err, PGPS_EFORMAT, "%s: the stored copy "
+		    "has no primary key", fpr);
+	for (size_t i = 0; i < in->npkts; i++) {
+		const struct pgp_packet *p = &in->pkts[i];
+
+		if (p->tag == PGP_TAG_TRUST || p->tag == PGP_TAG_MARKER)
+			continue;
+		if (p->tag != PGP_TAG_SIGNATURE ||
+		    pgp_sig_parse(&si, p->body, p->bodylen, NULL) != 0 ||
+		    si.type != PGP_SIG_KEY_REVOCATION)
+			return pgps_err_set(err, PGPS_EFORMAT, "%s: a bare "
+			    "signature that is not a key revocation", fpr);
+		if (pgp_sig_verify(p->body, p->bodylen, &old->pkts[0],
+		    &old->pkts[0], NULL, &e) != PGP_VERIFY_GOOD)
+			return pgps_err_set(err, PGPS_EFORMAT, "%s: a "
+			    "revocation that does not verify by this key (%s)",
+			    fpr, e.msg[0] != '\0' ? e.msg : "not verified");
+	}
+	return 0;
+}
+
 static int
 put_merge(struct store *s, struct store_entry *e,
     const struct store_entry *cur, size_t sti, const struct pgp_cert *in,
@@ -985,6 +1019,9 @@ put_merge(struct store *s, struct store_entry *e,
 	if (pgp_cert_parse(old, s->ob.p, s->ob.len, 0, err) != 0)
 		return pgps_err_prefix(err, PGPS_EIO, "%s: the stored copy is "
 		    "damaged", info->fpr);
+	if (!in->has_primary &&
+	    (r = bare_verifies(old, in, info->fpr, err)) != 0)
+		return r;
 	buf_reset(&s->mb);
 	if ((r = pgp_cert_merge(&s->mb, old, in, NULL, err)) != 0)
 		return pgps_err_prefix(err, r, "%s", info->fpr);

@@ -377,11 +377,14 @@ test_store(const char *dir)
 		return;
 	put(ks, &alice);
 	put(ks, &later);
+	put(ks, &forged);
 	put(ks, &bare);
-	is_int(ngot, 3, "store: a verdict for every put");
+	is_int(ngot, 4, "store: a verdict for every put");
 	is_int(got[0].result, KEYSET_NEW, "store: new");
 	is_int(got[1].result, KEYSET_CHANGED, "store: changed");
-	is_int(got[2].result, KEYSET_CHANGED, "store: the revocation joins");
+	is_int(got[2].result, KEYSET_REFUSED,
+	    "store: a revocation that does not verify is refused");
+	is_int(got[3].result, KEYSET_CHANGED, "store: the revocation joins");
 	ok(commit(ks, &ci) == 0 && ci.committed && strlen(ci.commit) == 40,
 	    "store: one commit");
 	keyset_close(ks);
