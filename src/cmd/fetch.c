@@ -604,6 +604,8 @@ load_named(struct fetch *f)
 	for (size_t i = 0; i < f->nkeys; i++)
 		if (f->keys[i].rk.kind == NET_QUERY_FPR)
 			pats[n++] = f->keys[i].rk.fpr;
+		else if (f->keys[i].rk.kind == NET_QUERY_KEYID)
+			pats[n++] = f->keys[i].name;
 	r = target_preload(f, pats, n);
 	free(pats);
 	return r;

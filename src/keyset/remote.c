@@ -16,6 +16,7 @@
 #include "net/net.h"
 #include "openpgp/openpgp.h"
 #include "util/digest.h"
+#include "util/hex.h"
 #include "util/span.h"
 
 /* At most this many addresses of one key are asked by WKD. */
@@ -143,23 +144,38 @@ note(struct remote *f, const char *fmt, ...)
 }
 
 /*
- * What k asks, for the import rules (keyset/import.h).  A fingerprint the
- * target holds as a primary key is "known": no subkey match counts, and a
- * bare revocation is checked against the target's copy of the key, parsed
- * into *c (released by the caller).
+ * What k asks, for the import rules (keyset/import.h).  A fingerprint or
+ * key ID the target holds as a primary key is "known": no subkey match
+ * counts, and a bare revocation is checked against the target's copy of
+ * the key, parsed into *c (released by the caller).
  */
 void
 remote_query(const struct remote *f, const struct remote_key *k,
     struct import_query *q, struct pgp_cert *c, struct buf *copy)
 {
+	char hex[2 * PGP_FPR_MAX + 1];
+
 	memset(q, 0, sizeof(*q));
 	q->kind = k->kind == NET_QUERY_EMAIL ? IMPORT_BY_EMAIL :
 	    k->kind == NET_QUERY_KEYID ? IMPORT_BY_KEY_ID : IMPORT_BY_FPR;
 	memcpy(q->id, k->id, k->idlen);
 	q->idlen = k->idlen;
 	q->email = k->email;
-	if (k->kind == NET_QUERY_FPR && f->o.held != NULL &&
-	    f->o.held(k->fpr, copy, f->o.arg)) {
+	if (f->o.held == NULL || (k->kind != NET_QUERY_FPR &&
+	    k->kind != NET_QUERY_KEYID) || k->idlen == 0)
+		return;
+	if (k->kind == NET_QUERY_KEYID) {
+		/* The set looks up key IDs too; the answer must be primary. */
+		hex_encode_upper(hex, k->id, k->idlen);
+		if (!f->o.held(hex, copy, f->o.arg) ||
+		    pgp_cert_parse(c, copy->p, copy->len, 0, NULL) != 0 ||
+		    !c->has_primary ||
+		    memcmp(c->primary.keyid, k->id, sizeof(c->primary.keyid)) !=
+		    0)
+			return;
+		q->known_primary = true;
+		q->known = &c->pkts[0];
+	} else if (f->o.held(k->fpr, copy, f->o.arg)) {
 		q->known_primary = true;
 		if (pgp_cert_parse(c, copy->p, copy->len, 0, NULL) == 0 &&
 		    c->has_primary)
@@ -355,6 +371,17 @@ key_done(struct remote *f)
 	feed(f);
 }
 
+/* Whether k has an answer so far that is not a subkey match. */
+static bool
+primary_match(const struct remote_key *k)
+{
+	for (size_t i = 0; i < k->cand.n; i++)
+		if (k->cand.items[i].verdict != IMPORT_REFUSE &&
+		    k->cand.items[i].match != IMPORT_MATCH_SUBKEY)
+			return true;
+	return false;
+}
+
 static int
 lookup_done(struct net_result *res, void *arg)
 {
@@ -364,6 +391,7 @@ lookup_done(struct net_result *res, void *arg)
 	const char *src;
 	char why[600];
 	bool next = false;
+	size_t kept;
 	int server;
 
 	f->requests += res->attempts;
@@ -373,8 +401,12 @@ lookup_done(struct net_result *res, void *arg)
 	if (l->email == NULL)
 		r_set_str(&k->last_server, src);
 	if (res->code == 0) {
-		if (take_answer(f, k, res->body->p, res->body->len, src, why,
-		    sizeof(why)) == 0) {
+		if ((kept = take_answer(f, k, res->body->p, res->body->len, src,
+		    why, sizeof(why))) > 0 && l->email == NULL &&
+		    !primary_match(k))
+			/* A primary match on a later server wins (rule 5). */
+			next = true;
+		else if (kept == 0) {
 			if (l->email == NULL) {
 				k->mismatches++;
 				note_why(k, why);

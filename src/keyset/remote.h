@@ -71,8 +71,9 @@ struct remote_opts {
 	unsigned long	 rate;		/* lookups started per second; 0 */
 	/*
 	 * Appends the key set's copy of the certificate whose primary key
-	 * is fpr to out; false when it holds none.  Tells the import rules which fingerprints are primary
-	 * keys held, gives a bare revocation its key to verify against,
+	 * is fpr (a fingerprint, or 16 hex digits of a key ID) to out;
+	 * false when it holds none.  Tells the import rules which
+	 * fingerprints and key IDs are primary keys held, gives a bare revocation its key to verify against,
 	 * and, with wkd, the addresses to ask.
 	 */
 	bool		(*held)(const char *fpr, struct buf *out, void *arg);

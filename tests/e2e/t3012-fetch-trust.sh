@@ -20,6 +20,7 @@ fpr_of() {
 }
 ALICE=$(fpr_of "$C/alice.pgp")
 BOB=$(fpr_of "$C/bob.pgp")
+ALICE_KEYID=$(printf %s "$ALICE" | tail -c 16)
 LOOKUP=/pks/lookup?op=get\&options=mr\&search=0x
 
 # The attacker's certificate: Bob's key and user ID, then Alice's primary
@@ -42,15 +43,18 @@ mkdir hkp || exit 1
 reply() {
 	_n=$1
 	shift
+	cat "$@" >"hkp/$_n.bin" &&
+	gpg --batch --enarmor <"hkp/$_n.bin" >"hkp/$_n.asc" &&
 	printf 'HTTP/1.1 200 OK\r\nContent-Type: application/pgp-keys\r\n\r\n' \
 	    >"hkp/$_n" &&
-	cat "$@" | gpg --enarmor | sed 's/ARMORED FILE/PUBLIC KEY BLOCK/' |
-	    grep -v "^Comment:" >>"hkp/$_n"
+	sed -e 's/ARMORED FILE/PUBLIC KEY BLOCK/' -e '/^Comment:/d' \
+	    "hkp/$_n.asc" >>"hkp/$_n" &&
+	grep -q '^-----END PGP PUBLIC KEY BLOCK-----' "hkp/$_n"
 }
-reply victim-first.http "$C/alice-revoked.pgp" attacker.pgp
-reply attacker-first.http attacker.pgp "$C/alice-revoked.pgp"
-reply attacker-only.http attacker.pgp
-reply forged.http forged.pgp
+reply victim-first.http "$C/alice-revoked.pgp" attacker.pgp &&
+reply attacker-first.http attacker.pgp "$C/alice-revoked.pgp" &&
+reply attacker-only.http attacker.pgp &&
+reply forged.http forged.pgp || exit 1
 : >hkp/routes
 
 start_hkpd() {
@@ -89,12 +93,28 @@ newhome() {
 		gpg --homedir "$H" --batch --quiet --import "$@" 2>/dev/null
 	fi
 }
-revoked() {
-	gpg --homedir "$1" --with-colons --list-keys "$ALICE" 2>/dev/null |
-	    grep -q "^pub:r:"
+# keys HOME: the fingerprints of every key in HOME's keyring, into keys.
+keys() {
+	gpg --homedir "$1" --with-colons --list-keys >keys.colons 2>/dev/null &&
+	    awk -F: '/^fpr:/ { print $10 }' keys.colons >keys
 }
-has_bob() {
-	gpg --homedir "$1" --with-colons --list-keys "$BOB" >/dev/null 2>&1
+# holds HOME FPR, lacks HOME FPR: whether HOME has the key FPR; both fail
+# when gpg cannot list the keyring.
+holds() {
+	keys "$1" && grep -qx "$2" keys
+}
+lacks() {
+	keys "$1" && ! grep -qx "$2" keys
+}
+# revoked HOME, live HOME: Alice's key is there, revoked or not.
+revoked() {
+	keys "$1" && grep -q "^pub:r:[^:]*:[^:]*:$ALICE_KEYID:" keys.colons
+}
+live() {
+	keys "$1" && grep -q "^pub:[^r:]*:[^:]*:[^:]*:$ALICE_KEYID:" keys.colons
+}
+no_bob() {
+	lacks "$1" "$BOB"
 }
 
 for s in VFIRST AFIRST; do
@@ -104,7 +124,7 @@ for s in VFIRST AFIRST; do
 		pgpsync fetch --homedir "$H" -k "hkp://$url" >out 2>err &&
 		grep -q "^updated $ALICE (.*+1 revocation" out &&
 		revoked "$H" &&
-		! has_bob "$H" &&
+		no_bob "$H" &&
 		grep -q "refused $BOB from .*only as a subkey" err
 	'
 done
@@ -113,8 +133,8 @@ test_expect_success 'refresh: the attacker alone brings nothing' '
 	newhome alone "$C/alice.pgp" &&
 	test_expect_code 3 pgpsync fetch --homedir "$H" -k "hkp://$AONLY" \
 	    "$ALICE" >out 2>err &&
-	! has_bob "$H" &&
-	! revoked "$H" &&
+	no_bob "$H" &&
+	live "$H" &&
 	grep -q "$ALICE.*refused:.*($BOB).*only as a subkey" err
 '
 
@@ -122,7 +142,7 @@ test_expect_success 'a fingerprint not in the keyring: an unbound subkey is no a
 	newhome unbound &&
 	test_expect_code 3 pgpsync fetch --homedir "$H" -k "hkp://$AONLY" \
 	    "$ALICE" >out 2>err &&
-	! has_bob "$H" &&
+	no_bob "$H" &&
 	grep -q "binding does not verify" err
 '
 
@@ -131,7 +151,7 @@ test_expect_success 'a fingerprint not in the keyring: the primary match wins' '
 	pgpsync fetch --homedir "$H" -k "hkp://$AFIRST" "$ALICE" >out 2>err &&
 	grep -q "^new $ALICE" out &&
 	revoked "$H" &&
-	! has_bob "$H"
+	no_bob "$H"
 '
 
 test_expect_success 'a key set file: the victim wins, the attacker is not written' '
@@ -150,6 +170,71 @@ test_expect_success 'a forged bare revocation is refused, the file unchanged' '
 	    -k "hkp://$FORGED" >out 2>err &&
 	cmp ring2.pgp "$C/alice.pgp" &&
 	grep -q "does not verify" err
+'
+
+# A subkey match whose binding really verifies: the attacker binds the
+# victim's primary key as a signing subkey of his own certificate.  (A
+# real attacker signs the binding with his own key alone; here gpg makes
+# it, from the victim's secret key in the same home.)
+G=$HOMES/mk
+mkdir -m 700 "$G" &&
+gpg --homedir "$G" --batch --passphrase '' \
+    --faked-system-time '20250101T000000!' \
+    --quick-gen-key 'Attacker <victim@example.org>' ed25519 sign,cert never \
+    2>/dev/null &&
+gpg --homedir "$G" --batch --passphrase '' \
+    --faked-system-time '20260101T000000!' \
+    --quick-gen-key 'Victim <victim@example.org>' ed25519 sign,cert never \
+    2>/dev/null &&
+gpg --homedir "$G" --with-colons --with-keygrip --list-secret-keys \
+    >mk.colons 2>/dev/null || exit 1
+ATT=$(awk -F: '/^fpr:/ { print $10; exit }' mk.colons)
+VIC=$(awk -F: '/^fpr:/ { n++ } n == 2 && /^fpr:/ { print $10; exit }' \
+    mk.colons)
+GRIP=$(awk -F: '/^grp:/ { n++ } n == 2 && /^grp:/ { print $10; exit }' \
+    mk.colons)
+VICID=$(printf %s "$VIC" | tail -c 16)
+# (Before the binding: gpg would export the attacker's too, by subkey.)
+gpg --homedir "$G" --export "$VIC" >victim.pgp || exit 1
+printf 'addkey\n13\n%s\nQ\n0\nsave\n' "$GRIP" |
+    gpg --homedir "$G" --batch --expert --pinentry-mode loopback \
+    --passphrase '' --faked-system-time '20260101T000000!' \
+    --command-fd 0 --edit-key "$ATT" >/dev/null 2>&1
+gpg --homedir "$G" --export "$ATT" >bound.pgp &&
+test "$(fpr_of victim.pgp)" = "$VIC" &&
+test "$(gpg --with-colons --import-options show-only --import victim.pgp \
+    2>/dev/null | grep -c '^pub:')" = 1 &&
+gpg --homedir "$G" --with-colons --list-keys "$ATT" 2>/dev/null |
+    grep -q "^fpr:::::::::$VIC:" || exit 1
+reply bound.http bound.pgp &&
+reply victim.http victim.pgp || exit 1
+start_hkpd BOUND "GET $LOOKUP$VIC file bound.http" \
+    "GET $LOOKUP$VICID file bound.http"
+start_hkpd VICTIM "GET $LOOKUP$VIC file victim.http"
+
+test_expect_success 'a bound subkey match on one server loses to the primary match on the next' '
+	newhome across &&
+	pgpsync fetch --homedir "$H" -k "hkp://$BOUND" -k "hkp://$VICTIM" \
+	    "$VIC" >out 2>err &&
+	grep -q "^new $VIC" out &&
+	holds "$H" "$VIC" &&
+	lacks "$H" "$ATT"
+'
+
+test_expect_success 'a bound subkey match alone answers a fingerprint not held' '
+	newhome bysub &&
+	pgpsync fetch --homedir "$H" -k "hkp://$BOUND" "$VIC" >out 2>err &&
+	grep -q "^new $ATT" out &&
+	holds "$H" "$ATT"
+'
+
+test_expect_success 'a key ID of a key held: a bound subkey match is refused' '
+	newhome keyid victim.pgp &&
+	test_expect_code 3 pgpsync fetch --homedir "$H" -k "hkp://$BOUND" \
+	    "$VICID" >out 2>err &&
+	lacks "$H" "$ATT" &&
+	holds "$H" "$VIC" &&
+	grep -q "refused:.*($ATT).*only as a subkey" err
 '
 
 test_done
