@@ -137,7 +137,7 @@ import_judge(struct import_item *out, const struct import_query *q,
 		if (q->known_primary)
 			break;
 		pgps_err_clear(&err);
-		if ((v = pgp_cert_subkey_bound(c, i, &err)) ==
+		if ((v = pgp_cert_subkey_bound(c, i, true, &err)) ==
 		    PGP_VERIFY_GOOD) {
 			out->match = IMPORT_MATCH_SUBKEY;
 			out->verdict = IMPORT_ACCEPT;

@@ -22,8 +22,13 @@
  *     is not a primary key the caller holds (known_primary false, e.g. a
  *     fingerprint named by the user that is not in the keyring); else it
  *     is refused (NOT_PRIMARY).  Even then the subkey's binding signature
- *     must verify (pgp_cert_subkey_bound(): by the primary key, and for a
- *     signing subkey the primary key binding by the subkey); "not
+ *     must verify by the primary key AND carry a primary key binding
+ *     (0x19) made by the matched subkey, whatever key flags the binding
+ *     claims (pgp_cert_subkey_bound() with owned): only the subkey's
+ *     owner can show that the subkey belongs to this certificate, since
+ *     anyone can bind anyone's key to their own.  A subkey whose
+ *     algorithm cannot sign (ECDH, ElGamal, X25519, ...) therefore never
+ *     answers a lookup by subkey: ask for its primary key instead.  "Not
  *     verified" counts as not bound (UNBOUND).
  *  5. A primary match always wins over a subkey match: once any
  *     certificate answers with its primary key, those that answered with

@@ -395,12 +395,15 @@ enum pgp_verify pgp_sig_verify(const uint8_t *sig, size_t siglen,
  * by the primary key and, when that binding makes the subkey
  * signing-capable (key flags, or without them a signing algorithm), the
  * primary key binding (0x19) embedded in it verifies by the subkey.
+ * With owned, the 0x19 is demanded whatever the binding says, so that
+ * the subkey's owner is shown to have consented to the binding; a subkey
+ * whose algorithm cannot sign is then never bound.
  * GOOD when one binding does; else UNKNOWN when one could not be checked;
  * else BAD (err names the first failure).  At most 32 bindings are
  * tried.
  */
 enum pgp_verify pgp_cert_subkey_bound(const struct pgp_cert *c, size_t pkt,
-    struct pgps_err *err);
+    bool owned, struct pgps_err *err);
 
 /*
  * Whether c's primary key signed itself: a direct-key signature or key

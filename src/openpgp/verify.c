@@ -693,6 +693,14 @@ pgp_sig_verify(const uint8_t *sig, size_t siglen,
 	return vsig_verify(&s, signer, primary, comp, err);
 }
 
+/* Whether a key of public-key algorithm algo can sign at all. */
+static bool
+algo_can_sign(uint8_t algo)
+{
+	return algo != 2 && algo != 16 && algo != 18 && algo != 20 &&
+	    algo != 25 && algo != 26;
+}
+
 /* Whether subkey sub may sign, by the key flags of binding s. */
 static bool
 binding_says_sign(const struct vsig *s, const struct pgp_packet *sub)
@@ -704,8 +712,7 @@ binding_says_sign(const struct vsig *s, const struct pgp_packet *sub)
 		return f.len > 0 && (f.p[0] & KEY_FLAG_SIGN) != 0;
 	/* No key flags: whatever the algorithm can do. */
 	return vkey_parse(&k, sub->body, sub->bodylen) != 0 ||
-	    (k.algo != 2 && k.algo != 16 && k.algo != 18 && k.algo != 25 &&
-	    k.algo != 26);
+	    algo_can_sign(k.algo);
 }
 
 /* The better of two outcomes: good, then not verified, then bad. */
@@ -722,20 +729,32 @@ verify_best(enum pgp_verify a, enum pgp_verify b)
 /* One binding signature s of subkey sub (see pgp_cert_subkey_bound()). */
 static enum pgp_verify
 binding_verify(const struct vsig *s, const struct pgp_packet *primary,
-    const struct pgp_packet *sub, struct pgps_err *err)
+    const struct pgp_packet *sub, bool owned, struct pgps_err *err)
 {
 	struct span emb;
 	struct vsig back;
+	struct vkey k;
 	enum pgp_verify v;
+	char tmp[16];
 	int r;
 
 	if ((v = vsig_verify(s, primary, primary, sub, err)) !=
-	    PGP_VERIFY_GOOD || !binding_says_sign(s, sub))
+	    PGP_VERIFY_GOOD || (!owned && !binding_says_sign(s, sub)))
 		return v;
-	/* A signing subkey must sign the primary key back (0x19). */
+	/*
+	 * A signing subkey must sign the primary key back (0x19); so must
+	 * any subkey whose owner's consent is asked for (owned), and one
+	 * that cannot sign never gives it.
+	 */
+	if (owned && vkey_parse(&k, sub->body, sub->bodylen) == 0 &&
+	    !algo_can_sign(k.algo)) {
+		pgps_err_set(err, PGPS_EFORMAT, "a %s subkey cannot sign a "
+		    "primary key binding", pgp_algo_name(k.algo, tmp));
+		return PGP_VERIFY_BAD;
+	}
 	if ((r = vsig_subpkt(s, SUBPKT_EMBEDDED_SIG, false, &emb)) != 0) {
-		pgps_err_set(err, PGPS_EFORMAT, "signing subkey without "
-		    "a primary key binding signature");
+		pgps_err_set(err, PGPS_EFORMAT, "%s without a primary key "
+		    "binding signature", owned ? "subkey" : "signing subkey");
 		return PGP_VERIFY_BAD;
 	}
 	if ((r = vsig_parse(&back, emb.p, emb.len)) != 0) {
@@ -759,7 +778,7 @@ binding_verify(const struct vsig *s, const struct pgp_packet *primary,
 #define VERIFY_MAX_TRIES	32
 
 enum pgp_verify
-pgp_cert_subkey_bound(const struct pgp_cert *c, size_t pkt,
+pgp_cert_subkey_bound(const struct pgp_cert *c, size_t pkt, bool owned,
     struct pgps_err *err)
 {
 	const struct pgp_packet *primary, *sub;
@@ -790,7 +809,8 @@ pgp_cert_subkey_bound(const struct pgp_cert *c, size_t pkt,
 			continue;
 		tries++;
 		pgps_err_clear(&e);
-		best = verify_best(best, binding_verify(&s, primary, sub, &e));
+		best = verify_best(best, binding_verify(&s, primary, sub,
+		    owned, &e));
 		if (best == PGP_VERIFY_GOOD)
 			return best;
 		if (first.code == 0)

@@ -242,7 +242,7 @@ atk_cert(struct buf *out, const struct loaded *victim, enum atk_binding how)
 
 /* --- helpers ------------------------------------------------------------ */
 
-static struct loaded alice, alice_rev, bob;
+static struct loaded alice, alice_rev, bob, p256;
 static char alice_fpr[2 * PGP_FPR_MAX + 1], atk_fpr[2 * PGP_FPR_MAX + 1];
 
 static void
@@ -305,7 +305,7 @@ static void
 test_attacker_alone(void)
 {
 	static const char *const names[] = { "unbound", "copied binding",
-	    "attacker-signed binding" };
+	    "attacker-signed binding, encryption flags" };
 	struct import_set s = IMPORT_SET_INIT;
 	struct import_query q;
 	struct buf b = BUF_INIT;
@@ -321,19 +321,15 @@ test_attacker_alone(void)
 		    "is named");
 		import_set_release(&s);
 
+		/*
+		 * A binding the attacker signed verifies, but without a
+		 * back-signature by the victim's key it proves nothing.
+		 */
 		query_fpr(&q, &alice, false);
-		if (how == ATK_SIGNED) {
-			is_int(run(&s, &q, &b), 1, "lookup by subkey, "
-			    "validly bound: taken");
-			is_int(item(&s, 0)->match, IMPORT_MATCH_SUBKEY,
-			    "... as a subkey match");
-		} else {
-			is_int(run(&s, &q, &b), 0, "lookup by subkey, %s: "
-			    "nothing taken", names[how]);
-			is_int(item(&s, 0)->reason, IMPORT_R_UNBOUND,
-			    "... the binding does not verify (%s)",
-			    item(&s, 0)->why);
-		}
+		is_int(run(&s, &q, &b), 0, "lookup by subkey, %s: "
+		    "nothing taken", names[how]);
+		is_int(item(&s, 0)->reason, IMPORT_R_UNBOUND,
+		    "... not bound (%s)", item(&s, 0)->why);
 		import_set_release(&s);
 		buf_reset(&b);
 	}
@@ -365,8 +361,7 @@ test_primary_wins(void)
 			is_int(item(&s, order == 0 ? 0 : 1)->data.len,
 			    alice_rev.len, "... with its revocation");
 			is_int(item(&s, order == 0 ? 1 : 0)->reason,
-			    known ? IMPORT_R_NOT_PRIMARY :
-			    IMPORT_R_PRIMARY_WINS,
+			    known ? IMPORT_R_NOT_PRIMARY : IMPORT_R_UNBOUND,
 			    "... the attacker's refused: %s",
 			    item(&s, order == 0 ? 1 : 0)->why);
 			import_set_release(&s);
@@ -381,8 +376,8 @@ test_primary_wins(void)
 	import_set_add_answer(&s, &q, b.p, b.len, "hkp://good");
 	is_int(import_set_resolve(&s, &q), 1, "two answers: one taken");
 	is_str(import_set_primary(&s), alice_fpr, "... the victim's");
-	is_int(item(&s, 0)->reason, IMPORT_R_PRIMARY_WINS,
-	    "... the attacker's refused");
+	is_int(item(&s, 0)->reason, IMPORT_R_UNBOUND,
+	    "... the attacker's refused (%s)", item(&s, 0)->why);
 	is_str(item(&s, 0)->source, "hkp://evil", "... and its source "
 	    "named");
 	import_set_release(&s);
@@ -391,37 +386,84 @@ test_primary_wins(void)
 }
 
 /* A legitimate lookup by subkey: Alice's encryption subkey. */
+/* A lookup of the fingerprint of subkey n of l. */
+static void
+query_subkey(struct import_query *q, const struct loaded *l, int n)
+{
+	const struct pgp_packet *p = &l->c.pkts[nth(&l->c,
+	    PGP_TAG_PUBLIC_SUBKEY, n)];
+	struct pgp_key_info ki;
+
+	if (pgp_key_info_parse(&ki, p->body, p->bodylen, NULL) != 0)
+		exit(1);
+	memset(q, 0, sizeof(*q));
+	q->kind = IMPORT_BY_FPR;
+	memcpy(q->id, ki.fpr, ki.fprlen);
+	q->idlen = ki.fprlen;
+}
+
 static void
 test_subkey_lookup(void)
 {
 	struct import_set s = IMPORT_SET_INIT;
 	struct import_query q;
-	struct pgp_key_info ki;
 	struct buf b = BUF_INIT;
-	const struct pgp_packet *p = &alice.c.pkts[nth(&alice.c,
+	char fpr[2 * PGP_FPR_MAX + 1];
+	const struct pgp_packet *p = &p256.c.pkts[nth(&p256.c,
 	    PGP_TAG_PUBLIC_SUBKEY, 0)];
 
-	pgp_key_info_parse(&ki, p->body, p->bodylen, NULL);
-	memset(&q, 0, sizeof(q));
-	q.kind = IMPORT_BY_FPR;
-	memcpy(q.id, ki.fpr, ki.fprlen);
-	q.idlen = ki.fprlen;
-	put_all(&b, &alice);
-	is_int(run(&s, &q, &b), 1, "rule 4: a bound subkey answers a lookup "
-	    "by subkey");
+	pgp_key_fpr_hex(fpr, &p256.c.primary);
+	query_subkey(&q, &p256, 0);
+	put_all(&b, &p256);
+	is_int(run(&s, &q, &b), 1, "rule 4: a signing subkey bound with "
+	    "its back-signature answers a lookup by subkey");
 	is_int(item(&s, 0)->match, IMPORT_MATCH_SUBKEY, "... as a subkey");
-	is_str(import_set_primary(&s), alice_fpr, "... Alice's key");
+	is_str(import_set_primary(&s), fpr, "... its certificate");
 	import_set_release(&s);
 
-	/* The same subkey bound (by the attacker) to two keys: ambiguous. */
+	/*
+	 * The attacker binds the same (signing-capable) subkey to their own
+	 * key, with encryption flags: the binding verifies, but the subkey
+	 * never signed the attacker's key back.
+	 */
 	put_raw(&b, PGP_TAG_PUBLIC_KEY, atk_body, sizeof(atk_body));
 	put_raw(&b, PGP_TAG_PUBLIC_SUBKEY, p->body, p->bodylen);
 	atk_sign(&b, PGP_SIG_SUBKEY_BINDING, PGP_TAG_PUBLIC_SUBKEY, p->body,
 	    p->bodylen);
-	is_int(run(&s, &q, &b), 0, "rule 9: one subkey bound to two keys: "
-	    "nothing taken");
-	is_int(item(&s, 0)->reason, IMPORT_R_AMBIGUOUS, "... ambiguous");
-	is_int(item(&s, 1)->reason, IMPORT_R_AMBIGUOUS, "... both");
+	is_int(run(&s, &q, &b), 1, "the same subkey also bound by another "
+	    "key without a back-signature: only the real one taken");
+	is_str(import_set_primary(&s), fpr, "... the real one");
+	is_int(item(&s, 1)->reason, IMPORT_R_UNBOUND, "... the other "
+	    "refused as not bound (%s)", item(&s, 1)->why);
+	import_set_release(&s);
+	buf_reset(&b);
+
+	/* The attacker's certificate alone. */
+	put_raw(&b, PGP_TAG_PUBLIC_KEY, atk_body, sizeof(atk_body));
+	put_raw(&b, PGP_TAG_PUBLIC_SUBKEY, p->body, p->bodylen);
+	atk_sign(&b, PGP_SIG_SUBKEY_BINDING, PGP_TAG_PUBLIC_SUBKEY, p->body,
+	    p->bodylen);
+	is_int(run(&s, &q, &b), 0, "alone: nothing taken");
+	is_int(item(&s, 0)->reason, IMPORT_R_UNBOUND, "... not bound");
+	import_set_release(&s);
+	buf_reset(&b);
+
+	/* Encryption-only subkeys cannot sign back: never by subkey. */
+	query_subkey(&q, &p256, 1);
+	put_all(&b, &p256);
+	is_int(run(&s, &q, &b), 0, "an ECDH subkey, validly bound: not "
+	    "taken by subkey");
+	is_int(item(&s, 0)->reason, IMPORT_R_UNBOUND, "... as not bound "
+	    "(%s)", item(&s, 0)->why);
+	import_set_release(&s);
+	buf_reset(&b);
+
+	query_subkey(&q, &alice, 0);
+	put_all(&b, &alice);
+	is_int(run(&s, &q, &b), 0, "Alice's encryption subkey: not taken "
+	    "by subkey");
+	is_int(item(&s, 0)->reason, IMPORT_R_UNBOUND, "... as not bound "
+	    "(%s)", item(&s, 0)->why);
 	import_set_release(&s);
 	buf_release(&b);
 }
@@ -647,6 +689,7 @@ main(int argc, char **argv)
 	load(&alice, "certs/alice.pgp");
 	load(&alice_rev, "certs/alice-revoked.pgp");
 	load(&bob, "certs/bob.pgp");
+	load(&p256, "trust/p256.pgp");
 	k = &alice.c.primary;
 	pgp_key_fpr_hex(alice_fpr, k);
 	pgp_key_fpr_hex(atk_fpr, &atk_info);
@@ -664,6 +707,7 @@ main(int argc, char **argv)
 	unload(&alice);
 	unload(&alice_rev);
 	unload(&bob);
+	unload(&p256);
 	EVP_PKEY_free(atk);
 	return done_testing();
 }

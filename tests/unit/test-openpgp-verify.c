@@ -88,7 +88,8 @@ all_good(const char *rel, size_t want_subkeys)
 	for (size_t i = 0; i < n; i++) {
 		pgps_err_clear(&err);
 		is_int(pgp_cert_subkey_bound(&l.c,
-		    nth(&l.c, PGP_TAG_PUBLIC_SUBKEY, (int)i), &err),
+		    nth(&l.c, PGP_TAG_PUBLIC_SUBKEY, (int)i), false,
+		    &err),
 		    PGP_VERIFY_GOOD, "%s: subkey %zu bound (%s)", rel, i,
 		    err.msg);
 	}
@@ -150,8 +151,9 @@ test_flipped(void)
 	sub = nth(&l.c, PGP_TAG_PUBLIC_SUBKEY, 1);
 	unload(&l);
 	load_flipped(&l, "trust/rsa.pgp", sub + 1, -1, 0x01);
-	is_int(pgp_cert_subkey_bound(&l.c, sub, &err), PGP_VERIFY_BAD,
-	    "RSA binding with a flipped bit: bad (%s)", err.msg);
+	is_int(pgp_cert_subkey_bound(&l.c, sub, false, &err),
+	    PGP_VERIFY_BAD, "RSA binding with a flipped bit: bad (%s)",
+	    err.msg);
 	unload(&l);
 
 	/* An octet of the ECDSA signing subkey: the binding no longer fits. */
@@ -160,8 +162,9 @@ test_flipped(void)
 	unload(&l);
 	load_flipped(&l, "trust/p256.pgp", sub, -5, 0x40);
 	pgps_err_clear(&err);
-	is_int(pgp_cert_subkey_bound(&l.c, sub, &err), PGP_VERIFY_BAD,
-	    "ECDSA subkey changed after binding: bad (%s)", err.msg);
+	is_int(pgp_cert_subkey_bound(&l.c, sub, false, &err),
+	    PGP_VERIFY_BAD, "ECDSA subkey changed after binding: bad (%s)",
+	    err.msg);
 	unload(&l);
 
 	/* The last octet of the Ed25519 binding's s (algorithm 22). */
@@ -170,8 +173,9 @@ test_flipped(void)
 	unload(&l);
 	load_flipped(&l, "certs/alice.pgp", sub + 1, -1, 0x01);
 	pgps_err_clear(&err);
-	is_int(pgp_cert_subkey_bound(&l.c, sub, &err), PGP_VERIFY_BAD,
-	    "Ed25519 binding with a flipped bit: bad (%s)", err.msg);
+	is_int(pgp_cert_subkey_bound(&l.c, sub, false, &err),
+	    PGP_VERIFY_BAD, "Ed25519 binding with a flipped bit: bad (%s)",
+	    err.msg);
 	unload(&l);
 
 	/* v6: the last octet of the binding (algorithm 27, salted). */
@@ -180,14 +184,14 @@ test_flipped(void)
 	unload(&l);
 	load_flipped(&l, "packets/v6-rfc9580.bin", sub + 1, -1, 0x01);
 	pgps_err_clear(&err);
-	is_int(pgp_cert_subkey_bound(&l.c, sub, &err), PGP_VERIFY_BAD,
-	    "v6 binding with a flipped bit: bad (%s)", err.msg);
+	is_int(pgp_cert_subkey_bound(&l.c, sub, false, &err),
+	    PGP_VERIFY_BAD, "v6 binding with a flipped bit: bad (%s)", err.msg);
 	unload(&l);
 	/* ... and one octet of its salt */
 	load_flipped(&l, "packets/v6-rfc9580.bin", sub + 1, 12, 0x01);
 	pgps_err_clear(&err);
-	is_int(pgp_cert_subkey_bound(&l.c, sub, &err), PGP_VERIFY_BAD,
-	    "v6 binding with another salt: bad (%s)", err.msg);
+	is_int(pgp_cert_subkey_bound(&l.c, sub, false, &err),
+	    PGP_VERIFY_BAD, "v6 binding with another salt: bad (%s)", err.msg);
 	unload(&l);
 
 	/* The P-384 user ID's self-signature, last octet of s. */
@@ -285,7 +289,7 @@ test_backsig(void)
 	emb = p256_backsig(&emblen);
 	load_p256_rebound(&l, emb, emblen);
 	is_int(pgp_cert_subkey_bound(&l.c, nth(&l.c, PGP_TAG_PUBLIC_SUBKEY,
-	    0), &err), PGP_VERIFY_GOOD,
+	    0), false, &err), PGP_VERIFY_GOOD,
 	    "signing subkey, binding rebuilt with its back-signature: good "
 	    "(%s)", err.msg);
 	unload(&l);
@@ -293,7 +297,7 @@ test_backsig(void)
 	load_p256_rebound(&l, NULL, 0);
 	pgps_err_clear(&err);
 	is_int(pgp_cert_subkey_bound(&l.c, nth(&l.c, PGP_TAG_PUBLIC_SUBKEY,
-	    0), &err), PGP_VERIFY_BAD,
+	    0), false, &err), PGP_VERIFY_BAD,
 	    "signing subkey without its back-signature: bad (%s)", err.msg);
 	unload(&l);
 
@@ -301,7 +305,7 @@ test_backsig(void)
 	load_p256_rebound(&l, emb, emblen);
 	pgps_err_clear(&err);
 	is_int(pgp_cert_subkey_bound(&l.c, nth(&l.c, PGP_TAG_PUBLIC_SUBKEY,
-	    0), &err), PGP_VERIFY_BAD,
+	    0), false, &err), PGP_VERIFY_BAD,
 	    "signing subkey with a broken back-signature: bad (%s)", err.msg);
 	unload(&l);
 	free(emb);
@@ -328,9 +332,9 @@ test_moved(void)
 	put(&b, &a.c, nth(&a.c, PGP_TAG_PUBLIC_SUBKEY, 0) + 1, 0);
 	load_buf(&l, &b, "bob with alice as a subkey");
 	sub = nth(&l.c, PGP_TAG_PUBLIC_SUBKEY, 0);
-	is_int(pgp_cert_subkey_bound(&l.c, sub, &err), PGP_VERIFY_BAD,
-	    "a primary key copied as a subkey with a foreign binding: bad "
-	    "(%s)", err.msg);
+	is_int(pgp_cert_subkey_bound(&l.c, sub, false, &err),
+	    PGP_VERIFY_BAD, "a primary key copied as a subkey with a foreign "
+	    "binding: bad (%s)", err.msg);
 	unload(&l);
 
 	for (size_t i = 0; i < bob.c.npkts; i++)
@@ -339,7 +343,7 @@ test_moved(void)
 	load_buf(&l, &b, "bob with alice as an unbound subkey");
 	pgps_err_clear(&err);
 	is_int(pgp_cert_subkey_bound(&l.c, nth(&l.c, PGP_TAG_PUBLIC_SUBKEY,
-	    0), &err), PGP_VERIFY_BAD, "an unbound subkey: bad (%s)",
+	    0), false, &err), PGP_VERIFY_BAD, "an unbound subkey: bad (%s)",
 	    err.msg);
 	is_int(err.code, PGPS_ENOTFOUND, "... for want of a binding");
 	unload(&l);
@@ -398,8 +402,9 @@ test_unknown(void)
 	unload(&l);
 	load_flipped(&l, "trust/p384.pgp", sub + 1, 2, 19 ^ 100);
 	pgps_err_clear(&err);
-	is_int(pgp_cert_subkey_bound(&l.c, sub, &err), PGP_VERIFY_BAD,
-	    "an algorithm 100 binding by an ECDSA key: bad (%s)", err.msg);
+	is_int(pgp_cert_subkey_bound(&l.c, sub, false, &err),
+	    PGP_VERIFY_BAD, "an algorithm 100 binding by an ECDSA key: bad "
+	    "(%s)", err.msg);
 	unload(&l);
 
 	/* A v6 signature by a v4 key. */
