@@ -399,20 +399,11 @@ enum pgp_verify pgp_sig_verify(const uint8_t *sig, size_t siglen,
  * the subkey's owner is shown to have consented to the binding; a subkey
  * whose algorithm cannot sign is then never bound.
  * GOOD when one binding does; else UNKNOWN when one could not be checked;
- * else BAD (err names the first failure).  At most 32 bindings are
- * tried.
+ * else BAD (err names the first failure).  At most 32 public-key
+ * operations are made (bindings refused before one do not count).
  */
 enum pgp_verify pgp_cert_subkey_bound(const struct pgp_cert *c, size_t pkt,
     bool owned, struct pgps_err *err);
-
-/*
- * Whether c's primary key signed itself: a direct-key signature or key
- * revocation, or a certification (0x10-0x13) of one of its user IDs or
- * attributes, issued by the primary key, verifies.  Same outcomes and
- * bound as pgp_cert_subkey_bound().
- */
-enum pgp_verify pgp_cert_self_signed(const struct pgp_cert *c,
-    struct pgps_err *err);
 
 /* --- merge, difference, filters (merge.c, diff.c, filter.c) ----------- */
 

@@ -595,7 +595,7 @@ algo_is_known(uint8_t algo)
 static enum pgp_verify
 vsig_verify(const struct vsig *s, const struct pgp_packet *signer,
     const struct pgp_packet *primary, const struct pgp_packet *comp,
-    struct pgps_err *err)
+    size_t *pkops, struct pgps_err *err)
 {
 	uint8_t digest[EVP_MAX_MD_SIZE], saltlen = 0;
 	unsigned int dlen = 0;
@@ -623,6 +623,14 @@ vsig_verify(const struct vsig *s, const struct pgp_packet *signer,
 		    "come from a v%u %s key", s->version,
 		    pgp_algo_name(s->pubalgo, tmp), k.version,
 		    pgp_algo_name(k.algo, tmp));
+		v = PGP_VERIFY_BAD;
+		goto cleanup;
+	}
+	if (s->version == 6 && (s->hashalgo == 1 || s->hashalgo == 2 ||
+	    s->hashalgo == 3)) {
+		/* RFC 9580 5.2.3: MD5, SHA-1 and RIPEMD-160 never in v6. */
+		pgps_err_set(err, PGPS_EFORMAT, "hash algorithm %u is not "
+		    "allowed in a v6 signature", s->hashalgo);
 		v = PGP_VERIFY_BAD;
 		goto cleanup;
 	}
@@ -657,6 +665,8 @@ vsig_verify(const struct vsig *s, const struct pgp_packet *signer,
 		    s->left16[0], s->left16[1], digest[0], digest[1]);
 		goto cleanup;
 	}
+	if (pkops != NULL)
+		(*pkops)++;
 	if ((pkey = pkey_of(&k)) == NULL) {
 		pgps_err_set(err, PGPS_EFORMAT, "unusable %s key material",
 		    pgp_algo_name(k.algo, tmp));
@@ -690,7 +700,7 @@ pgp_sig_verify(const uint8_t *sig, size_t siglen,
 		pgps_err_set(err, r, "malformed signature");
 		return PGP_VERIFY_BAD;
 	}
-	return vsig_verify(&s, signer, primary, comp, err);
+	return vsig_verify(&s, signer, primary, comp, NULL, err);
 }
 
 /* Whether a key of public-key algorithm algo can sign at all. */
@@ -729,7 +739,8 @@ verify_best(enum pgp_verify a, enum pgp_verify b)
 /* One binding signature s of subkey sub (see pgp_cert_subkey_bound()). */
 static enum pgp_verify
 binding_verify(const struct vsig *s, const struct pgp_packet *primary,
-    const struct pgp_packet *sub, bool owned, struct pgps_err *err)
+    const struct pgp_packet *sub, bool owned, size_t *pkops,
+    struct pgps_err *err)
 {
 	struct span emb;
 	struct vsig back;
@@ -738,7 +749,7 @@ binding_verify(const struct vsig *s, const struct pgp_packet *primary,
 	char tmp[16];
 	int r;
 
-	if ((v = vsig_verify(s, primary, primary, sub, err)) !=
+	if ((v = vsig_verify(s, primary, primary, sub, pkops, err)) !=
 	    PGP_VERIFY_GOOD || (!owned && !binding_says_sign(s, sub)))
 		return v;
 	/*
@@ -768,12 +779,14 @@ binding_verify(const struct vsig *s, const struct pgp_packet *primary,
 		    "0x%02x, not a primary key binding", back.type);
 		return PGP_VERIFY_BAD;
 	}
-	return vsig_verify(&back, sub, primary, sub, err);
+	return vsig_verify(&back, sub, primary, sub, pkops, err);
 }
 
 /*
- * Signatures tried per question at most, so that a certificate flooded
- * with bogus bindings or certifications costs bounded time.
+ * Public-key operations per question at most, so that a certificate
+ * flooded with bogus bindings costs bounded time.  Signatures refused
+ * before (wrong hash prefix, unknown algorithm) cost one hash each and do
+ * not count, so junk in front of the real binding cannot hide it.
  */
 #define VERIFY_MAX_TRIES	32
 
@@ -785,7 +798,7 @@ pgp_cert_subkey_bound(const struct pgp_cert *c, size_t pkt, bool owned,
 	enum pgp_verify best = PGP_VERIFY_BAD;
 	struct pgps_err first = PGPS_ERR_INIT, e;
 	struct vsig s;
-	size_t tries = 0;
+	size_t tries = 0, pkops = 0;
 
 	if (!c->has_primary || c->npkts == 0 || pkt >= c->npkts ||
 	    c->pkts[pkt].tag != PGP_TAG_PUBLIC_SUBKEY) {
@@ -794,7 +807,7 @@ pgp_cert_subkey_bound(const struct pgp_cert *c, size_t pkt, bool owned,
 	}
 	primary = &c->pkts[0];
 	sub = &c->pkts[pkt];
-	for (size_t i = pkt + 1; i < c->npkts && tries < VERIFY_MAX_TRIES;
+	for (size_t i = pkt + 1; i < c->npkts && pkops < VERIFY_MAX_TRIES;
 	    i++) {
 		const struct pgp_packet *p = &c->pkts[i];
 
@@ -810,7 +823,7 @@ pgp_cert_subkey_bound(const struct pgp_cert *c, size_t pkt, bool owned,
 		tries++;
 		pgps_err_clear(&e);
 		best = verify_best(best, binding_verify(&s, primary, sub,
-		    owned, &e));
+		    owned, &pkops, &e));
 		if (best == PGP_VERIFY_GOOD)
 			return best;
 		if (first.code == 0)
@@ -818,59 +831,6 @@ pgp_cert_subkey_bound(const struct pgp_cert *c, size_t pkt, bool owned,
 	}
 	if (tries == 0)
 		pgps_err_set(err, PGPS_ENOTFOUND, "no binding signature");
-	else
-		pgps_err_set(err, first.code, "%s", first.msg);
-	return best;
-}
-
-enum pgp_verify
-pgp_cert_self_signed(const struct pgp_cert *c, struct pgps_err *err)
-{
-	const struct pgp_packet *primary, *comp = NULL;
-	enum pgp_verify best = PGP_VERIFY_BAD;
-	struct pgps_err first = PGPS_ERR_INIT, e;
-	struct pgp_sig_info si;
-	struct vsig s;
-	size_t tries = 0;
-
-	if (!c->has_primary || c->npkts == 0) {
-		pgps_err_set(err, PGPS_EINTERNAL, "no primary key");
-		return PGP_VERIFY_BAD;
-	}
-	primary = &c->pkts[0];
-	for (size_t i = 1; i < c->npkts && tries < VERIFY_MAX_TRIES; i++) {
-		const struct pgp_packet *p = &c->pkts[i];
-		bool direct;
-
-		if (p->tag == PGP_TAG_PUBLIC_SUBKEY)
-			break;	/* subkeys come after user IDs */
-		if (p->tag == PGP_TAG_USER_ID ||
-		    p->tag == PGP_TAG_USER_ATTRIBUTE) {
-			comp = p;
-			continue;
-		}
-		if (p->tag != PGP_TAG_SIGNATURE ||
-		    vsig_parse(&s, p->body, p->bodylen) != 0 ||
-		    pgp_sig_parse(&si, p->body, p->bodylen, NULL) != 0 ||
-		    ((si.has_issuer || si.issuer_fprlen != 0) &&
-		    !pgp_sig_is_by(&si, &c->primary)))
-			continue;
-		direct = s.type == PGP_SIG_DIRECT_KEY ||
-		    s.type == PGP_SIG_KEY_REVOCATION;
-		if (!(comp == NULL ? direct : s.type >= PGP_SIG_CERT_GENERIC &&
-		    s.type <= PGP_SIG_CERT_POSITIVE))
-			continue;
-		tries++;
-		pgps_err_clear(&e);
-		best = verify_best(best, vsig_verify(&s, primary, primary,
-		    comp, &e));
-		if (best == PGP_VERIFY_GOOD)
-			return best;
-		if (first.code == 0)
-			first = e;
-	}
-	if (tries == 0)
-		pgps_err_set(err, PGPS_ENOTFOUND, "no self-signature");
 	else
 		pgps_err_set(err, first.code, "%s", first.msg);
 	return best;

@@ -1,6 +1,6 @@
 /*
  * test-openpgp-verify.c: signature verification (pgp_sig_verify,
- * pgp_cert_subkey_bound, pgp_cert_self_signed).
+ * pgp_cert_subkey_bound).
  *
  * Real signatures: tests/data/trust (RSA, ECDSA P-256/384/521, DSA; see
  * tests/data/mktrust.sh), tests/data/certs (Ed25519, algorithm 22; see
@@ -72,6 +72,30 @@ nsubkeys(const struct pgp_cert *c)
 	return n;
 }
 
+/*
+ * pgp_sig_verify() on c's first self-signature: the first signature
+ * after its first user ID, or without one the direct-key signature after
+ * the primary key.
+ */
+static enum pgp_verify
+self_sig_verify(const struct pgp_cert *c, struct pgps_err *err)
+{
+	const struct pgp_packet *comp = NULL;
+	size_t at = 1;
+
+	for (size_t i = 1; i < c->npkts && comp == NULL; i++)
+		if (c->pkts[i].tag == PGP_TAG_USER_ID) {
+			comp = &c->pkts[i];
+			at = i + 1;
+		}
+	if (at >= c->npkts || c->pkts[at].tag != PGP_TAG_SIGNATURE) {
+		diag("no self-signature where expected");
+		exit(1);
+	}
+	return pgp_sig_verify(c->pkts[at].body, c->pkts[at].bodylen,
+	    &c->pkts[0], &c->pkts[0], comp, err);
+}
+
 /* Every self-signature and subkey binding of rel verifies. */
 static void
 all_good(const char *rel, size_t want_subkeys)
@@ -81,7 +105,7 @@ all_good(const char *rel, size_t want_subkeys)
 	size_t n;
 
 	load(&l, rel);
-	is_int(pgp_cert_self_signed(&l.c, &err), PGP_VERIFY_GOOD,
+	is_int(self_sig_verify(&l.c, &err), PGP_VERIFY_GOOD,
 	    "%s: self-signed (%s)", rel, err.msg);
 	n = nsubkeys(&l.c);
 	is_int(n, want_subkeys, "%s: %zu subkeys", rel, want_subkeys);
@@ -139,12 +163,33 @@ load_buf(struct loaded *l, struct buf *b, const char *what)
 	load_mem(l, p, len, what);
 }
 
+/*
+ * Offset of the salt in v6 signature body p: version, type, algorithms,
+ * hashed area (4-octet length), unhashed area (4-octet length), hash
+ * prefix, salt length.
+ */
+static size_t
+v6_salt_at(const struct pgp_packet *p)
+{
+	size_t at;
+
+	if (p->bodylen < 8 || p->body[0] != 6)
+		exit(1);
+	at = 8 + load_be32(p->body + 4);
+	if (at + 4 > p->bodylen)
+		exit(1);
+	at += 4 + load_be32(p->body + at) + 2;
+	if (at + 1 + p->body[at] > p->bodylen || p->body[at] == 0)
+		exit(1);
+	return at + 1;
+}
+
 static void
 test_flipped(void)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
 	struct loaded l;
-	size_t sub;
+	size_t sub, salt;
 
 	/* The last octet of the RSA encryption subkey's binding. */
 	load(&l, "trust/rsa.pgp");
@@ -188,7 +233,10 @@ test_flipped(void)
 	    PGP_VERIFY_BAD, "v6 binding with a flipped bit: bad (%s)", err.msg);
 	unload(&l);
 	/* ... and one octet of its salt */
-	load_flipped(&l, "packets/v6-rfc9580.bin", sub + 1, 12, 0x01);
+	load(&l, "packets/v6-rfc9580.bin");
+	salt = v6_salt_at(&l.c.pkts[sub + 1]);
+	unload(&l);
+	load_flipped(&l, "packets/v6-rfc9580.bin", sub + 1, (long)salt, 0x01);
 	pgps_err_clear(&err);
 	is_int(pgp_cert_subkey_bound(&l.c, sub, false, &err),
 	    PGP_VERIFY_BAD, "v6 binding with another salt: bad (%s)", err.msg);
@@ -197,14 +245,14 @@ test_flipped(void)
 	/* The P-384 user ID's self-signature, last octet of s. */
 	load_flipped(&l, "trust/p384.pgp", 2, -1, 0x01);
 	pgps_err_clear(&err);
-	is_int(pgp_cert_self_signed(&l.c, &err), PGP_VERIFY_BAD,
+	is_int(self_sig_verify(&l.c, &err), PGP_VERIFY_BAD,
 	    "ECDSA self-signature with a flipped bit: bad (%s)", err.msg);
 	unload(&l);
 
 	/* The user ID itself changed: its self-signature no longer fits. */
 	load_flipped(&l, "trust/rsa.pgp", 1, 0, 0x20);
 	pgps_err_clear(&err);
-	is_int(pgp_cert_self_signed(&l.c, &err), PGP_VERIFY_BAD,
+	is_int(self_sig_verify(&l.c, &err), PGP_VERIFY_BAD,
 	    "RSA user ID changed after signing: bad (%s)", err.msg);
 	unload(&l);
 }
@@ -357,6 +405,7 @@ test_revocation(void)
 	struct pgps_err err = PGPS_ERR_INIT;
 	struct loaded r, bob;
 	const struct pgp_packet *sig;
+	bool found = false;
 
 	/* A key revocation of Alice's key, found by type. */
 	load(&r, "certs/alice-revoked.pgp");
@@ -369,6 +418,7 @@ test_revocation(void)
 		    sig->body, sig->bodylen, NULL) != 0 ||
 		    si.type != PGP_SIG_KEY_REVOCATION)
 			continue;
+		found = true;
 		is_int(pgp_sig_verify(sig->body, sig->bodylen, &r.c.pkts[0],
 		    &r.c.pkts[0], NULL, &err), PGP_VERIFY_GOOD,
 		    "a key revocation by its key: good (%s)", err.msg);
@@ -379,6 +429,7 @@ test_revocation(void)
 		    err.msg);
 		break;
 	}
+	ok(found, "alice-revoked.pgp has a key revocation");
 	unload(&r);
 	unload(&bob);
 }
@@ -392,7 +443,7 @@ test_unknown(void)
 
 	/* Hash algorithm 1 (MD5) on the RSA self-signature. */
 	load_flipped(&l, "trust/rsa.pgp", 2, 3, 10 ^ 1);
-	is_int(pgp_cert_self_signed(&l.c, &err), PGP_VERIFY_UNKNOWN,
+	is_int(self_sig_verify(&l.c, &err), PGP_VERIFY_UNKNOWN,
 	    "an MD5 self-signature: not verified (%s)", err.msg);
 	unload(&l);
 
@@ -410,9 +461,78 @@ test_unknown(void)
 	/* A v6 signature by a v4 key. */
 	load_flipped(&l, "trust/p521.pgp", 2, 0, 4 ^ 6);
 	pgps_err_clear(&err);
-	ok(pgp_cert_self_signed(&l.c, &err) != PGP_VERIFY_GOOD,
+	ok(self_sig_verify(&l.c, &err) != PGP_VERIFY_GOOD,
 	    "a v4 signature relabelled v6: not good (%s)", err.msg);
 	unload(&l);
+}
+
+/*
+ * Junk bindings (the real one with its hash prefix changed, refused
+ * before any public-key operation) in front of the real one do not use
+ * up the signatures tried.
+ */
+static void
+test_junk_bindings(void)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct loaded o, l;
+	struct buf b = BUF_INIT;
+	struct pgp_packet junk;
+	uint8_t *body;
+	size_t sub, pre;
+
+	load(&o, "trust/p256.pgp");
+	sub = nth(&o.c, PGP_TAG_PUBLIC_SUBKEY, 0);
+	junk = o.c.pkts[sub + 1];
+	body = malloc(junk.bodylen);
+	memcpy(body, junk.body, junk.bodylen);
+	pre = 6 + ((size_t)body[4] << 8 | body[5]);
+	pre += 2 + ((size_t)body[pre] << 8 | body[pre + 1]);
+	body[pre] ^= 0xff;
+	junk.body = body;
+	for (size_t i = 0; i <= sub; i++)
+		put(&b, &o.c, i, 0);
+	for (int i = 0; i < 40; i++)
+		if (pgp_packet_write_header(&b, PGP_TAG_SIGNATURE,
+		    junk.bodylen) != 0 || buf_add(&b, junk.body,
+		    junk.bodylen) != 0)
+			exit(1);
+	put(&b, &o.c, sub + 1, 0);
+	free(body);
+	unload(&o);
+	load_buf(&l, &b, "p256 with 40 junk bindings");
+	is_int(pgp_cert_subkey_bound(&l.c, nth(&l.c, PGP_TAG_PUBLIC_SUBKEY,
+	    0), true, &err), PGP_VERIFY_GOOD, "40 junk bindings before the "
+	    "real one: bound (%s)", err.msg);
+	unload(&l);
+}
+
+/* RFC 9580 5.2.3: no v6 signature with MD5, SHA-1 or RIPEMD-160. */
+static void
+test_v6_weak_hash(void)
+{
+	static const uint8_t weak[] = { 1, 2, 3 };
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct loaded l;
+	size_t sub;
+	uint8_t hash;
+
+	load(&l, "packets/v6-rfc9580.bin");
+	sub = nth(&l.c, PGP_TAG_PUBLIC_SUBKEY, 0);
+	hash = l.c.pkts[sub + 1].body[3];
+	unload(&l);
+	for (size_t i = 0; i < sizeof(weak); i++) {
+		/* the binding's hash algorithm, offset 3 */
+		load_flipped(&l, "packets/v6-rfc9580.bin", sub + 1, 3,
+		    hash ^ weak[i]);
+		pgps_err_clear(&err);
+		is_int(pgp_cert_subkey_bound(&l.c, sub, false, &err),
+		    PGP_VERIFY_BAD, "v6 binding with hash algorithm %u: bad "
+		    "(%s)", weak[i], err.msg);
+		ok(strstr(err.msg, "v6") != NULL && strstr(err.msg,
+		    "not allowed") != NULL, "... as not allowed in v6");
+		unload(&l);
+	}
 }
 
 int
@@ -433,5 +553,7 @@ main(int argc, char **argv)
 	test_moved();
 	test_revocation();
 	test_unknown();
+	test_junk_bindings();
+	test_v6_weak_hash();
 	return done_testing();
 }
