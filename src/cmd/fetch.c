@@ -40,7 +40,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -55,6 +54,7 @@
 #include "keyset/update.h"
 #include "net/net.h"
 #include "openpgp/openpgp.h"
+#include "util/clock.h"
 #include "util/digest.h"
 #include "util/hex.h"
 #include "util/limits.h"
@@ -241,7 +241,7 @@ struct fetch {
 	struct remote	*rem;
 	bool		 wkd;
 	int64_t		 deadline;	/* --deadline, seconds; 0: none */
-	double		 t_end;		/* now_s() when it passes */
+	double		 t_end;		/* clock_s() when it passes */
 	unsigned long	 late;		/* keys it cut short */
 	double		 delay;
 	unsigned long	 rate;
@@ -271,14 +271,6 @@ struct fetch {
 
 /* --- small helpers ---------------------------------------------------- */
 
-static double
-now_s(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
 
 /*
  * A random number from the kernel: the order of keys, the pauses and the
@@ -303,21 +295,9 @@ rand64(struct fetch *f)
 static double
 deadline_left(const struct fetch *f)
 {
-	return f->deadline > 0 ? f->t_end - now_s() : 1;
+	return f->deadline > 0 ? f->t_end - clock_s() : 1;
 }
 
-static void
-sleep_s(double s)
-{
-	struct timespec ts;
-
-	if (s <= 0)
-		return;
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 /* "90", "90s", "15m", "12h", "7d", "2w" in seconds; -1 if malformed. */
 static int
@@ -665,7 +645,7 @@ show_progress(struct fetch *f, bool last)
 
 	if (!f->ctx->progress || f->json)
 		return;
-	t = now_s();
+	t = clock_s();
 	if (!last && t - f->shown < 0.2)
 		return;
 	f->shown = t;
@@ -1548,14 +1528,14 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 		shuffle(&f);
 
 	batch = f.delay > 0 ? 1 : BATCH_KEYS;
-	f.t_end = now_s() + (double)f.deadline;
+	f.t_end = clock_s() + (double)f.deadline;
 	for (size_t lo = 0; lo < f.nkeys; lo += batch) {
 		size_t hi = lo + batch < f.nkeys ? lo + batch : f.nkeys;
 		double d;
 
 		if (f.delay > 0 && lo > 0) {
 			d = f.delay * (double)(rand64(&f) % 1000001) / 1e6;
-			sleep_s(d < deadline_left(&f) ? d : deadline_left(&f));
+			clock_sleep_s(d < deadline_left(&f) ? d : deadline_left(&f));
 		}
 		if (run_batch(&f, lo, hi) != 0)
 			goto cleanup;

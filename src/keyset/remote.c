@@ -15,6 +15,7 @@
 #include "keyset/remote.h"
 #include "net/net.h"
 #include "openpgp/openpgp.h"
+#include "util/clock.h"
 #include "util/digest.h"
 #include "util/hex.h"
 #include "util/span.h"
@@ -32,7 +33,7 @@ struct remote {
 	struct net_client	*net;
 	bool			 wkd;
 	unsigned long		 rate;
-	uint64_t		 t_end;		/* now_ms() deadline; 0 */
+	uint64_t		 t_end;		/* clock_ms() deadline; 0 */
 	uint32_t		 down;		/* servers failed in this run */
 	size_t			 next, limit;	/* keys still to submit */
 	size_t			 window, active;	/* keys in flight */
@@ -80,38 +81,13 @@ r_set_str(char **dst, const char *s)
 	*dst = r_strdup(s);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
-static double
-now_s(void)
-{
-	return (double)now_ms() / 1000;
-}
-
-static void
-sleep_s(double s)
-{
-	struct timespec ts;
-
-	if (s <= 0)
-		return;
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 static bool
 deadline_passed(const struct remote *f)
 {
-	return f->t_end != 0 && now_ms() >= f->t_end;
+	return f->t_end != 0 && clock_ms() >= f->t_end;
 }
 
 /* Random 64 bits for proxy credentials; 0 when there are none. */
@@ -123,7 +99,7 @@ rand64(struct remote *f)
 	if (f->urandom == NULL)
 		f->urandom = fopen("/dev/urandom", "rb");
 	if (f->urandom == NULL || fread(&v, sizeof(v), 1, f->urandom) != 1)
-		v = now_ms() ^ (uint64_t)(uintptr_t)f;
+		v = clock_ms() ^ (uint64_t)(uintptr_t)f;
 	return v;
 }
 
@@ -548,8 +524,8 @@ client_new(struct remote *f, struct pgps_err *err)
 	if ((r = net_client_new(&f->net, &o, err)) != 0)
 		return r;
 	if (f->t_end != 0)
-		net_client_set_deadline(f->net, f->t_end > now_ms() ?
-		    (long)(f->t_end - now_ms()) : 1);
+		net_client_set_deadline(f->net, f->t_end > clock_ms() ?
+		    (long)(f->t_end - clock_ms()) : 1);
 	for (size_t i = 0; i < f->nservers; i++)
 		if ((r = net_client_add_server(f->net, f->servers[i], err)) <
 		    0)
@@ -765,14 +741,14 @@ run_lookups(struct remote *f, size_t lo, size_t hi, struct pgps_err *err)
 	    4 * (size_t)f->nopts.max_total + 16;
 	hq_submit(f, lo, hi);
 	while (f->next < hi) {
-		t0 = now_s();
+		t0 = clock_s();
 		f->feeding = true;
 		feed(f);
 		f->feeding = f->rate == 0;
 		if ((r = net_run(f->net, err)) != 0)
 			return r;
 		if (f->rate > 0 && f->next < hi)
-			sleep_s(1.0 - (now_s() - t0));
+			clock_sleep_s(1.0 - (clock_s() - t0));
 	}
 	return 0;
 }
@@ -828,7 +804,7 @@ remote_free(struct remote *f)
 void
 remote_set_deadline(struct remote *f, long ms)
 {
-	f->t_end = ms > 0 ? now_ms() + (uint64_t)ms : 0;
+	f->t_end = ms > 0 ? clock_ms() + (uint64_t)ms : 0;
 	if (f->net != NULL)
 		net_client_set_deadline(f->net, ms);
 }
