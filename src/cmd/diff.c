@@ -69,7 +69,7 @@ const struct opt diff_opts[] = {
 };
 
 #define KEY_LEN		INDEX_KEY_LEN
-#define KEY_BARE	INDEX_KEY_BARE	/* key[0] of a bare revocation: its hash */
+#define KEY_BARE	INDEX_KEY_BARE	/* key[0] of a bare revocation */
 
 enum where {
 	IN_FILE,	/* src names a file, read at off */
@@ -853,7 +853,7 @@ fmt_date(char out[32], uint64_t t, bool iso)
 /* What a packet of c is attached to. */
 struct target {
 	const char	*on;		/* "key", "uid", "uat", "subkey" */
-	struct buf	 text;		/* user ID (raw), or subkey fingerprint */
+	struct buf	 text;		/* user ID (raw), or subkey fpr */
 	uint32_t	 created;	/* of the key the expiry counts from */
 };
 

@@ -210,9 +210,9 @@ record(struct push *p, json_t *jservers, const char *fpr, int server,
 
 		json_array_foreach(u->unexpected, i, v) {
 			a = json_string_value(v);
-			warn("'%s': server anomaly: '%s' names the address '%s', "
-			    "which no user ID of the certificate has; not shown",
-			    fpr, base, a);
+			warn("'%s': server anomaly: '%s' names the address "
+			    "'%s', which no user ID of the certificate has; "
+			    "not shown", fpr, base, a);
 		}
 	}
 	switch (o) {

@@ -9,7 +9,10 @@
  */
 #include "util/common.h"
 
+#include <sys/stat.h>
+#include <errno.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include "keyset/index.h"
 #include "util/mem.h"
@@ -315,5 +318,202 @@ index_read(struct keyset_iter *it, const struct index_spec *spec,
 	index_ws_done(w, &run);
  out:
 	pthread_mutex_destroy(&run.mu);
+	return rc;
+}
+
+/* --- the cache ----------------------------------------------------- */
+
+#define CACHE_HEAD	(8 + 32 + 3 * 8)
+#define CACHE_ENTRY	(INDEX_KEY_LEN + 16 + 1 + 1 + 4 + 8 + 8)
+
+static void
+put_le(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t
+get_le(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = n; i > 0; i--)
+		v = (v << 8) | p[i - 1];
+	return v;
+}
+
+int
+index_stamp(uint8_t out[32], const char *const *files, size_t n,
+    struct pgps_err *err)
+{
+	struct digest *d = digest_new(DIGEST_SHA256);
+	uint8_t tmp[DIGEST_MAX];
+
+	if (d == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	digest_update(d, INDEX_CACHE_MAGIC, 8);
+	for (size_t i = 0; i < n; i++) {
+		const char *b = strrchr(files[i], '/');
+		uint8_t v[5 * 8];
+		struct stat st;
+		int e;
+
+		if (stat(files[i], &st) != 0) {
+			e = errno;
+			digest_free(d);
+			return pgps_err_set(err, PGPS_EIO,
+			    "cannot stat '%s': %s", files[i], strerror(e));
+		}
+		b = b == NULL ? files[i] : b + 1;
+		digest_update(d, b, strlen(b) + 1);
+		put_le(v, (uint64_t)st.st_size, 8);
+		put_le(v + 8, (uint64_t)st.st_mtim.tv_sec, 8);
+		put_le(v + 16, (uint64_t)st.st_mtim.tv_nsec, 8);
+		put_le(v + 24, (uint64_t)st.st_ino, 8);
+		put_le(v + 32, (uint64_t)st.st_dev, 8);
+		digest_update(d, v, sizeof(v));
+	}
+	digest_final(d, tmp);
+	digest_free(d);
+	memcpy(out, tmp, 32);
+	return 0;
+}
+
+static void
+entry_pack(uint8_t *p, const struct index_entry *e)
+{
+	memcpy(p, e->key, INDEX_KEY_LEN);
+	p += INDEX_KEY_LEN;
+	memcpy(p, e->hash, 16);
+	p += 16;
+	*p++ = e->version;
+	*p++ = e->has_sks ? 1 : 0;
+	put_le(p, e->src, 4);
+	put_le(p + 4, e->offset, 8);
+	put_le(p + 12, e->len, 8);
+}
+
+/* 0, or -1 when p is not an entry of a cache with nsources sources. */
+static int
+entry_unpack(struct index_entry *e, const uint8_t *p, uint64_t nsources)
+{
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, p, INDEX_KEY_LEN);
+	p += INDEX_KEY_LEN;
+	memcpy(e->hash, p, 16);
+	p += 16;
+	e->version = *p++;
+	if (*p > 1)
+		return -1;
+	e->has_sks = *p++ == 1;
+	e->src = (uint32_t)get_le(p, 4);
+	e->offset = get_le(p + 4, 8);
+	e->len = get_le(p + 12, 8);
+	if (e->src >= nsources || (e->key[0] != INDEX_KEY_BARE &&
+	    e->key[0] > PGP_FPR_MAX) || (e->key[0] == INDEX_KEY_BARE &&
+	    !e->has_sks))
+		return -1;
+	return 0;
+}
+
+int
+index_cache_save(const char *path, const uint8_t stamp[32],
+    uint64_t nsources, const struct index_entry *v, size_t n, uint64_t extra,
+    struct pgps_err *err)
+{
+	uint8_t head[CACHE_HEAD], rec[CACHE_ENTRY];
+	size_t plen = strlen(path) + sizeof(".tmp.XXXXXX");
+	char *tmp = malloc(plen);
+	FILE *f = NULL;
+	int fd, e, rc = 0;
+
+	if (tmp == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	snprintf(tmp, plen, "%s.tmp.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0 || (f = fdopen(fd, "wb")) == NULL) {
+		e = errno;
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		free(tmp);
+		return pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s",
+		    path, strerror(e));
+	}
+	memcpy(head, INDEX_CACHE_MAGIC, 8);
+	memcpy(head + 8, stamp, 32);
+	put_le(head + 40, nsources, 8);
+	put_le(head + 48, n, 8);
+	put_le(head + 56, extra, 8);
+	if (fwrite(head, 1, sizeof(head), f) != sizeof(head))
+		rc = -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		entry_pack(rec, &v[i]);
+		if (fwrite(rec, 1, sizeof(rec), f) != sizeof(rec))
+			rc = -1;
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		rc = -1;
+	e = errno;
+	if (fclose(f) != 0 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	if (rc == 0 && rename(tmp, path) != 0) {
+		rc = -1;
+		e = errno;
+	}
+	if (rc != 0) {
+		unlink(tmp);
+		rc = pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s", path,
+		    strerror(e));
+	}
+	free(tmp);
+	return rc;
+}
+
+int
+index_cache_load(const char *path, const uint8_t stamp[32],
+    uint64_t nsources, struct index_entry **out, size_t *n, uint64_t *extra,
+    struct pgps_err *err)
+{
+	uint8_t head[CACHE_HEAD], rec[CACHE_ENTRY];
+	struct index_entry *v = NULL;
+	struct stat st;
+	uint64_t count;
+	FILE *f;
+	int rc = 1;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return 1;
+	if (fstat(fileno(f), &st) != 0 ||
+	    fread(head, 1, sizeof(head), f) != sizeof(head) ||
+	    memcmp(head, INDEX_CACHE_MAGIC, 8) != 0 ||
+	    memcmp(head + 8, stamp, 32) != 0 ||
+	    get_le(head + 40, 8) != nsources)
+		goto out;
+	count = get_le(head + 48, 8);
+	/* The size says how many entries there are; a lying count fails. */
+	if ((uint64_t)st.st_size < sizeof(head) ||
+	    ((uint64_t)st.st_size - sizeof(head)) / CACHE_ENTRY != count ||
+	    ((uint64_t)st.st_size - sizeof(head)) % CACHE_ENTRY != 0)
+		goto out;
+	if ((v = mem_reallocarray(NULL, count + 1, sizeof(*v))) == NULL) {
+		rc = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (uint64_t i = 0; i < count; i++)
+		if (fread(rec, 1, sizeof(rec), f) != sizeof(rec) ||
+		    entry_unpack(&v[i], rec, nsources) != 0)
+			goto out;
+	*out = v;
+	*n = (size_t)count;
+	*extra = get_le(head + 56, 8);
+	v = NULL;
+	rc = 0;
+ out:
+	free(v);
+	fclose(f);
 	return rc;
 }

@@ -57,7 +57,7 @@ struct index_entry {
 	bool		 has_fast;
 	bool		 has_bytes;	/* its bytes came with it (see below) */
 	uint32_t	 src;		/* index into struct index_sources */
-	uint64_t	 offset;	/* in its source, as the reader counts */
+	uint64_t	 offset;	/* in its source (reader's count) */
 	uint64_t	 len;
 };
 
@@ -109,9 +109,9 @@ struct index_spec {
 	 * certificate when has_bytes, else NULL.  A non-zero return stops
 	 * the run and is index_hash()'s return.
 	 */
-	int		(*entry)(const struct index_entry *e, const uint8_t *bytes,
-			    void *arg);
-	void		(*warn)(const char *msg, void *arg);	/* may be NULL */
+	int		(*entry)(const struct index_entry *e,
+			    const uint8_t *bytes, void *arg);
+	void		(*warn)(const char *msg, void *arg);	/* or NULL */
 	void		(*progress)(uint64_t done, uint64_t certs, void *arg);
 	void		 *arg;		/* of all the callbacks */
 };
@@ -136,6 +136,53 @@ int index_hash(struct keyset_iter *it, const struct index_spec *spec,
  */
 int index_read(struct keyset_iter *it, const struct index_spec *spec,
     struct index_sources *sources, struct keyset_par_result *res,
+    struct pgps_err *err);
+
+/*
+ * The on-disk cache of an index, so that a set of files whose files have
+ * not changed is not read again.
+ *
+ * index_stamp() stamps the files: SHA-256 over each file's name (without
+ * its directory), size, modification time in nanoseconds, inode and
+ * device.  Any rewrite changes the time or, after a rename, the inode;
+ * hashing the contents would cost as much as the indexing the cache
+ * saves.  A cache is taken only with the stamp it was saved with.
+ *
+ * The file: "PGPSIDX1", the stamp (32 octets), the number of sources, of
+ * entries and a value of the caller's (for example certificates left
+ * out), each 8 octets little-endian; then 71 octets per entry: its key
+ * (33), SKS hash (16), key version (1), flags (1: has_sks), source (4),
+ * offset (8) and length (8), integers little-endian.  fast is not kept
+ * (its key is per run).  A cache whose size, counts or sources do not
+ * add up is not used.
+ */
+#define INDEX_CACHE_MAGIC	"PGPSIDX1"
+
+/*
+ * Stamps files[0..n) into out.  Returns 0, or a negative code with err
+ * naming a file that cannot be stat()ed.
+ */
+int index_stamp(uint8_t out[32], const char *const *files, size_t n,
+    struct pgps_err *err);
+
+/*
+ * Writes v[0..n) (sources numbered below nsources) with stamp and extra to
+ * path, atomically: a temporary file next to it renamed into place.
+ * Returns 0, or a negative code with err naming path.
+ */
+int index_cache_save(const char *path, const uint8_t stamp[32],
+    uint64_t nsources, const struct index_entry *v, size_t n, uint64_t extra,
+    struct pgps_err *err);
+
+/*
+ * Reads the cache at path when it holds stamp and nsources: *out (owned
+ * by the caller, free()), *n and *extra are set and 0 is returned.
+ * Returns 1 when there is no usable cache (missing, other stamp, other
+ * number of sources, damaged: rebuild it), or a negative code with err
+ * set when out of memory.
+ */
+int index_cache_load(const char *path, const uint8_t stamp[32],
+    uint64_t nsources, struct index_entry **out, size_t *n, uint64_t *extra,
     struct pgps_err *err);
 
 #endif

@@ -340,7 +340,8 @@ keyset_par_run(struct keyset_iter *it, const struct keyset_par_spec *spec,
 			}
 			res->certs++;
 			res->bytes += c.len;
-			if (cur->n >= BATCH_CERTS || cur->data.len >= BATCH_BYTES)
+			if (cur->n >= BATCH_CERTS ||
+			    cur->data.len >= BATCH_BYTES)
 				break;
 		}
 		if (spec->progress != NULL)

@@ -9,6 +9,8 @@
  */
 #include "util/common.h"
 
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -23,7 +25,7 @@ struct got {
 	size_t			 n;
 	size_t			 warnings;
 	size_t			 progress;
-	size_t			 bytes_ok;	/* entries whose bytes matched */
+	size_t			 bytes_ok;	/* entries, bytes matching */
 	size_t			 stop_at;	/* 0: never */
 	const uint8_t		*file;		/* the input, for bytes */
 };
@@ -122,6 +124,90 @@ same_entries(const struct got *a, const struct got *b)
 	return true;
 }
 
+/* Whether the cache kept what index_cache_save() was given. */
+static bool
+same_cached(const struct index_entry *a, const struct index_entry *b,
+    size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(a[i].key, b[i].key, INDEX_KEY_LEN) != 0 ||
+		    memcmp(a[i].hash, b[i].hash, 16) != 0 ||
+		    a[i].version != b[i].version ||
+		    a[i].has_sks != b[i].has_sks || a[i].src != b[i].src ||
+		    a[i].offset != b[i].offset || a[i].len != b[i].len)
+			return false;
+	return true;
+}
+
+static void
+test_cache(const char *set, const struct got *g)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	const char *files[1] = { set };
+	struct index_entry *v = NULL;
+	struct timespec ts[2];
+	uint8_t stamp[32], again[32], other[32];
+	char cache[80];
+	uint64_t extra = 0;
+	size_t n = 0;
+	struct stat st;
+	FILE *f;
+
+	snprintf(cache, sizeof(cache), "%s.index", set);
+	is_int(index_stamp(stamp, files, 1, &err), 0, "cache: a stamp");
+	index_stamp(again, files, 1, &err);
+	ok(memcmp(stamp, again, 32) == 0, "cache: the same files, the same");
+	is_int(index_cache_save(cache, stamp, 1, g->e, g->n, 7, &err), 0,
+	    "cache: saved");
+	is_int(index_cache_load(cache, stamp, 1, &v, &n, &extra, &err), 0,
+	    "cache: loaded");
+	ok(n == g->n && same_cached(v, g->e, n), "cache: the same entries");
+	is_int(extra, 7, "cache: the caller's value");
+	free(v);
+	v = NULL;
+
+	is_int(index_cache_load(cache, stamp, 2, &v, &n, &extra, &err), 1,
+	    "cache: not for another number of sources");
+	memset(other, 0, sizeof(other));
+	is_int(index_cache_load(cache, other, 1, &v, &n, &extra, &err), 1,
+	    "cache: not for another stamp");
+	is_int(index_cache_load("/nonexistent/x.index", stamp, 1, &v, &n,
+	    &extra, &err), 1, "cache: none there");
+
+	/* A changed file (same size, other time) has another stamp. */
+	stat(set, &st);
+	ts[0] = st.st_atim;
+	ts[1] = st.st_mtim;
+	ts[1].tv_sec -= 10;
+	utimensat(AT_FDCWD, set, ts, 0);
+	index_stamp(again, files, 1, &err);
+	ok(memcmp(stamp, again, 32) != 0, "cache: a rewritten file, no longer");
+
+	/* Cut short, and a source out of range: rebuild, do not trust. */
+	truncate(cache, (off_t)(8 + 32 + 24 + 71 * 2 + 5));
+	is_int(index_cache_load(cache, stamp, 1, &v, &n, &extra, &err), 1,
+	    "cache: a truncated cache is not used");
+	index_cache_save(cache, stamp, 1, g->e, 2, 0, &err);
+	if ((f = fopen(cache, "r+b")) != NULL) {
+		/* entry 1's source: after head, key, hash, version, flags */
+		fseek(f, 8 + 32 + 24 + 71 + 33 + 16 + 2, SEEK_SET);
+		fputc(9, f);
+		fclose(f);
+	}
+	is_int(index_cache_load(cache, stamp, 1, &v, &n, &extra, &err), 1,
+	    "cache: an entry of an unknown source is not used");
+
+	files[0] = "/nonexistent/set.pgp";
+	ok(index_stamp(again, files, 1, &err) < 0 &&
+	    strstr(err.msg, "/nonexistent/set.pgp") != NULL,
+	    "cache: a missing file is an error naming it");
+	pgps_err_clear(&err);
+	ok(index_cache_save("/nonexistent/x.index", stamp, 1, g->e, 1, 0,
+	    &err) < 0 && strstr(err.msg, "/nonexistent/x.index") != NULL,
+	    "cache: an unwritable place is an error naming it");
+	unlink(cache);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -176,6 +262,7 @@ main(int argc, char **argv)
 	is_int(g1.e[1].offset, one[0].len, "offsets are file offsets");
 	is_int(g1.e[1].len, one[1].len, "lengths are certificate lengths");
 
+	test_cache(path, &g1);
 	is_int(run(&g3, path, &spec, 3, &res), 0, "three threads: indexed");
 	ok(same_entries(&g1, &g3), "the same entries as one thread");
 	is_int(run(&gs, path, &spec, -1, &res), 0, "calling thread alone");
