@@ -53,6 +53,7 @@
 #include "keyset/store.h"
 #include "keyset/update.h"
 #include "net/net.h"
+#include "openpgp/keyid.h"
 #include "openpgp/openpgp.h"
 #include "util/clock.h"
 #include "util/digest.h"
@@ -386,15 +387,15 @@ key_set_fpr(struct key *k, const uint8_t *fpr, size_t len)
 
 /*
  * A key named on the command line: a fingerprint (40 or 64 hex digits),
- * a long key ID (16), with or without "0x" and spaces, or an e-mail
- * address.  -1 for anything else.
+ * a long key ID (16), with or without "0x" and spaces (openpgp/keyid.h),
+ * or an e-mail address.  -1 for anything else.
  */
 static int
 key_parse(struct key *k, const char *s)
 {
 	char hex[2 * PGP_FPR_MAX + 1];
-	const char *p = s;
-	size_t n = 0, len;
+	struct pgp_keyid id;
+	size_t len;
 
 	if (strchr(s, '@') != NULL) {
 		len = strlen(s);
@@ -410,27 +411,18 @@ key_parse(struct key *k, const char *s)
 		set_str(&k->name, k->email);
 		return 0;
 	}
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-		p += 2;
-	for (; *p != '\0'; p++) {
-		if (*p == ' ')
-			continue;
-		if (n == sizeof(hex) - 1)
-			return -1;
-		hex[n++] = *p;
-	}
-	/* hex_decode() refuses anything that is not a hex digit. */
-	if ((n != 16 && n != 40 && n != 64) ||
-	    hex_decode(k->rk.id, n / 2, hex, n) != 0)
+	if (pgp_keyid_parse(&id, s, strlen(s), PGP_KEYID_LONG |
+	    PGP_KEYID_FPR) != 0)
 		return -1;
-	k->rk.idlen = n / 2;
-	if (n == 16) {
-		k->rk.kind = NET_QUERY_KEYID;
-		hex_encode_upper(hex, k->rk.id, 8);
-		set_str(&k->name, hex);
+	if (pgp_keyid_is_fpr(&id)) {
+		key_set_fpr(k, id.b, id.len);
 		return 0;
 	}
-	key_set_fpr(k, k->rk.id, k->rk.idlen);
+	k->rk.kind = NET_QUERY_KEYID;
+	memcpy(k->rk.id, id.b, id.len);
+	k->rk.idlen = id.len;
+	pgp_keyid_hex(hex, &id);
+	set_str(&k->name, hex);
 	return 0;
 }
 

@@ -265,6 +265,20 @@ test_expect_success '--deadline in a refresh: one line for the keys cut short' '
 	test_expect_code 2 pgpsync fetch --deadline 0 "$ALICE" 2>/dev/null
 '
 
+test_expect_success 'a key named in groups, with tabs; a bad name is refused' '
+	H=$HOMES/named && mkdir -m 700 "$H" && imp "$H" "$C/alice.pgp" &&
+	grouped=$(echo "$ALICE" | sed "s/..../& /g") &&
+	pgpsync fetch --homedir "$H" -k "hkp://$GOOD" --dry-run \
+	    "$(printf "\t0x%s\t" "$grouped")" >out &&
+	grep -q "$ALICE" out &&
+	test_expect_code 2 pgpsync fetch "${ALICE}0" 2>err &&
+	grep -q "is not a fingerprint (40 or 64 hex digits), a long key ID" \
+	    err &&
+	test_expect_code 2 pgpsync fetch "0x0x$ALICE" 2>/dev/null &&
+	test_expect_code 2 pgpsync fetch "$(echo "$ALICE" | cut -c1-15)" \
+	    2>/dev/null
+'
+
 test_expect_success '--json names every key and what went wrong' '
 	test_expect_code 3 pgpsync fetch --homedir "$N" -k "hkp://$S1" \
 	    --json "$D404" "$BAD" "$D500" >json &&
