@@ -210,35 +210,6 @@ judge_bare(struct import_item *out, const struct import_query *q,
 	return IMPORT_MERGE;
 }
 
-/*
- * Rule 2: c's packets without secret subkeys and the signatures under
- * them, appended to out.  Returns how many secret subkeys were dropped,
- * or -1 when out of memory.
- */
-static long
-copy_public(struct buf *out, const struct pgp_cert *c)
-{
-	long dropped = 0;
-	bool skip = false;
-
-	for (size_t i = 0; i < c->npkts; i++) {
-		const struct pgp_packet *p = &c->pkts[i];
-
-		if (p->tag == PGP_TAG_SECRET_SUBKEY) {
-			skip = true;
-			dropped++;
-			continue;
-		}
-		if (p->tag == PGP_TAG_PUBLIC_SUBKEY ||
-		    p->tag == PGP_TAG_USER_ID ||
-		    p->tag == PGP_TAG_USER_ATTRIBUTE)
-			skip = false;
-		if (!skip && pgp_packet_write(out, p) != 0)
-			return -1;
-	}
-	return dropped;
-}
-
 static void
 refuse_item(struct import_item *it, enum import_reason r)
 {
@@ -283,8 +254,7 @@ import_set_add_answer(struct import_set *s, const struct import_query *q,
 	struct pgp_raw_cert raw;
 	struct pgp_cert c = PGP_CERT_INIT;
 	struct import_item *it;
-	size_t kept = 0;
-	long dropped;
+	size_t kept = 0, dropped;
 	int r;
 
 	if (pgp_reader_open_mem(&rd, p, len, source, &err) != 0) {
@@ -318,15 +288,16 @@ import_set_add_answer(struct import_set *s, const struct import_query *q,
 			import_judge(it, q, &c);
 		if (it->verdict == IMPORT_REFUSE)
 			continue;
-		if ((dropped = copy_public(&it->data, &c)) < 0) {
+		/* Rule 2: secret key material is never taken. */
+		if (pgp_cert_drop_secret(&it->data, &c, &dropped, &err) != 0) {
 			refuse_item(it, IMPORT_R_UNREADABLE);
-			snprintf(it->why, sizeof(it->why), "out of memory");
+			snprintf(it->why, sizeof(it->why), "%s", err.msg);
 			continue;
 		}
 		kept++;
 		if (dropped > 0)
-			snprintf(it->why, sizeof(it->why), "dropped %ld secret "
-			    "subkey%s", dropped, dropped == 1 ? "" : "s");
+			snprintf(it->why, sizeof(it->why), "dropped %zu secret "
+			    "key%s", dropped, dropped == 1 ? "" : "s");
 	}
 	pgp_cert_release(&c);
 	pgp_reader_free(rd);

@@ -12,9 +12,10 @@
  *
  *  1. A certificate that cannot be read is refused (UNREADABLE).
  *  2. Secret keys are never taken: a certificate whose primary key is
- *     secret is refused (SECRET); a secret subkey (tag 7) inside a public
- *     certificate is dropped with the signatures under it, and the rest
- *     judged as usual (the item says so in why).
+ *     secret is refused (SECRET); secret keys inside a public certificate
+ *     are dropped with the packets under them (pgp_cert_drop_secret()),
+ *     and the rest judged as usual (the item says so in why).  Trust
+ *     packets are never taken.
  *  3. A lookup by fingerprint or key ID is answered by a certificate
  *     whose PRIMARY key has that fingerprint or key ID.
  *  4. A certificate that carries the fingerprint or key ID asked for only

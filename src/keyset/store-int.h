@@ -197,7 +197,6 @@ struct store {
 	struct buf		 ob;		/* the stored version */
 	struct buf		 mb;		/* merged */
 	struct buf		 fb;		/* merged, limits applied */
-	struct buf		 sb;		/* without secret subkeys */
 	struct store_prep	*prep;		/* for store_put() */
 	struct buf		 rec;
 	struct kid_slot		*kid;		/* key ID -> certificate */
@@ -230,8 +229,6 @@ int store_split_name(const char *name, char **dir, char **rev);
  */
 const char *store_cert_misnamed(struct pgp_cert *c, const uint8_t *p,
     size_t len, const uint8_t *fpr, size_t fprlen, char theirs[FPR_HEX]);
-/* A secret key or subkey packet anywhere in c. */
-bool store_has_secret_packet(const struct pgp_cert *c);
 /*
  * Replaces out's contents with c, lim applied (or as it is, trust packets
  * dropped); *same (may be NULL) tells whether every packet was kept.

@@ -88,7 +88,7 @@ ff_cert(struct ffcheck *k, const char *path, const uint8_t *fpr,
 	if ((r = store_read(&s->nb, s, new->id, err)) != 0)
 		return r;
 	if ((why = store_cert_misnamed(&s->c1, s->nb.p, s->nb.len, fpr, fprlen,
-	    theirs)) != NULL || store_has_secret_packet(&s->c1)) {
+	    theirs)) != NULL || pgp_cert_has_secret(&s->c1)) {
 		ff_note(k, FF_BAD, path, why == NULL ? "secret key material" :
 		    theirs[0] != '\0' ? "holds another key" : why);
 		return 0;

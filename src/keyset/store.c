@@ -574,7 +574,6 @@ store_open(struct store **out, const char *name, unsigned int flags,
 	buf_init(&s->ob, 0);
 	buf_init(&s->mb, 0);
 	buf_init(&s->fb, 0);
-	buf_init(&s->sb, 0);
 	buf_init(&s->rec, 0);
 	buf_init(&s->c1.partial, 0);
 	buf_init(&s->c2.partial, 0);
@@ -654,7 +653,6 @@ store_free(struct store *s)
 	buf_release(&s->ob);
 	buf_release(&s->mb);
 	buf_release(&s->fb);
-	buf_release(&s->sb);
 	buf_release(&s->rec);
 	store_prep_free(s->prep);
 	free(s->joinname);
@@ -846,46 +844,6 @@ bare_owner(struct store *s, const struct pgp_cert *c, size_t *sti)
 	return find_current(s, e->fpr, e->fprlen, sti);
 }
 
-bool
-store_has_secret_packet(const struct pgp_cert *c)
-{
-	for (size_t i = 0; i < c->npkts; i++)
-		if (c->pkts[i].tag == PGP_TAG_SECRET_KEY ||
-		    c->pkts[i].tag == PGP_TAG_SECRET_SUBKEY)
-			return true;
-	return false;
-}
-
-/*
- * Replaces out's contents with c's packets but its secret subkeys (tag 7)
- * and the signatures that bind them, and trust packets; returns how many
- * secret subkeys were dropped, or a negative code.
- */
-static int
-drop_secret(struct buf *out, const struct pgp_cert *c)
-{
-	bool skip = false;
-	int n = 0;
-
-	buf_reset(out);
-	for (size_t i = 0; i < c->npkts; i++) {
-		const struct pgp_packet *k = &c->pkts[i];
-
-		if (k->tag == PGP_TAG_SECRET_SUBKEY) {
-			skip = true;
-			n++;
-			continue;
-		}
-		if (k->tag != PGP_TAG_SIGNATURE)
-			skip = false;
-		if (skip || k->tag == PGP_TAG_TRUST)
-			continue;
-		if (buf_add(out, k->raw, k->rawlen) != 0)
-			return PGPS_ENOMEM;
-	}
-	return n;
-}
-
 /*
  * Replaces out's contents with c in SKS's canonical form, lim applied (if
  * not NULL); *same (may be NULL) tells whether every packet was kept.
@@ -1010,6 +968,7 @@ put_merge(struct store *s, struct store_entry *e,
     struct pgps_err *err)
 {
 	struct pgp_cert *old = &s->c2, *cand = &s->c3;
+	struct pgp_cert_merge_report mrep;
 	struct pgp_change *ch = NULL;
 	size_t nch = 0, k;
 	int r;
@@ -1023,20 +982,14 @@ put_merge(struct store *s, struct store_entry *e,
 	    (r = bare_verifies(old, in, info->fpr, err)) != 0)
 		return r;
 	buf_reset(&s->mb);
-	if ((r = pgp_cert_merge(&s->mb, old, in, NULL, err)) != 0)
+	/* A secret subkey stored before it was refused goes now. */
+	if ((r = pgp_cert_merge(&s->mb, old, in, &mrep, err)) != 0)
 		return pgps_err_prefix(err, r, "%s", info->fpr);
+	info->secret_dropped += (uint32_t)mrep.dropped_secret;
 	/* What is stored stays within the limits, merged or not. */
 	if ((r = pgp_cert_parse(cand, s->mb.p, s->mb.len, 0, err)) != 0)
 		return pgps_err_prefix(err, r, "%s", info->fpr);
-	/* A secret subkey stored before this rule goes now. */
-	if (store_has_secret_packet(cand)) {
-		if ((r = drop_secret(&s->sb, cand)) < 0)
-			return pgps_err_set(err, r, "out of memory");
-		info->secret_dropped += (uint32_t)r;
-		if ((r = pgp_cert_parse(cand, s->sb.p, s->sb.len, 0,
-		    err)) != 0)
-			return pgps_err_prefix(err, r, "%s", info->fpr);
-	}
+
 	if ((r = store_normalise(&s->fb, cand, lim, NULL, err)) != 0)
 		return pgps_err_prefix(err, r, "%s", info->fpr);
 	if (s->fb.len == s->ob.len &&
@@ -1137,11 +1090,14 @@ store_prepare(struct buf *out, struct store_prep *w, const struct store *s,
 	if (w->c.flags & PGP_CERT_SECRET)
 		return pgps_err_set(err, PGPS_EFORMAT, "secret key material "
 		    "is never stored");
-	/* A secret subkey in a public certificate goes; the rest stays. */
-	if (store_has_secret_packet(&w->c)) {
-		if ((r = drop_secret(&w->sb, &w->c)) < 0)
-			goto nomem;
-		h.secret = (uint32_t)r;
+	/* Secret key material in a public certificate goes; the rest stays. */
+	if (pgp_cert_has_secret(&w->c)) {
+		size_t nsec;
+
+		buf_reset(&w->sb);
+		if ((r = pgp_cert_drop_secret(&w->sb, &w->c, &nsec, err)) != 0)
+			return r;
+		h.secret = nsec > UINT32_MAX ? UINT32_MAX : (uint32_t)nsec;
 		p = w->sb.p;
 		len = w->sb.len;
 		if ((r = pgp_cert_parse(&w->c, p, len, 0, err)) != 0)

@@ -330,3 +330,74 @@ pgp_cert_write(struct buf *out, const struct pgp_cert *c)
 	}
 	return 0;
 }
+
+static bool
+is_secret_key(uint8_t tag)
+{
+	return tag == PGP_TAG_SECRET_KEY || tag == PGP_TAG_SECRET_SUBKEY;
+}
+
+bool
+pgp_cert_has_secret(const struct pgp_cert *c)
+{
+	for (size_t i = 0; i < c->npkts; i++)
+		if (is_secret_key(c->pkts[i].tag))
+			return true;
+	return false;
+}
+
+size_t
+pgp_cert_secret_mask(uint8_t *drop, const struct pgp_cert *c)
+{
+	size_t n = 0, i = 0;
+	bool in = false;
+
+	if (c->has_primary && c->npkts > 0) {
+		in = is_secret_key(c->pkts[0].tag);
+		n += in;
+		drop[0] = in;
+		i = 1;
+	}
+	for (; i < c->npkts; i++) {
+		uint8_t t = c->pkts[i].tag;
+
+		/* A component starts; a secret key is one, in any place. */
+		if (t == PGP_TAG_USER_ID || t == PGP_TAG_USER_ATTRIBUTE ||
+		    t == PGP_TAG_PUBLIC_SUBKEY || is_secret_key(t)) {
+			in = is_secret_key(t);
+			n += in;
+		}
+		drop[i] = in;
+	}
+	return n;
+}
+
+int
+pgp_cert_drop_secret(struct buf *out, const struct pgp_cert *c,
+    size_t *dropped, struct pgps_err *err)
+{
+	uint8_t *drop;
+	size_t oldlen = out->len, n;
+	int r = 0;
+
+	if (dropped != NULL)
+		*dropped = 0;
+	if (c->flags & PGP_CERT_SECRET)
+		return pgps_err_set(err, PGPS_EFORMAT, "certificate at offset "
+		    "%llu is a secret key", (unsigned long long)c->offset);
+	if ((drop = calloc(c->npkts + 1, 1)) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	n = pgp_cert_secret_mask(drop, c);
+	for (size_t i = 0; i < c->npkts && r == 0; i++)
+		if (!drop[i] && c->pkts[i].tag != PGP_TAG_TRUST)
+			r = pgp_packet_write(out, &c->pkts[i]);
+	free(drop);
+	if (r != 0) {
+		buf_setlen(out, oldlen);
+		return pgps_err_set(err, r, "certificate at offset %llu: %s",
+		    (unsigned long long)c->offset, pgps_strerror(r));
+	}
+	if (dropped != NULL)
+		*dropped = n;
+	return 0;
+}

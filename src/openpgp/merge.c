@@ -154,6 +154,8 @@ struct side {
 	size_t			 start;		/* first direct packet */
 	size_t			 ndirect;
 	uint8_t			*flag;		/* per packet: written */
+	uint8_t			*drop;		/* per packet: secret; or NULL */
+	size_t			 nsecret;	/* secret keys in it */
 	bool			 skip;		/* copies an earlier version */
 };
 
@@ -171,18 +173,21 @@ struct plan {
 static void
 plan_release(struct plan *pl)
 {
-	for (size_t s = 0; s < pl->n; s++)
+	for (size_t s = 0; s < pl->n; s++) {
 		free(pl->v[s].comps);
+		free(pl->v[s].drop);
+	}
 	free(pl->v);
 	free(pl->id);
 	free(pl->multi);
 	free(pl->flags);
 }
 
+/* Whether packet i of sd is secret key material, or under some. */
 static bool
-is_secret(uint8_t tag)
+dropped(const struct side *sd, size_t i)
 {
-	return tag == PGP_TAG_SECRET_KEY || tag == PGP_TAG_SECRET_SUBKEY;
+	return sd->drop != NULL && sd->drop[i];
 }
 
 /*
@@ -336,6 +341,8 @@ add_entries(struct ent *e, struct plan *pl, uint32_t src)
 	size_t n = 0, ci, j;
 	uint64_t oh = 0x51ed270b27a1f00dULL;
 
+	pl->rep.dropped_secret += s->nsecret;
+
 	for (j = s->start; j < s->start + s->ndirect; j++) {
 		if (pk[j].tag == PGP_TAG_TRUST)
 			continue;
@@ -347,11 +354,8 @@ add_entries(struct ent *e, struct plan *pl, uint32_t src)
 		const struct pgp_component *cp = &s->comps[ci];
 		uint64_t ch = pkt_hash(&pk[cp->pkt]);
 
-		if (is_secret(pk[cp->pkt].tag)) {
-			/* Never written: not the key, nor what signs it. */
-			pl->rep.dropped_secret++;
-			continue;
-		}
+		if (dropped(s, cp->pkt))
+			continue;	/* nor what is under it */
 		e[n] = (struct ent){ ch, &pk[cp->pkt], NULL, ci, cp->pkt, src,
 		    1 };
 		n++;
@@ -427,7 +431,7 @@ count_repeats(const struct side *sd)
 	for (size_t ci = 0; ci < sd->ncomps; ci++) {
 		const struct pgp_component *cp = &sd->comps[ci];
 
-		if (is_secret(pk[cp->pkt].tag))
+		if (dropped(sd, cp->pkt))
 			continue;
 		for (j = cp->pkt; j < cp->first_sig + cp->nsigs; j++)
 			n += !sd->flag[j] && pk[j].tag != PGP_TAG_TRUST;
@@ -458,6 +462,13 @@ plan_sides(struct plan *pl, const struct pgp_cert *const *v, size_t n,
 		    &sd->ndirect, v[s], err)) != 0)
 			return r;
 		sd->base = pl->nc;
+		/* Secret keys are never written (pgp_cert_secret_mask()). */
+		if (pgp_cert_has_secret(v[s])) {
+			if ((sd->drop = calloc(v[s]->npkts + 1, 1)) == NULL)
+				return pgps_err_set(err, PGPS_ENOMEM,
+				    "out of memory");
+			sd->nsecret = pgp_cert_secret_mask(sd->drop, v[s]);
+		}
 		if (!mem_add(&pl->nc, pl->nc, sd->ncomps) ||
 		    !mem_add(&total, total, v[s]->npkts + 1))
 			return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
@@ -588,8 +599,7 @@ buckets_make(struct buckets *bk, const struct plan *pl)
 				const struct pgp_component *cp = &sd->comps[ci];
 				size_t g;
 
-				if (is_secret(sd->c->pkts[cp->pkt].tag) ||
-				    sd->skip)
+				if (dropped(sd, cp->pkt) || sd->skip)
 					continue;
 				g = pl->id[sd->base + ci];
 				for (size_t j = cp->first_sig;

@@ -181,6 +181,27 @@ bool pgp_cert_sks_acceptable(const struct pgp_cert *c);
 /* Writes the cert's packets (trust packets dropped) to out. */
 int pgp_cert_write(struct buf *out, const struct pgp_cert *c);
 
+/*
+ * Secret key material in a certificate: a secret key or subkey packet
+ * (tag 5 or 7) in any place, after any packet.  The one rule of what goes
+ * with it, used by every writer (pgp_cert_drop_secret(), the merge and so
+ * the store, fetch, dump merge and filter): the secret key and every
+ * packet under it up to the next component (user ID, user attribute,
+ * public or secret subkey) -- its binding signatures and trust packets.
+ *
+ * pgp_cert_has_secret() tells whether c holds any (a scan of the tags).
+ * pgp_cert_secret_mask() sets drop[i] (c->npkts entries, caller-allocated)
+ * for each packet that goes, clears the rest, and returns how many secret
+ * keys there are.  pgp_cert_drop_secret() appends c without them (and
+ * without trust packets) to out and sets *dropped (may be NULL) to their
+ * number; a secret primary key is refused (PGPS_EFORMAT): without it
+ * there is no certificate.
+ */
+bool pgp_cert_has_secret(const struct pgp_cert *c);
+size_t pgp_cert_secret_mask(uint8_t *drop, const struct pgp_cert *c);
+int pgp_cert_drop_secret(struct buf *out, const struct pgp_cert *c,
+    size_t *dropped, struct pgps_err *err);
+
 /* --- splitting streams into certificates ------------------------------ */
 
 struct pgp_reader;

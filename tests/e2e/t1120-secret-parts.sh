@@ -47,6 +47,39 @@ test_expect_success 'hashes of the merged output: Dana as she is' '
 	test_cmp want.txt got.txt
 '
 
+test_expect_success 'a secret subkey after a trust packet, or before one' '
+	printf "\260\002\006\000" >trust &&
+	# a trust packet, then the secret subkey and its binding
+	{ cat D trust && bytes S 388 217; } >d-trust-secret.pgp &&
+	# the secret subkey, a trust packet, then its binding
+	{ cat D && bytes S 388 95 && cat trust && bytes S 483 122; } \
+	    >d-secret-trust.pgp
+'
+
+for f in d-trust-secret d-secret-trust; do
+	test_expect_success "dump merge of $f: nothing of the secret key" "
+		pgpsync dump merge -o $f.out $f.pgp 2>err &&
+		cmp $f.out D &&
+		grep 'offset 0: 1 secret key dropped' err
+	"
+	test_expect_success "a store keeps nothing of the secret key ($f)" "
+		git init -q --bare ST-$f &&
+		pgpsync dump import --to store:ST-$f $f.pgp >out 2>err &&
+		grep '1 secret' err &&
+		pgpsync dump merge -o $f.stored store:ST-$f &&
+		cmp $f.stored D
+	"
+	test_expect_success "a store with Dana: nothing of the secret key ($f)" "
+		git init -q --bare SU-$f &&
+		pgpsync dump import --to store:SU-$f D >/dev/null &&
+		pgpsync dump import --to store:SU-$f $f.pgp >out 2>err &&
+		grep '1 secret' err &&
+		grep '^0 new, 0 updated' out &&
+		pgpsync dump merge -o $f.stored2 store:SU-$f &&
+		cmp $f.stored2 D
+	"
+done
+
 sks_need 'push sends no secret subkey'
 
 test_expect_success 'SKS holds Dana' '

@@ -622,6 +622,22 @@ test_secret(void)
 	ok(!has7, "... no tag 7 left");
 	pgp_cert_release(&c);
 	import_set_release(&s);
+	buf_reset(&b);
+
+	/* Trust packets around the secret subkey: none of it is taken. */
+	put_all(&b, &alice);
+	buf_add(&b, "\260\002\006\000", 4);
+	put(&b, &sec.c, nth(&sec.c, PGP_TAG_SECRET_SUBKEY, 0), 0);
+	buf_add(&b, "\260\002\006\000", 4);
+	put(&b, &sec.c, nth(&sec.c, PGP_TAG_SECRET_SUBKEY, 0) + 1, 0);
+	is_int(run(&s, &q, &b), 1, "a secret subkey between trust packets: "
+	    "the certificate taken");
+	is_int(item(&s, 0)->data.len, alice.len, "... without the secret "
+	    "subkey, its binding or the trust packets (%s)",
+	    item(&s, 0)->why);
+	ok(strstr(item(&s, 0)->why, "1 secret key") != NULL, "... and says "
+	    "so (%s)", item(&s, 0)->why);
+	import_set_release(&s);
 	buf_release(&b);
 	(void)dana;
 	unload(&sec);

@@ -1087,6 +1087,22 @@ test_canonical(void)
 	buf_release(&out);
 }
 
+/* pgp_cert_drop_secret(x) is want written, with n secret keys dropped. */
+static bool
+stripped_is(const struct cert *x, const struct cert *want, size_t n)
+{
+	struct buf out = BUF_INIT;
+	size_t got = 99;
+	bool eq;
+
+	if (pgp_cert_drop_secret(&out, &x->c, &got, NULL) != 0)
+		return false;
+	eq = written_eq(&(struct cert){ out, PGP_CERT_INIT }, want) &&
+	    got == n;
+	buf_release(&out);
+	return eq;
+}
+
 /* alice with K1 framed as a secret subkey (tag 7) after her subkey. */
 static void
 make_secret_sub(struct cert *x, bool keep_public)
@@ -1166,7 +1182,74 @@ test_secret_parts(void)
 	    rep.dropped_secret == 1,
 	    "a secret key after the first packet is dropped too");
 	cert_free(&m);
+	{
+		struct buf b = BUF_INIT;
+		struct cert want;
+
+		/* The user ID after it is a component of its own. */
+		if (buf_add(&b, alice.bytes.p, alice.bytes.len) != 0 ||
+		    buf_add(&b, Uorg->raw, Uorg->rawlen) != 0)
+			exit(1);
+		cert_from_buf(&want, &b);
+		ok(stripped_is(&s, &want, 1), "... and by "
+		    "pgp_cert_drop_secret()");
+		cert_free(&want);
+	}
 	cert_free(&s);
+
+	/* Trust packets before and after the secret subkey. */
+	{
+		struct buf b = BUF_INIT;
+
+		if (buf_add(&b, alice.bytes.p, alice.bytes.len) != 0 ||
+		    buf_add(&b, "\260\002\006\000", 4) != 0 ||
+		    buf_addch(&b, 0x9c) != 0 ||
+		    buf_addch(&b, (uint8_t)K1->bodylen) != 0 ||
+		    buf_add(&b, K1->body, K1->bodylen) != 0 ||
+		    buf_add(&b, "\260\002\006\000", 4) != 0 ||
+		    buf_add(&b, B1->raw, B1->rawlen) != 0 ||
+		    buf_addch(&b, 0x9c) != 0 ||
+		    buf_addch(&b, (uint8_t)K1->bodylen) != 0 ||
+		    buf_add(&b, K1->body, K1->bodylen) != 0)
+			exit(1);
+		cert_from_buf(&s, &b);
+		buf_release(&b);
+	}
+	ok(pgp_cert_has_secret(&s.c), "alice, trust, secret subkey, trust, "
+	    "its binding, another secret subkey");
+	ok(stripped_is(&s, &alice, 2), "pgp_cert_drop_secret() keeps "
+	    "nothing of them");
+	ok(merge(&m, &s, &s, &rep) == 0 && written_eq(&m, &alice) &&
+	    rep.dropped_secret == 2, "nor does merge");
+	cert_free(&m);
+	cert_free(&s);
+
+	make_secret_sub(&s, true);
+	ok(stripped_is(&s, &alice, 1), "pgp_cert_drop_secret() of alice "
+	    "with a secret subkey: alice");
+	cert_free(&s);
+	ok(stripped_is(&alice, &alice, 0) && !pgp_cert_has_secret(&alice.c),
+	    "alice alone: alice, nothing dropped");
+	{
+		struct pgps_err err = PGPS_ERR_INIT;
+		struct buf out = BUF_INIT;
+		struct cert sec;
+		struct buf b = BUF_INIT;
+		size_t n = 9;
+
+		if (buf_addch(&b, 0x94) != 0 ||
+		    buf_addch(&b, (uint8_t)P->bodylen) != 0 ||
+		    buf_add(&b, P->body, P->bodylen) != 0 ||
+		    buf_add(&b, Uorg->raw, Uorg->rawlen) != 0)
+			exit(1);
+		cert_from_buf(&sec, &b);
+		buf_release(&b);
+		ok(pgp_cert_drop_secret(&out, &sec.c, &n, &err) ==
+		    PGPS_EFORMAT && out.len == 0 && n == 0,
+		    "a secret primary key is refused (%s)", err.msg);
+		buf_release(&out);
+		cert_free(&sec);
+	}
 }
 
 /* n versions of alice, version i with its own certification of Uorg. */
