@@ -201,7 +201,8 @@ int keyset_preload(struct keyset *ks, const char *const *pats, size_t n,
  * Returns 0, or a fatal error after which the set is left as it was at
  * the last commit; the verdict comes through the callback, for a GnuPG
  * keyring only when the batch is decided (keyset_flush(),
- * keyset_commit()).
+ * keyset_commit()), and so for a store's put of a key put before since
+ * the last commit (all its versions are merged then, in one pass).
  */
 int keyset_put(struct keyset *ks, const uint8_t *p, size_t len,
     const char *source, uint64_t offset, struct pgps_err *err);

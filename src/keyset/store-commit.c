@@ -505,6 +505,8 @@ store_commit(struct store *s, const char *note,
 	if (!s->writable)
 		return pgps_err_set(err, PGPS_EUNSUPPORTED, "'%s': opened "
 		    "read only", s->dir);
+	if ((r = store_flush(s, err)) != 0)
+		return r;
 	if (s->nst == 0 && !s->has_join)
 		return 0;
 	buf_init(&msg, 0);

@@ -198,6 +198,7 @@ struct store {
 	struct buf		 mb;		/* merged */
 	struct buf		 fb;		/* merged, limits applied */
 	struct store_prep	*prep;		/* for store_put() */
+	struct store_defer	*defer;		/* versions merged at the end */
 	struct buf		 rec;
 	struct kid_slot		*kid;		/* key ID -> certificate */
 	size_t			 kidcap;

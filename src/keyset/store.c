@@ -627,6 +627,8 @@ store_open(struct store **out, const char *name, unsigned int flags,
 	return r;
 }
 
+static void store_defer_free(struct store *s);
+
 void
 store_free(struct store *s)
 {
@@ -655,6 +657,7 @@ store_free(struct store *s)
 	buf_release(&s->fb);
 	buf_release(&s->rec);
 	store_prep_free(s->prep);
+	store_defer_free(s);
 	free(s->joinname);
 	free(s->joinwhy);
 	free(s);
@@ -961,35 +964,40 @@ bare_verifies(const struct pgp_cert *old, const struct pgp_cert *in,
 	return 0;
 }
 
+/*
+ * Merges the versions in[0..nin) into old, the current version of e's
+ * certificate (cur, sti as find_current() gave them), in one pass, and
+ * stages the result when it differs from old.  adds (nin + 1 entries, may
+ * be NULL) tells which versions added a packet (pgp_cert_merge_versions();
+ * adds[0] is old's).
+ */
 static int
-put_merge(struct store *s, struct store_entry *e,
-    const struct store_entry *cur, size_t sti, const struct pgp_cert *in,
-    const struct pgp_limits *lim, struct store_put_info *info,
+merge_into(struct store *s, struct store_entry *e, size_t sti,
+    const struct pgp_cert *old, const struct pgp_cert *const *in, size_t nin,
+    const struct pgp_limits *lim, struct store_put_info *info, bool *adds,
     struct pgps_err *err)
 {
-	struct pgp_cert *old = &s->c2, *cand = &s->c3;
+	const struct pgp_cert **v;
+	struct pgp_cert *cand = &s->c3;
 	struct pgp_cert_merge_report mrep;
 	struct pgp_change *ch = NULL;
 	size_t nch = 0, k;
 	int r;
 
-	if ((r = read_current(s, cur, sti, &s->ob, err)) != 0)
-		return r;
-	if (pgp_cert_parse(old, s->ob.p, s->ob.len, 0, err) != 0)
-		return pgps_err_prefix(err, PGPS_EIO, "%s: the stored copy is "
-		    "damaged", info->fpr);
-	if (!in->has_primary &&
-	    (r = bare_verifies(old, in, info->fpr, err)) != 0)
-		return r;
+	if ((v = mem_reallocarray(NULL, nin + 1, sizeof(*v))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	v[0] = old;
+	memcpy(v + 1, in, nin * sizeof(*v));
 	buf_reset(&s->mb);
 	/* A secret subkey stored before it was refused goes now. */
-	if ((r = pgp_cert_merge(&s->mb, old, in, &mrep, err)) != 0)
+	r = pgp_cert_merge_versions(&s->mb, v, nin + 1, &mrep, adds, err);
+	free(v);
+	if (r != 0)
 		return pgps_err_prefix(err, r, "%s", info->fpr);
 	info->secret_dropped += (uint32_t)mrep.dropped_secret;
 	/* What is stored stays within the limits, merged or not. */
 	if ((r = pgp_cert_parse(cand, s->mb.p, s->mb.len, 0, err)) != 0)
 		return pgps_err_prefix(err, r, "%s", info->fpr);
-
 	if ((r = store_normalise(&s->fb, cand, lim, NULL, err)) != 0)
 		return pgps_err_prefix(err, r, "%s", info->fpr);
 	if (s->fb.len == s->ob.len &&
@@ -1010,6 +1018,292 @@ put_merge(struct store *s, struct store_entry *e,
 		return r;
 	info->status = STORE_PUT_UPDATED;
 	return stage(s, e, k, sti, true, info->added, err);
+}
+
+/* The current version of e's certificate, read into s->ob and s->c2. */
+static int
+read_old(struct store *s, const struct store_entry *cur, size_t sti,
+    const char *fpr, struct pgps_err *err)
+{
+	int r;
+
+	if ((r = read_current(s, cur, sti, &s->ob, err)) != 0)
+		return r;
+	if (pgp_cert_parse(&s->c2, s->ob.p, s->ob.len, 0, err) != 0)
+		return pgps_err_prefix(err, PGPS_EIO, "%s: the stored copy is "
+		    "damaged", fpr);
+	return 0;
+}
+
+static int
+put_merge(struct store *s, struct store_entry *e,
+    const struct store_entry *cur, size_t sti, const struct pgp_cert *in,
+    const struct pgp_limits *lim, struct store_put_info *info,
+    struct pgps_err *err)
+{
+	int r;
+
+	if ((r = read_old(s, cur, sti, info->fpr, err)) != 0)
+		return r;
+	if (!in->has_primary &&
+	    (r = bare_verifies(&s->c2, in, info->fpr, err)) != 0)
+		return r;
+	return merge_into(s, e, sti, &s->c2, &in, 1, lim, info, NULL, err);
+}
+
+/* --- versions of a certificate put before: merged at once ------------- */
+
+/*
+ * A certificate put again in one commit (a dump or answer holding many
+ * versions of it) is not merged at once with the copy put before: that
+ * cost O(n^2) in the versions, each merge reading the growing result.
+ * It waits, and store_flush() merges all versions of one certificate in
+ * one pass (pgp_cert_merge_versions()).  Their verdicts come then.
+ */
+struct pend {
+	size_t		 off, len;	/* in the pending bytes */
+	size_t		 seq;		/* order of the puts */
+	uint32_t	 secret;	/* secret keys dropped before */
+	uint8_t		 bare;		/* a revocation without its key */
+	uint8_t		 fprlen;
+	uint8_t		 fpr[PGP_FPR_MAX];
+};
+
+/* What became of a pending put, told in put order after the merge. */
+struct pverdict {
+	size_t			 seq;
+	int			 r;
+	struct store_put_info	 info;
+	struct pgps_err		 err;
+};
+
+struct store_defer {
+	store_verdict_fn	 fn;
+	void			*arg;
+	struct pverdict		*pv;
+	size_t			 npv, apv;
+	struct pend		*v;
+	size_t			 n, alloc;
+	struct buf		 data;
+	struct pgp_limits	 lim;
+	bool			 has_lim;
+};
+
+/* Pending bytes over which the versions are merged before more come. */
+#define DEFER_MAX	((size_t)256 << 20)
+
+int
+store_defer_merges(struct store *s, store_verdict_fn fn, void *arg)
+{
+	if (s->defer == NULL) {
+		if ((s->defer = calloc(1, sizeof(*s->defer))) == NULL)
+			return PGPS_ENOMEM;
+		buf_init(&s->defer->data, 0);
+	}
+	s->defer->fn = fn;
+	s->defer->arg = arg;
+	return 0;
+}
+
+static void
+store_defer_free(struct store *s)
+{
+	if (s->defer == NULL)
+		return;
+	free(s->defer->v);
+	free(s->defer->pv);
+	buf_release(&s->defer->data);
+	free(s->defer);
+	s->defer = NULL;
+}
+
+static int
+pend_cmp(const void *va, const void *vb)
+{
+	const struct pend *x = va, *y = vb;
+	int c;
+
+	if (x->fprlen != y->fprlen)
+		return x->fprlen < y->fprlen ? -1 : 1;
+	if ((c = memcmp(x->fpr, y->fpr, x->fprlen)) != 0)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int
+pverdict_cmp(const void *va, const void *vb)
+{
+	const struct pverdict *x = va, *y = vb;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int
+pend_verdict(struct store_defer *d, const struct pend *pe,
+    const struct store_put_info *info, int r, const struct pgps_err *err)
+{
+	struct pverdict *v;
+
+	if (d->fn == NULL)
+		return 0;
+	if ((v = store_grow(d->pv, d->npv, &d->apv, sizeof(*d->pv))) == NULL)
+		return PGPS_ENOMEM;
+	d->pv = v;
+	v = &d->pv[d->npv++];
+	v->seq = pe->seq;
+	v->r = r;
+	v->info = *info;
+	v->info.secret_dropped += pe->secret;
+	v->err = *err;
+	return 0;
+}
+
+static int
+defer_put(struct store *s, const uint8_t *fpr, size_t fprlen,
+    const uint8_t *p, size_t len, bool bare, uint32_t secret,
+    const struct pgp_limits *lim, struct store_put_info *info,
+    struct pgps_err *err)
+{
+	struct store_defer *d = s->defer;
+	struct pend *pe;
+
+	if ((pe = store_grow(d->v, d->n, &d->alloc, sizeof(*d->v))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	d->v = pe;
+	pe = &d->v[d->n];
+	memset(pe, 0, sizeof(*pe));
+	pe->off = d->data.len;
+	pe->len = len;
+	pe->seq = d->n;
+	pe->secret = secret;
+	pe->bare = bare;
+	pe->fprlen = (uint8_t)fprlen;
+	memcpy(pe->fpr, fpr, fprlen);
+	if (buf_add(&d->data, p, len) != 0)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	d->n++;
+	d->has_lim = lim != NULL;
+	if (lim != NULL)
+		d->lim = *lim;
+	info->status = STORE_PUT_PENDING;
+	if (d->data.len > DEFER_MAX)
+		return store_flush(s, err);
+	return 0;
+}
+
+/* One certificate's pending versions g[0..k), in the order put. */
+static int
+flush_group(struct store *s, const struct pend *g, size_t k,
+    struct pgps_err *err)
+{
+	struct store_defer *d = s->defer;
+	const struct pgp_limits *lim = d->has_lim ? &d->lim : NULL;
+	const struct store_entry *cur;
+	const struct pgp_cert **in = NULL;
+	struct pgp_cert *certs = NULL;
+	struct store_put_info info, vi;
+	struct store_entry e;
+	struct pgps_err e1 = PGPS_ERR_INIT;
+	size_t sti, nin = 0, *map = NULL, last = SIZE_MAX, i;
+	bool *adds = NULL;
+	int r;
+
+	memset(&info, 0, sizeof(info));
+	store_fpr_hex(info.fpr, g[0].fpr, g[0].fprlen);
+	if ((cur = find_current(s, g[0].fpr, g[0].fprlen, &sti)) == NULL ||
+	    sti == SIZE_MAX)
+		PGPS_BUG("a pending version of a certificate not put");
+	e = *cur;
+	certs = calloc(k, sizeof(*certs));
+	in = mem_reallocarray(NULL, k, sizeof(*in));
+	map = mem_reallocarray(NULL, k, sizeof(*map));
+	adds = calloc(k + 1, sizeof(*adds));
+	if (certs == NULL || in == NULL || map == NULL || adds == NULL) {
+		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	if ((r = read_old(s, cur, sti, info.fpr, &e1)) != 0)
+		goto refuse_all;
+	for (i = 0; i < k; i++) {
+		buf_init(&certs[i].partial, 0);
+		pgps_err_clear(&e1);
+		if ((r = pgp_cert_parse(&certs[i], d->data.p + g[i].off,
+		    g[i].len, 0, &e1)) == 0 && g[i].bare)
+			r = bare_verifies(&s->c2, &certs[i], info.fpr, &e1);
+		if (r != 0) {
+			if (pend_verdict(d, &g[i], &info, r, &e1) != 0) {
+				r = pgps_err_set(err, PGPS_ENOMEM,
+				    "out of memory");
+				goto cleanup;
+			}
+			continue;
+		}
+		map[nin] = i;
+		in[nin++] = &certs[i];
+	}
+	r = 0;
+	pgps_err_clear(&e1);
+	if (nin > 0 && (r = merge_into(s, &e, sti, &s->c2, in, nin, lim,
+	    &info, adds, &e1)) != 0 && store_is_fatal(r)) {
+		pgps_err_set(err, r, "%s", e1.msg);
+		goto cleanup;
+	}
+ refuse_all:
+	/* What changed is told with the last version that added. */
+	for (i = 0; r == 0 && i < nin; i++)
+		if (adds[i + 1] || (last == SIZE_MAX && i + 1 == nin))
+			last = i;
+	for (i = 0; i < nin || (r != 0 && nin == 0 && i < k); i++) {
+		vi = info;
+		if (r == 0 && i != last) {
+			memset(vi.added, 0, sizeof(vi.added));
+			vi.secret_dropped = 0;
+		}
+		if (r == 0 && info.status == STORE_PUT_UPDATED &&
+		    !adds[i + 1] && i != last)
+			vi.status = STORE_PUT_UNCHANGED;
+		if (pend_verdict(d, &g[nin > 0 ? map[i] : i], &vi, r,
+		    &e1) != 0) {
+			r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+	}
+	r = store_is_fatal(r) ? pgps_err_set(err, r, "%s", e1.msg) : 0;
+ cleanup:
+	for (i = 0; certs != NULL && i < k; i++)
+		pgp_cert_release(&certs[i]);
+	free(certs);
+	free(in);
+	free(map);
+	free(adds);
+	return r;
+}
+
+int
+store_flush(struct store *s, struct pgps_err *err)
+{
+	struct store_defer *d = s->defer;
+	size_t i, j;
+	int r = 0;
+
+	if (d == NULL || d->n == 0)
+		return 0;
+	qsort(d->v, d->n, sizeof(*d->v), pend_cmp);
+	for (i = 0; i < d->n && r == 0; i = j) {
+		for (j = i + 1; j < d->n && d->v[j].fprlen == d->v[i].fprlen &&
+		    memcmp(d->v[j].fpr, d->v[i].fpr, d->v[i].fprlen) == 0; j++)
+			;
+		r = flush_group(s, d->v + i, j - i, err);
+	}
+	d->n = 0;
+	buf_reset(&d->data);
+	/* The verdicts in the order of the puts. */
+	if (d->npv > 1)
+		qsort(d->pv, d->npv, sizeof(*d->pv), pverdict_cmp);
+	for (i = 0; i < d->npv && r == 0; i++)
+		d->fn(&d->pv[i].info, d->pv[i].r, &d->pv[i].err, d->arg);
+	d->npv = 0;
+	return r;
 }
 
 /* --- preparing certificates (any thread) ------------------------------ */
@@ -1205,6 +1499,9 @@ store_put_prepared(struct store *s, const uint8_t *rec, size_t len,
 			    "have");
 		e = *cur;
 		store_fpr_hex(info->fpr, e.fpr, e.fprlen);
+		if (s->defer != NULL && sti != SIZE_MAX)
+			return defer_put(s, e.fpr, e.fprlen, body,
+			    (size_t)h.len, true, h.secret, lim, info, err);
 		return put_merge(s, &e, cur, sti, &s->c1, lim, info, err);
 	}
 	memset(&e, 0, sizeof(e));
@@ -1227,8 +1524,14 @@ store_put_prepared(struct store *s, const uint8_t *rec, size_t len,
 		return 0;
 	}
 	if (objw_unpack_stored(&s->nb, body + h.hdrlen, (size_t)(h.plen -
-	    h.hdrlen), (size_t)h.len) != 0 ||
-	    pgp_cert_parse(&s->c1, s->nb.p, s->nb.len, 0, err) != 0)
+	    h.hdrlen), (size_t)h.len) != 0)
+		return pgps_err_set(err, PGPS_EINTERNAL, "a prepared "
+		    "certificate is damaged");
+	/* Put before in this commit: merged with the others at the end. */
+	if (s->defer != NULL && sti != SIZE_MAX)
+		return defer_put(s, e.fpr, e.fprlen, s->nb.p, s->nb.len, false,
+		    h.secret, lim, info, err);
+	if (pgp_cert_parse(&s->c1, s->nb.p, s->nb.len, 0, err) != 0)
 		return pgps_err_set(err, PGPS_EINTERNAL, "a prepared "
 		    "certificate is damaged");
 	return put_merge(s, &e, cur, sti, &s->c1, lim, info, err);

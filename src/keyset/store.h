@@ -87,7 +87,8 @@ enum store_put_status {
 	STORE_PUT_NEW,		/* the store did not have it */
 	STORE_PUT_UPDATED,	/* merged: the store's copy (or the copy put
 				 * before) gained packets */
-	STORE_PUT_UNCHANGED	/* the store's copy has it all */
+	STORE_PUT_UNCHANGED,	/* the store's copy has it all */
+	STORE_PUT_PENDING	/* to be merged by store_flush() */
 };
 
 struct store_put_info {
@@ -138,6 +139,22 @@ int store_prepare(struct buf *out, struct store_prep *w,
 int store_put_prepared(struct store *s, const uint8_t *rec, size_t len,
     size_t *used, const struct pgp_limits *lim, struct store_put_info *info,
     struct pgps_err *err);
+
+/*
+ * After store_defer_merges(), a certificate put again before the commit
+ * (a dump holding many versions of one key) is not merged with the copy
+ * put before at once, which costs O(n^2) in the versions: the put says
+ * STORE_PUT_PENDING, and store_flush() (which store_commit() calls)
+ * merges all versions of each certificate in one pass, calling fn (may be
+ * NULL) once for each such put with what became of it: info as
+ * store_put() fills it in, r and err as it returns them.  What a
+ * certificate gained is told with the last version that added to it.
+ * Fails only for errors store_is_fatal() is true for.
+ */
+typedef void (*store_verdict_fn)(const struct store_put_info *info, int r,
+    const struct pgps_err *err, void *arg);
+int store_defer_merges(struct store *s, store_verdict_fn fn, void *arg);
+int store_flush(struct store *s, struct pgps_err *err);
 
 enum store_join_result {
 	STORE_JOIN_NONE,	/* name is not a revision of this store */

@@ -41,6 +41,14 @@ put_verdict(struct keyset *ks, const struct store_put_info *pi, int r,
 	keyset_report(ks, &v);
 }
 
+/* The verdict of a put whose merge waited for the others (store_flush()). */
+static void
+flushed_verdict(const struct store_put_info *pi, int r,
+    const struct pgps_err *e, void *arg)
+{
+	put_verdict(arg, pi, r, e, "", 0);
+}
+
 static void
 sw_close(struct keyset *ks)
 {
@@ -79,6 +87,12 @@ sw_open(struct keyset *ks, struct pgps_err *err)
 		return keyset_parent_exists(ks->spec.arg, err);
 	}
 	ks->be = s;
+	/* Many versions of one key are merged in one pass, at the end. */
+	if (fl == STORE_WRITE && store_defer_merges(s, flushed_verdict,
+	    ks) != 0) {
+		sw_close(ks);
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	}
 	if ((ks->path = strdup(store_dir(s))) == NULL) {
 		sw_close(ks);
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
@@ -129,7 +143,8 @@ sw_put(struct keyset *ks, const uint8_t *p, size_t len, const char *source,
 	r = store_put(ks->be, p, len, &ks->lim, &pi, &e);
 	if (r != 0 && store_is_fatal(r))
 		return pgps_err_set(err, r, "%s", e.msg);
-	put_verdict(ks, &pi, r, &e, source, offset);
+	if (r != 0 || pi.status != STORE_PUT_PENDING)
+		put_verdict(ks, &pi, r, &e, source, offset);
 	return 0;
 }
 
@@ -193,8 +208,16 @@ sw_put_prepared(struct keyset *ks, const uint8_t *rec, size_t len,
 	r = store_put_prepared(ks->be, rec, len, used, &ks->lim, &pi, &e);
 	if (r != 0 && store_is_fatal(r))
 		return pgps_err_set(err, r, "%s", e.msg);
-	put_verdict(ks, &pi, r, &e, "", 0);
+	if (r != 0 || pi.status != STORE_PUT_PENDING)
+		put_verdict(ks, &pi, r, &e, "", 0);
 	return 0;
+}
+
+/* The verdicts of puts whose merge waited: after the merge. */
+static int
+sw_flush(struct keyset *ks, struct pgps_err *err)
+{
+	return ks->be != NULL ? store_flush(ks->be, err) : 0;
 }
 
 static int
@@ -272,6 +295,7 @@ const struct keyset_wops keyset_store_wops = {
 	.lookup = sw_lookup,
 	.put = sw_put,
 	.commit = sw_commit,
+	.flush = sw_flush,
 	.close = sw_close,
 	.prep_new = sw_prep_new,
 	.prep_free = sw_prep_free,

@@ -157,6 +157,7 @@ struct side {
 	uint8_t			*drop;		/* per packet: secret; or NULL */
 	size_t			 nsecret;	/* secret keys in it */
 	bool			 skip;		/* copies an earlier version */
+	bool			 adds;		/* a packet of it is written */
 };
 
 struct plan {
@@ -529,8 +530,10 @@ plan_make(struct plan *pl, const struct pgp_cert *const *v, size_t n,
 		pl->rep.dropped_repeats += count_repeats(sd);
 		for (j = 0; i > 0 && j < sd->c->npkts && !sd->flag[j]; j++)
 			;
-		if (i > 0 && j < sd->c->npkts)
+		if (i > 0 && j < sd->c->npkts) {
+			pl->v[i].adds = true;
 			pl->rep.new_versions++;
+		}
 	}
 	r = 0;
  cleanup:
@@ -724,6 +727,14 @@ int
 pgp_cert_merge_many(struct buf *out, const struct pgp_cert *const *v,
     size_t n, struct pgp_cert_merge_report *rep, struct pgps_err *err)
 {
+	return pgp_cert_merge_versions(out, v, n, rep, NULL, err);
+}
+
+int
+pgp_cert_merge_versions(struct buf *out, const struct pgp_cert *const *v,
+    size_t n, struct pgp_cert_merge_report *rep, bool *adds,
+    struct pgps_err *err)
+{
 	struct plan pl;
 	struct buckets bk = { NULL, NULL, NULL };
 	size_t oldlen = out->len;
@@ -743,6 +754,8 @@ pgp_cert_merge_many(struct buf *out, const struct pgp_cert *const *v,
 	}
 	if (rep != NULL)
 		*rep = pl.rep;
+	for (size_t s = 0; adds != NULL && s < n; s++)
+		adds[s] = pl.v[s].adds;
 	r = 0;
  cleanup:
 	if (r != 0)

@@ -479,6 +479,14 @@ struct pgp_cert_merge_report {
  */
 int pgp_cert_merge_many(struct buf *out, const struct pgp_cert *const *v,
     size_t n, struct pgp_cert_merge_report *rep, struct pgps_err *err);
+/*
+ * The same, and adds[s] (n entries, may be NULL) tells for each version
+ * after the first whether it added a packet to the ones before it (false
+ * for the first).
+ */
+int pgp_cert_merge_versions(struct buf *out, const struct pgp_cert *const *v,
+    size_t n, struct pgp_cert_merge_report *rep, bool *adds,
+    struct pgps_err *err);
 
 /*
  * pgp_cert_merge_many() of a and b.  merge(a, a) is the canonical form of

@@ -168,6 +168,20 @@ test_expect_success 'a revocation naming its issuer by key ID only: found, refus
 	test_cmp before after
 '
 
+# The key and the revocations in one import: the revocations wait for
+# the key's other versions and are checked against it then.
+test_expect_success 'a key and bare revocations of it in one import' '
+	test_expect_code 3 pgpsync dump import --to store:K2 \
+	    "$C/alice.pgp" bare-kid.pgp "$C/alice-later.pgp" bare.pgp \
+	    >out 2>err &&
+	grep -q "$ALICE: a revocation that does not verify by this key" err &&
+	grep -q "^1 new, 2 updated .* 1 revocation), 0 unchanged, 1 rejected" \
+	    out &&
+	pgpsync dump merge -o want.pgp "$C/alice.pgp" "$C/alice-later.pgp" \
+	    "$C/alice-revocation-only.pgp" 2>/dev/null &&
+	test_expect_code 0 pgpsync diff want.pgp store:K2
+'
+
 test_expect_success 'refused: a revocation of a key not stored, secret keys' '
 	test_expect_code 3 pgpsync dump import --to store:R2 bare.pgp \
 	    >out 2>err &&

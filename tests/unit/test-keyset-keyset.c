@@ -379,6 +379,9 @@ test_store(const char *dir)
 	put(ks, &later);
 	put(ks, &forged);
 	put(ks, &bare);
+	/* The versions of a key put before wait for the flush. */
+	is_int(ngot, 1, "store: the later versions of alice wait");
+	ok(keyset_flush(ks, NULL) == 0, "store: flushed");
 	is_int(ngot, 4, "store: a verdict for every put");
 	is_int(got[0].result, KEYSET_NEW, "store: new");
 	is_int(got[1].result, KEYSET_CHANGED, "store: changed");
