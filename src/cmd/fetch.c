@@ -42,9 +42,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "cmd/cmd.h"
+#include "cmd/out.h"
 #include "keyset/gpg.h"
 #include "keyset/import.h"
 #include "keyset/keyset.h"
@@ -53,6 +52,7 @@
 #include "keyset/store.h"
 #include "keyset/update.h"
 #include "net/net.h"
+#include "net/opts.h"
 #include "openpgp/keyid.h"
 #include "openpgp/openpgp.h"
 #include "util/clock.h"
@@ -111,67 +111,41 @@ const struct opt fetch_opts[] = {
 	{ 0, NULL, NULL, NULL }
 };
 
-/* Used when no -k is given: keys.openpgp.org, then a Hockeypuck pool. */
-static const char *const default_servers[] = {
-	"hkps://keys.openpgp.org",
-	"hkps://keyserver.ubuntu.com"
-};
-
-/* --- network options, shared with push -------------------------------- */
+/* --- network options, shared with push (net/opts.h) ------------------ */
 
 void
 net_opt_default(struct net_opts *o)
 {
-	net_opts_default(o);
-	/* A cron job must end even when a server stalls. */
-	o->timeout_ms = 60000;
+	net_opts_cli_default(o);
 }
 
 int
 net_opt(struct ctx *ctx, struct net_opts *o, int id, const char *arg)
 {
+	static const struct {
+		int		 id;
+		enum net_opt_id	 net;
+	} map[] = {
+		{ OPT_NET_CA_FILE, NET_OPT_CA_FILE },
+		{ 'J', NET_OPT_JOBS },
+		{ OPT_NET_PER_SERVER, NET_OPT_PER_SERVER },
+		{ OPT_NET_PROXY, NET_OPT_PROXY },
+		{ OPT_NET_RETRIES, NET_OPT_RETRIES },
+		{ OPT_NET_TIMEOUT, NET_OPT_TIMEOUT }
+	};
 	unsigned long n;
-	const char *name;
 
-	switch (id) {
-	case OPT_NET_CA_FILE:
-		o->ca_file = arg;
-		return 1;
-	case OPT_NET_PROXY:
-		o->proxy = arg;
-		return 1;
-	case 'J':
-		name = "jobs";
-		if (parse_ulong(arg, &n) != 0 || n == 0 || n > 256)
-			break;
-		o->max_total = (unsigned int)n;
-		return 1;
-	case OPT_NET_PER_SERVER:
-		name = "per-server";
-		if (parse_ulong(arg, &n) != 0 || n == 0 || n > 64)
-			break;
-		o->max_per_host = (unsigned int)n;
-		return 1;
-	case OPT_NET_RETRIES:
-		name = "retries";
-		if (parse_ulong(arg, &n) != 0 || n > 100)
-			break;
-		o->retries = (unsigned int)n;
-		return 1;
-	case OPT_NET_TIMEOUT:
-		name = "timeout";
-		if (parse_ulong(arg, &n) != 0 || n == 0 || n > 86400)
-			break;
-		o->timeout_ms = (long)n * 1000;
-		if (o->low_speed_time > (long)n)
-			o->low_speed_time = (long)n;
-		if (o->connect_timeout_ms > o->timeout_ms)
-			o->connect_timeout_ms = o->timeout_ms;
-		return 1;
-	default:
-		return 0;
+	for (size_t i = 0; i < PGPS_ARRAY_SIZE(map); i++) {
+		if (map[i].id != id)
+			continue;
+		if (net_opts_set_str(o, map[i].net, arg) == 0 ||
+		    (parse_ulong(arg, &n) == 0 &&
+		    net_opts_set_num(o, map[i].net, n) == 0))
+			return 1;
+		exit(usage_error(ctx, "--%s: bad value '%s'",
+		    net_opt_name(map[i].net), arg));
 	}
-	exit(usage_error(ctx, "--%s: bad value '%s'", name, arg));
+	return 0;
 }
 
 void
@@ -180,12 +154,8 @@ net_opt_servers(struct ctx *ctx, const char **urls, size_t *n,
 {
 	struct pgps_err err = PGPS_ERR_INIT;
 
-	if (*n == 0)
-		for (size_t i = 0; i < PGPS_ARRAY_SIZE(default_servers); i++)
-			urls[(*n)++] = default_servers[i];
-	for (size_t i = 0; i < *n; i++)
-		if (net_server_parse(&srv[i], urls[i], &err) != 0)
-			exit(usage_error(ctx, "%s", err.msg));
+	if (net_servers_parse(srv, urls, n, &err) != 0)
+		exit(usage_error(ctx, "%s", err.msg));
 }
 
 /*
@@ -193,8 +163,6 @@ net_opt_servers(struct ctx *ctx, const char **urls, size_t *n,
  * answers of a batch are held in memory until it is imported.
  */
 #define BATCH_KEYS	1000
-/* At most this many addresses of one key are asked by WKD. */
-#define WKD_MAX_ADDRS	3
 
 enum result {
 	R_PENDING,
@@ -1076,19 +1044,20 @@ report(struct fetch *f, struct key *k)
 		die("out of memory");
 	if (f->json) {
 		o = json_object();
-		json_object_set_new(o, "query", json_string(k->name));
+		json_object_set_new(o, "query", out_json_str(k->name));
 		json_object_set_new(o, "fingerprint", k->rk.fpr[0] != '\0' ?
-		    json_string(k->rk.fpr) : json_null());
+		    out_json_str(k->rk.fpr) : json_null());
 		json_object_set_new(o, "result",
 		    json_string(result_name[k->res]));
 		if (k->rk.server != NULL || k->rk.last_server != NULL)
-			json_object_set_new(o, "server", json_string(
-			    k->rk.server != NULL ? k->rk.server : k->rk.last_server));
+			json_object_set_new(o, "server", out_json_str(
+			    k->rk.server != NULL ? k->rk.server :
+			    k->rk.last_server));
 		if (k->res == R_UPDATED)
 			json_object_set_new(o, "changes",
 			    changes_json(k->changes));
 		if (!found && k->rk.why != NULL)
-			json_object_set_new(o, "error", json_string(k->rk.why));
+			json_object_set_new(o, "error", out_json_str(k->rk.why));
 		json_array_append_new(f->jkeys, o);
 		return;
 	}
@@ -1163,7 +1132,7 @@ print_summary(struct fetch *f)
 		g = &none;
 	if (f->json) {
 		root = json_object();
-		json_object_set_new(root, "target", json_string(f->target));
+		json_object_set_new(root, "target", out_json_str(f->target));
 		if (keyset_kind(f->ks) == KEYSET_STORE)
 			json_object_set_new(root, "commit", f->commit[0] !=
 			    '\0' ? json_string(f->commit) : json_null());
@@ -1201,37 +1170,12 @@ print_summary(struct fetch *f)
 
 /* --- which keys, when ------------------------------------------------- */
 
-/*
- * Whether k is due.  --max-age: not checked within that time.  --spread
- * P: every key has a fixed slot in each period P (from its fingerprint),
- * and is due once a slot has passed since it was last checked -- or, for
- * a key never checked, since it was first seen -- so runs from cron
- * share the keyring evenly and every key is covered once per period.
- */
+/* Whether k is due (state_is_due(): --max-age, --spread). */
 static bool
 is_due(struct fetch *f, const struct key *k)
 {
-	struct state_key sk;
-	int64_t last, off, base;
-	uint64_t h = 0;
-
-	if (f->st == NULL || k->rk.kind != NET_QUERY_FPR ||
-	    (f->max_age == 0 && f->spread == 0))
-		return true;
-	state_get(f->st, k->rk.fpr, &sk);
-	if (f->max_age > 0 && sk.checked > 0 &&
-	    f->now - sk.checked < f->max_age)
-		return false;
-	if (f->spread == 0)
-		return true;
-	for (size_t i = 0; i < 8 && i < k->rk.idlen; i++)
-		h = h << 8 | k->rk.id[i];
-	off = (int64_t)(h % (uint64_t)f->spread);
-	last = sk.checked > 0 ? sk.checked : sk.first_seen > 0 ?
-	    sk.first_seen : f->now;
-	/* The latest slot at or before last, then the one after it. */
-	base = last - ((last - off) % f->spread + f->spread) % f->spread;
-	return f->now >= base + f->spread;
+	return k->rk.kind != NET_QUERY_FPR || state_is_due(f->st, k->rk.fpr,
+	    f->now, f->max_age, f->spread);
 }
 
 /*
@@ -1413,8 +1357,8 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 			bad = parse_duration(arg, &f.max_age) != 0;
 			break;
 		case OPT_MAX_RESPONSE:
-			bad = parse_size(arg, &sz) != 0 || sz < 1024;
-			f.nopts.max_body = sz;
+			bad = parse_size(arg, &sz) != 0 || net_opts_set_num(
+			    &f.nopts, NET_OPT_MAX_RESPONSE, sz) != 0;
 			break;
 		case 'o':
 			f.output = arg;
@@ -1461,7 +1405,7 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 	}
 	net_opt_servers(ctx, f.servers, &f.nservers, f.srv);
 	if (f.delay > 0)
-		f.nopts.max_total = f.nopts.max_per_host = 1;
+		net_opts_serial(&f.nopts);
 	if ((f.md5 = digest_new(DIGEST_MD5)) == NULL)
 		die("out of memory");
 	f.jkeys = json_array();

@@ -464,25 +464,12 @@ upload_done(struct net_result *res, void *arg)
 	return 0;
 }
 
-/*
- * Whether server already has this version: it was pushed there, or the
- * last fetch got exactly it from there.
- */
+/* Whether server already has this version (state_server_has()). */
 static bool
 server_has(struct push *p, const char *fpr, int server,
     const uint8_t hash[16])
 {
-	struct state_key sk;
-	uint8_t h[16];
-
-	if (p->st == NULL)
-		return false;
-	if (state_get_pushed(p->st, fpr, p->srv[server].base, h) &&
-	    memcmp(h, hash, 16) == 0)
-		return true;
-	return state_get(p->st, fpr, &sk) && sk.has_hash &&
-	    sk.server != NULL && strcmp(sk.server, p->srv[server].base) == 0 &&
-	    memcmp(sk.hash, hash, 16) == 0;
+	return state_server_has(p->st, fpr, p->srv[server].base, hash);
 }
 
 static int

@@ -357,3 +357,46 @@ state_set_pushed(struct state *st, const char *fpr, const char *server,
 		return PGPS_ENOMEM;
 	return 0;
 }
+
+bool
+state_is_due(const struct state *st, const char *fpr, int64_t now,
+    int64_t max_age, int64_t spread)
+{
+	struct state_key sk;
+	uint8_t id[8];
+	int64_t last, off, base;
+	uint64_t h = 0;
+
+	if (st == NULL || (max_age <= 0 && spread <= 0))
+		return true;
+	state_get(st, fpr, &sk);
+	if (max_age > 0 && sk.checked > 0 && now - sk.checked < max_age)
+		return false;
+	if (spread <= 0)
+		return true;
+	/* The slot: the first 64 bits of the fingerprint. */
+	if (strlen(fpr) >= 16 && hex_decode(id, sizeof(id), fpr, 16) == 0)
+		for (size_t i = 0; i < sizeof(id); i++)
+			h = h << 8 | id[i];
+	off = (int64_t)(h % (uint64_t)spread);
+	last = sk.checked > 0 ? sk.checked : sk.first_seen > 0 ?
+	    sk.first_seen : now;
+	/* The latest slot at or before last, then the one after it. */
+	base = last - ((last - off) % spread + spread) % spread;
+	return now >= base + spread;
+}
+
+bool
+state_server_has(const struct state *st, const char *fpr,
+    const char *server, const uint8_t hash[16])
+{
+	struct state_key sk;
+	uint8_t h[16];
+
+	if (st == NULL)
+		return false;
+	if (state_get_pushed(st, fpr, server, h) && memcmp(h, hash, 16) == 0)
+		return true;
+	return state_get(st, fpr, &sk) && sk.has_hash && sk.server != NULL &&
+	    strcmp(sk.server, server) == 0 && memcmp(sk.hash, hash, 16) == 0;
+}

@@ -101,4 +101,25 @@ bool state_get_pushed(const struct state *st, const char *fpr,
 int state_set_pushed(struct state *st, const char *fpr, const char *server,
     const uint8_t hash[16], int64_t now);
 
+/*
+ * Whether fetch asks about fpr (upper-case hex) at now.  max_age > 0
+ * (--max-age): not when it was answered less than max_age seconds ago.
+ * spread > 0 (--spread P): every key has a fixed slot in each period P,
+ * from the first 64 bits of its fingerprint, and is due once a slot has
+ * passed since it was last answered -- or, never answered, since it was
+ * first seen (state_seen()) -- so that runs from cron share a keyring
+ * evenly and each key is asked once per period.  Without either, or
+ * with st NULL, every key is due.
+ */
+bool state_is_due(const struct state *st, const char *fpr, int64_t now,
+    int64_t max_age, int64_t spread);
+
+/*
+ * Whether server (a base URL) already has the version of fpr with this
+ * SKS hash: it was pushed there (state_set_pushed()), or the last answer
+ * about fpr came from there with that hash.  False with st NULL.
+ */
+bool state_server_has(const struct state *st, const char *fpr,
+    const char *server, const uint8_t hash[16]);
+
 #endif

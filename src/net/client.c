@@ -32,11 +32,12 @@
 #include <curl/curl.h>
 
 #include "net/net.h"
+#include "net/opts.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/mem.h"
 
-#define NET_DEFAULT_MAX_BODY	((size_t)64 << 20)
 /* Longest wait in one poll: keeps delayed requests prompt. */
 #define NET_POLL_MAX_MS		1000
 /* Redirects followed by GET requests (WKD servers may redirect). */
@@ -114,7 +115,7 @@ struct net_client {
 	bool		 running;
 	int		 stop;		/* a callback's non-zero return */
 	uint64_t	 rng;
-	uint64_t	 deadline;	/* now_ms() time; 0: none */
+	uint64_t	 deadline;	/* clock_ms() time; 0: none */
 };
 
 static pthread_once_t net_curl_once = PTHREAD_ONCE_INIT;
@@ -124,15 +125,6 @@ static void
 net_curl_init(void)
 {
 	net_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* xorshift64*: jitter only, nothing secret depends on it. */
@@ -160,24 +152,6 @@ trace(struct net_client *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	c->o.trace(msg, c->o.trace_arg);
-}
-
-void
-net_opts_default(struct net_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->max_total = 8;
-	/* keys.openpgp.org slows down beyond 5 lookups/s (hagrid MR !119). */
-	o->max_per_host = 4;
-	o->connect_timeout_ms = 10000;
-	o->low_speed_time = 30;
-	o->low_speed_limit = 1;
-	o->timeout_ms = 0;
-	o->retries = 3;
-	o->backoff_ms = 500;
-	o->backoff_max_ms = 30000;
-	o->retry_after_max_ms = 60000;
-	o->max_body = NET_DEFAULT_MAX_BODY;
 }
 
 int
@@ -489,15 +463,151 @@ enqueue(struct net_client *c, struct net_req *q, uint64_t now)
 	return 0;
 }
 
+/*
+ * Checks what rq asks for by its kind and makes q's request body from
+ * it: a lookup's ID, the form of an upload, the hashes of a hashquery, the
+ * JSON of a VKS request, the host of a plain GET.  0, or the error (err).
+ */
+static int
+req_prepare(struct net_req *q, const struct net_request *rq,
+    struct pgps_err *err)
+{
+	int r;
+
+	switch (rq->op) {
+	case NET_OP_LOOKUP:
+		if (rq->query != NET_QUERY_EMAIL) {
+			if (rq->id == NULL || rq->idlen > sizeof(q->id) ||
+			    (rq->query == NET_QUERY_FPR && rq->idlen != 20 &&
+			    rq->idlen != 32) || (rq->query == NET_QUERY_KEYID &&
+			    rq->idlen != 8)) {
+				return pgps_err_set(err, PGPS_EFORMAT,
+				    "lookup ID of %zu octets", rq->idlen);
+			}
+			memcpy(q->id, rq->id, rq->idlen);
+			q->idlen = rq->idlen;
+		} else if (q->text == NULL) {
+			return pgps_err_set(err, PGPS_EFORMAT,
+			    "e-mail lookup without an address");
+		}
+		break;
+	case NET_OP_INDEX:
+		if (q->text == NULL || q->text[0] == '\0') {
+			return pgps_err_set(err, PGPS_EFORMAT,
+			    "index request without a search");
+		}
+		break;
+	case NET_OP_ADD:
+		/* Only a light check: the armor is the caller's business. */
+		if (rq->data == NULL || rq->datalen < 15 ||
+		    find_bytes(rq->data, rq->datalen > 256 ? 256 :
+		    rq->datalen, "-----BEGIN PGP ") == NULL) {
+			return pgps_err_set(err, PGPS_EFORMAT,
+			    "upload is not ASCII-armored");
+		}
+		if ((r = net_add_body(&q->post, (const char *)rq->data,
+		    rq->datalen)) != 0) {
+			pgps_err_set(err, r, "upload body: %s",
+			    pgps_strerror(r));
+			return r;
+		}
+		break;
+	case NET_OP_HASHQUERY:
+		if ((rq->datalen % 16) != 0 || (rq->data == NULL &&
+		    rq->datalen != 0)) {
+			return pgps_err_set(err, PGPS_EFORMAT,
+			    "hashquery of %zu octets is not a list of 16-octet "
+			    "hashes", rq->datalen);
+		}
+		q->nhashes = rq->datalen / 16;
+		if ((r = net_hashquery_body(&q->post, rq->data,
+		    q->nhashes)) != 0) {
+			pgps_err_set(err, r, "hashquery of %zu hashes: %s",
+			    q->nhashes, pgps_strerror(r));
+			return r;
+		}
+		break;
+	case NET_OP_VKS_UPLOAD:
+	case NET_OP_VKS_VERIFY:
+		/* The JSON is the caller's; only its outer shape is checked. */
+		if (rq->data == NULL || rq->datalen < 2 || rq->data[0] != '{' ||
+		    rq->data[rq->datalen - 1] != '}') {
+			return pgps_err_set(err, PGPS_EFORMAT,
+			    "VKS request is not a JSON object");
+		}
+		if ((r = buf_add(&q->post, rq->data, rq->datalen)) != 0) {
+			pgps_err_set(err, r, "VKS request body: %s",
+			    pgps_strerror(r));
+			return r;
+		}
+		break;
+	case NET_OP_GET_URL:
+		if (q->text == NULL) {
+			return pgps_err_set(err, PGPS_EFORMAT,
+			    "GET without a URL");
+		}
+		if ((r = net_url_hostport(q->hostport, &q->url_tls, q->text,
+		    err)) != 0)
+			return r;
+		break;
+	default:
+		return pgps_err_set(err, PGPS_EINTERNAL, "unknown request type");
+	}
+	return 0;
+}
+
+/*
+ * Chooses the servers q may go to: every configured one that speaks its
+ * protocol, or rq->server alone; q starts with the first of them.  A
+ * lookup is tried on it now, so a bad query fails here and not in a
+ * callback later.  0, or the error (err).
+ */
+static int
+req_route(struct net_client *c, struct net_req *q,
+    const struct net_request *rq, struct pgps_err *err)
+{
+	struct buf probe = BUF_INIT;
+	int r = 0;
+
+	if (rq->op == NET_OP_GET_URL) {
+		q->usable = 1;
+		q->server = 0;
+		return 0;
+	}
+	if (rq->server >= 0 && (size_t)rq->server >= c->nservers)
+		return pgps_err_set(err, PGPS_EINTERNAL,
+		    "no keyserver number %d", rq->server);
+	for (size_t i = 0; i < c->nservers; i++) {
+		if (rq->server >= 0 && (size_t)rq->server != i)
+			continue;
+		if (op_needs_hkp(rq->op) &&
+		    c->servers[i].kind != NET_SERVER_HKP)
+			continue;
+		if (op_is_vks(rq->op) && c->servers[i].kind != NET_SERVER_VKS)
+			continue;
+		q->usable |= (uint32_t)1 << i;
+	}
+	if (q->usable == 0)
+		return pgps_err_set(err, PGPS_EUNSUPPORTED,
+		    c->nservers == 0 ? "no keyserver configured" :
+		    op_is_vks(rq->op) ? "no configured keyserver speaks VKS" :
+		    "no configured keyserver speaks HKP");
+	q->server = lowest(q->usable);
+	if (rq->op == NET_OP_LOOKUP)
+		r = net_url_lookup(&probe, &c->servers[q->server], q->query,
+		    q->id, q->idlen, q->text, err);
+	buf_release(&probe);
+	return r;
+}
+
 int
 net_submit(struct net_client *c, const struct net_request *rq,
     struct pgps_err *err)
 {
 	struct net_req *q = NULL;
-	struct buf probe = BUF_INIT;
 	int r = PGPS_EINTERNAL;
 
-	if (c->deadline != 0 && now_ms() >= c->deadline)
+	if (c->deadline != 0 && clock_ms() >= c->deadline)
 		return pgps_err_set(err, PGPS_ENET, "the deadline has passed");
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
@@ -516,128 +626,9 @@ net_submit(struct net_client *c, const struct net_request *rq,
 		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	switch (rq->op) {
-	case NET_OP_LOOKUP:
-		if (rq->query != NET_QUERY_EMAIL) {
-			if (rq->id == NULL || rq->idlen > sizeof(q->id) ||
-			    (rq->query == NET_QUERY_FPR && rq->idlen != 20 &&
-			    rq->idlen != 32) || (rq->query == NET_QUERY_KEYID &&
-			    rq->idlen != 8)) {
-				r = pgps_err_set(err, PGPS_EFORMAT,
-				    "lookup ID of %zu octets", rq->idlen);
-				goto cleanup;
-			}
-			memcpy(q->id, rq->id, rq->idlen);
-			q->idlen = rq->idlen;
-		} else if (q->text == NULL) {
-			r = pgps_err_set(err, PGPS_EFORMAT,
-			    "e-mail lookup without an address");
-			goto cleanup;
-		}
-		break;
-	case NET_OP_INDEX:
-		if (q->text == NULL || q->text[0] == '\0') {
-			r = pgps_err_set(err, PGPS_EFORMAT,
-			    "index request without a search");
-			goto cleanup;
-		}
-		break;
-	case NET_OP_ADD:
-		/* Only a light check: the armor is the caller's business. */
-		if (rq->data == NULL || rq->datalen < 15 ||
-		    find_bytes(rq->data, rq->datalen > 256 ? 256 :
-		    rq->datalen, "-----BEGIN PGP ") == NULL) {
-			r = pgps_err_set(err, PGPS_EFORMAT,
-			    "upload is not ASCII-armored");
-			goto cleanup;
-		}
-		if ((r = net_add_body(&q->post, (const char *)rq->data,
-		    rq->datalen)) != 0) {
-			pgps_err_set(err, r, "upload body: %s",
-			    pgps_strerror(r));
-			goto cleanup;
-		}
-		break;
-	case NET_OP_HASHQUERY:
-		if ((rq->datalen % 16) != 0 || (rq->data == NULL &&
-		    rq->datalen != 0)) {
-			r = pgps_err_set(err, PGPS_EFORMAT,
-			    "hashquery of %zu octets is not a list of 16-octet "
-			    "hashes", rq->datalen);
-			goto cleanup;
-		}
-		q->nhashes = rq->datalen / 16;
-		if ((r = net_hashquery_body(&q->post, rq->data,
-		    q->nhashes)) != 0) {
-			pgps_err_set(err, r, "hashquery of %zu hashes: %s",
-			    q->nhashes, pgps_strerror(r));
-			goto cleanup;
-		}
-		break;
-	case NET_OP_VKS_UPLOAD:
-	case NET_OP_VKS_VERIFY:
-		/* The JSON is the caller's; only its outer shape is checked. */
-		if (rq->data == NULL || rq->datalen < 2 || rq->data[0] != '{' ||
-		    rq->data[rq->datalen - 1] != '}') {
-			r = pgps_err_set(err, PGPS_EFORMAT,
-			    "VKS request is not a JSON object");
-			goto cleanup;
-		}
-		if ((r = buf_add(&q->post, rq->data, rq->datalen)) != 0) {
-			pgps_err_set(err, r, "VKS request body: %s",
-			    pgps_strerror(r));
-			goto cleanup;
-		}
-		break;
-	case NET_OP_GET_URL:
-		if (q->text == NULL) {
-			r = pgps_err_set(err, PGPS_EFORMAT,
-			    "GET without a URL");
-			goto cleanup;
-		}
-		if ((r = net_url_hostport(q->hostport, &q->url_tls, q->text,
-		    err)) != 0)
-			goto cleanup;
-		break;
-	default:
-		r = pgps_err_set(err, PGPS_EINTERNAL, "unknown request type");
+	if ((r = req_prepare(q, rq, err)) != 0 ||
+	    (r = req_route(c, q, rq, err)) != 0)
 		goto cleanup;
-	}
-	if (rq->op == NET_OP_GET_URL) {
-		q->usable = 1;
-		q->server = 0;
-	} else {
-		if (rq->server >= 0 && (size_t)rq->server >= c->nservers) {
-			r = pgps_err_set(err, PGPS_EINTERNAL,
-			    "no keyserver number %d", rq->server);
-			goto cleanup;
-		}
-		for (size_t i = 0; i < c->nservers; i++) {
-			if (rq->server >= 0 && (size_t)rq->server != i)
-				continue;
-			if (op_needs_hkp(rq->op) &&
-			    c->servers[i].kind != NET_SERVER_HKP)
-				continue;
-			if (op_is_vks(rq->op) &&
-			    c->servers[i].kind != NET_SERVER_VKS)
-				continue;
-			q->usable |= (uint32_t)1 << i;
-		}
-		if (q->usable == 0) {
-			r = pgps_err_set(err, PGPS_EUNSUPPORTED,
-			    c->nservers == 0 ? "no keyserver configured" :
-			    op_is_vks(rq->op) ?
-			    "no configured keyserver speaks VKS" :
-			    "no configured keyserver speaks HKP");
-			goto cleanup;
-		}
-		q->server = lowest(q->usable);
-		/* Refuse a bad query now rather than in a callback later. */
-		if (rq->op == NET_OP_LOOKUP &&
-		    (r = net_url_lookup(&probe, &c->servers[q->server],
-		    q->query, q->id, q->idlen, q->text, err)) != 0)
-			goto cleanup;
-	}
 	if ((r = enqueue(c, q, 0)) != 0) {
 		pgps_err_set(err, r, "out of memory");
 		goto cleanup;
@@ -646,7 +637,6 @@ net_submit(struct net_client *c, const struct net_request *rq,
 	q = NULL;
 	r = 0;
  cleanup:
-	buf_release(&probe);
 	req_free(c, q);
 	return r;
 }
@@ -703,7 +693,7 @@ start(struct net_client *c, struct net_req *q)
 		return pgps_err_set(&q->err, r, "building the request URL: %s",
 		    pgps_strerror(r));
 	if (c->deadline != 0) {
-		if ((now = now_ms()) >= c->deadline) {
+		if ((now = clock_ms()) >= c->deadline) {
 			q->flags |= NET_RESULT_DEADLINE;
 			return pgps_err_set(&q->err, PGPS_ENET, "'%s': the "
 			    "deadline passed before it was asked",
@@ -805,7 +795,7 @@ start(struct net_client *c, struct net_req *q)
 void
 net_client_set_deadline(struct net_client *c, long ms)
 {
-	c->deadline = ms > 0 ? now_ms() + (uint64_t)ms : 0;
+	c->deadline = ms > 0 ? clock_ms() + (uint64_t)ms : 0;
 }
 
 /* Calls q back with its result and frees it. */
@@ -1043,7 +1033,7 @@ drain(struct net_client *c)
 		q->host->active--;
 		c->active--;
 		n++;
-		now = now_ms();
+		now = clock_ms();
 		ra_ms = 0;
 		if (k == ATTEMPT_RETRY && ra > 0) {
 			/* Capped: a server must not park us for a day. */
@@ -1256,7 +1246,7 @@ net_run(struct net_client *c, struct pgps_err *err)
 	c->running = true;
 	c->stop = 0;
 	for (;;) {
-		now = now_ms();
+		now = clock_ms();
 		expire(c, now);
 		promote(c, now);
 		start_ready(c, now);
@@ -1272,7 +1262,7 @@ net_run(struct net_client *c, struct pgps_err *err)
 		if (drain(c) > 0 || c->stop != 0)
 			continue;
 		mc = curl_multi_poll(c->multi, NULL, 0, (int)wait_ms(c,
-		    now_ms()), NULL);
+		    clock_ms()), NULL);
 		if (mc != CURLM_OK) {
 			r = pgps_err_set(err, PGPS_ENET, "transfer engine: %s",
 			    curl_multi_strerror(mc));

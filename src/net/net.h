@@ -250,7 +250,7 @@ struct net_opts {
 	void		*trace_arg;
 };
 
-/* Fills o with the defaults above. */
+/* Fills o with the defaults above (net/opts.c). */
 void net_opts_default(struct net_opts *o);
 
 enum net_op {
