@@ -47,6 +47,7 @@
 #include "keyset/gpg.h"
 #include "keyset/import.h"
 #include "keyset/keyset.h"
+#include "keyset/refresh.h"
 #include "keyset/remote.h"
 #include "keyset/state.h"
 #include "keyset/store.h"
@@ -180,7 +181,7 @@ static const char *const result_name[] = {
 	"failed", "refused"
 };
 
-#define NKINDS	(PGP_CHANGE_OTHER + 1)
+#define NKINDS	REFRESH_NKINDS
 
 /* One key to look up: what is asked and answered, then decided. */
 struct key {
@@ -729,201 +730,52 @@ warn_refused(const struct key *k)
 	}
 }
 
+static const enum result from_refresh[] = {
+	[REFRESH_NOT_FOUND] = R_NOT_FOUND,
+	[REFRESH_FAILED] = R_FAILED,
+	[REFRESH_REFUSED] = R_REFUSED,
+	[REFRESH_NEW] = R_NEW,
+	[REFRESH_UPDATED] = R_UPDATED,
+	[REFRESH_UNCHANGED] = R_UNCHANGED
+};
+
 /*
- * Applies the rules across k's answers (keyset/import.h): sets k->rk.fpr to
- * the primary key taken, k->rk.server to who sent it and k->rk.hash to its SKS
- * hash; a refusal when nothing is left (several keys match, or only a
- * revocation came for a lookup not by fingerprint).
+ * The import rules across k's answers (refresh_resolve()): false when
+ * nothing is left, a refusal when what was taken is.
  */
 static bool
 resolve_primary(struct fetch *f, struct key *k)
 {
-	struct import_query q;
-	struct pgp_cert c = PGP_CERT_INIT;
-	struct buf copy = BUF_INIT;
-	const struct import_item *it = NULL;
-	const char *prim;
 	char why[300];
-	size_t left, taken = 0;
+	bool left;
 
-	for (size_t i = 0; i < k->rk.cand.n; i++)
-		taken += k->rk.cand.items[i].verdict != IMPORT_REFUSE;
-	remote_query(f->rem, &k->rk, &q, &c, &copy);
-	pgp_cert_release(&c);
-	buf_release(&copy);
-	left = import_set_resolve(&k->rk.cand, &q);
+	left = refresh_resolve(f->rem, &k->rk, f->md5, why, sizeof(why));
 	warn_refused(k);
-	if (left == 0) {
-		if (taken > 0) {
-			snprintf(why, sizeof(why), "%s", k->rk.cand.items[0].reason ==
-			    IMPORT_R_AMBIGUOUS ? "ambiguous: certificates of "
-			    "several keys match" : "only a revocation "
-			    "signature came, without its key");
-			key_fail(k, R_REFUSED, why);
-		}
-		return false;
-	}
-	for (size_t i = 0; i < k->rk.cand.n && it == NULL; i++)
-		if (k->rk.cand.items[i].verdict != IMPORT_REFUSE)
-			it = &k->rk.cand.items[i];
-	if (k->rk.server == NULL && it->source != NULL)
-		set_str(&k->rk.server, it->source);
-	if ((prim = import_set_primary(&k->rk.cand)) != NULL) {
-		snprintf(k->rk.fpr, sizeof(k->rk.fpr), "%s", prim);
-		if (!k->rk.has_hash && it->verdict == IMPORT_ACCEPT &&
-		    pgp_cert_parse(&c, it->data.p, it->data.len, 0, NULL) ==
-		    0 && pgp_cert_sks_hash(&c, f->md5, k->rk.hash) == 0)
-			k->rk.has_hash = true;
-		pgp_cert_release(&c);
-	}
-	return true;
+	if (!left && why[0] != '\0')
+		key_fail(k, R_REFUSED, why);
+	return left;
 }
 
-/*
- * acc = the merge of acc and every answer of k taken but the first:
- * versions of one certificate, or bare revocations, in one pass however
- * many came.
- */
-static int
-merge_answers(struct buf *acc, const struct key *k, size_t first,
-    struct pgps_err *err)
-{
-	struct pgp_cert *c = xcalloc(k->rk.cand.n + 1, sizeof(*c));
-	const struct pgp_cert **v = xcalloc(k->rk.cand.n + 1, sizeof(*v));
-	struct buf m = BUF_INIT;
-	size_t n = 0;
-	int r;
-
-	for (size_t i = 0; i <= k->rk.cand.n; i++)
-		c[i] = (struct pgp_cert)PGP_CERT_INIT;
-	r = pgp_cert_parse(&c[n], acc->p, acc->len, 0, err);
-	v[n++] = &c[0];
-	for (size_t i = 0; i < k->rk.cand.n && r == 0; i++) {
-		const struct buf *b = &k->rk.cand.items[i].data;
-
-		if (i == first || k->rk.cand.items[i].verdict == IMPORT_REFUSE)
-			continue;
-		r = pgp_cert_parse(&c[n], b->p, b->len, 0, err);
-		v[n] = &c[n];
-		n++;
-	}
-	if (r == 0 && (r = pgp_cert_merge_many(&m, v, n, NULL, err)) == 0)
-		buf_swap(acc, &m);
-	for (size_t i = 0; i <= k->rk.cand.n; i++)
-		pgp_cert_release(&c[i]);
-	free(c);
-	free(v);
-	buf_release(&m);
-	return r;
-}
-
-/*
- * Counts changes by kind.  The signatures of a new user ID or subkey are
- * part of it ("+1 user ID", not "+1 user ID, +1 self-signature").
- */
-static void
-count_changes(size_t *n, const struct pgp_change *ch, size_t nch)
-{
-	size_t *comps, ncomps = 0;
-
-	memset(n, 0, NKINDS * sizeof(*n));
-	comps = xreallocarray(NULL, nch + 1, sizeof(*comps));
-	for (size_t i = 0; i < nch; i++)
-		if (ch[i].comp == ch[i].pkt && (ch[i].kind == PGP_CHANGE_UID ||
-		    ch[i].kind == PGP_CHANGE_UAT ||
-		    ch[i].kind == PGP_CHANGE_SUBKEY))
-			comps[ncomps++] = ch[i].pkt;
-	for (size_t i = 0; i < nch; i++) {
-		bool folded = false;
-
-		/* Changes come in packet order: the component is before. */
-		for (size_t j = ncomps; j > 0 && !folded; j--)
-			folded = comps[j - 1] == ch[i].comp &&
-			    ch[i].pkt != ch[i].comp;
-		if (!folded)
-			n[ch[i].kind]++;
-	}
-	free(comps);
-}
-
-/* Decides for one key: what it adds to the target, in k->work. */
+/* Decides for one key (refresh_decide()): what it adds, in k->work. */
 static void
 decide(struct fetch *f, struct key *k)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	struct pgp_cert c = PGP_CERT_INIT;
-	struct pgp_change *ch = NULL;
-	struct buf inc = BUF_INIT, prep = BUF_INIT, cur = BUF_INIT;
-	enum update_result ur;
-	bool have;
-	size_t nch = 0, first, i, taken;
-	char why[400];
+	struct refresh rf;
 
 	if (k->res != R_PENDING)
 		return;
-	for (first = 0; first < k->rk.cand.n; first++)
-		if (k->rk.cand.items[first].verdict == IMPORT_ACCEPT)
-			break;
-	for (i = 0, taken = 0; i < k->rk.cand.n; i++)
-		taken += k->rk.cand.items[i].verdict != IMPORT_REFUSE;
-	if (taken == 0) {
-		if (k->rk.mismatches > 0)
-			k->res = R_REFUSED;
-		else if (k->rk.failures > 0)
-			k->res = R_FAILED;
-		else {
-			k->res = R_NOT_FOUND;
-			set_str(&k->rk.why, "not found on any keyserver");
-		}
-		return;
-	}
-	have = target_copy(f, k->rk.fpr, &cur);
-	/* A full certificate first, then the rest merged into it. */
-	if (first < k->rk.cand.n) {
-		if (buf_add(&inc, k->rk.cand.items[first].data.p,
-		    k->rk.cand.items[first].data.len) != 0)
-			die("out of memory");
-	} else if (!have) {
-		key_fail(k, R_REFUSED, "a revocation for a key that is not "
-		    "in the keyring");
-		goto cleanup;
-	} else if (buf_add(&inc, cur.p, cur.len) != 0)
-		die("out of memory");
-	if (merge_answers(&inc, k, first, &err) != 0) {
-		snprintf(why, sizeof(why), "cannot merge the answers: %s",
-		    err.msg);
-		key_fail(k, R_REFUSED, why);
-		goto cleanup;
-	}
-	if (pgp_cert_parse(&c, inc.p, inc.len, 0, &err) != 0 ||
-	    update_prepare(&prep, &c, &f->lim, f->uflags, NULL, &err) != 0) {
-		snprintf(why, sizeof(why), "%s%s", err.code == PGPS_ELIMIT ?
-		    "over the limits: " : "", err.msg);
-		key_fail(k, R_REFUSED, why);
-		goto cleanup;
-	}
-	buf_reset(&k->work);
-	if (have && buf_add(&k->work, cur.p, cur.len) != 0)
-		die("out of memory");
-	pgps_err_clear(&err);
-	if (update_merge(&k->work, &ur, prep.p, prep.len, 0, f->uflags, NULL,
-	    &ch, &nch, &err) != 0) {
-		key_fail(k, R_REFUSED, err.msg);
-		goto cleanup;
-	}
-	count_changes(k->changes, ch, nch);
-	k->res = ur == UPDATE_NEW ? R_NEW : ur == UPDATE_CHANGED ?
-	    R_UPDATED : R_UNCHANGED;
+	refresh_init(&rf);
+	if (refresh_decide(&rf, f->ks, &k->rk, &f->lim, f->uflags, &err) != 0)
+		die("%s", err.msg);
+	key_fail(k, from_refresh[rf.res], rf.why);
+	memcpy(k->changes, rf.changes, sizeof(k->changes));
+	buf_swap(&k->work, &rf.cert);
+	refresh_release(&rf);
 	/* Into the target: a dump or a store in memory now, written at the
 	 * end; a GnuPG keyring when the batch is imported. */
-	if (f->writing && k->res != R_UNCHANGED)
+	if (f->writing && (k->res == R_NEW || k->res == R_UPDATED))
 		target_put(f, k, (size_t)(k - f->keys));
- cleanup:
-	free(ch);
-	pgp_cert_release(&c);
-	buf_release(&inc);
-	buf_release(&prep);
-	buf_release(&cur);
 }
 
 /* --- into gpg --------------------------------------------------------- */
@@ -937,10 +789,8 @@ static int
 import_batch(struct fetch *f, size_t lo, size_t hi)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	struct pgp_cert after = PGP_CERT_INIT, before = PGP_CERT_INIT;
-	struct pgp_change *ch = NULL;
 	struct buf *was, now = BUF_INIT;
-	size_t nch;
+	size_t n[NKINDS], sum;
 	int rc = -1;
 
 	/* The keyring's copies before, from what decide() looked up. */
@@ -955,21 +805,16 @@ import_batch(struct fetch *f, size_t lo, size_t hi)
 	for (size_t i = lo; i < hi; i++) {
 		struct key *k = &f->keys[i];
 
-		if (k->res != R_UPDATED || !target_copy(f, k->rk.fpr, &now) ||
-		    pgp_cert_parse(&before, was[i - lo].p, was[i - lo].len, 0,
-		    &err) != 0 || pgp_cert_parse(&after, now.p, now.len, 0,
-		    &err) != 0 || pgp_cert_diff(&ch, &nch, &before, &after,
-		    &err) != 0)
-			goto next;
-		count_changes(k->changes, ch, nch);
-		if (nch == 0)
-			k->res = R_UNCHANGED;	/* gpg kept nothing */
- next:
-		free(ch);
-		ch = NULL;
-		pgp_cert_release(&before);
-		pgp_cert_release(&after);
 		pgps_err_clear(&err);
+		if (k->res != R_UPDATED || !target_copy(f, k->rk.fpr, &now) ||
+		    refresh_kept(n, &was[i - lo], &now, &err) != 0)
+			continue;
+		memcpy(k->changes, n, sizeof(n));
+		sum = 0;
+		for (size_t j = 0; j < NKINDS; j++)
+			sum += n[j];
+		if (sum == 0)
+			k->res = R_UNCHANGED;	/* gpg kept nothing */
 	}
 	rc = 0;
  cleanup:

@@ -1,0 +1,97 @@
+/*
+ * refresh.h: what the answers to one lookup (keyset/remote.h) bring to a
+ * key set's copy of the key -- the deciding half of "pgpsync fetch".
+ *
+ * The answers have been judged one by one by the import rules
+ * (keyset/import.h) as they came.  refresh_resolve() applies the rules
+ * across them: which primary key they are for, and whether anything is
+ * left.  refresh_decide() then merges every version taken into one
+ * certificate, prepares it for the set (update_prepare(): what GnuPG can
+ * read, the poison limits) and merges it with the set's copy
+ * (update_merge()), counting what it adds by kind.  Nothing here prints
+ * or writes the set: the caller puts refresh.cert and reports.
+ */
+#ifndef PGPSYNC_KEYSET_REFRESH_H
+#define PGPSYNC_KEYSET_REFRESH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keyset/keyset.h"
+#include "keyset/remote.h"
+#include "openpgp/openpgp.h"
+#include "util/buf.h"
+#include "util/digest.h"
+#include "util/err.h"
+
+/* The kinds of change counted (enum pgp_change_kind). */
+#define REFRESH_NKINDS	(PGP_CHANGE_OTHER + 1)
+
+enum refresh_result {
+	REFRESH_NOT_FOUND,	/* no server had a copy */
+	REFRESH_FAILED,		/* servers failed; k->why says why */
+	REFRESH_REFUSED,	/* nothing taken, or what came cannot go in */
+	REFRESH_NEW,		/* the set lacks the key */
+	REFRESH_UPDATED,	/* it adds packets to the set's copy */
+	REFRESH_UNCHANGED	/* the set's copy has all of it */
+};
+
+struct refresh {
+	enum refresh_result	 res;
+	char			 why[400];	/* REFRESH_REFUSED, _NOT_FOUND */
+	size_t			 changes[REFRESH_NKINDS];	/* _UPDATED */
+	struct buf		 cert;	/* _NEW, _UPDATED, _UNCHANGED: the
+					 * set's copy with what the answers
+					 * add, for the set */
+};
+
+void refresh_init(struct refresh *rf);
+void refresh_release(struct refresh *rf);
+
+/*
+ * Applies the import rules across k's answers (import_set_resolve()),
+ * with the query remote_query() makes of k.  When something is left,
+ * sets k->fpr to the primary key taken, k->server (when unset) to the
+ * source of the first answer taken and, for an accepted certificate
+ * without a hashquery hash, k->hash to its SKS hash (md5 is the digest
+ * to use), and returns true.  Else returns false; why is then "" when
+ * nothing was taken to begin with, or says why what was taken was
+ * refused (several keys match; only a revocation came).
+ */
+bool refresh_resolve(const struct remote *r, struct remote_key *k,
+    struct digest *md5, char *why, size_t whylen);
+
+/*
+ * Decides what k's answers bring to ks, the set k->fpr is looked up in
+ * (for a GnuPG keyring pass uflags UPDATE_GPG), after refresh_resolve():
+ * a full certificate taken first, every other answer taken (versions of
+ * it, bare revocations) merged into it in one pass, or into the set's
+ * copy when only revocations came; lim are the poison limits (not
+ * NULL).  Fills *out (refresh_init() first).
+ * Returns 0, or the error of a failing set lookup (err); every refusal
+ * is a result, not an error.
+ */
+int refresh_decide(struct refresh *out, struct keyset *ks,
+    const struct remote_key *k, const struct pgp_limits *lim,
+    unsigned int uflags, struct pgps_err *err);
+
+/*
+ * Counts the changes ch[0..nch) (pgp_cert_diff() order) by kind into
+ * n[0..REFRESH_NKINDS).  The signatures of a new user ID, user attribute
+ * or subkey are part of it: "+1 user ID", not "+1 user ID,
+ * +1 self-signature".  Returns 0, or PGPS_ENOMEM.
+ */
+int refresh_count_changes(size_t *n, const struct pgp_change *ch,
+    size_t nch);
+
+/*
+ * What a keyring really kept: counts into n what after adds to before
+ * (both binary certificates of one key) and returns 0, or a pgps error
+ * when either cannot be read.  For a GnuPG keyring, read back after the
+ * import, since gpg drops what does not verify.
+ */
+int refresh_kept(size_t *n, const struct buf *before, const struct buf *after,
+    struct pgps_err *err);
+
+#endif

@@ -1,0 +1,296 @@
+/*
+ * test-keyset-refresh.c: what a lookup's answers bring to a key set's
+ * copy (keyset/refresh.h): the verdict for no answer, a failed and a
+ * mismatched lookup; a new key, an update counted by kind, an answer the
+ * set already has; a bare revocation for a key not held; a certificate
+ * over the limits; several keys matching an address; and the counting of
+ * changes on a flood, which must stay near linear.
+ *
+ * Alice and Bob are tests/data/certs (see mkkeys.sh): alice-later adds a
+ * user ID, a subkey and Bob's certification to alice.
+ */
+#include "util/common.h"
+
+#include <unistd.h>
+
+#include "keyset/keyset.h"
+#include "keyset/refresh.h"
+#include "keyset/remote.h"
+#include "openpgp/openpgp.h"
+#include "util/clock.h"
+#include "util/digest.h"
+#include "tap.h"
+#include "data.h"
+
+static char dir[] = "/tmp/test-keyset-refresh.XXXXXX";
+
+struct file {
+	uint8_t		*p;
+	size_t		 len;
+};
+
+static struct file alice, later, bob, revonly, bare;
+
+static void
+load(struct file *f, const char *rel)
+{
+	f->p = data_slurp(rel, &f->len);
+}
+
+/* f without its first packet: a key revocation without its key. */
+static void
+bare_of(struct file *out, const struct file *f)
+{
+	struct pgp_cert c = PGP_CERT_INIT;
+	size_t skip;
+
+	if (pgp_cert_parse(&c, f->p, f->len, 0, NULL) != 0 || c.npkts < 2)
+		exit(1);
+	skip = c.pkts[0].rawlen;
+	pgp_cert_release(&c);
+	out->p = f->p + skip;
+	out->len = f->len - skip;
+}
+
+/* A dump file holding what is given, opened read-only. */
+static struct keyset *
+set_of(const char *name, const struct file *a, const struct file *b)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct keyset *ks = NULL;
+	char path[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fp = fopen(path, "wb")) == NULL)
+		exit(1);
+	if (a != NULL)
+		fwrite(a->p, 1, a->len, fp);
+	if (b != NULL)
+		fwrite(b->p, 1, b->len, fp);
+	fclose(fp);
+	if (keyset_open(&ks, path, 0, NULL, &err) != 0) {
+		diag("%s", err.msg);
+		exit(1);
+	}
+	return ks;
+}
+
+static void
+fpr_of(char *out, const struct file *f)
+{
+	struct pgp_cert c = PGP_CERT_INIT;
+
+	if (pgp_cert_parse(&c, f->p, f->len, 0, NULL) != 0)
+		exit(1);
+	pgp_key_fpr_hex(out, &c.primary);
+	pgp_cert_release(&c);
+}
+
+/* A lookup of alice by fingerprint, answered with what is given. */
+static void
+ask(struct remote_key *k, const struct file *answer, bool held)
+{
+	struct import_query q;
+	struct pgp_cert c = PGP_CERT_INIT;
+
+	memset(k, 0, sizeof(*k));
+	fpr_of(k->fpr, &alice);
+	k->kind = NET_QUERY_FPR;
+	k->idlen = strlen(k->fpr) / 2;
+	for (size_t i = 0; i < k->idlen; i++)
+		sscanf(k->fpr + 2 * i, "%2hhx", &k->id[i]);
+	memset(&q, 0, sizeof(q));
+	q.kind = IMPORT_BY_FPR;
+	memcpy(q.id, k->id, k->idlen);
+	q.idlen = k->idlen;
+	q.known_primary = held;
+	if (held && pgp_cert_parse(&c, alice.p, alice.len, 0, NULL) == 0)
+		q.known = &c.pkts[0];
+	if (answer != NULL)
+		import_set_add_answer(&k->cand, &q, answer->p, answer->len,
+		    "https://ks.example");
+	import_set_resolve(&k->cand, &q);
+	pgp_cert_release(&c);
+}
+
+static struct refresh rf;
+
+static int
+decide(struct keyset *ks, const struct remote_key *k,
+    const struct pgp_limits *lim)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct pgp_limits def;
+	int r;
+
+	pgp_limits_default(&def);
+	r = refresh_decide(&rf, ks, k, lim != NULL ? lim : &def, 0, &err);
+
+	if (r != 0)
+		diag("%s", err.msg);
+	return r;
+}
+
+static void
+test_no_answer(void)
+{
+	struct keyset *ks = set_of("held", &alice, NULL);
+	struct remote_key k;
+
+	ask(&k, NULL, true);
+	ok(decide(ks, &k, NULL) == 0 && rf.res == REFRESH_NOT_FOUND &&
+	    strcmp(rf.why, "not found on any keyserver") == 0,
+	    "no answer: not found");
+	k.failures = 1;
+	ok(decide(ks, &k, NULL) == 0 && rf.res == REFRESH_FAILED &&
+	    rf.why[0] == '\0', "a failed server: failed, its reason kept");
+	k.mismatches = 1;
+	ok(decide(ks, &k, NULL) == 0 && rf.res == REFRESH_REFUSED &&
+	    rf.why[0] == '\0', "answers about other keys: refused");
+	import_set_release(&k.cand);
+
+	ask(&k, &bob, true);
+	ok(decide(ks, &k, NULL) == 0 && rf.res == REFRESH_NOT_FOUND,
+	    "only another key's certificate: nothing taken");
+	import_set_release(&k.cand);
+	keyset_close(ks);
+}
+
+static void
+test_verdicts(void)
+{
+	struct keyset *held = set_of("held2", &alice, &bob);
+	struct keyset *empty = set_of("empty", NULL, NULL);
+	struct keyset *has_later = set_of("later", &later, NULL);
+	struct pgp_limits lim;
+	struct remote_key k;
+	size_t sum = 0;
+
+	ask(&k, &later, true);
+	ok(decide(held, &k, NULL) == 0 && rf.res == REFRESH_UPDATED,
+	    "a later version updates the copy");
+	is_int(rf.changes[PGP_CHANGE_UID], 1, "+1 user ID");
+	is_int(rf.changes[PGP_CHANGE_SUBKEY], 1, "+1 subkey");
+	is_int(rf.changes[PGP_CHANGE_CERTIFICATION], 1,
+	    "+1 certification (Bob's)");
+	is_int(rf.changes[PGP_CHANGE_EXPIRY], 1, "+1 expiry change");
+	for (size_t i = 0; i < REFRESH_NKINDS; i++)
+		sum += rf.changes[i];
+	ok(sum == 4 && rf.changes[PGP_CHANGE_SELF_SIG] == 0,
+	    "the new user ID's and subkey's own signatures are not counted");
+	ok(rf.cert.len >= later.len, "the merged certificate is handed back");
+
+	ok(decide(empty, &k, NULL) == 0 && rf.res == REFRESH_NEW,
+	    "a set without the key: new");
+	ok(decide(has_later, &k, NULL) == 0 && rf.res == REFRESH_UNCHANGED,
+	    "a set that has it all: unchanged");
+
+	pgp_limits_default(&lim);
+	lim.max_cert_size = 100;
+	ok(decide(empty, &k, &lim) == 0 && rf.res == REFRESH_REFUSED &&
+	    strncmp(rf.why, "over the limits: ", 17) == 0,
+	    "over the limits: refused, and said so");
+	import_set_release(&k.cand);
+
+	/* The revocation without its key, for a lookup of a key the
+	 * caller knows: it goes nowhere when the set lacks the key. */
+	ask(&k, &bare, true);
+	ok(k.cand.n == 1 && k.cand.items[0].verdict == IMPORT_MERGE,
+	    "a bare revocation of alice is taken for merging");
+	ok(decide(empty, &k, NULL) == 0 && rf.res == REFRESH_REFUSED &&
+	    strstr(rf.why, "not in the keyring") != NULL,
+	    "only a revocation, for a key the set lacks: refused");
+	import_set_release(&k.cand);
+
+	keyset_close(held);
+	keyset_close(empty);
+	keyset_close(has_later);
+}
+
+static void
+test_kept(void)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct buf a = BUF_INIT, b = BUF_INIT, junk = BUF_INIT;
+	size_t n[REFRESH_NKINDS], sum = 0;
+
+	buf_add(&a, alice.p, alice.len);
+	buf_add(&b, later.p, later.len);
+	buf_add(&junk, "\xff\xff", 2);
+	ok(refresh_kept(n, &a, &b, &err) == 0 && n[PGP_CHANGE_UID] == 1 &&
+	    n[PGP_CHANGE_SUBKEY] == 1, "what was kept, counted by kind");
+	ok(refresh_kept(n, &b, &b, &err) == 0, "the same twice");
+	for (size_t i = 0; i < REFRESH_NKINDS; i++)
+		sum += n[i];
+	is_int(sum, 0, "kept nothing");
+	ok(refresh_kept(n, &a, &junk, &err) != 0 && err.msg[0] != '\0',
+	    "an unreadable copy is an error");
+	buf_release(&a);
+	buf_release(&b);
+	buf_release(&junk);
+}
+
+static void
+test_count_flood(void)
+{
+	size_t nch = 200000, n[REFRESH_NKINDS];
+	struct pgp_change *ch = calloc(nch, sizeof(*ch));
+	double t;
+
+	/* 100000 new user IDs, each with one self-signature. */
+	for (size_t i = 0; i < nch; i += 2) {
+		ch[i].kind = PGP_CHANGE_UID;
+		ch[i].pkt = ch[i].comp = i + 1;
+		ch[i + 1].kind = PGP_CHANGE_SELF_SIG;
+		ch[i + 1].pkt = i + 2;
+		ch[i + 1].comp = i + 1;
+	}
+	t = clock_s();
+	ok(refresh_count_changes(n, ch, nch) == 0, "a flood of changes");
+	is_int(n[PGP_CHANGE_UID], nch / 2, "each user ID counted");
+	is_int(n[PGP_CHANGE_SELF_SIG], 0, "their signatures folded in");
+	/* Quadratic counting would take minutes; this is generous. */
+	ok(clock_s() - t < 10, "in bounded time");
+	/* A signature on an old component, or on the primary key, counts. */
+	ch[1].comp = 999999999;
+	ch[3].comp = SIZE_MAX;
+	ok(refresh_count_changes(n, ch, 4) == 0 &&
+	    n[PGP_CHANGE_SELF_SIG] == 2, "signatures on old components count");
+	ok(refresh_count_changes(n, NULL, 0) == 0 && n[PGP_CHANGE_UID] == 0,
+	    "no change");
+	free(ch);
+}
+
+int
+main(int argc, char **argv)
+{
+	char path[300];
+
+	(void)argc;
+	data_dir_set(argv[0]);
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	load(&alice, "certs/alice.pgp");
+	load(&later, "certs/alice-later.pgp");
+	load(&bob, "certs/bob.pgp");
+	load(&revonly, "certs/alice-revocation-only.pgp");
+	bare_of(&bare, &revonly);
+	refresh_init(&rf);
+	test_no_answer();
+	test_verdicts();
+	test_kept();
+	test_count_flood();
+	refresh_release(&rf);
+	free(alice.p);
+	free(later.p);
+	free(bob.p);
+	free(revonly.p);
+	for (const char *const *f = (const char *const[]){ "held", "held2",
+	    "empty", "later", NULL }; *f != NULL; f++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, *f);
+		unlink(path);
+	}
+	rmdir(dir);
+	return done_testing();
+}
