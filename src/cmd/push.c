@@ -33,14 +33,15 @@
 #include "util/common.h"
 
 #include <errno.h>
-#include <strings.h>
 
 #include "cmd/cmd.h"
 #include "cmd/out.h"
 #include "keyset/keyset.h"
 #include "keyset/state.h"
 #include "net/net.h"
+#include "net/vks.h"
 #include "openpgp/openpgp.h"
+#include "openpgp/uid.h"
 #include "util/digest.h"
 #include "util/hex.h"
 #include "util/text.h"
@@ -121,9 +122,7 @@ struct upload {
 	json_t		*jservers;	/* borrowed from the cert's object */
 	char		**cert_addrs;	/* the certificate's addresses */
 	size_t		 ncert_addrs;
-	json_t		*addrs;		/* VKS: address -> status */
-	json_t		*unexpected;	/* VKS: addresses not in cert_addrs */
-	char		*token;		/* VKS: the upload's token */
+	struct net_vks_answer ans;	/* VKS: statuses, anomalies, token */
 	char		*verify_error;	/* VKS: request-verify failed */
 };
 
@@ -132,45 +131,45 @@ upload_free(struct upload *u)
 {
 	if (u == NULL)
 		return;
-	for (size_t i = 0; i < u->ncert_addrs; i++)
-		free(u->cert_addrs[i]);
-	free(u->cert_addrs);
-	json_decref(u->addrs);
-	json_decref(u->unexpected);
-	free(u->token);
+	pgp_addresses_free(u->cert_addrs, u->ncert_addrs);
+	net_vks_answer_release(&u->ans);
 	free(u->verify_error);
 	free(u);
 }
 
-static int
-cmp_str(const void *a, const void *b)
+/* "  address: status" lines (sorted by address, net_vks_answer_parse()). */
+static void
+print_addresses(const struct net_vks_answer *a)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	char addr[256], st[64];
+
+	for (size_t i = 0; i < a->nst; i++) {
+		text_term_str(addr, sizeof(addr), a->st[i].address);
+		text_term_str(st, sizeof(st), a->st[i].status);
+		printf("  %s: %s\n", addr, st);
+	}
 }
 
-/* "  address: status" lines, sorted by address. */
+/* What a VKS server said of the addresses, into the JSON of j. */
 static void
-print_addresses(const json_t *addrs)
+addresses_json(json_t *j, const struct net_vks_answer *a)
 {
-	const char **keys;
-	const char *k;
-	json_t *v;
-	char a[256], st[64];
-	size_t n = 0;
+	json_t *o, *l;
 
-	if (addrs == NULL || json_object_size(addrs) == 0)
-		return;
-	keys = xreallocarray(NULL, json_object_size(addrs), sizeof(*keys));
-	json_object_foreach((json_t *)addrs, k, v)
-		keys[n++] = k;
-	qsort(keys, n, sizeof(*keys), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		text_term_str(a, sizeof(a), keys[i]);
-		text_term_str(st, sizeof(st), json_string_value(
-		    json_object_get(addrs, keys[i])));
-		printf("  %s: %s\n", a, st);
+	if (a->statuses) {
+		o = json_object();
+		for (size_t i = 0; i < a->nst; i++)
+			json_object_set_new(o, a->st[i].address,
+			    out_json_str(a->st[i].status));
+		json_object_set_new(j, "addresses", o);
 	}
-	free(keys);
+	if (a->nunexpected > 0) {
+		l = json_array();
+		for (size_t i = 0; i < a->nunexpected; i++)
+			json_array_append_new(l,
+			    out_json_str(a->unexpected[i]));
+		json_object_set_new(j, "unexpected_addresses", l);
+	}
 }
 
 /* u: the upload, for what a VKS server said; NULL otherwise. */
@@ -179,6 +178,7 @@ record(struct push *p, json_t *jservers, const char *fpr, int server,
     enum outcome o, const char *why, const struct upload *u)
 {
 	const char *base = server >= 0 ? p->srv[server].base : NULL;
+	char a[256];
 	json_t *j;
 
 	p->n[o]++;
@@ -192,34 +192,25 @@ record(struct push *p, json_t *jservers, const char *fpr, int server,
 		json_object_set_new(j, "result", json_string(outcome_name[o]));
 		if (why != NULL)
 			json_object_set_new(j, "error", out_json_str(why));
-		if (u != NULL && u->addrs != NULL)
-			json_object_set(j, "addresses", u->addrs);
-		if (u != NULL && u->unexpected != NULL)
-			json_object_set(j, "unexpected_addresses",
-			    u->unexpected);
+		if (u != NULL)
+			addresses_json(j, &u->ans);
 		if (u != NULL && u->verify_error != NULL)
 			json_object_set_new(j, "verify_error",
 			    out_json_str(u->verify_error));
 		json_array_append_new(jservers, j);
 		return;
 	}
-	if (u != NULL && u->unexpected != NULL) {
-		const char *a;
-		size_t i;
-		json_t *v;
-
-		json_array_foreach(u->unexpected, i, v) {
-			a = json_string_value(v);
-			warn("'%s': server anomaly: '%s' names the address "
-			    "'%s', which no user ID of the certificate has; "
-			    "not shown", fpr, base, a);
-		}
+	for (size_t i = 0; u != NULL && i < u->ans.nunexpected; i++) {
+		text_term_str(a, sizeof(a), u->ans.unexpected[i]);
+		warn("'%s': server anomaly: '%s' names the address '%s', "
+		    "which no user ID of the certificate has; not shown", fpr,
+		    base, a);
 	}
 	switch (o) {
 	case O_PUSHED:
 		printf("pushed %s to %s\n", fpr, base);
 		if (u != NULL)
-			print_addresses(u->addrs);
+			print_addresses(&u->ans);
 		if (u != NULL && u->verify_error != NULL)
 			warn("'%s': verification request to '%s' failed: %s",
 			    fpr, base, u->verify_error);
@@ -241,140 +232,33 @@ record(struct push *p, json_t *jservers, const char *fpr, int server,
 }
 
 /*
- * The reason a VKS request failed: the server's {"error": ...} (Hagrid's
- * maintenance mode says {"message": ...}) when it sent one, else the
- * client's message.
- */
-static void
-vks_error(char *why, size_t whylen, const struct net_result *res)
-{
-	json_t *root = NULL, *m = NULL;
-	char msg[200], n[32] = "";
-
-	if (res->status >= 400 && res->body != NULL && res->body->len > 0 &&
-	    (root = json_loadb((const char *)res->body->p, res->body->len, 0,
-	    NULL)) != NULL && json_is_object(root)) {
-		m = json_object_get(root, "error");
-		if (!json_is_string(m))
-			m = json_object_get(root, "message");
-	}
-	if (json_is_string(m)) {
-		text_term_str(msg, sizeof(msg), json_string_value(m));
-		if (res->attempts > 1)
-			snprintf(n, sizeof(n), " (%u attempts)", res->attempts);
-		snprintf(why, whylen, "'%s': HTTP %ld: %s%s", res->url,
-		    res->status, msg, n);
-	} else
-		snprintf(why, whylen, "%s", res->error);
-	json_decref(root);
-}
-
-/* Whether addr is one of the certificate's addresses (case aside). */
-static bool
-has_address(const struct upload *u, const char *addr)
-{
-	for (size_t i = 0; i < u->ncert_addrs; i++)
-		if (strcasecmp(u->cert_addrs[i], addr) == 0)
-			return true;
-	return false;
-}
-
-/* The e-mail addresses of c's user IDs, into u. */
-static void
-cert_addresses(struct upload *u, const struct pgp_cert *c)
-{
-	size_t off, n;
-
-	for (size_t i = 0; i < c->npkts; i++) {
-		const struct pgp_packet *pk = &c->pkts[i];
-		char *a;
-
-		if (pk->tag != PGP_TAG_USER_ID || !text_uid_address(pk->body,
-		    pk->bodylen, &off, &n))
-			continue;
-		a = xmalloc(n + 1);
-		memcpy(a, pk->body + off, n);
-		a[n] = '\0';
-		u->cert_addrs = xreallocarray(u->cert_addrs,
-		    u->ncert_addrs + 1, sizeof(*u->cert_addrs));
-		u->cert_addrs[u->ncert_addrs++] = a;
-	}
-}
-
-/*
- * Reads the JSON answer of /vks/v1/upload or request-verify into u->addrs
- * and u->token.  0, or -1 with the reason in why.
+ * Reads the JSON answer of an upload or request-verify into u->ans
+ * (net_vks_answer_parse()): a list, which has no statuses, leaves the
+ * statuses of an earlier answer.  0, or -1 with the reason in why.
  */
 static int
 vks_parse(struct upload *u, const struct net_result *res, char *why,
     size_t whylen)
 {
-	json_error_t je;
-	json_t *root, *fp, *st, *tok, *v, *addrs = NULL;
-	const char *k;
-	char other[100];
-	int rc = -1;
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct net_vks_answer a = NET_VKS_ANSWER_INIT;
 
-	root = json_loadb((const char *)res->body->p, res->body->len,
-	    JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL) {
-		snprintf(why, whylen, "'%s': unreadable answer: %s at offset "
-		    "%d", res->url, je.text, je.position);
-		goto cleanup;
+	if (net_vks_answer_parse(&a, res->body->p, res->body->len, res->url,
+	    u->fpr, (const char *const *)u->cert_addrs, u->ncert_addrs,
+	    &err) != 0) {
+		snprintf(why, whylen, "%s", err.msg);
+		return -1;
 	}
-	/* Several certificates in one upload: a list of fingerprints. */
-	if (json_is_array(root)) {
-		rc = 0;
-		goto cleanup;
-	}
-	fp = json_object_get(root, "key_fpr");
-	st = json_object_get(root, "status");
-	tok = json_object_get(root, "token");
-	if (!json_is_object(root) || (st != NULL && !json_is_object(st)) ||
-	    (tok != NULL && !json_is_string(tok))) {
-		snprintf(why, whylen, "'%s': answer is not a VKS upload "
-		    "result", res->url);
-		goto cleanup;
-	}
-	if (fp != NULL && (!json_is_string(fp) ||
-	    strcasecmp(json_string_value(fp), u->fpr) != 0)) {
-		text_term_str(other, sizeof(other), json_is_string(fp) ?
-		    json_string_value(fp) : "?");
-		snprintf(why, whylen, "'%s': answer is for another key "
-		    "('%s')", res->url, other);
-		goto cleanup;
-	}
-	/*
-	 * Only addresses of the certificate's own user IDs are shown; any
-	 * other the server names is its error (or a lie) and is reported
-	 * as such.
-	 */
-	addrs = json_object();
-	json_decref(u->unexpected);
-	u->unexpected = NULL;
-	json_object_foreach(st, k, v) {
-		if (!json_is_string(v))
-			continue;
-		if (has_address(u, k)) {
-			json_object_set(addrs, k, v);
-			continue;
+	if (a.statuses) {
+		if (a.token == NULL) {
+			a.token = u->ans.token;
+			u->ans.token = NULL;
 		}
-		if (u->unexpected == NULL)
-			u->unexpected = json_array();
-		json_array_append_new(u->unexpected, json_string(k));
-	}
-	json_decref(u->addrs);
-	u->addrs = addrs;
-	addrs = NULL;
-	if (tok != NULL) {
-		free(u->token);
-		u->token = xstrdup(json_string_value(tok));
-	}
-	rc = 0;
- cleanup:
-	json_decref(addrs);
-	json_decref(root);
-	return rc;
+		net_vks_answer_release(&u->ans);
+		u->ans = a;
+	} else
+		net_vks_answer_release(&a);
+	return 0;
 }
 
 static int upload_done(struct net_result *res, void *arg);
@@ -389,36 +273,31 @@ verify_submit(struct upload *u)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
 	struct net_request rq = NET_REQUEST_INIT;
-	json_t *list, *body;
-	const char *k;
-	json_t *v;
-	char *text;
+	struct buf body = BUF_INIT;
+	const char **list;
+	size_t n = 0;
 	int r;
 
-	if (u->token == NULL || u->addrs == NULL)
+	if (u->ans.token == NULL || !u->ans.statuses)
 		return 0;
-	list = json_array();
-	json_object_foreach(u->addrs, k, v)
-		if (strcmp(json_string_value(v), "unpublished") == 0)
-			json_array_append_new(list, json_string(k));
-	if (json_array_size(list) == 0) {
-		json_decref(list);
+	list = xreallocarray(NULL, u->ans.nst + 1, sizeof(*list));
+	for (size_t i = 0; i < u->ans.nst; i++)
+		if (strcmp(u->ans.st[i].status, "unpublished") == 0)
+			list[n++] = u->ans.st[i].address;
+	r = n == 0 ? 0 : net_vks_verify_body(&body, u->ans.token, list, n);
+	free(list);
+	if (n == 0)
 		return 0;
-	}
-	body = json_object();
-	json_object_set_new(body, "token", json_string(u->token));
-	json_object_set_new(body, "addresses", list);
-	if ((text = json_dumps(body, JSON_COMPACT)) == NULL)
+	if (r != 0)
 		die("out of memory");
-	json_decref(body);
 	rq.op = NET_OP_VKS_VERIFY;
-	rq.data = (const uint8_t *)text;
-	rq.datalen = strlen(text);
+	rq.data = body.p;
+	rq.datalen = body.len;
 	rq.server = u->server;
 	rq.done = upload_done;
 	rq.arg = u;
 	r = net_submit(u->p->net, &rq, &err);
-	free(text);
+	buf_release(&body);
 	if (r != 0) {
 		u->verify_error = xstrdup(err.msg);
 		return 0;
@@ -439,7 +318,7 @@ upload_done(struct net_result *res, void *arg)
 
 	p->inflight--;
 	if (res->code != 0 && u->vks)
-		vks_error(why, sizeof(why), res);
+		net_vks_error(why, sizeof(why), res);
 	else if (res->code != 0)
 		snprintf(why, sizeof(why), "%s", res->error);
 	ok = res->code == 0 && (!u->vks ||
@@ -492,9 +371,10 @@ take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
 	struct pgp_cert c = PGP_CERT_INIT, fc = PGP_CERT_INIT;
 	struct net_request rq = NET_REQUEST_INIT;
 	struct buf filtered = BUF_INIT, arm = BUF_INIT;
-	char fpr[2 * PGP_FPR_MAX + 1], why[400], *vbody = NULL;
+	struct buf vbody = BUF_INIT;
+	char fpr[2 * PGP_FPR_MAX + 1], why[400];
 	uint8_t hash[16];
-	json_t *jc = NULL, *js = NULL, *jb;
+	json_t *jc = NULL, *js = NULL;
 	int rc = 0;
 
 	p->certs++;
@@ -553,25 +433,20 @@ take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
 		u->server = (int)s;
 		u->jservers = js;
 		u->vks = p->srv[s].kind == NET_SERVER_VKS;
-		if (u->vks)
-			cert_addresses(u, &fc);
+		if (u->vks && pgp_cert_addresses(&u->cert_addrs,
+		    &u->ncert_addrs, &fc, 0) != 0)
+			die("out of memory");
 		rq.op = NET_OP_ADD;
 		rq.data = arm.p;
 		rq.datalen = arm.len;
 		if (u->vks) {
 			/* Made once per certificate, for every VKS server. */
-			if (vbody == NULL) {
-				jb = json_object();
-				json_object_set_new(jb, "keytext",
-				    json_stringn((const char *)arm.p, arm.len));
-				if ((vbody = json_dumps(jb, JSON_COMPACT)) ==
-				    NULL)
-					die("out of memory");
-				json_decref(jb);
-			}
+			if (vbody.len == 0 && net_vks_upload_body(&vbody,
+			    arm.p, arm.len) != 0)
+				die("out of memory");
 			rq.op = NET_OP_VKS_UPLOAD;
-			rq.data = (const uint8_t *)vbody;
-			rq.datalen = strlen(vbody);
+			rq.data = vbody.p;
+			rq.datalen = vbody.len;
 		}
 		rq.server = (int)s;
 		rq.done = upload_done;
@@ -600,7 +475,7 @@ take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
 	pgp_cert_release(&fc);
 	buf_release(&filtered);
 	buf_release(&arm);
-	free(vbody);
+	buf_release(&vbody);
 	if (p->inflight >= PUSH_BATCH)
 		rc = run(p);
 	return rc;

@@ -15,6 +15,7 @@
 #include "keyset/remote.h"
 #include "net/net.h"
 #include "openpgp/openpgp.h"
+#include "openpgp/uid.h"
 #include "util/clock.h"
 #include "util/digest.h"
 #include "util/hex.h"
@@ -420,45 +421,23 @@ lookup_done(struct net_result *res, void *arg)
 	return 0;
 }
 
-/* Up to max distinct addresses of the user IDs of cert data. */
+/*
+ * Up to max distinct addresses of the user IDs of cert data
+ * (pgp_cert_addresses()), into out.
+ */
 static size_t
 cert_addresses(char **out, size_t max, const struct buf *data)
 {
 	struct pgp_cert c = PGP_CERT_INIT;
+	char **v = NULL;
 	size_t n = 0;
 
-	if (pgp_cert_parse(&c, data->p, data->len, 0, NULL) != 0)
-		goto cleanup;
-	for (size_t i = 0; i < c.npkts && n < max; i++) {
-		const struct pgp_packet *p = &c.pkts[i];
-		size_t lo = 0, hi = 0;
-		bool dup = false;
-		char *a;
-
-		if (p->tag != PGP_TAG_USER_ID)
-			continue;
-		for (size_t j = p->bodylen; j > 0; j--)
-			if (p->body[j - 1] == '<') {
-				lo = j;
-				break;
-			}
-		for (hi = lo; hi < p->bodylen && p->body[hi] != '>'; hi++)
-			;
-		if (lo == 0 || hi == lo || hi == p->bodylen ||
-		    memchr(p->body + lo, '@', hi - lo) == NULL ||
-		    memchr(p->body + lo, '\0', hi - lo) != NULL)
-			continue;
-		a = r_malloc(hi - lo + 1);
-		memcpy(a, p->body + lo, hi - lo);
-		a[hi - lo] = '\0';
-		for (size_t j = 0; j < n && !dup; j++)
-			dup = strcmp(out[j], a) == 0;
-		if (dup)
-			free(a);
-		else
-			out[n++] = a;
-	}
- cleanup:
+	if (pgp_cert_parse(&c, data->p, data->len, 0, NULL) == 0 &&
+	    pgp_cert_addresses(&v, &n, &c, max) != 0)
+		abort();	/* out of memory, as r_malloc() */
+	for (size_t i = 0; i < n; i++)
+		out[i] = v[i];
+	free(v);
 	pgp_cert_release(&c);
 	return n;
 }

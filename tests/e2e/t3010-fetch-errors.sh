@@ -89,6 +89,12 @@ start_hkpd RATE \
     "POST /vks/v1/upload times 1 file vks-ratelimit.http retry-after 1"
 start_hkpd RATED "POST /vks/v1/upload file vks-ratelimit.http retry-after 1"
 start_hkpd VFAIL "POST /vks/v1/request-verify file vks-error.http"
+# a VKS answer naming an address alice lacks, with an escape sequence in it
+printf '%s\r\n%s\r\n\r\n%s' 'HTTP/1.1 200 OK' \
+    'Content-Type: application/json' \
+    '{"key_fpr":"'"$LATER"'","status":{"alice@example.org":"published","mallory\u001b[2J@example.org":"published"},"token":"t"}' \
+    >hkp/vks-anomaly.http
+start_hkpd ANOMALY "POST /vks/v1/upload file vks-anomaly.http"
 
 # The GnuPG homes, one per test that imports, live in /tmp: gpg-agent's
 # socket path must stay short.
@@ -460,6 +466,21 @@ test_expect_success 'push: a failed request-verify is reported, the key is up' '
 	pgpsync push -k "http://$VFAIL" --state vf.json "$C/alice-later.pgp" \
 	    >out &&
 	test ! -s out
+'
+
+test_expect_success 'push: an address the certificate lacks is an anomaly' '
+	pgpsync push -k "http://$ANOMALY" --state anom.json \
+	    "$C/alice-later.pgp" >out 2>err &&
+	printf "pushed %s to %s\n  alice@example.org: published\n" "$LATER" \
+	    "http://$ANOMALY" >expect &&
+	test_cmp expect out &&
+	grep -q "server anomaly: .*names the address .mallory?\[2J@example.org" \
+	    err &&
+	! grep -q "$(printf "\033")" err &&
+	pgpsync push -k "http://$ANOMALY" --state anom2.json --json \
+	    "$C/alice-later.pgp" >json &&
+	grep -q "\"unexpected_addresses\": \[" json &&
+	! grep -q "mallory.*published" json
 '
 
 test_expect_success 'push: a VKS error reply names the server message' '
