@@ -28,7 +28,7 @@ _pgpsync()
 	done
 
 	case $prev in
-	-o|--output|--fingerprints|--exclude)
+	-o|--output|--fingerprints|--exclude|--svg|--png)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--homedir)
 		COMPREPLY=($(compgen -d -- "$cur")); return ;;

@@ -118,6 +118,8 @@ void opt_help(FILE *f, struct ctx *ctx);
 int parse_size(const char *s, size_t *out);
 /* Parses a non-negative integer; 0 or -1. */
 int parse_ulong(const char *s, unsigned long *out);
+/* "90", "90s", "15m", "12h", "7d", "2w" in seconds; 0 or -1 (fetch.c). */
+int parse_duration(const char *s, int64_t *out);
 /*
  * The argument of -J/--jobs (threads, 1 to 256); anything else is a usage
  * error (exits 2).
@@ -249,5 +251,8 @@ void net_opt_servers(struct ctx *ctx, const char **urls, size_t *n,
 
 int cmd_reconcile(int argc, char **argv, struct ctx *ctx);
 extern const struct opt reconcile_opts[];
+
+int cmd_peers(int argc, char **argv, struct ctx *ctx);
+extern const struct opt peers_opts[];
 
 #endif

@@ -270,7 +270,7 @@ deadline_left(const struct fetch *f)
 
 
 /* "90", "90s", "15m", "12h", "7d", "2w" in seconds; -1 if malformed. */
-static int
+int
 parse_duration(const char *s, int64_t *out)
 {
 	static const char units[] = "smhdw";
