@@ -11,8 +11,11 @@
  */
 #include "util/common.h"
 
+#include "openpgp/diff.h"
 #include "openpgp/openpgp.h"
+#include "util/hex.h"
 #include "util/mem.h"
+#include "util/text.h"
 
 #define NONE	SIZE_MAX
 
@@ -279,4 +282,253 @@ pgp_cert_diff(struct pgp_change **out, size_t *n, const struct pgp_cert *a,
 	free(owna);
 	free(ownb);
 	return r;
+}
+
+/* --- describing a change ---------------------------------------------- */
+
+const char *
+pgp_change_on_name(enum pgp_change_on on)
+{
+	switch (on) {
+	case PGP_ON_KEY:
+		return "key";
+	case PGP_ON_UID:
+		return "uid";
+	case PGP_ON_UAT:
+		return "uat";
+	case PGP_ON_SUBKEY:
+		return "subkey";
+	case PGP_ON_OTHER:
+		break;
+	}
+	return "other";
+}
+
+const char *
+pgp_revocation_reason_text(uint8_t reason)
+{
+	switch (reason) {
+	case 0:
+		return "no reason specified";
+	case 1:
+		return "key superseded";
+	case 2:
+		return "key compromised";
+	case 3:
+		return "key retired";
+	case 32:
+		return "user ID no longer valid";
+	}
+	return "unknown reason";
+}
+
+void
+pgp_date_text(char out[32], uint64_t t, bool iso)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if ((uint64_t)tt != t || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 32, iso ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d",
+	    &tm) == 0)
+		snprintf(out, 32, "%llu", (unsigned long long)t);
+}
+
+bool
+pgp_cert_first_uid(const struct pgp_cert *c, const uint8_t **p, size_t *len)
+{
+	for (size_t i = 0; i < c->npkts; i++)
+		if (c->pkts[i].tag == PGP_TAG_USER_ID) {
+			*p = c->pkts[i].body;
+			*len = c->pkts[i].bodylen > PGP_CHANGE_UID_MAX ?
+			    PGP_CHANGE_UID_MAX : c->pkts[i].bodylen;
+			return true;
+		}
+	*p = NULL;
+	*len = 0;
+	return false;
+}
+
+static void
+set_uid(struct pgp_change_desc *d, const struct pgp_packet *p)
+{
+	d->uid = p->body;
+	d->uidlen = p->bodylen > PGP_CHANGE_UID_MAX ? PGP_CHANGE_UID_MAX :
+	    p->bodylen;
+}
+
+/* A subkey packet's fingerprint and creation into d; false: unreadable. */
+static bool
+set_subkey(struct pgp_change_desc *d, const struct pgp_packet *p)
+{
+	struct pgp_key_info k;
+
+	if (pgp_key_info_parse(&k, p->body, p->bodylen, NULL) != 0)
+		return false;
+	pgp_key_fpr_hex(d->subkey, &k);
+	d->has_key = true;
+	d->key_algo = k.algo;
+	d->key_created = k.created;
+	return true;
+}
+
+/* What the signature ch is on: the component at ch->comp, if any. */
+static void
+set_target(struct pgp_change_desc *d, const struct pgp_cert *c,
+    const struct pgp_change *ch)
+{
+	const struct pgp_packet *p;
+
+	d->on = PGP_ON_KEY;
+	d->key_created = c->has_primary ? c->primary.created : 0;
+	if (ch->comp == SIZE_MAX || ch->comp >= c->npkts)
+		return;
+	p = &c->pkts[ch->comp];
+	switch (p->tag) {
+	case PGP_TAG_USER_ID:
+		d->on = PGP_ON_UID;
+		set_uid(d, p);
+		break;
+	case PGP_TAG_USER_ATTRIBUTE:
+		d->on = PGP_ON_UAT;
+		break;
+	case PGP_TAG_PUBLIC_SUBKEY:
+	case PGP_TAG_SECRET_SUBKEY:
+		d->on = PGP_ON_SUBKEY;
+		set_subkey(d, p);
+		break;
+	default:
+		d->on = PGP_ON_OTHER;
+		break;
+	}
+}
+
+void
+pgp_change_describe(struct pgp_change_desc *d, const struct pgp_cert *c,
+    const struct pgp_change *ch)
+{
+	const struct pgp_packet *p = &c->pkts[ch->pkt];
+	const struct pgp_sig_info *s = &ch->sig;
+
+	memset(d, 0, sizeof(*d));
+	d->kind = ch->kind;
+	d->tag = p->tag;
+	switch (ch->kind) {
+	case PGP_CHANGE_UID:
+		set_uid(d, p);
+		return;
+	case PGP_CHANGE_UAT:
+		d->uat_bytes = p->bodylen;
+		return;
+	case PGP_CHANGE_SUBKEY:
+		set_subkey(d, p);
+		return;
+	default:
+		break;
+	}
+	if (p->tag != PGP_TAG_SIGNATURE)
+		return;
+	d->is_sig = true;
+	set_target(d, c, ch);
+	d->sig_type = s->type;
+	d->self = c->has_primary && pgp_sig_is_by(s, &c->primary);
+	if (s->issuer_fprlen > 0)
+		hex_encode_upper(d->issuer, s->issuer_fpr, s->issuer_fprlen);
+	else if (s->has_issuer)
+		hex_encode_upper(d->issuer, s->issuer, 8);
+	d->has_created = s->has_created;
+	d->created = s->created;
+	if (ch->kind == PGP_CHANGE_EXPIRY && s->has_key_expiry &&
+	    s->key_expiry != 0)
+		d->key_expires = (uint64_t)d->key_created + s->key_expiry;
+	if (ch->kind == PGP_CHANGE_REVOCATION && s->has_reason) {
+		d->has_reason = true;
+		d->reason = s->reason;
+	}
+}
+
+static int
+add_quoted(struct buf *b, const uint8_t *p, size_t len)
+{
+	if (buf_addstr(b, "\"") != 0 || text_term(b, p, len, 0) != 0 ||
+	    buf_addstr(b, "\"") != 0)
+		return PGPS_ENOMEM;
+	return 0;
+}
+
+static int
+add_target(struct buf *b, const struct pgp_change_desc *d)
+{
+	switch (d->on) {
+	case PGP_ON_UID:
+		if (buf_addstr(b, "user ID ") != 0)
+			return PGPS_ENOMEM;
+		return add_quoted(b, d->uid, d->uidlen);
+	case PGP_ON_UAT:
+		return buf_addstr(b, "user attribute");
+	case PGP_ON_SUBKEY:
+		return buf_addf(b, "subkey %s", d->subkey);
+	case PGP_ON_KEY:
+		return buf_addstr(b, "the primary key");
+	case PGP_ON_OTHER:
+		break;
+	}
+	return buf_addstr(b, "an unknown packet");
+}
+
+int
+pgp_change_text(struct buf *out, const struct pgp_cert *c,
+    const struct pgp_change *ch)
+{
+	struct pgp_change_desc d;
+	char tmp[16], date[32];
+	int r = 0;
+
+	pgp_change_describe(&d, c, ch);
+	switch (d.kind) {
+	case PGP_CHANGE_UID:
+		if (buf_addstr(out, "user ID ") != 0)
+			return PGPS_ENOMEM;
+		return add_quoted(out, d.uid, d.uidlen);
+	case PGP_CHANGE_UAT:
+		return buf_addf(out, "user attribute (%zu bytes)",
+		    d.uat_bytes) != 0 ? PGPS_ENOMEM : 0;
+	case PGP_CHANGE_SUBKEY:
+		if (!d.has_key)
+			return buf_addstr(out, "subkey (unreadable)") != 0 ?
+			    PGPS_ENOMEM : 0;
+		pgp_date_text(date, d.key_created, false);
+		return buf_addf(out, "subkey %s (%s, %s)", d.subkey,
+		    pgp_algo_name(d.key_algo, tmp), date) != 0 ?
+		    PGPS_ENOMEM : 0;
+	default:
+		break;
+	}
+	if (!d.is_sig)
+		return buf_addf(out, "%s packet", pgp_tag_name(d.tag, tmp)) !=
+		    0 ? PGPS_ENOMEM : 0;
+	r |= buf_addf(out, "%s 0x%02x on ", d.kind ==
+	    PGP_CHANGE_CERTIFICATION ? "certification" : d.kind ==
+	    PGP_CHANGE_REVOCATION ? "revocation" : d.kind ==
+	    PGP_CHANGE_OTHER ? "signature" : "self-signature", d.sig_type);
+	r |= add_target(out, &d);
+	if (!d.self && d.issuer[0] != '\0')
+		r |= buf_addf(out, " by %s", d.issuer);
+	if (d.has_created) {
+		pgp_date_text(date, d.created, false);
+		r |= buf_addf(out, ", %s", date);
+	}
+	if (d.kind == PGP_CHANGE_EXPIRY) {
+		if (d.key_expires != 0) {
+			pgp_date_text(date, d.key_expires, false);
+			r |= buf_addf(out, ", changes expiry: key expires %s",
+			    date);
+		} else
+			r |= buf_addstr(out,
+			    ", changes expiry: key does not expire");
+	}
+	if (d.has_reason)
+		r |= buf_addf(out, ", reason %u (%s)", d.reason,
+		    pgp_revocation_reason_text(d.reason));
+	return r != 0 ? PGPS_ENOMEM : 0;
 }
