@@ -53,5 +53,8 @@ _pgpsync()
 		return
 	fi
 	COMPREPLY=($(compgen -f -- "$cur"))
+	# diff: key sets that are not files, a keyserver as the second
+	[[ $cmd == diff ]] &&
+		COMPREPLY+=($(compgen -W "gpg: store: hkps:// hkp:// vks://" -- "$cur"))
 }
 complete -o filenames -F _pgpsync pgpsync

@@ -44,3 +44,4 @@ complete -c pgpsync -f -n __pgpsync_need_command -a '(pgpsync __complete command
 complete -c pgpsync -f -n __pgpsync_need_verb -a '(__pgpsync_verbs)'
 complete -c pgpsync -f -n 'not __pgpsync_need_command; and __pgpsync_want_option' -a '(__pgpsync_options)'
 complete -c pgpsync -n 'not __pgpsync_need_command; and not __pgpsync_need_verb' -a '(__fish_complete_path)'
+complete -c pgpsync -f -n '__fish_seen_subcommand_from diff; and not __pgpsync_want_option' -a 'gpg: store: hkps:// hkp:// vks://' -d 'key set'

@@ -2,13 +2,9 @@
  * diff.c: "pgpsync diff": which certificates only one of two key sets
  * holds, and what changed in those both hold, packet by packet.
  *
- * The comparison is keyset/setdiff.h's (sorted indexes merged like sorted
- * lists; only the certificates that differ read again); what the packets
- * one version has and the other lacks are, openpgp/diff.h's.  Here:
- * options and output.
- *
- * Nothing here says which of two versions is newer: the packets one has
- * and the other lacks are listed both ways (pgp_cert_diff()).
+ * The comparison is keyset/setdiff.h's, a keyserver on the right
+ * included; the words for what one version has and the other lacks,
+ * openpgp/diff.h's.  Here: options and output.
  */
 #include "util/common.h"
 
@@ -41,8 +37,6 @@ const struct opt diff_opts[] = {
 struct run {
 	struct setdiff		 d;
 	struct setdiff_result	 res;
-	uint64_t		 added[PGP_CHANGE_OTHER + 1];
-	uint64_t		 removed[PGP_CHANGE_OTHER + 1];
 };
 
 static void
@@ -62,7 +56,7 @@ load_one(struct setdiff_pair *p, struct setdiff_side *sd, size_t i)
 		die("%s", err.msg);
 }
 
-/* Reads changed pair k and what each version lacks, and counts it. */
+/* Reads changed pair k and what each version lacks (counted in res). */
 static void
 pair_load(struct setdiff_pair *p, struct run *run, size_t k)
 {
@@ -70,10 +64,6 @@ pair_load(struct setdiff_pair *p, struct run *run, size_t k)
 
 	if (setdiff_pair_load(p, &run->d, &run->res, k, &err) != 0)
 		die("%s", err.msg);
-	for (size_t i = 0; i < p->nadd; i++)
-		run->added[p->add[i].kind]++;
-	for (size_t i = 0; i < p->ndel; i++)
-		run->removed[p->del[i].kind]++;
 }
 
 /* The first user ID of b's version, else of a's, raw; false if none. */
@@ -204,22 +194,23 @@ counts_json(const struct run *run)
 {
 	const struct setdiff_side *a = &run->d.a, *b = &run->d.b;
 	const struct setdiff_result *res = &run->res;
+	const struct {
+		const char	*name;
+		uint64_t	 n;
+	} v[] = {
+		{ "a", a->n }, { "b", b->n }, { "only_in_a", res->nonly_a },
+		{ "only_in_b", res->nonly_b }, { "changed", res->nchanged },
+		{ "unchanged", res->same },
+		{ "skipped", a->skipped + b->skipped }
+	};
 	json_t *o = json_object();
 
-	json_object_set_new(o, "a", json_integer((json_int_t)a->n));
-	json_object_set_new(o, "b", json_integer((json_int_t)b->n));
-	json_object_set_new(o, "only_in_a",
-	    json_integer((json_int_t)res->nonly_a));
-	json_object_set_new(o, "only_in_b",
-	    json_integer((json_int_t)res->nonly_b));
-	json_object_set_new(o, "changed",
-	    json_integer((json_int_t)res->nchanged));
-	json_object_set_new(o, "unchanged",
-	    json_integer((json_int_t)res->same));
-	json_object_set_new(o, "skipped",
-	    json_integer((json_int_t)(a->skipped + b->skipped)));
-	json_object_set_new(o, "packets_added", kinds_json(run->added));
-	json_object_set_new(o, "packets_removed", kinds_json(run->removed));
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		json_object_set_new(o, v[i].name,
+		    json_integer((json_int_t)v[i].n));
+	json_object_set_new(o, "packets_added", kinds_json(run->res.added));
+	json_object_set_new(o, "packets_removed",
+	    kinds_json(run->res.removed));
 	return o;
 }
 
@@ -286,8 +277,8 @@ print_stat(struct run *run, bool json)
 	printf("%-19s%zu\n", "only in b", res->nonly_b);
 	printf("%-19s%zu\n", "changed", res->nchanged);
 	printf("%-19s%zu\n", "unchanged", res->same);
-	print_kinds("packets added", run->added);
-	print_kinds("packets removed", run->removed);
+	print_kinds("packets added", run->res.added);
+	print_kinds("packets removed", run->res.removed);
 }
 
 /* Prints one array element of the streamed JSON document. */
@@ -305,7 +296,8 @@ json_elem(json_t *o, const char **sep)
 }
 
 static json_t *
-only_json(struct setdiff_side *sd, size_t i, bool verbose, struct setdiff_pair *p)
+only_json(struct setdiff_side *sd, size_t i, bool verbose,
+    struct setdiff_pair *p)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
 	const struct setdiff_rec *r = &sd->v[i];
@@ -460,10 +452,10 @@ print_text(struct run *run, bool verbose)
 	pair_init(&p);
 	buf_init(&line, 0);
 	add_term(&line, a->spec, strlen(a->spec));
-	printf("--- %s\n", (const char *)line.p);
+	printf("--- %s\n+++ ", (const char *)line.p);
 	buf_reset(&line);
 	add_term(&line, b->spec, strlen(b->spec));
-	printf("+++ %s\n", (const char *)line.p);
+	printf("%s\n", (const char *)line.p);
 	for (size_t i = 0; i < res->nonly_a; i++)
 		print_only('-', a, res->only_a[i], verbose, &p);
 	for (size_t i = 0; i < res->nonly_b; i++)

@@ -115,6 +115,26 @@ merge_answers(struct buf *acc, const struct remote_key *k, size_t first,
 	return r;
 }
 
+int
+refresh_answers(struct buf *out, const struct remote_key *k,
+    const struct buf *copy, struct pgps_err *err)
+{
+	size_t first;
+
+	for (first = 0; first < k->cand.n; first++)
+		if (k->cand.items[first].verdict == IMPORT_ACCEPT)
+			break;
+	buf_reset(out);
+	if (first == k->cand.n && copy == NULL)
+		return pgps_err_set(err, PGPS_ENOTFOUND, "'%s': a revocation "
+		    "for a key not held", k->fpr);
+	if ((first < k->cand.n ? buf_add(out, k->cand.items[first].data.p,
+	    k->cand.items[first].data.len) : buf_add(out, copy->p,
+	    copy->len)) != 0)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	return merge_answers(out, k, first, err);
+}
+
 static bool
 is_component(const struct pgp_change *ch)
 {

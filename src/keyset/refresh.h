@@ -77,6 +77,16 @@ int refresh_decide(struct refresh *out, struct keyset *ks,
     unsigned int uflags, struct pgps_err *err);
 
 /*
+ * What k's answers taken amount to, after refresh_resolve(), into out
+ * (replaced): the first certificate accepted with every other answer
+ * taken merged into it in one pass, or the set's copy (copy; NULL: none)
+ * with them when only revocations came (PGPS_ENOTFOUND without a copy).
+ * No limits applied: the server's version, for comparing (diff).
+ */
+int refresh_answers(struct buf *out, const struct remote_key *k,
+    const struct buf *copy, struct pgps_err *err);
+
+/*
  * Counts the changes ch[0..nch) (pgp_cert_diff() order) by kind into
  * n[0..REFRESH_NKINDS).  The signatures of a new user ID, user attribute
  * or subkey are part of it: "+1 user ID", not "+1 user ID,

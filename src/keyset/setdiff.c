@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include "keyset/keyset.h"
+#include "keyset/remote.h"
 #include "keyset/setdiff.h"
 #include "keyset/store.h"
+#include "net/opts.h"
 #include "util/limits.h"
 #include "util/mem.h"
 #include "util/tmpfile.h"
@@ -31,11 +33,8 @@ enum where {
 	IN_STORE	/* src indexes the store's entries */
 };
 
-static void
-side_warn(struct setdiff_side *sd, const char *fmt, ...) PGPS_PRINTF(2, 3);
-
-static void
-side_warn(struct setdiff_side *sd, const char *fmt, ...)
+void
+setdiff_warnf(struct setdiff_side *sd, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -238,7 +237,7 @@ reader_warn(const char *msg, void *arg)
 		if (buf_addf(rd->msgs, "%s\n", msg) != 0)
 			return;
 	} else
-		side_warn(rd->sd, "%s", msg);
+		setdiff_warnf(rd->sd, "%s", msg);
 }
 
 static void
@@ -319,7 +318,7 @@ side_from_store(struct setdiff_side *sd, struct pgps_err *err)
 	    (r = store_entries(&sd->ents, &n, &damaged, sd->store, err)) != 0)
 		return r;
 	if (damaged > 0) {
-		side_warn(sd, "'%s': %zu file%s in the store %s not a "
+		setdiff_warnf(sd, "'%s': %zu file%s in the store %s not a "
 		    "certificate named by its fingerprint; left out",
 		    sd->spec, damaged, damaged == 1 ? "" : "s",
 		    damaged == 1 ? "is" : "are");
@@ -499,7 +498,7 @@ solo_report(struct solo *s, bool warn, struct pgps_err *err)
 	for (line = (char *)s->msgs.p; warn && s->msgs.len > 0 &&
 	    (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
 		*nl = '\0';
-		side_warn(s->sd, "%s", line);
+		setdiff_warnf(s->sd, "%s", line);
 	}
 	if (rc != 0 && warn)
 		*err = s->err;
@@ -763,8 +762,8 @@ merge_all(struct setdiff_side *sd, struct setdiff_rec *v, size_t n,
 			break;
 		if (np > 0 && c[k].has_primary && p[0]->has_primary &&
 		    pgp_packet_cmp(&c[k].pkts[0], &p[0]->pkts[0]) != 0) {
-			side_warn(sd, "'%s': a different primary key with the "
-			    "same fingerprint; one version left out",
+			setdiff_warnf(sd, "'%s': a different primary key "
+			    "with the same fingerprint; one version left out",
 			    sd->spec);
 			continue;
 		}
@@ -772,7 +771,7 @@ merge_all(struct setdiff_side *sd, struct setdiff_rec *v, size_t n,
 	}
 	buf_reset(out);
 	if (r == 0 && pgp_cert_merge_many(out, p, np, NULL, &merr) != 0) {
-		side_warn(sd, "'%s': %s; the first version kept alone",
+		setdiff_warnf(sd, "'%s': %s; the first version kept alone",
 		    sd->spec, merr.msg);
 		buf_reset(out);
 		if (buf_add(out, b[0].p, b[0].len) != 0)
@@ -890,10 +889,44 @@ side_merge_versions(struct setdiff_side *sd, struct pgps_err *err)
 	return r;
 }
 
+bool
+setdiff_is_remote(const char *spec)
+{
+	static const char *const schemes[] = { "hkp://", "hkps://", "vks://",
+	    "http://", "https://" };
+
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (strncmp(spec, schemes[i], strlen(schemes[i])) == 0)
+			return true;
+	return false;
+}
+
+/* b read by lookup on the keyserver it names. */
+static int
+read_remote(struct setdiff *d, int jobs, struct pgps_err *err)
+{
+	struct remote_opts ro;
+
+	memset(&ro, 0, sizeof(ro));
+	if (d->net != NULL)
+		ro.net = *d->net;
+	else
+		net_opts_cli_default(&ro.net);
+	ro.servers[0] = d->b.spec;
+	ro.nservers = 1;
+	return setdiff_lookup(d, &ro, jobs, err);
+}
+
 int
 setdiff_read(struct setdiff *d, int jobs, struct pgps_err *err)
 {
 	int r;
+
+	if (setdiff_is_remote(d->a.spec))
+		return pgps_err_set(err, PGPS_EUNSUPPORTED, "'%s': a keyserver "
+		    "can be only the second set", d->a.spec);
+	if (setdiff_is_remote(d->b.spec))
+		return read_remote(d, jobs, err);
 
 	/*
 	 * Two sets read at once when the caller allows it, neither is a
@@ -911,6 +944,54 @@ setdiff_read(struct setdiff *d, int jobs, struct pgps_err *err)
 	if (r == 0)
 		r = side_merge_versions(&d->b, err);
 	return r;
+}
+
+int
+setdiff_read_one(struct setdiff *d, int jobs, struct pgps_err *err)
+{
+	int r;
+
+	if ((r = side_read(&d->a, jobs, err)) == 0)
+		r = side_merge_versions(&d->a, err);
+	return r;
+}
+
+int
+setdiff_side_put(struct setdiff_side *sd, const uint8_t *p, size_t len,
+    struct pgps_err *err)
+{
+	struct pgp_cert c = PGP_CERT_INIT;
+	struct digest *md5 = digest_new(DIGEST_MD5);
+	struct setdiff_rec rec;
+	int r;
+
+	if (md5 == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	if ((r = pgp_cert_parse(&c, p, len, 0, err)) != 0)
+		pgps_err_prefix(err, r, "'%s'", sd->spec);
+	else if ((r = rec_key(&rec, &c, md5, true)) != 0)
+		pgps_err_set(err, r, "out of memory");
+	pgp_cert_release(&c);
+	digest_free(md5);
+	if (r != 0)
+		return r;
+	if (sd->d->fast) {
+		fasthash128(rec.fast, p, len, &sd->d->key);
+		rec.has_fast = true;
+	}
+	rec.where = IN_SPILL;
+	rec.len = len;
+	if ((r = spill(sd, p, len, &rec.off, err)) != 0)
+		return r;
+	if (side_add(sd, &rec) != 0)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	return 0;
+}
+
+int
+setdiff_side_done(struct setdiff_side *sd, struct pgps_err *err)
+{
+	return side_merge_versions(sd, err);
 }
 
 /* --- comparing -------------------------------------------------------- */
@@ -1002,7 +1083,7 @@ setdiff_pair_release(struct setdiff_pair *p)
 
 int
 setdiff_pair_load(struct setdiff_pair *p, struct setdiff *d,
-    const struct setdiff_result *res, size_t k, struct pgps_err *err)
+    struct setdiff_result *res, size_t k, struct pgps_err *err)
 {
 	int r;
 
@@ -1014,9 +1095,14 @@ setdiff_pair_load(struct setdiff_pair *p, struct setdiff *d,
 	    p->md5, err)) != 0 ||
 	    (r = setdiff_cert(&d->b, res->changed[k][1], &p->bbuf, &p->b,
 	    p->md5, err)) != 0 ||
-	    (r = pgp_cert_diff(&p->add, &p->nadd, &p->a, &p->b, err)) != 0)
+	    (r = pgp_cert_diff(&p->add, &p->nadd, &p->a, &p->b, err)) != 0 ||
+	    (r = pgp_cert_diff(&p->del, &p->ndel, &p->b, &p->a, err)) != 0)
 		return r;
-	return pgp_cert_diff(&p->del, &p->ndel, &p->b, &p->a, err);
+	for (size_t i = 0; i < p->nadd; i++)
+		res->added[p->add[i].kind]++;
+	for (size_t i = 0; i < p->ndel; i++)
+		res->removed[p->del[i].kind]++;
+	return 0;
 }
 
 static int

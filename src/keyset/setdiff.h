@@ -26,6 +26,10 @@
  * as a keyserver would hold it.  Bare revocations (signatures without
  * their key) are items of their own, named by their SKS hash.
  *
+ * The right side may instead be a set read by lookup (setdiff_lookup()):
+ * each key of the left side is looked up on keyservers, and what the
+ * import rules accept as that key is the right side's version of it.
+ *
  * Typical use:
  *
  *	struct setdiff d;
@@ -56,6 +60,8 @@
 #include "util/err.h"
 #include "util/fasthash.h"
 
+struct net_opts;
+struct remote_opts;
 struct store;
 struct store_entry;
 
@@ -111,6 +117,8 @@ struct setdiff {
 	bool			 fast;	/* keyed by fasthash, not SKS hash */
 	struct fasthash_key	 key;	/* random per run */
 	struct setdiff_cb	 cb;
+	/* For a keyserver as b (caller's; NULL: net_opts_cli_default()). */
+	const struct net_opts	*net;
 };
 
 /*
@@ -124,10 +132,47 @@ void setdiff_release(struct setdiff *d);
 /*
  * Reads both sides (jobs threads per set, 0: one per CPU), merges the
  * versions of each key, and sorts.  Damaged input is skipped, counted
- * in the side's skipped and passed to cb.warn.  Returns 0, or a negative
- * code with err set: a set that cannot be read.
+ * in the side's skipped and passed to cb.warn.  When b is a keyserver
+ * (setdiff_is_remote()), it is read by setdiff_lookup() with d->net and
+ * that server alone; a keyserver as a is PGPS_EUNSUPPORTED.  Returns 0,
+ * or a negative code with err set: a set that cannot be read.
  */
 int setdiff_read(struct setdiff *d, int jobs, struct pgps_err *err);
+
+/*
+ * Whether spec is a keyserver URL, as fetch takes them: hkp://, hkps://,
+ * vks://, https://, http:// (net_server_parse() then checks the rest).
+ */
+bool setdiff_is_remote(const char *spec);
+
+/*
+ * Reads side a as setdiff_read() does, then makes side b by looking up
+ * every key of a (bare revocations aside) with the lookup engine of
+ * keyset/remote.h and o's servers, each answer judged by the import
+ * rules (keyset/import.h) as a refresh would: only a certificate whose
+ * primary key is the one asked for answers; revocations alone for a key
+ * are merged into a's copy; several answers are merged.  A key no server
+ * holds is missing from b.  A key for which nothing was taken while a
+ * server failed (unreachable, an error answer, out of time) fails the
+ * whole comparison (PGPS_EIO, err naming the server, the key and why):
+ * "nothing differs" must not stand for "nothing could be asked".  Each
+ * answer refused though it looked like the key (a forgery, an unbound
+ * subkey match) goes to cb.warn and counts in b.skipped.  o->held and
+ * o->arg are set here.
+ */
+int setdiff_lookup(struct setdiff *d, const struct remote_opts *o,
+    int jobs, struct pgps_err *err);
+
+/*
+ * The steps of setdiff_lookup(), for a right side made by the caller:
+ * setdiff_read_one() reads side a alone as setdiff_read() does;
+ * setdiff_side_put() adds one certificate p[0..len) (copied) to a side,
+ * whose records must then be sorted by setdiff_side_done().
+ */
+int setdiff_read_one(struct setdiff *d, int jobs, struct pgps_err *err);
+int setdiff_side_put(struct setdiff_side *sd, const uint8_t *p, size_t len,
+    struct pgps_err *err);
+int setdiff_side_done(struct setdiff_side *sd, struct pgps_err *err);
 
 struct setdiff_result {
 	size_t		*only_a;	/* indexes into a.v */
@@ -137,6 +182,9 @@ struct setdiff_result {
 	size_t		(*changed)[2];	/* a.v, b.v */
 	size_t		 nchanged;
 	size_t		 same;
+	/* Packets by kind, over the pairs setdiff_pair_load() read. */
+	uint64_t	 added[PGP_CHANGE_OTHER + 1];	/* b has, a lacks */
+	uint64_t	 removed[PGP_CHANGE_OTHER + 1];	/* a has, b lacks */
 };
 
 /*
@@ -160,6 +208,10 @@ int setdiff_cert(struct setdiff_side *sd, size_t i, struct buf *out,
 /* Gives sd->v[i] its SKS hash, reading it again if need be. */
 int setdiff_need_sks(struct setdiff_side *sd, size_t i, struct pgps_err *err);
 
+/* Passes a message about sd to its comparison's cb.warn, if any. */
+void setdiff_warnf(struct setdiff_side *sd, const char *fmt, ...)
+    PGPS_PRINTF(2, 3);
+
 /* Both versions of a changed certificate and what each lacks. */
 struct setdiff_pair {
 	struct pgp_cert		 a;
@@ -178,11 +230,12 @@ int setdiff_pair_init(struct setdiff_pair *p);
 void setdiff_pair_release(struct setdiff_pair *p);
 
 /*
- * Reads changed pair k of res (both versions, parsed) into p and lists
- * what each has that the other lacks (pgp_cert_diff() both ways).
+ * Reads changed pair k of res (both versions, parsed) into p, lists what
+ * each has that the other lacks (pgp_cert_diff() both ways) and counts
+ * them by kind in res.
  */
 int setdiff_pair_load(struct setdiff_pair *p, struct setdiff *d,
-    const struct setdiff_result *res, size_t k, struct pgps_err *err);
+    struct setdiff_result *res, size_t k, struct pgps_err *err);
 
 /* An SKS hash one side has and the other lacks. */
 struct setdiff_hash {

@@ -3,8 +3,9 @@
  * what only one side holds, what both hold in different versions, several
  * versions of a key compared as their merge, the same certificate read
  * from armor and from binary packets unchanged, the SKS hashes each side
- * lacks, a set that cannot be read, and a file that changes between the
- * two passes.
+ * lacks, a set that cannot be read, a file that changes between the two
+ * passes, and a right side made certificate by certificate, as a
+ * keyserver's is (the lookups themselves: tests/e2e/t4030, t4031).
  */
 #include "util/common.h"
 
@@ -185,6 +186,49 @@ test_errors(void)
 	setdiff_release(&d);
 }
 
+/* A right side made by the caller, as a keyserver's is. */
+static void
+test_put(void)
+{
+	static const char *const ab[] = { "alice.pgp", "bob.pgp" };
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct setdiff d;
+	struct setdiff_result res;
+	size_t len;
+	uint8_t *p;
+
+	setdiff_init(&d, file_of("put.pgp", ab, 2), "hkps://example.org",
+	    NULL);
+	ok(setdiff_read_one(&d, 1, &err) == 0 && d.a.n == 2, "a read alone");
+	p = data_slurp("certs/alice-revoked.pgp", &len);
+	ok(setdiff_side_put(&d.b, p, len, &err) == 0, "a certificate put");
+	ok(setdiff_side_put(&d.b, p, len / 2, &err) != 0 &&
+	    strstr(err.msg, "hkps://example.org") != NULL,
+	    "a damaged one is an error naming the set");
+	pgps_err_clear(&err);
+	ok(setdiff_side_done(&d.b, &err) == 0 &&
+	    setdiff_join(&res, &d, &err) == 0, "joined");
+	ok(res.nchanged == 1 && res.nonly_a == 1 && res.nonly_b == 0,
+	    "alice changed, bob only in a");
+	free(p);
+	setdiff_result_release(&res);
+	setdiff_release(&d);
+
+	ok(setdiff_is_remote("hkp://a") && setdiff_is_remote("hkps://a") &&
+	    setdiff_is_remote("vks://a") && setdiff_is_remote("https://a/x") &&
+	    setdiff_is_remote("http://a"), "keyserver URLs");
+	ok(!setdiff_is_remote("gpg:") && !setdiff_is_remote("store:") &&
+	    !setdiff_is_remote("hkp:x") && !setdiff_is_remote("./hkp://"),
+	    "key sets are not");
+	setdiff_init(&d, "hkp://127.0.0.1:1", data_path("certs/alice.pgp"),
+	    NULL);
+	pgps_err_clear(&err);
+	ok(setdiff_read(&d, 0, &err) == PGPS_EUNSUPPORTED &&
+	    strstr(err.msg, "only the second") != NULL,
+	    "a keyserver on the left is refused before any lookup");
+	setdiff_release(&d);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -198,6 +242,7 @@ main(int argc, char **argv)
 	test_sets(false);
 	test_armor();
 	test_errors();
+	test_put();
 	is_int(warnings, 0, "no warnings on good input");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
