@@ -89,26 +89,31 @@ copy_text(char *out, size_t outlen, const char *s, size_t len)
 	out[k] = '\0';
 }
 
-static bool
-has_word(const char *s, size_t len, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (size_t i = 0; i + n <= len; i++)
-		if (strncasecmp(s + i, word, n) == 0)
-			return true;
-	return false;
-}
-
+/*
+ * The first place of word in s[0..len), ignoring ASCII case, or NULL.
+ * Only places whose first octet matches are compared whole.
+ */
 static const char *
 find(const char *s, size_t len, const char *word)
 {
 	size_t n = strlen(word);
+	int lo, up;
 
+	if (n == 0)
+		return s;
+	lo = tolower((unsigned char)word[0]);
+	up = toupper((unsigned char)word[0]);
 	for (size_t i = 0; i + n <= len; i++)
-		if (strncasecmp(s + i, word, n) == 0)
+		if ((s[i] == lo || s[i] == up) &&
+		    strncasecmp(s + i, word, n) == 0)
 			return s + i;
 	return NULL;
+}
+
+static bool
+has_word(const char *s, size_t len, const char *word)
+{
+	return find(s, len, word) != NULL;
 }
 
 static bool
