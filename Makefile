@@ -131,17 +131,29 @@ demo: $(BIN)
 bench: $(BIN) $(HELPER_BIN)
 	@for b in tests/bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
 
-# The fuzzers link only the pure layers (no GPGME, git or curl code).
+# The fuzzers link only the pure layers (no GPGME, git or curl code) and
+# the pure key set files some targets test; tests/fuzz/stubs.c stands in
+# for the key set readers keyset/index.c calls, which no target uses.
+# The library is compiled once, then each target linked with it.
 FUZZ_CC ?= clang
 FUZZ_SRC_LIB := $(sort $(wildcard src/util/*.c src/openpgp/*.c src/recon/*.c)) \
-    $(filter-out src/net/client.c,$(wildcard src/net/*.c))
-fuzz: $(FUZZ_SRC_LIB)
-	@mkdir -p tests/fuzz/out
+    $(filter-out src/net/client.c,$(wildcard src/net/*.c)) \
+    src/keyset/import.c src/keyset/index.c src/keyset/state.c \
+    tests/fuzz/stubs.c
+FUZZ_FLAGS = $(CPPFLAGS) -std=c11 -g -O1 -pthread \
+    -fno-sanitize-recover=undefined
+fuzz: $(FUZZ_SRC_LIB) $(FUZZ_SRC)
+	@rm -rf tests/fuzz/out/obj && mkdir -p tests/fuzz/out/obj
+	@for f in $(FUZZ_SRC_LIB); do \
+	    $(FUZZ_CC) $(FUZZ_FLAGS) \
+	        -fsanitize=fuzzer-no-link,address,undefined -c $$f \
+	        -o tests/fuzz/out/obj/$$(echo $$f | tr / _).o || exit 1; \
+	done
 	@for f in $(FUZZ_SRC); do \
 	    n=$$(basename $$f .c); \
-	    $(FUZZ_CC) $(CPPFLAGS) -std=c11 -g -O1 -pthread \
-	        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	        -o tests/fuzz/out/$$n $$f $(FUZZ_SRC_LIB) $(LDLIBS) || exit 1; \
+	    $(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined \
+	        -o tests/fuzz/out/$$n $$f tests/fuzz/out/obj/*.o $(LDLIBS) || \
+	        exit 1; \
 	    echo "built tests/fuzz/out/$$n"; \
 	done
 
