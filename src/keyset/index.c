@@ -23,7 +23,8 @@ index_entry_of_cert(struct index_entry *e, const struct pgp_cert *c,
 {
 	memset(e, 0, sizeof(*e));
 	if (sks || !c->has_primary) {
-		if (pgp_cert_sks_hash(c, md5, e->hash) != 0)
+		/* As SKS stores it: repeated blocks merged. */
+		if (pgp_cert_sks_hash_canonical(c, md5, e->hash) != 0)
 			return PGPS_ENOMEM;
 		e->has_sks = true;
 	}

@@ -783,3 +783,84 @@ pgp_cert_canonical(struct buf *out, const struct pgp_cert *c,
 {
 	return pgp_cert_merge_many(out, &c, 1, rep, err);
 }
+
+/* --- the canonical form, only when needed --------------------------------- */
+
+struct ckey {
+	uint64_t	 h;
+	const struct pgp_packet *p;
+};
+
+static int
+ckey_cmp(const void *va, const void *vb)
+{
+	const struct ckey *x = va, *y = vb;
+
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	return pgp_packet_cmp(x->p, y->p);
+}
+
+bool
+pgp_cert_is_canonical(const struct pgp_cert *c)
+{
+	struct ckey stack[64], *v = stack;
+	size_t n = 0, i;
+	bool direct = true, yes = true;
+
+	if (!c->has_primary)
+		return true;
+	for (i = 1; i < c->npkts; i++) {
+		uint8_t t = c->pkts[i].tag;
+
+		if (t == PGP_TAG_SECRET_KEY || t == PGP_TAG_SECRET_SUBKEY)
+			return false;
+		if (is_component(t))
+			direct = false;
+		else if (!direct || t == PGP_TAG_TRUST)
+			continue;	/* repeats under a component stay */
+		n++;
+	}
+	if (n < 2)
+		return true;
+	if (n > sizeof(stack) / sizeof(stack[0]) &&
+	    (v = mem_reallocarray(NULL, n, sizeof(*v))) == NULL)
+		return false;	/* the caller merges, which tells */
+	n = 0;
+	direct = true;
+	for (i = 1; i < c->npkts; i++) {
+		const struct pgp_packet *p = &c->pkts[i];
+
+		if (is_component(p->tag))
+			direct = false;
+		else if (!direct || p->tag == PGP_TAG_TRUST)
+			continue;
+		/* Direct signatures and components: the tag tells apart. */
+		v[n].h = pkt_hash(p);
+		v[n++].p = p;
+	}
+	qsort(v, n, sizeof(*v), ckey_cmp);
+	for (i = 1; i < n && yes; i++)
+		yes = ckey_cmp(&v[i - 1], &v[i]) != 0;
+	if (v != stack)
+		free(v);
+	return yes;
+}
+
+int
+pgp_cert_sks_hash_canonical(const struct pgp_cert *c, struct digest *md5,
+    uint8_t out[16])
+{
+	struct pgp_cert m = PGP_CERT_INIT;
+	struct buf b = BUF_INIT;
+	int r;
+
+	if (pgp_cert_is_canonical(c))
+		return pgp_cert_sks_hash(c, md5, out);
+	if ((r = pgp_cert_canonical(&b, c, NULL, NULL)) == 0 &&
+	    (r = pgp_cert_parse(&m, b.p, b.len, c->offset, NULL)) == 0)
+		r = pgp_cert_sks_hash(&m, md5, out);
+	pgp_cert_release(&m);
+	buf_release(&b);
+	return r;
+}

@@ -506,6 +506,24 @@ int pgp_cert_canonical(struct buf *out, const struct pgp_cert *c,
     struct pgp_cert_merge_report *rep, struct pgps_err *err);
 
 /*
+ * Whether c is its own canonical form, trust packets aside: no component
+ * (user ID, attribute, subkey) twice, no direct signature twice, no
+ * secret key.  Cheap: a sort of the hashes of its components and direct
+ * signatures, no allocation for up to 64 of them.  True for a
+ * certificate without a primary key.
+ */
+bool pgp_cert_is_canonical(const struct pgp_cert *c);
+
+/*
+ * The SKS hash of c in its canonical form (pgp_cert_canonical()), as SKS
+ * reports it for c: pgp_cert_sks_hash() of c itself when c is canonical
+ * (the common case costs one pass over its components), else of the
+ * merged copy.  0, PGPS_ENOMEM, or what merging c fails with.
+ */
+int pgp_cert_sks_hash_canonical(const struct pgp_cert *c, struct digest *md5,
+    uint8_t out[16]);
+
+/*
  * True when every packet of b (trust aside) is in a at the same place,
  * i.e. merging b into a would add nothing.  False for different primary
  * keys, and when memory runs out.

@@ -87,6 +87,15 @@ test_expect_success 'merging the merged output again changes nothing' '
 	cmp merged.pgp again.pgp
 '
 
+# What reconcile, diff and dump hashes compare is that hash too: a set
+# holding the raw form must not differ from SKS's copy forever.
+test_expect_success 'dump hashes of the raw certificates: the merged ones' '
+	pgpsync dump hashes uid.pgp sub.pgp single.pgp | sort -k2 >raw.txt &&
+	pgpsync dump hashes merged.pgp | sort -k2 | grep -v "^[^ ]* $(
+	    pgpsync dump hashes e1.pgp | cut -d" " -f2)" >want-raw.txt &&
+	test_cmp want-raw.txt raw.txt
+'
+
 sks_need 'merged certificates hash as in SKS'
 
 test_expect_success 'SKS is given the same certificates, one by one' '

@@ -19,6 +19,7 @@
 #include "util/common.h"
 
 #include "openpgp/openpgp.h"
+#include "util/digest.h"
 #include "tap.h"
 #include "data.h"
 
@@ -1043,8 +1044,38 @@ test_canonical(void)
 	buf_reset(&out);
 	ok(pgp_cert_canonical(&out, &m.c, NULL, NULL) == 0 &&
 	    bytes_eq(&m, &out), "the canonical form is its own");
+	ok(!pgp_cert_is_canonical(&a.c) && pgp_cert_is_canonical(&m.c),
+	    "repeated blocks are not canonical; their merge is");
+	{
+		struct digest *md5 = digest_new(DIGEST_MD5);
+		uint8_t h1[16], h2[16], h3[16];
+
+		ok(md5 != NULL &&
+		    pgp_cert_sks_hash_canonical(&a.c, md5, h1) == 0 &&
+		    pgp_cert_sks_hash(&m.c, md5, h2) == 0 &&
+		    pgp_cert_sks_hash(&a.c, md5, h3) == 0 &&
+		    memcmp(h1, h2, 16) == 0 && memcmp(h1, h3, 16) != 0,
+		    "the SKS hash of repeated blocks is their merge's");
+		ok(pgp_cert_sks_hash_canonical(&alice.c, md5, h1) == 0 &&
+		    pgp_cert_sks_hash(&alice.c, md5, h2) == 0 &&
+		    memcmp(h1, h2, 16) == 0, "... and of a canonical "
+		    "certificate its own");
+		digest_free(md5);
+	}
 	cert_free(&m);
 	cert_free(&a);
+	{
+		const struct pgp_packet *rs[] = { P, Uorg, S0, S0 };
+		const struct pgp_packet *ru[] = { P, Uorg, S0, Uorg };
+
+		cert_build(&a, rs, PGPS_ARRAY_SIZE(rs));
+		ok(pgp_cert_is_canonical(&a.c), "a signature twice under a "
+		    "user ID that occurs once is canonical (SKS keeps both)");
+		cert_free(&a);
+		cert_build(&a, ru, PGPS_ARRAY_SIZE(ru));
+		ok(!pgp_cert_is_canonical(&a.c), "a user ID twice is not");
+		cert_free(&a);
+	}
 
 	/*
 	 * Versions: a signature repeated under the one user ID of a
