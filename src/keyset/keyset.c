@@ -317,6 +317,12 @@ keyset_iter_nsources(const struct keyset_iter *it)
 	return it->nsrc;
 }
 
+const char *
+keyset_iter_source_at(const struct keyset_iter *it, size_t i)
+{
+	return i < it->nsrc ? it->src[i].name : "";
+}
+
 /* --- writing ----------------------------------------------------------- */
 
 int

@@ -91,6 +91,8 @@ uint64_t keyset_iter_total(const struct keyset_iter *it);
 uint64_t keyset_iter_done(const struct keyset_iter *it);
 /* Number of sources (files). */
 size_t keyset_iter_nsources(const struct keyset_iter *it);
+/* Name of source i (i < keyset_iter_nsources()), in reading order. */
+const char *keyset_iter_source_at(const struct keyset_iter *it, size_t i);
 
 /* --- writing ---------------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "keyset/setdiff.h"
 #include "keyset/store.h"
 #include "net/opts.h"
+#include "util/hex.h"
 #include "util/limits.h"
 #include "util/mem.h"
 #include "util/tmpfile.h"
@@ -544,6 +546,173 @@ sides_read(struct setdiff *d, struct pgps_err *err)
 	return r;
 }
 
+/* --- the index cache of a set of files -------------------------------- */
+
+/*
+ * A set of dump files that is SKS-hashed (compared with a store) keeps
+ * its index in the user's cache directory, one file per set named by the
+ * SHA-256 of its absolute path, so that the next comparison of the same
+ * unchanged files reads none of them (index_cache_save() and
+ * index_cache_load(), keyset/index.h: a cache is taken only with the
+ * stamp of the files it was made from).  A cache that cannot be written
+ * is only a slower next run: nothing is reported.
+ */
+struct cache {
+	char		 path[4096];
+	uint8_t		 stamp[32];
+	const char	**files;	/* the iterator's sources, in order */
+	size_t		 nfiles;
+};
+
+static void
+cache_release(struct cache *c)
+{
+	free(c->files);
+	c->files = NULL;
+}
+
+/*
+ * Whether sd's set can have a cache (dump files and directories, hashed
+ * by SKS hash), and where; stamps its files.  False when it cannot or
+ * when the files cannot be stamped.
+ */
+static bool
+cache_init(struct cache *c, const struct setdiff_side *sd,
+    const struct keyset_iter *it)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	struct keyset_spec ks;
+	struct digest *d;
+	uint8_t h[DIGEST_MAX];
+	char cwd[PATH_MAX], hex[65], base[4096];
+
+	memset(c, 0, sizeof(*c));
+	if (sd->d->fast || keyset_spec_parse(&ks, sd->spec, NULL) != 0 ||
+	    (ks.kind != KEYSET_DUMP && ks.kind != KEYSET_DIR) ||
+	    (ks.arg[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL))
+		return false;
+	if (x != NULL && x[0] == '/')
+		snprintf(base, sizeof(base), "%s", x);
+	else if (home != NULL && home[0] == '/')
+		snprintf(base, sizeof(base), "%s/.cache", home);
+	else
+		return false;
+	if ((d = digest_new(DIGEST_SHA256)) == NULL)
+		return false;
+	/* The set's absolute path names its cache. */
+	if (ks.arg[0] != '/') {
+		digest_update(d, cwd, strlen(cwd));
+		digest_update(d, "/", 1);
+	}
+	digest_update(d, ks.arg, strlen(ks.arg));
+	digest_final(d, h);
+	digest_free(d);
+	hex_encode_lower(hex, h, 32);
+	(void)mkdir(base, 0700);
+	if ((size_t)snprintf(c->path, sizeof(c->path), "%s/pgpsync", base) >=
+	    sizeof(c->path) || (mkdir(c->path, 0700) != 0 && errno != EEXIST) ||
+	    (size_t)snprintf(c->path, sizeof(c->path), "%s/pgpsync/diff-%s.idx",
+	    base, hex) >= sizeof(c->path))
+		return false;
+	c->nfiles = keyset_iter_nsources(it);
+	if ((c->files = calloc(c->nfiles + 1, sizeof(*c->files))) == NULL)
+		return false;
+	for (size_t i = 0; i < c->nfiles; i++)
+		c->files[i] = keyset_iter_source_at(it, i);
+	if (index_stamp(c->stamp, c->files, c->nfiles, NULL) != 0) {
+		cache_release(c);
+		return false;
+	}
+	return true;
+}
+
+/* The side from the cache: 0, 1 when there is none to take, or < 0. */
+static int
+cache_load(struct setdiff_side *sd, struct cache *c, struct pgps_err *err)
+{
+	struct index_entry *v = NULL;
+	uint64_t skipped;
+	size_t n;
+	int r;
+
+	if ((r = index_cache_load(c->path, c->stamp, c->nfiles, &v, &n,
+	    &skipped, err)) != 0)
+		return r;
+	if ((sd->src = calloc(c->nfiles + 1, sizeof(*sd->src))) == NULL)
+		goto nomem;
+	for (sd->nsrc = 0; sd->nsrc < c->nfiles; sd->nsrc++)
+		if ((sd->src[sd->nsrc] = strdup(c->files[sd->nsrc])) == NULL)
+			goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		struct setdiff_rec rec;
+
+		memset(&rec, 0, sizeof(rec));
+		memcpy(rec.key, v[i].key, KEY_LEN);
+		memcpy(rec.hash, v[i].hash, 16);
+		rec.has_sks = v[i].has_sks;
+		rec.where = IN_FILE;
+		rec.src = v[i].src;
+		rec.off = v[i].offset;
+		rec.len = v[i].len;
+		if (side_add(sd, &rec) != 0)
+			goto nomem;
+	}
+	free(v);
+	sd->skipped += skipped;
+	if (skipped > 0)
+		setdiff_warnf(sd, "'%s': %llu damaged region%s or secret "
+		    "key%s left out, as when it was last read", sd->spec,
+		    (unsigned long long)skipped, skipped == 1 ? "" : "s",
+		    skipped == 1 ? "" : "s");
+	return 0;
+ nomem:
+	free(v);
+	return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+}
+
+/*
+ * Saves sd's index (just read, before versions are merged) when every
+ * certificate can be read again from its file; sources are numbered as
+ * the iterator orders them, so that a file without certificates does not
+ * shift the others.
+ */
+static void
+cache_save(const struct setdiff_side *sd, const struct cache *c)
+{
+	struct index_entry *v = calloc(sd->n + 1, sizeof(*v));
+	uint32_t *pos = calloc(sd->nsrc + 1, sizeof(*pos));
+	size_t j = 0;
+
+	if (v == NULL || pos == NULL)
+		goto done;
+	/* Index sources are the iterator's in order, some left out. */
+	for (size_t i = 0; i < sd->nsrc; i++) {
+		while (j < c->nfiles && strcmp(c->files[j], sd->src[i]) != 0)
+			j++;
+		if (j == c->nfiles)
+			goto done;
+		pos[i] = (uint32_t)j;
+	}
+	for (size_t i = 0; i < sd->n; i++) {
+		const struct setdiff_rec *r = &sd->v[i];
+
+		if (r->where != IN_FILE || !r->has_sks || r->src >= sd->nsrc)
+			goto done;
+		memcpy(v[i].key, r->key, KEY_LEN);
+		memcpy(v[i].hash, r->hash, 16);
+		v[i].has_sks = true;
+		v[i].version = 0;
+		v[i].src = pos[r->src];
+		v[i].offset = r->off;
+		v[i].len = r->len;
+	}
+	(void)index_cache_save(c->path, c->stamp, c->nfiles, v, sd->n,
+	    sd->skipped, NULL);
+ done:
+	free(v);
+	free(pos);
+}
+
 static int
 side_read(struct setdiff_side *sd, int jobs, struct pgps_err *err)
 {
@@ -553,12 +722,20 @@ side_read(struct setdiff_side *sd, int jobs, struct pgps_err *err)
 	struct keyset_iter *it;
 	struct index_spec spec;
 	struct reader rd;
+	struct cache cache;
+	bool cached;
 	int r;
 
 	if (is_store(sd->spec))
 		return side_from_store(sd, err);
 	if ((r = iter_open(&it, sd, err)) != 0)
 		return r;
+	cached = cache_init(&cache, sd, it);
+	if (cached && (r = cache_load(sd, &cache, err)) <= 0) {
+		cache_release(&cache);
+		keyset_iter_free(it);
+		return r;
+	}
 	memset(&rd, 0, sizeof(rd));
 	memset(&res, 0, sizeof(res));
 	rd.sd = sd;
@@ -572,8 +749,12 @@ side_read(struct setdiff_side *sd, int jobs, struct pgps_err *err)
 	if (r != 0 && rd.err.code != 0)
 		*err = rd.err;
 	side_sources(sd, &src);
-	keyset_iter_free(it);
 	sd->skipped += res.skipped;
+	if (r == 0 && cached)
+		cache_save(sd, &cache);
+	if (cached)
+		cache_release(&cache);
+	keyset_iter_free(it);
 	return r;
 }
 

@@ -20,7 +20,10 @@
  * are byte for byte the same.  Only where the bytes differ are both
  * versions read again and their SKS hashes computed, so that the same
  * packets framed differently still count as unchanged.  Against a store,
- * whose index holds SKS hashes, the other side is SKS-hashed throughout.
+ * whose index holds SKS hashes, the other side is SKS-hashed throughout;
+ * when it is a dump file or directory its index is cached in
+ * $XDG_CACHE_HOME/pgpsync (index_cache_save()), and taken from there
+ * while its files keep their stamp (index_stamp()).
  *
  * A set that holds several versions of a key is compared as their merge,
  * as a keyserver would hold it.  Bare revocations (signatures without

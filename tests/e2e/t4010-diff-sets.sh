@@ -121,6 +121,43 @@ test_expect_success 'a store and its revisions compare like the files' '
 	grep -q "^packets added      none$" out
 '
 
+test_expect_success 'against a store, files are indexed once: the cache' '
+	rm -rf "$XDG_CACHE_HOME/pgpsync" &&
+	test_expect_code 1 pgpsync diff store:D@HEAD~1 b.pgp >first &&
+	ls "$XDG_CACHE_HOME"/pgpsync/diff-*.idx >caches &&
+	test $(wc -l <caches) = 1 &&
+	test_expect_code 1 pgpsync diff store:D@HEAD~1 b.pgp >second &&
+	test_cmp first second &&
+	test_expect_code 1 pgpsync diff store:D@HEAD~1 "$PWD/b.pgp" >abs &&
+	tail -n +3 first >expect && tail -n +3 abs >out &&
+	test_cmp expect out &&
+	test $(ls "$XDG_CACHE_HOME"/pgpsync/diff-*.idx | wc -l) = 1
+'
+
+test_expect_success 'the cache is taken only for the files it was made of' '
+	cp b.pgp b.keep &&
+	# A byte changed in place, size, time and inode kept: the index
+	# comes from the cache, the file is not read (see index.h).
+	t=$(stat -c %y b.pgp) &&
+	printf Z | dd of=b.pgp bs=1 seek=100 conv=notrunc 2>/dev/null &&
+	touch -d "$t" b.pgp &&
+	test_expect_code 1 pgpsync diff store:D@HEAD~1 b.pgp >second &&
+	test_cmp first second &&
+	# Any rewrite is seen: the file is read again.
+	cp b.pgp b.new && mv b.new b.pgp &&
+	pgpsync diff store:D@HEAD~1 b.pgp >third 2>/dev/null;
+	test_must_fail test_cmp first third &&
+	cp b.keep b.pgp &&
+	test_expect_code 1 pgpsync diff store:D@HEAD~1 b.pgp >third &&
+	test_cmp first third &&
+	# A damaged cache is not used.
+	for c in "$XDG_CACHE_HOME"/pgpsync/diff-*.idx; do
+		head -c 100 "$c" >"$c.new" && mv "$c.new" "$c" || return 1
+	done &&
+	test_expect_code 1 pgpsync diff store:D@HEAD~1 b.pgp >third &&
+	test_cmp first third
+'
+
 test_expect_success 'one thread or many: the same output' '
 	test_expect_code 1 pgpsync diff -J 1 a.pgp b.pgp >one &&
 	test_expect_code 1 pgpsync diff -J 3 a.pgp b.pgp >three &&
