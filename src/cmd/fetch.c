@@ -1,31 +1,15 @@
 /*
  * fetch.c: "pgpsync fetch", refreshing a keyring from keyservers (HKP,
- * HKPS, the VKS API) and Web Key Directories.
+ * HKPS, the VKS API) and Web Key Directories: the options, which keys
+ * and when, and the report.
  *
- * The lookups are keyset/remote.h's: every lookup is in flight at once,
- * bounded per server and in total, one request per key; a server that
- * fails, rate-limits or has no copy hands the key to the next one, and
- * keys known from an earlier run go by hashquery.  Nothing a server says is
- * taken on trust: every answer goes through the import rules
- * (keyset/import.h) -- a certificate answers a lookup of a fingerprint
- * only with its primary key, or with a subkey whose binding verifies when
- * the fingerprint is not a primary key of the keyring, a primary match
- * wins over a subkey match, and several keys matching one key ID or
- * address are refused -- and the poison limits apply before anything is
- * compared.  What is left is merged at
- * packet level with the keyring's copy, so an answer without user IDs
- * (keys.openpgp.org) still delivers its revocation or new subkey, and
- * only a certificate that adds packets goes to gpg, in one run per batch.
- * What gpg then really added is read back and reported per key.
- *
- * A dump file as the target is rewritten atomically with the merged
- * certificates.  A store (keyset/store.h) takes the path of a dump: its
- * certificates are read into memory, merged there, and at the end the
- * changed ones are put back as one commit, whose message lists the
- * packets each key gained; a run that changes nothing makes no commit.
- * The store is locked only for that last step, so a long run does not
- * keep other writers out, and the put merges with whatever the store
- * holds by then.  The state file (keyset/state.h) remembers when each key
+ * The work is a refresh run (keyset/refresh.h): the lookups
+ * (keyset/remote.h), the import rules across every answer
+ * (keyset/import.h), the merge with the keyring's copy, the puts into
+ * the target and, for gpg, what it really kept, read back.  A dump file
+ * as the target is rewritten atomically at the end; a store gets one
+ * commit, made under its lock only then; a run that changes nothing
+ * makes none.  The state file (keyset/state.h) remembers when each key
  * was checked, so cron can refresh a share of the keyring per run.
  *
  * Deliberately not here: SRV lookups and pool rotation (pass several
@@ -51,13 +35,11 @@
 #include "keyset/remote.h"
 #include "keyset/state.h"
 #include "keyset/store.h"
-#include "keyset/update.h"
 #include "net/net.h"
 #include "net/opts.h"
 #include "openpgp/keyid.h"
 #include "openpgp/openpgp.h"
 #include "util/clock.h"
-#include "util/digest.h"
 #include "util/hex.h"
 #include "util/limits.h"
 #include "util/text.h"
@@ -165,17 +147,7 @@ net_opt_servers(struct ctx *ctx, const char **urls, size_t *n,
  */
 #define BATCH_KEYS	1000
 
-enum result {
-	R_PENDING,
-	R_NOT_DUE,
-	R_UNCHANGED,
-	R_UPDATED,
-	R_NEW,
-	R_NOT_FOUND,
-	R_FAILED,
-	R_REFUSED
-};
-
+/* Results: enum refresh_result (keyset/refresh.h), in this order. */
 static const char *const result_name[] = {
 	"pending", "not_due", "unchanged", "updated", "new", "not_found",
 	"failed", "refused"
@@ -183,21 +155,9 @@ static const char *const result_name[] = {
 
 #define NKINDS	REFRESH_NKINDS
 
-/* One key to look up: what is asked and answered, then decided. */
-struct key {
-	struct remote_key rk;
-	char		*email;
-	char		*name;		/* as asked: hex or the address */
-	bool		 named;		/* given on the command line */
-	enum result	 res;
-	size_t		 changes[NKINDS];
-	struct buf	 work;		/* what goes to the target */
-};
-
 struct fetch {
 	struct ctx	*ctx;
 	struct pgp_limits lim;
-	unsigned int	 uflags;	/* UPDATE_GPG for a GnuPG keyring */
 	const char	*homedir;	/* GnuPG target */
 	struct keyset	*ks;		/* the target; NULL: not there yet */
 	bool		 writing;	/* what changed goes into it */
@@ -208,17 +168,16 @@ struct fetch {
 	const char	*servers[NET_MAX_SERVERS];
 	struct net_server srv[NET_MAX_SERVERS];
 	size_t		 nservers;
-	struct remote	*rem;
+	struct refresh_run *run;
 	bool		 wkd;
 	int64_t		 deadline;	/* --deadline, seconds; 0: none */
 	double		 t_end;		/* clock_s() when it passes */
 	unsigned long	 late;		/* keys it cut short */
 	double		 delay;
 	unsigned long	 rate;
-	struct digest	*md5;
 	FILE		*urandom;
 
-	struct key	*keys;
+	struct refresh_key	*keys;
 	size_t		 nkeys, allockeys;
 	struct state	*st;
 	const char	*state_path;
@@ -229,13 +188,13 @@ struct fetch {
 	bool		 armor;
 	struct buf	 out;
 
-	unsigned long	 n[R_REFUSED + 1];
+	unsigned long	 n[REFRESH_REFUSED + 1];
 	unsigned long	 requests;
 	unsigned long	 nchanges[NKINDS];
 	bool		 json;
 	FILE		*report;	/* stderr when the output is stdout */
 	json_t		*jkeys;
-	size_t		 done, done_before;
+	size_t		 done;
 	double		 shown;
 };
 
@@ -314,44 +273,16 @@ set_str(char **dst, const char *s)
 
 /* --- what is asked ---------------------------------------------------- */
 
-static struct key *
+static struct refresh_key *
 key_add(struct fetch *f)
 {
-	struct key *k;
-
 	if (f->nkeys == f->allockeys) {
 		f->allockeys = f->allockeys == 0 ? 64 : f->allockeys * 2;
 		f->keys = xreallocarray(f->keys, f->allockeys,
 		    sizeof(*f->keys));
 	}
-	k = &f->keys[f->nkeys++];
-	memset(k, 0, sizeof(*k));
-	buf_init(&k->work, 0);
-	return k;
-}
-
-static void
-key_release(struct key *k)
-{
-	import_set_release(&k->rk.cand);
-	free(k->email);
-	free(k->name);
-	free(k->rk.server);
-	free(k->rk.last_server);
-	free(k->rk.why);
-	k->email = k->name = k->rk.server = k->rk.last_server = k->rk.why = NULL;
-	buf_release(&k->work);
-}
-
-/* Sets what k asks for from a fingerprint in binary. */
-static void
-key_set_fpr(struct key *k, const uint8_t *fpr, size_t len)
-{
-	k->rk.kind = NET_QUERY_FPR;
-	memcpy(k->rk.id, fpr, len);
-	k->rk.idlen = len;
-	hex_encode_upper(k->rk.fpr, fpr, len);
-	set_str(&k->name, k->rk.fpr);
+	refresh_key_init(&f->keys[f->nkeys]);
+	return &f->keys[f->nkeys++];
 }
 
 /*
@@ -360,7 +291,7 @@ key_set_fpr(struct key *k, const uint8_t *fpr, size_t len)
  * or an e-mail address.  -1 for anything else.
  */
 static int
-key_parse(struct key *k, const char *s)
+key_parse(struct refresh_key *k, const char *s)
 {
 	char hex[2 * PGP_FPR_MAX + 1];
 	struct pgp_keyid id;
@@ -384,7 +315,7 @@ key_parse(struct key *k, const char *s)
 	    PGP_KEYID_FPR) != 0)
 		return -1;
 	if (pgp_keyid_is_fpr(&id)) {
-		key_set_fpr(k, id.b, id.len);
+		refresh_key_set_fpr(k, id.b, id.len);
 		return 0;
 	}
 	k->rk.kind = NET_QUERY_KEYID;
@@ -396,27 +327,6 @@ key_parse(struct key *k, const char *s)
 }
 
 /* --- the target ------------------------------------------------------- */
-
-static void key_fail(struct key *k, enum result res, const char *why);
-
-/*
- * What becomes of a certificate put into the target (keyset.h): the key
- * it was put for is its offset.  A refusal of a dump or a store refuses
- * the key; gpg's refusal fails it, and a certificate gpg already had in
- * full leaves the key unchanged.
- */
-static void
-on_verdict(const struct keyset_verdict *v, void *arg)
-{
-	struct fetch *f = arg;
-	struct key *k = &f->keys[v->offset];
-	bool gpg = keyset_kind(f->ks) == KEYSET_GPG;
-
-	if (v->result == KEYSET_REFUSED)
-		key_fail(k, gpg ? R_FAILED : R_REFUSED, v->why);
-	else if (gpg && v->result == KEYSET_UNCHANGED)
-		k->res = R_UNCHANGED;	/* gpg had it all */
-}
 
 /*
  * Opens the target: spec, or the GnuPG keyring of --homedir.  It is
@@ -447,11 +357,9 @@ target_open(struct fetch *f, const char *spec, size_t nnamed,
 		buf_release(&gpg);
 		return error("%s", err.msg);
 	}
-	keyset_on_verdict(f->ks, on_verdict, f);
 	keyset_set_origin(f->ks, "ks");
 	switch (keyset_kind(f->ks)) {
 	case KEYSET_GPG:
-		f->uflags = UPDATE_GPG;
 		r = buf_addf(name, "gpg:%s", keyset_path(f->ks));
 		break;
 	case KEYSET_STORE:
@@ -468,18 +376,6 @@ target_open(struct fetch *f, const char *spec, size_t nnamed,
 	return 0;
 }
 
-/* The target's copy of the key fpr into out: true, or false without. */
-static bool
-target_copy(struct fetch *f, const char *fpr, struct buf *out)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	int r = keyset_lookup(out, f->ks, fpr, &err);
-
-	if (r != 0 && r != PGPS_ENOTFOUND)
-		die("%s", err.msg);
-	return r == 0;
-}
-
 /* Reads the target's copies of pats[0..n) (NULL: all) in one go. */
 static int
 target_preload(struct fetch *f, const char *const *pats, size_t n)
@@ -489,16 +385,6 @@ target_preload(struct fetch *f, const char *const *pats, size_t n)
 	if (keyset_preload(f->ks, pats, n, &err) != 0)
 		return error("%s", err.msg);
 	return 0;
-}
-
-/* Hands k's certificate to the target (written by target_commit()). */
-static void
-target_put(struct fetch *f, struct key *k, size_t ki)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-
-	if (keyset_put(f->ks, k->work.p, k->work.len, k->rk.fpr, ki, &err) != 0)
-		die("%s", err.msg);
 }
 
 /*
@@ -583,21 +469,7 @@ write_certs(const char *path, const struct buf *bin, bool armor)
 	return rc;
 }
 
-/* --- lookups (keyset/remote.h) ----------------------------------------- */
-
-static void
-note_why(struct key *k, const char *why)
-{
-	if (why != NULL && why[0] != '\0')
-		set_str(&k->rk.why, why);
-}
-
-static void
-key_fail(struct key *k, enum result res, const char *why)
-{
-	k->res = res;
-	note_why(k, why);
-}
+/* --- the run (keyset/refresh.h) --------------------------------------- */
 
 static void
 show_progress(struct fetch *f, bool last)
@@ -618,24 +490,17 @@ show_progress(struct fetch *f, bool last)
 	fflush(stderr);
 }
 
-/* The target's copy of a key, for the import rules and WKD. */
-static bool
-remote_held(const char *fpr, struct buf *out, void *arg)
-{
-	return target_copy(arg, fpr, out);
-}
-
 static void
-remote_progress(size_t done, void *arg)
+run_progress(size_t done, void *arg)
 {
 	struct fetch *f = arg;
 
-	f->done = f->done_before + done;
+	f->done = done;
 	show_progress(f, false);
 }
 
 static void
-remote_note(const char *msg, void *arg)
+run_note(const char *msg, void *arg)
 {
 	struct fetch *f = arg;
 
@@ -643,80 +508,11 @@ remote_note(const char *msg, void *arg)
 		warn("%s", msg);
 }
 
-static int
-remote_open(struct fetch *f)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct remote_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.net = f->nopts;
-	for (size_t i = 0; i < f->nservers; i++)
-		o.servers[i] = f->servers[i];
-	o.nservers = f->nservers;
-	o.wkd = f->wkd;
-	o.fresh = f->delay > 0;
-	o.hashquery = f->st != NULL;
-	o.rate = f->rate;
-	o.held = remote_held;
-	o.progress = remote_progress;
-	o.note = remote_note;
-	o.arg = f;
-	if (remote_new(&f->rem, &o, &err) != 0)
-		return error("%s", err.msg);
-	if (f->deadline > 0)
-		remote_set_deadline(f->rem, (long)(f->deadline * 1000));
-	return 0;
-}
-
-/*
- * Looks up keys[lo..hi); a key whose last answer came from a keyserver,
- * with its SKS hash (the state file), is asked by hashquery first.
- */
-static int
-run_lookups(struct fetch *f, size_t lo, size_t hi)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct remote_key **ks;
-	struct state_key sk;
-	const char *base;
-	int rc = 0;
-
-	if (f->rem == NULL && remote_open(f) != 0)
-		return -1;
-	ks = xreallocarray(NULL, hi - lo + 1, sizeof(*ks));
-	for (size_t i = lo; i < hi; i++) {
-		struct key *k = &f->keys[i];
-
-		k->rk.name = k->name;
-		k->rk.email = k->email;
-		k->rk.hq_server = -1;
-		if (f->st != NULL && k->rk.kind == NET_QUERY_FPR &&
-		    state_get(f->st, k->rk.fpr, &sk) && sk.has_hash &&
-		    sk.server != NULL)
-			for (size_t s = 0; (base = remote_server_base(f->rem,
-			    s)) != NULL; s++)
-				if (strcmp(sk.server, base) == 0) {
-					k->rk.hq_server = (int)s;
-					memcpy(k->rk.hq_hash, sk.hash, 16);
-					break;
-				}
-		ks[i - lo] = &k->rk;
-	}
-	f->done_before = f->done;
-	if (remote_lookup(f->rem, ks, hi - lo, &err) != 0)
-		rc = error("%s", err.msg);
-	f->requests = remote_requests(f->rem);
-	free(ks);
-	return rc;
-}
-
-/* --- deciding --------------------------------------------------------- */
-
 /* Says what was refused for k that looked like it: forgeries, mostly. */
 static void
-warn_refused(const struct key *k)
+run_resolved(struct refresh_key *k, void *arg)
 {
+	(void)arg;
 	for (size_t i = 0; i < k->rk.cand.n; i++) {
 		const struct import_item *it = &k->rk.cand.items[i];
 
@@ -730,99 +526,43 @@ warn_refused(const struct key *k)
 	}
 }
 
-static const enum result from_refresh[] = {
-	[REFRESH_NOT_FOUND] = R_NOT_FOUND,
-	[REFRESH_FAILED] = R_FAILED,
-	[REFRESH_REFUSED] = R_REFUSED,
-	[REFRESH_NEW] = R_NEW,
-	[REFRESH_UPDATED] = R_UPDATED,
-	[REFRESH_UNCHANGED] = R_UNCHANGED
-};
+static void report(struct fetch *f, struct refresh_key *k);
 
-/*
- * The import rules across k's answers (refresh_resolve()): false when
- * nothing is left, a refusal when what was taken is.
- */
-static bool
-resolve_primary(struct fetch *f, struct key *k)
-{
-	char why[300];
-	bool left;
-
-	left = refresh_resolve(f->rem, &k->rk, f->md5, why, sizeof(why));
-	warn_refused(k);
-	if (!left && why[0] != '\0')
-		key_fail(k, R_REFUSED, why);
-	return left;
-}
-
-/* Decides for one key (refresh_decide()): what it adds, in k->work. */
 static void
-decide(struct fetch *f, struct key *k)
+run_done(struct refresh_key *k, void *arg)
 {
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct refresh rf;
-
-	if (k->res != R_PENDING)
-		return;
-	refresh_init(&rf);
-	if (refresh_decide(&rf, f->ks, &k->rk, &f->lim, f->uflags, &err) != 0)
-		die("%s", err.msg);
-	key_fail(k, from_refresh[rf.res], rf.why);
-	memcpy(k->changes, rf.changes, sizeof(k->changes));
-	buf_swap(&k->work, &rf.cert);
-	refresh_release(&rf);
-	/* Into the target: a dump or a store in memory now, written at the
-	 * end; a GnuPG keyring when the batch is imported. */
-	if (f->writing && (k->res == R_NEW || k->res == R_UPDATED))
-		target_put(f, k, (size_t)(k - f->keys));
+	report(arg, k);
+	refresh_key_release(k);
 }
 
-/* --- into gpg --------------------------------------------------------- */
-
-/*
- * Imports what keys[lo..hi) add in one gpg run and reports what gpg
- * really kept, read back from the keyring: gpg checks signatures and
- * drops what does not verify, which the packet comparison cannot know.
- */
 static int
-import_batch(struct fetch *f, size_t lo, size_t hi)
+run_open(struct fetch *f)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	struct buf *was, now = BUF_INIT;
-	size_t n[NKINDS], sum;
-	int rc = -1;
+	struct refresh_opts o;
 
-	/* The keyring's copies before, from what decide() looked up. */
-	was = xcalloc(hi - lo + 1, sizeof(*was));
-	for (size_t i = lo; i < hi; i++)
-		if (f->keys[i].res == R_UPDATED)
-			(void)target_copy(f, f->keys[i].rk.fpr, &was[i - lo]);
-	if (keyset_flush(f->ks, &err) != 0) {
-		error("%s", err.msg);
-		goto cleanup;
-	}
-	for (size_t i = lo; i < hi; i++) {
-		struct key *k = &f->keys[i];
-
-		pgps_err_clear(&err);
-		if (k->res != R_UPDATED || !target_copy(f, k->rk.fpr, &now) ||
-		    refresh_kept(n, &was[i - lo], &now, &err) != 0)
-			continue;
-		memcpy(k->changes, n, sizeof(n));
-		sum = 0;
-		for (size_t j = 0; j < NKINDS; j++)
-			sum += n[j];
-		if (sum == 0)
-			k->res = R_UNCHANGED;	/* gpg kept nothing */
-	}
-	rc = 0;
- cleanup:
-	for (size_t i = lo; i < hi; i++)
-		buf_release(&was[i - lo]);
-	free(was);
-	buf_release(&now);
-	return rc;
+	memset(&o, 0, sizeof(o));
+	o.remote.net = f->nopts;
+	for (size_t i = 0; i < f->nservers; i++)
+		o.remote.servers[i] = f->servers[i];
+	o.remote.nservers = f->nservers;
+	o.remote.wkd = f->wkd;
+	o.remote.fresh = f->delay > 0;
+	o.remote.rate = f->rate;
+	o.deadline_ms = (long)(f->deadline * 1000);
+	o.lim = f->lim;
+	o.writing = f->writing;
+	o.st = f->st;
+	o.record = !f->dry_run;
+	o.now = f->now;
+	o.progress = run_progress;
+	o.note = run_note;
+	o.resolved = run_resolved;
+	o.done = run_done;
+	o.arg = f;
+	if (refresh_run_new(&f->run, f->ks, &o, &err) != 0)
+		return error("%s", err.msg);
+	return 0;
 }
 
 /* --- reporting -------------------------------------------------------- */
@@ -856,34 +596,19 @@ changes_json(const size_t *n)
 
 /* Counts, prints and records k once its batch is done. */
 static void
-report(struct fetch *f, struct key *k)
+report(struct fetch *f, struct refresh_key *k)
 {
 	struct buf line = BUF_INIT;
 	const char *who = k->rk.fpr[0] != '\0' ? k->rk.fpr : k->name;
-	bool found = k->res == R_UPDATED || k->res == R_NEW ||
-	    k->res == R_UNCHANGED;
+	bool found = k->res == REFRESH_UPDATED || k->res == REFRESH_NEW ||
+	    k->res == REFRESH_UNCHANGED;
 	char why[300];
 	json_t *o;
 
 	f->n[k->res]++;
-	if (k->res == R_UPDATED)
+	if (k->res == REFRESH_UPDATED)
 		for (size_t i = 0; i < NKINDS; i++)
 			f->nchanges[i] += k->changes[i];
-	if (f->st != NULL && !f->dry_run && k->rk.fpr[0] != '\0') {
-		int r = 0;
-
-		if (found || k->res == R_NOT_FOUND)
-			r = state_checked(f->st, k->rk.fpr, f->now,
-			    found ? k->rk.server : k->rk.last_server != NULL ?
-			    k->rk.last_server : "", found && k->rk.has_hash ?
-			    k->rk.hash : NULL, k->res != R_UNCHANGED &&
-			    k->res != R_NOT_FOUND);
-		else if (k->res == R_FAILED || k->res == R_REFUSED)
-			r = state_failed(f->st, k->rk.fpr, f->now,
-			    k->rk.why != NULL ? k->rk.why : "failed");
-		if (r != 0)
-			die("out of memory");
-	}
 	if (found && f->output != NULL && buf_add(&f->out, k->work.p,
 	    k->work.len) != 0)
 		die("out of memory");
@@ -898,7 +623,7 @@ report(struct fetch *f, struct key *k)
 			json_object_set_new(o, "server", out_json_str(
 			    k->rk.server != NULL ? k->rk.server :
 			    k->rk.last_server));
-		if (k->res == R_UPDATED)
+		if (k->res == REFRESH_UPDATED)
 			json_object_set_new(o, "changes",
 			    changes_json(k->changes));
 		if (!found && k->rk.why != NULL)
@@ -907,7 +632,7 @@ report(struct fetch *f, struct key *k)
 		return;
 	}
 	switch (k->res) {
-	case R_UPDATED:
+	case REFRESH_UPDATED:
 		buf_addf(&line, "updated %s (", k->rk.fpr);
 		for (size_t i = 0, first = 1; i < NKINDS; i++) {
 			if (k->changes[i] == 0)
@@ -919,30 +644,30 @@ report(struct fetch *f, struct key *k)
 		}
 		buf_addstr(&line, ")");
 		break;
-	case R_NEW:
+	case REFRESH_NEW:
 		buf_addf(&line, "new %s", k->rk.fpr);
 		break;
-	case R_UNCHANGED:
+	case REFRESH_UNCHANGED:
 		if (f->ctx->verbose > 0)
 			buf_addf(&line, "unchanged %s", k->rk.fpr);
 		break;
-	case R_NOT_FOUND:
+	case REFRESH_NOT_FOUND:
 		if (k->named)
 			warn("'%s': not found on any keyserver", k->name);
 		else if (f->ctx->verbose > 0)
 			buf_addf(&line, "not found %s", who);
 		break;
-	case R_FAILED:
+	case REFRESH_FAILED:
 		/* One line for all the keys the deadline cut short. */
 		if (k->rk.late && !k->named && f->ctx->verbose == 0) {
 			f->late++;
 			break;
 		}
 		/* FALLTHROUGH */
-	case R_REFUSED:
+	case REFRESH_REFUSED:
 		text_term_str(why, sizeof(why), k->rk.why != NULL ? k->rk.why :
 		    "failed");
-		warn("'%s': %s%s", who, k->res == R_REFUSED ? "refused: " :
+		warn("'%s': %s%s", who, k->res == REFRESH_REFUSED ? "refused: " :
 		    "", why);
 		break;
 	default:
@@ -982,7 +707,7 @@ print_summary(struct fetch *f)
 			json_object_set_new(root, "commit", f->commit[0] !=
 			    '\0' ? json_string(f->commit) : json_null());
 		json_object_set_new(root, "dry_run", json_boolean(f->dry_run));
-		for (int r = R_NOT_DUE; r <= R_REFUSED; r++)
+		for (int r = REFRESH_NOT_DUE; r <= REFRESH_REFUSED; r++)
 			json_object_set_new(root, result_name[r],
 			    json_integer((json_int_t)f->n[r]));
 		json_object_set_new(root, "changes", changes_json(
@@ -1007,9 +732,9 @@ print_summary(struct fetch *f)
 		return;
 	fprintf(f->report, "%lu updated, %lu new, %lu unchanged, %lu not "
 	    "found, %lu failed, %lu refused, %lu not due; %lu requests%s\n",
-	    f->n[R_UPDATED], f->n[R_NEW], f->n[R_UNCHANGED],
-	    f->n[R_NOT_FOUND], f->n[R_FAILED], f->n[R_REFUSED],
-	    f->n[R_NOT_DUE], f->requests,
+	    f->n[REFRESH_UPDATED], f->n[REFRESH_NEW], f->n[REFRESH_UNCHANGED],
+	    f->n[REFRESH_NOT_FOUND], f->n[REFRESH_FAILED], f->n[REFRESH_REFUSED],
+	    f->n[REFRESH_NOT_DUE], f->requests,
 	    f->dry_run ? " (dry run: nothing changed)" : "");
 }
 
@@ -1017,7 +742,7 @@ print_summary(struct fetch *f)
 
 /* Whether k is due (state_is_due(): --max-age, --spread). */
 static bool
-is_due(struct fetch *f, const struct key *k)
+is_due(struct fetch *f, const struct refresh_key *k)
 {
 	return k->rk.kind != NET_QUERY_FPR || state_is_due(f->st, k->rk.fpr,
 	    f->now, f->max_age, f->spread);
@@ -1047,7 +772,7 @@ keys_from_target(struct fetch *f)
 				    "look up by fingerprint", h);
 			continue;
 		}
-		key_set_fpr(key_add(f), fpr, n);
+		refresh_key_set_fpr(key_add(f), fpr, n);
 	}
 	free(all);
 	return 0;
@@ -1056,7 +781,7 @@ keys_from_target(struct fetch *f)
 static void
 shuffle(struct fetch *f)
 {
-	struct key t;
+	struct refresh_key t;
 
 	for (size_t i = f->nkeys; i > 1; i--) {
 		size_t j = (size_t)(rand64(f) % i);
@@ -1067,42 +792,18 @@ shuffle(struct fetch *f)
 	}
 }
 
-/* Runs keys[lo..hi): lookups, the keyring's copies, decisions, import. */
+/* Runs keys[lo..hi) (refresh_run_keys()), reported as each completes. */
 static int
 run_batch(struct fetch *f, size_t lo, size_t hi)
 {
-	const char **pats;
-	size_t np = 0;
-	int rc = -1;
+	struct pgps_err err = PGPS_ERR_INIT;
+	int rc = 0;
 
-	if (run_lookups(f, lo, hi) != 0)
+	if (f->run == NULL && run_open(f) != 0)
 		return -1;
-	/*
-	 * The keyring's copies of keys not known by their fingerprint
-	 * before the answers came (asked for by address, key ID, subkey).
-	 */
-	pats = xreallocarray(NULL, hi - lo + 1, sizeof(*pats));
-	for (size_t i = lo; i < hi; i++) {
-		struct key *k = &f->keys[i];
-
-		if (k->rk.cand.n > 0 && k->res == R_PENDING &&
-		    resolve_primary(f, k))
-			pats[np++] = k->rk.fpr;
-	}
-	if (np > 0 && target_preload(f, pats, np) != 0)
-		goto cleanup;
-	for (size_t i = lo; i < hi; i++)
-		decide(f, &f->keys[i]);
-	if (f->writing && keyset_kind(f->ks) == KEYSET_GPG &&
-	    import_batch(f, lo, hi) != 0)
-		goto cleanup;
-	for (size_t i = lo; i < hi; i++) {
-		report(f, &f->keys[i]);
-		key_release(&f->keys[i]);
-	}
-	rc = 0;
- cleanup:
-	free(pats);
+	if (refresh_run_keys(f->run, f->keys, lo, hi, &err) != 0)
+		rc = error("%s", err.msg);
+	f->requests = refresh_run_requests(f->run);
 	return rc;
 }
 
@@ -1129,30 +830,210 @@ static void
 fetch_release(struct fetch *f)
 {
 	for (size_t i = 0; i < f->nkeys; i++)
-		key_release(&f->keys[i]);
+		refresh_key_release(&f->keys[i]);
 	free(f->keys);
-	remote_free(f->rem);
+	refresh_run_free(f->run);
 	keyset_close(f->ks);
 	state_free(f->st);
-	digest_free(f->md5);
 	if (f->urandom != NULL)
 		fclose(f->urandom);
 	buf_release(&f->out);
 	json_decref(f->jkeys);
 }
 
+/*
+ * The options into f (and *keyring): the index of the first operand, or
+ * -1 after a usage error, whose exit status is then in *rc.
+ */
+static int
+parse_options(struct fetch *f, int argc, char **argv, const char **keyring,
+    int *rc)
+{
+	struct ctx *ctx = f->ctx;
+	struct opt_parser op;
+	const char *arg;
+	size_t sz;
+	unsigned long n;
+	int c, i;
+	bool bad;
+
+	opt_init(&op, argc, argv, ctx);
+	while ((c = opt_next(&op, &arg)) != -1) {
+		if (limit_opt(ctx, &f->lim, c, arg) ||
+		    net_opt(ctx, &f->nopts, c, arg))
+			continue;
+		bad = false;
+		switch (c) {
+		case OPT_ARMOR:
+			f->armor = true;
+			break;
+		case OPT_DEADLINE:
+			bad = parse_duration(arg, &f->deadline) != 0 ||
+			    f->deadline == 0;
+			break;
+		case OPT_DELAY:
+			bad = parse_ulong(arg, &n) != 0 || n > 86400;
+			f->delay = (double)n;
+			break;
+		case OPT_DRY_RUN:
+			f->dry_run = true;
+			break;
+		case OPT_HOMEDIR:
+			f->homedir = arg;
+			break;
+		case OPT_JSON:
+			f->json = true;
+			break;
+		case 'k':
+			if (f->nservers == NET_MAX_SERVERS) {
+				*rc = usage_error(ctx, "at most %d keyservers",
+				    NET_MAX_SERVERS);
+				opt_release(&op);
+				return -1;
+			}
+			f->servers[f->nservers++] = arg;
+			break;
+		case OPT_KEYRING:
+			*keyring = arg;
+			break;
+		case OPT_MAX_AGE:
+			bad = parse_duration(arg, &f->max_age) != 0;
+			break;
+		case OPT_MAX_RESPONSE:
+			bad = parse_size(arg, &sz) != 0 || net_opts_set_num(
+			    &f->nopts, NET_OPT_MAX_RESPONSE, sz) != 0;
+			break;
+		case 'o':
+			f->output = arg;
+			break;
+		case OPT_RATE:
+			bad = parse_ulong(arg, &f->rate) != 0 || f->rate > 10000;
+			break;
+		case OPT_SPREAD:
+			bad = parse_duration(arg, &f->spread) != 0 ||
+			    f->spread == 0;
+			break;
+		case OPT_STATE:
+			f->state_path = arg;
+			break;
+		case OPT_WKD:
+			f->wkd = true;
+			break;
+		default:
+			break;
+		}
+		if (bad) {
+			*rc = usage_error(ctx, "--%s: bad value '%s'",
+			    opt_long_name(fetch_opts, c), arg);
+			opt_release(&op);
+			return -1;
+		}
+	}
+	i = opt_operands(&op);
+	opt_release(&op);
+	if (*keyring != NULL && f->homedir != NULL)
+		*rc = usage_error(ctx, "--homedir and --keyring exclude each "
+		    "other");
+	else if (*keyring != NULL && parse_target(f, *keyring) != 0)
+		*rc = EXIT_ERROR;
+	else if (f->json && f->output != NULL && strcmp(f->output, "-") == 0)
+		*rc = usage_error(ctx, "--json and --output - both want "
+		    "standard output");
+	else if (f->armor && f->output == NULL)
+		*rc = usage_error(ctx, "--armor needs --output");
+	else {
+		net_opt_servers(ctx, f->servers, &f->nservers, f->srv);
+		if (f->delay > 0)
+			net_opts_serial(&f->nopts);
+		return i;
+	}
+	return -1;
+}
+
+/*
+ * Keys not due (state_is_due(): --max-age, --spread) are set aside, not
+ * asked about; every key asked by fingerprint is marked seen.
+ */
+static void
+set_aside_not_due(struct fetch *f)
+{
+	size_t w = 0;
+
+	for (size_t k = 0; k < f->nkeys; k++) {
+		if (!f->dry_run && f->keys[k].rk.kind == NET_QUERY_FPR &&
+		    state_seen(f->st, f->keys[k].rk.fpr, f->now) != 0)
+			die("out of memory");
+		if (is_due(f, &f->keys[k])) {
+			f->keys[w++] = f->keys[k];
+			continue;
+		}
+		f->n[REFRESH_NOT_DUE]++;
+		refresh_key_release(&f->keys[k]);
+	}
+	f->nkeys = w;
+}
+
+/* Every key, in batches (one with --delay, after a random pause). */
+static int
+run_all(struct fetch *f)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	size_t batch = f->delay > 0 ? 1 : BATCH_KEYS;
+	double d;
+
+	f->t_end = clock_s() + (double)f->deadline;
+	for (size_t lo = 0; lo < f->nkeys; lo += batch) {
+		size_t hi = lo + batch < f->nkeys ? lo + batch : f->nkeys;
+
+		if (f->delay > 0 && lo > 0) {
+			d = f->delay * (double)(rand64(f) % 1000001) / 1e6;
+			clock_sleep_s(d < deadline_left(f) ? d :
+			    deadline_left(f));
+		}
+		if (run_batch(f, lo, hi) != 0)
+			return -1;
+		/*
+		 * Saved per batch when the batch went into gpg: an interrupted
+		 * run keeps what it did.  A dump or an output file is written
+		 * at the end, and the state only after it.
+		 */
+		if (f->writing && keyset_kind(f->ks) == KEYSET_GPG &&
+		    state_save(f->st, &err) != 0)
+			return error("%s", err.msg);
+	}
+	show_progress(f, true);
+	return 0;
+}
+
+/* The target committed, --output written, the state saved. */
+static int
+finish(struct fetch *f)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+
+	if (target_commit(f) != 0)
+		return -1;
+	/* A run that fetched nothing does not empty the file. */
+	if (f->output != NULL && !f->dry_run && f->out.len == 0 &&
+	    strcmp(f->output, "-") != 0)
+		warn("nothing fetched; '%s' left as it was", f->output);
+	else if (f->output != NULL && !f->dry_run &&
+	    write_certs(f->output, &f->out, f->armor) != 0)
+		return -1;
+	if (!f->dry_run && state_save(f->st, &err) != 0)
+		return error("%s", err.msg);
+	return 0;
+}
+
 int
 cmd_fetch(int argc, char **argv, struct ctx *ctx)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	struct opt_parser op;
 	struct fetch f;
 	struct buf target = BUF_INIT;
-	const char *arg, *keyring = NULL;
-	size_t sz, batch, nnamed;
-	unsigned long n;
-	int c, i, rc = EXIT_ERROR;
-	bool bad;
+	const char *keyring = NULL;
+	size_t nnamed;
+	int i, rc = EXIT_ERROR;
 
 	memset(&f, 0, sizeof(f));
 	f.ctx = ctx;
@@ -1160,104 +1041,13 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 	buf_init(&f.out, 0);
 	pgp_limits_default(&f.lim);
 	net_opt_default(&f.nopts);
-	opt_init(&op, argc, argv, ctx);
-	while ((c = opt_next(&op, &arg)) != -1) {
-		if (limit_opt(ctx, &f.lim, c, arg) ||
-		    net_opt(ctx, &f.nopts, c, arg))
-			continue;
-		bad = false;
-		switch (c) {
-		case OPT_ARMOR:
-			f.armor = true;
-			break;
-		case OPT_DEADLINE:
-			bad = parse_duration(arg, &f.deadline) != 0 ||
-			    f.deadline == 0;
-			break;
-		case OPT_DELAY:
-			bad = parse_ulong(arg, &n) != 0 || n > 86400;
-			f.delay = (double)n;
-			break;
-		case OPT_DRY_RUN:
-			f.dry_run = true;
-			break;
-		case OPT_HOMEDIR:
-			f.homedir = arg;
-			break;
-		case OPT_JSON:
-			f.json = true;
-			break;
-		case 'k':
-			if (f.nservers == NET_MAX_SERVERS) {
-				rc = usage_error(ctx, "at most %d keyservers",
-				    NET_MAX_SERVERS);
-				goto cleanup;
-			}
-			f.servers[f.nservers++] = arg;
-			break;
-		case OPT_KEYRING:
-			keyring = arg;
-			break;
-		case OPT_MAX_AGE:
-			bad = parse_duration(arg, &f.max_age) != 0;
-			break;
-		case OPT_MAX_RESPONSE:
-			bad = parse_size(arg, &sz) != 0 || net_opts_set_num(
-			    &f.nopts, NET_OPT_MAX_RESPONSE, sz) != 0;
-			break;
-		case 'o':
-			f.output = arg;
-			break;
-		case OPT_RATE:
-			bad = parse_ulong(arg, &f.rate) != 0 || f.rate > 10000;
-			break;
-		case OPT_SPREAD:
-			bad = parse_duration(arg, &f.spread) != 0 ||
-			    f.spread == 0;
-			break;
-		case OPT_STATE:
-			f.state_path = arg;
-			break;
-		case OPT_WKD:
-			f.wkd = true;
-			break;
-		default:
-			break;
-		}
-		if (bad) {
-			rc = usage_error(ctx, "--%s: bad value '%s'",
-			    opt_long_name(fetch_opts, c), arg);
-			goto cleanup;
-		}
-	}
-	i = opt_operands(&op);
-	opt_release(&op);
-	if (keyring != NULL && f.homedir != NULL) {
-		rc = usage_error(ctx, "--homedir and --keyring exclude each "
-		    "other");
+	if ((i = parse_options(&f, argc, argv, &keyring, &rc)) < 0)
 		goto cleanup;
-	}
-	if (keyring != NULL && parse_target(&f, keyring) != 0)
-		goto cleanup;
-	if (f.json && f.output != NULL && strcmp(f.output, "-") == 0) {
-		rc = usage_error(ctx, "--json and --output - both want "
-		    "standard output");
-		goto cleanup;
-	}
-	if (f.armor && f.output == NULL) {
-		rc = usage_error(ctx, "--armor needs --output");
-		goto cleanup;
-	}
-	net_opt_servers(ctx, f.servers, &f.nservers, f.srv);
-	if (f.delay > 0)
-		net_opts_serial(&f.nopts);
-	if ((f.md5 = digest_new(DIGEST_MD5)) == NULL)
-		die("out of memory");
 	f.jkeys = json_array();
 
 	/* The operands, before anything is opened. */
 	for (int a = i; a < argc; a++) {
-		struct key *k = key_add(&f);
+		struct refresh_key *k = key_add(&f);
 
 		k->named = true;
 		if (key_parse(k, argv[a]) != 0) {
@@ -1285,76 +1075,21 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 	f.now = (int64_t)time(NULL);
 	if (nnamed == 0 && keys_from_target(&f) != 0)
 		goto cleanup;
-	/* Keys not due are set aside, not asked about. */
-	for (size_t k = 0; k < f.nkeys; k++) {
-		if (!f.dry_run && f.keys[k].rk.kind == NET_QUERY_FPR &&
-		    state_seen(f.st, f.keys[k].rk.fpr, f.now) != 0)
-			die("out of memory");
-		if (!is_due(&f, &f.keys[k])) {
-			f.keys[k].res = R_NOT_DUE;
-			f.n[R_NOT_DUE]++;
-		}
-	}
-	for (size_t k = 0, w = 0; k <= f.nkeys; k++) {
-		if (k == f.nkeys) {
-			f.nkeys = w;
-			break;
-		}
-		if (f.keys[k].res == R_NOT_DUE)
-			key_release(&f.keys[k]);
-		else
-			f.keys[w++] = f.keys[k];
-	}
+	set_aside_not_due(&f);
 	if (f.delay > 0)
 		shuffle(&f);
-
-	batch = f.delay > 0 ? 1 : BATCH_KEYS;
-	f.t_end = clock_s() + (double)f.deadline;
-	for (size_t lo = 0; lo < f.nkeys; lo += batch) {
-		size_t hi = lo + batch < f.nkeys ? lo + batch : f.nkeys;
-		double d;
-
-		if (f.delay > 0 && lo > 0) {
-			d = f.delay * (double)(rand64(&f) % 1000001) / 1e6;
-			clock_sleep_s(d < deadline_left(&f) ? d : deadline_left(&f));
-		}
-		if (run_batch(&f, lo, hi) != 0)
-			goto cleanup;
-		/*
-		 * Saved per batch when the batch went into gpg: an interrupted
-		 * run keeps what it did.  A dump or an output file is written
-		 * at the end, and the state only after it.
-		 */
-		if (f.writing && keyset_kind(f.ks) == KEYSET_GPG &&
-		    state_save(f.st, &err) != 0) {
-			error("%s", err.msg);
-			goto cleanup;
-		}
-	}
-	show_progress(&f, true);
-	if (target_commit(&f) != 0)
+	if (run_all(&f) != 0 || finish(&f) != 0)
 		goto cleanup;
-	/* A run that fetched nothing does not empty the file. */
-	if (f.output != NULL && !f.dry_run && f.out.len == 0 &&
-	    strcmp(f.output, "-") != 0)
-		warn("nothing fetched; '%s' left as it was", f.output);
-	else if (f.output != NULL && !f.dry_run &&
-	    write_certs(f.output, &f.out, f.armor) != 0)
-		goto cleanup;
-	if (!f.dry_run && state_save(f.st, &err) != 0) {
-		error("%s", err.msg);
-		goto cleanup;
-	}
 	print_summary(&f);
 	if (f.late > 0)
 		warn("%lu key%s not refreshed: the deadline (--deadline) "
 		    "passed", f.late, f.late == 1 ? "" : "s");
-	rc = f.n[R_FAILED] + f.n[R_REFUSED] > 0 ? EXIT_PARTIAL : EXIT_OK;
+	rc = f.n[REFRESH_FAILED] + f.n[REFRESH_REFUSED] > 0 ? EXIT_PARTIAL :
+	    EXIT_OK;
 	for (size_t k = 0; k < f.nkeys && rc == EXIT_OK; k++)
-		if (f.keys[k].named && f.keys[k].res == R_NOT_FOUND)
+		if (f.keys[k].named && f.keys[k].res == REFRESH_NOT_FOUND)
 			rc = EXIT_PARTIAL;
  cleanup:
-	opt_release(&op);	/* again: a bad option value comes here */
 	show_progress(&f, true);
 	fetch_release(&f);
 	buf_release(&target);

@@ -5,7 +5,9 @@
 #include "util/common.h"
 
 #include "keyset/refresh.h"
+#include "keyset/state.h"
 #include "keyset/update.h"
+#include "util/hex.h"
 #include "util/mem.h"
 
 void
@@ -277,4 +279,360 @@ refresh_kept(size_t *n, const struct buf *before, const struct buf *after,
 	pgp_cert_release(&a);
 	pgp_cert_release(&b);
 	return r;
+}
+
+/* --- a refresh run ---------------------------------------------------- */
+
+struct refresh_run {
+	struct refresh_opts	 o;
+	struct keyset		*ks;
+	unsigned int		 uflags;	/* UPDATE_GPG for gpg */
+	struct remote		*rem;
+	struct digest		*md5;
+	struct refresh_key	*keys;		/* the caller's array */
+	size_t			 done, done_before;
+	struct pgps_err		 lookup_err;	/* a set lookup failed */
+};
+
+void
+refresh_key_init(struct refresh_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	buf_init(&k->work, 0);
+}
+
+void
+refresh_key_release(struct refresh_key *k)
+{
+	import_set_release(&k->rk.cand);
+	free(k->email);
+	free(k->name);
+	free(k->rk.server);
+	free(k->rk.last_server);
+	free(k->rk.why);
+	k->email = k->name = k->rk.server = k->rk.last_server = k->rk.why = NULL;
+	buf_release(&k->work);
+}
+
+void
+refresh_key_set_fpr(struct refresh_key *k, const uint8_t *fpr, size_t len)
+{
+	char *name;
+
+	k->rk.kind = NET_QUERY_FPR;
+	memcpy(k->rk.id, fpr, len);
+	k->rk.idlen = len;
+	hex_encode_upper(k->rk.fpr, fpr, len);
+	if ((name = strdup(k->rk.fpr)) == NULL)
+		abort();	/* out of memory, as remote.c */
+	free(k->name);
+	k->name = name;
+}
+
+/* Keeps why (not NULL, not "") as k's reason. */
+static void
+key_why(struct refresh_key *k, const char *why)
+{
+	char *s;
+
+	if (why == NULL || why[0] == '\0')
+		return;
+	if ((s = strdup(why)) == NULL)
+		abort();
+	free(k->rk.why);
+	k->rk.why = s;
+}
+
+static void
+key_fail(struct refresh_key *k, enum refresh_result res, const char *why)
+{
+	k->res = res;
+	key_why(k, why);
+}
+
+/* What becomes of a put (keyset.h): the key it was for is its offset. */
+static void
+on_verdict(const struct keyset_verdict *v, void *arg)
+{
+	struct refresh_run *r = arg;
+	struct refresh_key *k = &r->keys[v->offset];
+	bool gpg = r->uflags != 0;
+
+	if (v->result == KEYSET_REFUSED)
+		key_fail(k, gpg ? REFRESH_FAILED : REFRESH_REFUSED, v->why);
+	else if (gpg && v->result == KEYSET_UNCHANGED)
+		k->res = REFRESH_UNCHANGED;	/* gpg had it all */
+}
+
+/* The set's copy of fpr into out: true, or false without. */
+static bool
+held(const char *fpr, struct buf *out, void *arg)
+{
+	struct refresh_run *r = arg;
+	struct pgps_err err = PGPS_ERR_INIT;
+	int rc = keyset_lookup(out, r->ks, fpr, &err);
+
+	if (rc != 0 && rc != PGPS_ENOTFOUND && r->lookup_err.code == 0)
+		r->lookup_err = err;
+	return rc == 0;
+}
+
+static void
+progress(size_t done, void *arg)
+{
+	struct refresh_run *r = arg;
+
+	r->done = r->done_before + done;
+	if (r->o.progress != NULL)
+		r->o.progress(r->done, r->o.arg);
+}
+
+static void
+note(const char *msg, void *arg)
+{
+	struct refresh_run *r = arg;
+
+	if (r->o.note != NULL)
+		r->o.note(msg, r->o.arg);
+}
+
+int
+refresh_run_new(struct refresh_run **out, struct keyset *ks,
+    const struct refresh_opts *o, struct pgps_err *err)
+{
+	struct refresh_run *r;
+	struct remote_opts ro = o->remote;
+	int rc;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->md5 = digest_new(DIGEST_MD5)) == NULL) {
+		free(r);
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	}
+	r->o = *o;
+	r->ks = ks;
+	r->uflags = keyset_kind(ks) == KEYSET_GPG ? UPDATE_GPG : 0;
+	ro.hashquery = o->st != NULL;
+	ro.held = held;
+	ro.progress = progress;
+	ro.note = note;
+	ro.arg = r;
+	if ((rc = remote_new(&r->rem, &ro, err)) != 0) {
+		refresh_run_free(r);
+		return rc;
+	}
+	if (o->deadline_ms > 0)
+		remote_set_deadline(r->rem, o->deadline_ms);
+	keyset_on_verdict(ks, on_verdict, r);
+	*out = r;
+	return 0;
+}
+
+void
+refresh_run_free(struct refresh_run *r)
+{
+	if (r == NULL)
+		return;
+	remote_free(r->rem);
+	digest_free(r->md5);
+	free(r);
+}
+
+unsigned long
+refresh_run_requests(const struct refresh_run *r)
+{
+	return remote_requests(r->rem);
+}
+
+/*
+ * The server and SKS hash of k's last answer (the state), when that
+ * server is one of the run's: k is then asked by hashquery first.
+ */
+static void
+hashquery_hint(struct refresh_run *r, struct remote_key *k)
+{
+	struct state_key sk;
+	const char *base;
+
+	k->hq_server = -1;
+	if (r->o.st == NULL || k->kind != NET_QUERY_FPR ||
+	    !state_get(r->o.st, k->fpr, &sk) || !sk.has_hash ||
+	    sk.server == NULL)
+		return;
+	for (size_t s = 0; (base = remote_server_base(r->rem, s)) != NULL;
+	    s++)
+		if (strcmp(sk.server, base) == 0) {
+			k->hq_server = (int)s;
+			memcpy(k->hq_hash, sk.hash, 16);
+			return;
+		}
+}
+
+/* Looks up keys[lo..hi). */
+static int
+lookups(struct refresh_run *r, size_t lo, size_t hi, struct pgps_err *err)
+{
+	struct remote_key **ks;
+	int rc;
+
+	if ((ks = calloc(hi - lo + 1, sizeof(*ks))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	for (size_t i = lo; i < hi; i++) {
+		struct refresh_key *k = &r->keys[i];
+
+		k->rk.name = k->name;
+		k->rk.email = k->email;
+		hashquery_hint(r, &k->rk);
+		ks[i - lo] = &k->rk;
+	}
+	r->done_before = r->done;
+	rc = remote_lookup(r->rem, ks, hi - lo, err);
+	free(ks);
+	return rc;
+}
+
+/* Decides for k: what it adds, in k->work, put into the set. */
+static int
+decide(struct refresh_run *r, struct refresh_key *k, size_t ki,
+    struct pgps_err *err)
+{
+	struct refresh rf;
+	int rc;
+
+	if (k->res != REFRESH_PENDING)
+		return 0;
+	refresh_init(&rf);
+	if ((rc = refresh_decide(&rf, r->ks, &k->rk, &r->o.lim, r->uflags,
+	    err)) != 0)
+		goto cleanup;
+	key_fail(k, rf.res, rf.why);
+	memcpy(k->changes, rf.changes, sizeof(k->changes));
+	buf_swap(&k->work, &rf.cert);
+	/* Into the set: a dump or a store in memory now, written at the
+	 * commit; a GnuPG keyring when the batch is flushed. */
+	if (r->o.writing && (k->res == REFRESH_NEW ||
+	    k->res == REFRESH_UPDATED))
+		rc = keyset_put(r->ks, k->work.p, k->work.len, k->rk.fpr, ki,
+		    err);
+ cleanup:
+	refresh_release(&rf);
+	return rc;
+}
+
+/*
+ * Imports what keys[lo..hi) add in one gpg run and counts what gpg
+ * really kept, read back from the keyring: gpg checks signatures and
+ * drops what does not verify, which the packet comparison cannot know.
+ */
+static int
+import_batch(struct refresh_run *r, size_t lo, size_t hi,
+    struct pgps_err *err)
+{
+	struct pgps_err e = PGPS_ERR_INIT;
+	struct buf *was, now = BUF_INIT;
+	size_t n[REFRESH_NKINDS], sum;
+	int rc;
+
+	/* The keyring's copies before, from what decide() looked up. */
+	if ((was = calloc(hi - lo + 1, sizeof(*was))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	for (size_t i = lo; i < hi; i++)
+		if (r->keys[i].res == REFRESH_UPDATED)
+			(void)held(r->keys[i].rk.fpr, &was[i - lo], r);
+	if ((rc = keyset_flush(r->ks, err)) != 0)
+		goto cleanup;
+	for (size_t i = lo; i < hi; i++) {
+		struct refresh_key *k = &r->keys[i];
+
+		pgps_err_clear(&e);
+		buf_reset(&now);
+		if (k->res != REFRESH_UPDATED || !held(k->rk.fpr, &now, r) ||
+		    refresh_kept(n, &was[i - lo], &now, &e) != 0)
+			continue;
+		memcpy(k->changes, n, sizeof(n));
+		sum = 0;
+		for (size_t j = 0; j < REFRESH_NKINDS; j++)
+			sum += n[j];
+		if (sum == 0)
+			k->res = REFRESH_UNCHANGED;	/* gpg kept nothing */
+	}
+ cleanup:
+	for (size_t i = lo; i < hi; i++)
+		buf_release(&was[i - lo]);
+	free(was);
+	buf_release(&now);
+	return rc;
+}
+
+/* Records k's outcome in the state: an answer, no copy, or a failure. */
+static int
+record(struct refresh_run *r, const struct refresh_key *k)
+{
+	bool found = k->res == REFRESH_UPDATED || k->res == REFRESH_NEW ||
+	    k->res == REFRESH_UNCHANGED;
+	const struct remote_key *rk = &k->rk;
+
+	if (r->o.st == NULL || !r->o.record || rk->fpr[0] == '\0')
+		return 0;
+	if (found || k->res == REFRESH_NOT_FOUND)
+		return state_checked(r->o.st, rk->fpr, r->o.now, found ?
+		    rk->server : rk->last_server != NULL ? rk->last_server :
+		    "", found && rk->has_hash ? rk->hash : NULL,
+		    k->res != REFRESH_UNCHANGED &&
+		    k->res != REFRESH_NOT_FOUND);
+	if (k->res == REFRESH_FAILED || k->res == REFRESH_REFUSED)
+		return state_failed(r->o.st, rk->fpr, r->o.now,
+		    rk->why != NULL ? rk->why : "failed");
+	return 0;
+}
+
+int
+refresh_run_keys(struct refresh_run *r, struct refresh_key *keys,
+    size_t lo, size_t hi, struct pgps_err *err)
+{
+	const char **pats;
+	char why[300];
+	size_t np = 0;
+	int rc;
+
+	r->keys = keys;
+	if ((rc = lookups(r, lo, hi, err)) != 0)
+		return rc;
+	/*
+	 * The set's copies of keys not known by their fingerprint before
+	 * the answers came (asked for by address, key ID, subkey).
+	 */
+	if ((pats = calloc(hi - lo + 1, sizeof(*pats))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	for (size_t i = lo; i < hi; i++) {
+		struct refresh_key *k = &keys[i];
+
+		if (k->rk.cand.n == 0 || k->res != REFRESH_PENDING)
+			continue;
+		if (refresh_resolve(r->rem, &k->rk, r->md5, why, sizeof(why)))
+			pats[np++] = k->rk.fpr;
+		else if (why[0] != '\0')
+			key_fail(k, REFRESH_REFUSED, why);
+		if (r->o.resolved != NULL)
+			r->o.resolved(k, r->o.arg);
+	}
+	if (np > 0)
+		rc = keyset_preload(r->ks, pats, np, err);
+	free(pats);
+	for (size_t i = lo; i < hi && rc == 0; i++)
+		rc = decide(r, &keys[i], i, err);
+	if (rc == 0 && r->o.writing && r->uflags != 0)
+		rc = import_batch(r, lo, hi, err);
+	if (rc == 0 && r->lookup_err.code != 0) {
+		rc = r->lookup_err.code;
+		if (err != NULL)
+			*err = r->lookup_err;
+	}
+	for (size_t i = lo; i < hi && rc == 0; i++) {
+		if (record(r, &keys[i]) != 0)
+			rc = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		else if (r->o.done != NULL)
+			r->o.done(&keys[i], r->o.arg);
+	}
+	return rc;
 }

@@ -4,18 +4,24 @@
  * mismatched lookup; a new key, an update counted by kind, an answer the
  * set already has; a bare revocation for a key not held; a certificate
  * over the limits; several keys matching an address; and the counting of
- * changes on a flood, which must stay near linear.
+ * changes on a flood, which must stay near linear.  And a whole run
+ * against the stub server tests/hkpd: verdicts per key, the state
+ * recorded, the next run asking by hashquery first.
  *
  * Alice and Bob are tests/data/certs (see mkkeys.sh): alice-later adds a
  * user ID, a subkey and Bob's certification to alice.
  */
 #include "util/common.h"
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "keyset/keyset.h"
 #include "keyset/refresh.h"
 #include "keyset/remote.h"
+#include "keyset/state.h"
+#include "net/net.h"
 #include "openpgp/openpgp.h"
 #include "util/clock.h"
 #include "util/digest.h"
@@ -262,6 +268,203 @@ test_count_flood(void)
 	free(ch);
 }
 
+/* --- a run against tests/hkpd ----------------------------------------- */
+
+#define HKPD	"tests/hkpd/hkpd"
+
+static pid_t hkpd_pid;
+static char hkpd_url[64], hkpd_log[300];
+
+/* Starts hkpd on dir, answering a lookup of fpr with alice-later. */
+static bool
+hkpd_start(const char *fpr)
+{
+	char portfile[300], route[200], path[300];
+	struct buf arm = BUF_INIT;
+	unsigned int port;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/routes", dir);
+	if ((fp = fopen(path, "w")) == NULL)
+		return false;
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/later.http", dir);
+	if (pgp_armor_encode(&arm, later.p, later.len, PGP_ARMOR_PUBLIC_KEY,
+	    0) != 0 || (fp = fopen(path, "w")) == NULL)
+		return false;
+	fprintf(fp, "HTTP/1.1 200 OK\r\nContent-Type: application/pgp-keys"
+	    "\r\n\r\n%s", (const char *)arm.p);
+	fclose(fp);
+	buf_release(&arm);
+	snprintf(route, sizeof(route), "GET /pks/lookup?op=get&options=mr&"
+	    "search=0x%s file later.http", fpr);
+	snprintf(portfile, sizeof(portfile), "%s/port", dir);
+	snprintf(hkpd_log, sizeof(hkpd_log), "%s/log", dir);
+	fflush(stdout);
+	if ((hkpd_pid = fork()) < 0)
+		return false;
+	if (hkpd_pid == 0) {
+		setenv("HKPD_LOG", hkpd_log, 1);
+		execl(HKPD, HKPD, "-d", dir, "-t", "60", "-r", route,
+		    "-r", "POST /pks/hashquery status 500", "-r",
+		    "GET /pks/lookup status 404", portfile, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		if ((fp = fopen(portfile, "r")) != NULL) {
+			bool got = fscanf(fp, "%u", &port) == 1;
+
+			fclose(fp);
+			if (got) {
+				snprintf(hkpd_url, sizeof(hkpd_url),
+				    "hkp://127.0.0.1:%u", port);
+				return true;
+			}
+		}
+		clock_sleep_s(0.01);
+	}
+	return false;
+}
+
+static void
+hkpd_stop(void)
+{
+	char path[300];
+
+	if (hkpd_pid > 0) {
+		kill(hkpd_pid, SIGTERM);
+		waitpid(hkpd_pid, NULL, 0);
+	}
+	for (const char *const *f = (const char *const[]){ "routes",
+	    "later.http", "port", "log", NULL }; *f != NULL; f++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, *f);
+		unlink(path);
+	}
+}
+
+/* How many lines of the stub's log hold s. */
+static int
+log_count(const char *s)
+{
+	char line[4096];
+	int n = 0;
+	FILE *fp = fopen(hkpd_log, "r");
+
+	while (fp != NULL && fgets(line, sizeof(line), fp) != NULL)
+		n += strncmp(line, "req ", 4) == 0 && strstr(line, s) != NULL;
+	if (fp != NULL)
+		fclose(fp);
+	return n;
+}
+
+static struct refresh_key *done_keys[4];
+static size_t ndone, nresolved;
+
+static void
+on_done(struct refresh_key *k, void *arg)
+{
+	(void)arg;
+	if (ndone < 4)
+		done_keys[ndone] = k;
+	ndone++;
+}
+
+static void
+on_resolved(struct refresh_key *k, void *arg)
+{
+	(void)k;
+	(void)arg;
+	nresolved++;
+}
+
+/* One run over alice and a key no server has, with the state st. */
+static int
+run(struct keyset *ks, struct state *st, struct refresh_key *keys)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct refresh_run *r = NULL;
+	struct refresh_opts o;
+	uint8_t fpr[20];
+	char hex[41];
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	net_opts_default(&o.remote.net);
+	o.remote.net.retries = 0;
+	o.remote.servers[0] = hkpd_url;
+	o.remote.nservers = 1;
+	pgp_limits_default(&o.lim);
+	o.st = st;
+	o.record = true;
+	o.now = 1000;
+	o.resolved = on_resolved;
+	o.done = on_done;
+	fpr_of(hex, &alice);
+	for (size_t i = 0; i < 20; i++)
+		sscanf(hex + 2 * i, "%2hhx", &fpr[i]);
+	refresh_key_init(&keys[0]);
+	refresh_key_set_fpr(&keys[0], fpr, 20);
+	memset(fpr, 0x42, sizeof(fpr));
+	refresh_key_init(&keys[1]);
+	refresh_key_set_fpr(&keys[1], fpr, 20);
+	ndone = nresolved = 0;
+	if ((rc = refresh_run_new(&r, ks, &o, &err)) == 0 &&
+	    (rc = refresh_run_keys(r, keys, 0, 2, &err)) != 0)
+		diag("%s", err.msg);
+	refresh_run_free(r);
+	return rc;
+}
+
+static void
+test_run(void)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct refresh_key keys[2];
+	struct keyset *ks;
+	struct state *st = NULL;
+	struct state_key sk;
+	char fa[41];
+
+	if (access(HKPD, X_OK) != 0) {
+		ok(1, "# SKIP no " HKPD " (make tests/hkpd/hkpd)");
+		return;
+	}
+	fpr_of(fa, &alice);
+	ok(hkpd_start(fa), "the stub server is up");
+	ks = set_of("run", &alice, NULL);
+	ok(state_open(&st, "/nonexistent/pgpsync-test/state.json",
+	    STATE_READ_ONLY, &err) == 0, "a state in memory");
+	is_int(run(ks, st, keys), 0, "a run of two keys");
+	is_int(ndone, 2, "each key reported once");
+	is_int(nresolved, 1, "the one with answers resolved");
+	is_int(keys[0].res, REFRESH_UPDATED, "alice updated");
+	is_int(keys[0].changes[PGP_CHANGE_SUBKEY], 1, "+1 subkey");
+	ok(keys[0].work.len > 0, "her certificate for the set");
+	is_int(keys[1].res, REFRESH_NOT_FOUND, "the other not found");
+	ok(state_get(st, fa, &sk) && sk.checked == 1000 && sk.has_hash &&
+	    sk.server != NULL && strstr(hkpd_url + 3, sk.server + 4) != NULL,
+	    "the state has alice's answer: time, server, hash");
+	ok(state_get(st, keys[1].rk.fpr, &sk) && sk.checked == 1000 &&
+	    !sk.has_hash, "and that the other had no copy");
+	is_int(log_count("POST /pks/hashquery"), 0, "no hashquery at first");
+	refresh_key_release(&keys[0]);
+	refresh_key_release(&keys[1]);
+
+	is_int(run(ks, st, keys), 0, "a second run");
+	ok(state_get(st, fa, &sk) && keys[0].rk.hq_server == 0 &&
+	    memcmp(keys[0].rk.hq_hash, sk.hash, 16) == 0,
+	    "alice is known by the hash her server sent: a hashquery hint");
+	is_int(keys[1].rk.hq_server, -1, "the other is not");
+	is_int(log_count("POST /pks/hashquery"), 0,
+	    "(one key is too few for a hashquery)");
+	is_int(keys[0].res, REFRESH_UPDATED, "alice updated again");
+	refresh_key_release(&keys[0]);
+	refresh_key_release(&keys[1]);
+	state_free(st);
+	keyset_close(ks);
+	hkpd_stop();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -281,13 +484,14 @@ main(int argc, char **argv)
 	test_verdicts();
 	test_kept();
 	test_count_flood();
+	test_run();
 	refresh_release(&rf);
 	free(alice.p);
 	free(later.p);
 	free(bob.p);
 	free(revonly.p);
 	for (const char *const *f = (const char *const[]){ "held", "held2",
-	    "empty", "later", NULL }; *f != NULL; f++) {
+	    "empty", "later", "run", NULL }; *f != NULL; f++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, *f);
 		unlink(path);
 	}
