@@ -37,6 +37,7 @@
 #include "cmd/cmd.h"
 #include "cmd/out.h"
 #include "keyset/keyset.h"
+#include "keyset/outgoing.h"
 #include "keyset/state.h"
 #include "net/net.h"
 #include "net/vks.h"
@@ -99,6 +100,7 @@ struct push {
 	struct state		*st;
 	const char		*state_path;
 	struct digest		*md5;
+	struct outgoing		 og;		/* the certificate taken */
 	bool			 all;
 	bool			 dry_run;
 	bool			 json;
@@ -343,14 +345,6 @@ upload_done(struct net_result *res, void *arg)
 	return 0;
 }
 
-/* Whether server already has this version (state_server_has()). */
-static bool
-server_has(struct push *p, const char *fpr, int server,
-    const uint8_t hash[16])
-{
-	return state_server_has(p->st, fpr, p->srv[server].base, hash);
-}
-
 static int
 run(struct push *p)
 {
@@ -368,81 +362,64 @@ static int
 take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	struct pgp_cert c = PGP_CERT_INIT, fc = PGP_CERT_INIT;
 	struct net_request rq = NET_REQUEST_INIT;
-	struct buf filtered = BUF_INIT, arm = BUF_INIT;
+	struct outgoing *o = &p->og;
 	struct buf vbody = BUF_INIT;
-	char fpr[2 * PGP_FPR_MAX + 1], why[400];
-	uint8_t hash[16];
 	json_t *jc = NULL, *js = NULL;
-	int rc = 0;
+	int r;
 
 	p->certs++;
-	snprintf(fpr, sizeof(fpr), "offset %llu of %s",
-	    (unsigned long long)raw->offset, source);
-	if (pgp_cert_parse(&c, raw->p, raw->len, raw->offset, &err) != 0) {
-		snprintf(why, sizeof(why), "malformed: %s", err.msg);
-		goto refuse;
-	}
-	if ((c.flags & PGP_CERT_SECRET) != 0) {
-		snprintf(why, sizeof(why), "a secret key is never uploaded");
-		goto refuse;
-	}
-	if (!c.has_primary) {
-		snprintf(why, sizeof(why), "signatures without a key");
-		goto refuse;
-	}
-	pgp_key_fpr_hex(fpr, &c.primary);
-	if (pgp_cert_filter(&filtered, &c, &p->lim, NULL, &err) != 0) {
-		snprintf(why, sizeof(why), "%s%s", err.code == PGPS_ELIMIT ?
-		    "over the limits: " : "", err.msg);
-		goto refuse;
-	}
-	if (pgp_cert_parse(&fc, filtered.p, filtered.len, 0, &err) != 0 ||
-	    pgp_cert_sks_hash(&fc, p->md5, hash) != 0) {
-		snprintf(why, sizeof(why), "%s", err.code != 0 ? err.msg :
-		    "out of memory");
-		goto refuse;
-	}
+	if ((r = outgoing_prepare(o, raw, source, &p->lim, p->md5)) < 0)
+		die("out of memory");
 	if (p->json) {
 		jc = json_object();
-		js = json_array();
-		json_object_set_new(jc, "fingerprint", json_string(fpr));
-		json_object_set_new(jc, "servers", js);
+		json_object_set_new(jc, "fingerprint", out_json_str(o->fpr));
 		json_array_append_new(p->jcerts, jc);
 	}
+	if (r == 1) {
+		if (jc != NULL) {
+			json_object_set_new(jc, "result", json_string("refused"));
+			json_object_set_new(jc, "error", out_json_str(o->why));
+		}
+		record(p, NULL, o->fpr, -1, O_REFUSED, o->why, NULL);
+		goto done;
+	}
+	if (jc != NULL)
+		json_object_set_new(jc, "servers", js = json_array());
 	for (size_t s = 0; s < p->nservers; s++) {
 		struct upload *u;
 
-		if (!p->all && server_has(p, fpr, (int)s, hash)) {
-			record(p, js, fpr, (int)s, O_UNCHANGED, NULL, NULL);
+		if (!p->all && state_server_has(p->st, o->fpr, p->srv[s].base,
+		    o->hash)) {
+			record(p, js, o->fpr, (int)s, O_UNCHANGED, NULL, NULL);
 			continue;
 		}
 		if (p->dry_run) {
-			record(p, js, fpr, (int)s, O_WOULD_PUSH, NULL, NULL);
+			record(p, js, o->fpr, (int)s, O_WOULD_PUSH, NULL, NULL);
 			continue;
 		}
 		/* Armored once, and only when some server needs it. */
-		if (arm.len == 0 && pgp_armor_encode(&arm, filtered.p,
-		    filtered.len, PGP_ARMOR_PUBLIC_KEY, 0) != 0)
+		if (outgoing_armor(o) != 0)
 			die("out of memory");
 		u = xcalloc(1, sizeof(*u));
 		u->p = p;
-		memcpy(u->fpr, fpr, sizeof(u->fpr));
-		memcpy(u->hash, hash, 16);
+		memcpy(u->fpr, o->fpr, sizeof(u->fpr));
+		memcpy(u->hash, o->hash, 16);
 		u->server = (int)s;
 		u->jservers = js;
 		u->vks = p->srv[s].kind == NET_SERVER_VKS;
-		if (u->vks && pgp_cert_addresses(&u->cert_addrs,
-		    &u->ncert_addrs, &fc, 0) != 0)
-			die("out of memory");
 		rq.op = NET_OP_ADD;
-		rq.data = arm.p;
-		rq.datalen = arm.len;
+		rq.data = o->armor.p;
+		rq.datalen = o->armor.len;
 		if (u->vks) {
+			u->cert_addrs = xreallocarray(NULL, o->naddrs + 1,
+			    sizeof(*u->cert_addrs));
+			for (size_t i = 0; i < o->naddrs; i++)
+				u->cert_addrs[i] = xstrdup(o->addrs[i]);
+			u->ncert_addrs = o->naddrs;
 			/* Made once per certificate, for every VKS server. */
 			if (vbody.len == 0 && net_vks_upload_body(&vbody,
-			    arm.p, arm.len) != 0)
+			    o->armor.p, o->armor.len) != 0)
 				die("out of memory");
 			rq.op = NET_OP_VKS_UPLOAD;
 			rq.data = vbody.p;
@@ -453,32 +430,15 @@ take(struct push *p, const struct pgp_raw_cert *raw, const char *source)
 		rq.arg = u;
 		if (net_submit(p->net, &rq, &err) != 0) {
 			upload_free(u);
-			record(p, js, fpr, (int)s, O_FAILED, err.msg,
-			    NULL);
+			record(p, js, o->fpr, (int)s, O_FAILED, err.msg, NULL);
 			pgps_err_clear(&err);
 			continue;
 		}
 		p->inflight++;
 	}
-	goto cleanup;
- refuse:
-	if (p->json) {
-		jc = json_object();
-		json_object_set_new(jc, "fingerprint", out_json_str(fpr));
-		json_object_set_new(jc, "result", json_string("refused"));
-		json_object_set_new(jc, "error", out_json_str(why));
-		json_array_append_new(p->jcerts, jc);
-	}
-	record(p, NULL, fpr, -1, O_REFUSED, why, NULL);
- cleanup:
-	pgp_cert_release(&c);
-	pgp_cert_release(&fc);
-	buf_release(&filtered);
-	buf_release(&arm);
+ done:
 	buf_release(&vbody);
-	if (p->inflight >= PUSH_BATCH)
-		rc = run(p);
-	return rc;
+	return p->inflight >= PUSH_BATCH ? run(p) : 0;
 }
 
 static void
@@ -522,6 +482,7 @@ cmd_push(int argc, char **argv, struct ctx *ctx)
 	int c, i, r, rc = EXIT_ERROR;
 
 	memset(&p, 0, sizeof(p));
+	outgoing_init(&p.og);
 	p.ctx = ctx;
 	p.json = ctx->json;
 	pgp_limits_default(&p.lim);
@@ -638,6 +599,7 @@ cmd_push(int argc, char **argv, struct ctx *ctx)
 	net_client_free(p.net);
 	state_free(p.st);
 	digest_free(p.md5);
+	outgoing_release(&p.og);
 	json_decref(p.jcerts);
 	buf_release(&spec);
 	return rc;
