@@ -141,12 +141,6 @@ net_opt_servers(struct ctx *ctx, const char **urls, size_t *n,
 		exit(usage_error(ctx, "%s", err.msg));
 }
 
-/*
- * Keys per batch: one gpg export and one gpg import per batch; the
- * answers of a batch are held in memory until it is imported.
- */
-#define BATCH_KEYS	1000
-
 /* Results: enum refresh_result (keyset/refresh.h), in this order. */
 static const char *const result_name[] = {
 	"pending", "not_due", "unchanged", "updated", "new", "not_found",
@@ -171,11 +165,9 @@ struct fetch {
 	struct refresh_run *run;
 	bool		 wkd;
 	int64_t		 deadline;	/* --deadline, seconds; 0: none */
-	double		 t_end;		/* clock_s() when it passes */
 	unsigned long	 late;		/* keys it cut short */
 	double		 delay;
 	unsigned long	 rate;
-	FILE		*urandom;
 
 	struct refresh_key	*keys;
 	size_t		 nkeys, allockeys;
@@ -199,33 +191,6 @@ struct fetch {
 };
 
 /* --- small helpers ---------------------------------------------------- */
-
-
-/*
- * A random number from the kernel: the order of keys, the pauses and the
- * proxy credentials of --delay must not be guessable by whoever watches
- * the requests.  Read through stdio, so a few thousand numbers cost one
- * read.
- */
-static uint64_t
-rand64(struct fetch *f)
-{
-	uint64_t v = 0;
-
-	if (f->urandom == NULL &&
-	    (f->urandom = fopen("/dev/urandom", "rb")) == NULL)
-		die("cannot open /dev/urandom: %s", strerror(errno));
-	if (fread(&v, sizeof(v), 1, f->urandom) != 1)
-		die("cannot read /dev/urandom");
-	return v;
-}
-
-/* Seconds until --deadline passes (negative after); 1 without one. */
-static double
-deadline_left(const struct fetch *f)
-{
-	return f->deadline > 0 ? f->t_end - clock_s() : 1;
-}
 
 
 /* "90", "90s", "15m", "12h", "7d", "2w" in seconds; -1 if malformed. */
@@ -528,6 +493,23 @@ run_resolved(struct refresh_key *k, void *arg)
 
 static void report(struct fetch *f, struct refresh_key *k);
 
+/*
+ * After each batch: the state saved when the batch went into gpg, so an
+ * interrupted run keeps what it did.  A dump or an output file is
+ * written at the end, and the state only after it.
+ */
+static int
+run_batch_done(void *arg)
+{
+	struct fetch *f = arg;
+	struct pgps_err err = PGPS_ERR_INIT;
+
+	if (f->writing && keyset_kind(f->ks) == KEYSET_GPG &&
+	    state_save(f->st, &err) != 0)
+		return error("%s", err.msg);
+	return 0;
+}
+
 static void
 run_done(struct refresh_key *k, void *arg)
 {
@@ -547,9 +529,9 @@ run_open(struct fetch *f)
 		o.remote.servers[i] = f->servers[i];
 	o.remote.nservers = f->nservers;
 	o.remote.wkd = f->wkd;
-	o.remote.fresh = f->delay > 0;
 	o.remote.rate = f->rate;
 	o.deadline_ms = (long)(f->deadline * 1000);
+	o.delay = f->delay;
 	o.lim = f->lim;
 	o.writing = f->writing;
 	o.st = f->st;
@@ -559,6 +541,7 @@ run_open(struct fetch *f)
 	o.note = run_note;
 	o.resolved = run_resolved;
 	o.done = run_done;
+	o.batch_done = run_batch_done;
 	o.arg = f;
 	if (refresh_run_new(&f->run, f->ks, &o, &err) != 0)
 		return error("%s", err.msg);
@@ -778,35 +761,6 @@ keys_from_target(struct fetch *f)
 	return 0;
 }
 
-static void
-shuffle(struct fetch *f)
-{
-	struct refresh_key t;
-
-	for (size_t i = f->nkeys; i > 1; i--) {
-		size_t j = (size_t)(rand64(f) % i);
-
-		t = f->keys[i - 1];
-		f->keys[i - 1] = f->keys[j];
-		f->keys[j] = t;
-	}
-}
-
-/* Runs keys[lo..hi) (refresh_run_keys()), reported as each completes. */
-static int
-run_batch(struct fetch *f, size_t lo, size_t hi)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	int rc = 0;
-
-	if (f->run == NULL && run_open(f) != 0)
-		return -1;
-	if (refresh_run_keys(f->run, f->keys, lo, hi, &err) != 0)
-		rc = error("%s", err.msg);
-	f->requests = refresh_run_requests(f->run);
-	return rc;
-}
-
 /*
  * Where the certificates go: "gpg:[HOME]", "store:[DIR]", "dump:PATH" or
  * a path (keyset_spec_parse()); not standard input, not a revision.
@@ -835,8 +789,6 @@ fetch_release(struct fetch *f)
 	refresh_run_free(f->run);
 	keyset_close(f->ks);
 	state_free(f->st);
-	if (f->urandom != NULL)
-		fclose(f->urandom);
 	buf_release(&f->out);
 	json_decref(f->jkeys);
 }
@@ -973,36 +925,21 @@ set_aside_not_due(struct fetch *f)
 	f->nkeys = w;
 }
 
-/* Every key, in batches (one with --delay, after a random pause). */
+/* Every key (refresh_run_all()), reported as each completes. */
 static int
 run_all(struct fetch *f)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	size_t batch = f->delay > 0 ? 1 : BATCH_KEYS;
-	double d;
+	int rc;
 
-	f->t_end = clock_s() + (double)f->deadline;
-	for (size_t lo = 0; lo < f->nkeys; lo += batch) {
-		size_t hi = lo + batch < f->nkeys ? lo + batch : f->nkeys;
-
-		if (f->delay > 0 && lo > 0) {
-			d = f->delay * (double)(rand64(f) % 1000001) / 1e6;
-			clock_sleep_s(d < deadline_left(f) ? d :
-			    deadline_left(f));
-		}
-		if (run_batch(f, lo, hi) != 0)
-			return -1;
-		/*
-		 * Saved per batch when the batch went into gpg: an interrupted
-		 * run keeps what it did.  A dump or an output file is written
-		 * at the end, and the state only after it.
-		 */
-		if (f->writing && keyset_kind(f->ks) == KEYSET_GPG &&
-		    state_save(f->st, &err) != 0)
-			return error("%s", err.msg);
-	}
+	if (run_open(f) != 0)
+		return -1;
+	if ((rc = refresh_run_all(f->run, f->keys, f->nkeys, &err)) != 0 &&
+	    err.code != 0)
+		error("%s", err.msg);
+	f->requests = refresh_run_requests(f->run);
 	show_progress(f, true);
-	return 0;
+	return rc;
 }
 
 /* The target committed, --output written, the state saved. */
@@ -1076,8 +1013,6 @@ cmd_fetch(int argc, char **argv, struct ctx *ctx)
 	if (nnamed == 0 && keys_from_target(&f) != 0)
 		goto cleanup;
 	set_aside_not_due(&f);
-	if (f.delay > 0)
-		shuffle(&f);
 	if (run_all(&f) != 0 || finish(&f) != 0)
 		goto cleanup;
 	print_summary(&f);

@@ -7,6 +7,7 @@
 #include "keyset/refresh.h"
 #include "keyset/state.h"
 #include "keyset/update.h"
+#include "util/clock.h"
 #include "util/hex.h"
 #include "util/mem.h"
 
@@ -413,6 +414,7 @@ refresh_run_new(struct refresh_run **out, struct keyset *ks,
 	r->ks = ks;
 	r->uflags = keyset_kind(ks) == KEYSET_GPG ? UPDATE_GPG : 0;
 	ro.hashquery = o->st != NULL;
+	ro.fresh = o->delay > 0;
 	ro.held = held;
 	ro.progress = progress;
 	ro.note = note;
@@ -635,4 +637,53 @@ refresh_run_keys(struct refresh_run *r, struct refresh_key *keys,
 			r->o.done(&keys[i], r->o.arg);
 	}
 	return rc;
+}
+
+/* Shuffles keys[0..n) (Fisher-Yates) with the kernel's randomness. */
+static int
+shuffle(struct refresh_run *r, struct refresh_key *keys, size_t n,
+    struct pgps_err *err)
+{
+	struct refresh_key t;
+	uint64_t v;
+	int rc;
+
+	for (size_t i = n; i > 1; i--) {
+		if ((rc = remote_random(r->rem, &v, err)) != 0)
+			return rc;
+		t = keys[i - 1];
+		keys[i - 1] = keys[v % i];
+		keys[v % i] = t;
+	}
+	return 0;
+}
+
+int
+refresh_run_all(struct refresh_run *r, struct refresh_key *keys, size_t n,
+    struct pgps_err *err)
+{
+	size_t batch = r->o.delay > 0 ? 1 : REFRESH_BATCH;
+	double t_end = clock_s() + (double)r->o.deadline_ms / 1000, d;
+	uint64_t v;
+	int rc;
+
+	if (r->o.delay > 0 && (rc = shuffle(r, keys, n, err)) != 0)
+		return rc;
+	for (size_t lo = 0; lo < n; lo += batch) {
+		size_t hi = lo + batch < n ? lo + batch : n;
+
+		if (r->o.delay > 0 && lo > 0) {
+			if ((rc = remote_random(r->rem, &v, err)) != 0)
+				return rc;
+			d = r->o.delay * (double)(v % 1000001) / 1e6;
+			if (r->o.deadline_ms > 0 && d > t_end - clock_s())
+				d = t_end - clock_s();
+			clock_sleep_s(d);
+		}
+		if ((rc = refresh_run_keys(r, keys, lo, hi, err)) != 0 ||
+		    (r->o.batch_done != NULL &&
+		    (rc = r->o.batch_done(r->o.arg)) != 0))
+			return rc;
+	}
+	return 0;
 }

@@ -142,6 +142,13 @@ struct refresh_opts {
 	struct remote_opts remote;	/* servers, client, wkd, rate; its
 					 * callbacks are the run's */
 	long		 deadline_ms;	/* for every lookup; 0: none */
+	/*
+	 * refresh_run_all(): one key at a time, in random order, each after
+	 * a random pause of up to delay seconds, on a fresh connection (the
+	 * lookups must not be tied to each other by whoever watches them);
+	 * 0: batches of REFRESH_BATCH keys.
+	 */
+	double		 delay;
 	struct pgp_limits lim;		/* poison limits */
 	bool		 writing;	/* put what is new into the set */
 	/*
@@ -161,6 +168,8 @@ struct refresh_opts {
 	void		(*resolved)(struct refresh_key *k, void *arg);
 	/* k decided (and, for a GnuPG keyring, imported and read back). */
 	void		(*done)(struct refresh_key *k, void *arg);
+	/* After each batch of refresh_run_all(); non-zero stops it. */
+	int		(*batch_done)(void *arg);
 	void		*arg;
 };
 
@@ -188,6 +197,22 @@ void refresh_run_free(struct refresh_run *r);
  */
 int refresh_run_keys(struct refresh_run *r, struct refresh_key *keys,
     size_t lo, size_t hi, struct pgps_err *err);
+
+/*
+ * Keys per batch of refresh_run_all(): one gpg export and one gpg import
+ * per batch; the answers of a batch are held in memory until it is
+ * imported.
+ */
+#define REFRESH_BATCH	1000
+
+/*
+ * Runs keys[0..n) (which it may reorder) in batches with
+ * refresh_run_keys(), or one at a time with o->delay, within the
+ * deadline.  Returns 0, the error of a batch, or the non-zero return of
+ * o->batch_done (err untouched).
+ */
+int refresh_run_all(struct refresh_run *r, struct refresh_key *keys,
+    size_t n, struct pgps_err *err);
 
 /* HTTP requests made so far, retries included. */
 unsigned long refresh_run_requests(const struct refresh_run *r);

@@ -91,15 +91,25 @@ deadline_passed(const struct remote *f)
 	return f->t_end != 0 && clock_ms() >= f->t_end;
 }
 
-/* Random 64 bits for proxy credentials; 0 when there are none. */
+int
+remote_random(struct remote *f, uint64_t *out, struct pgps_err *err)
+{
+	if (f->urandom == NULL &&
+	    (f->urandom = fopen("/dev/urandom", "rb")) == NULL)
+		return pgps_err_set(err, PGPS_EIO, "cannot open /dev/urandom: "
+		    "%s", strerror(errno));
+	if (fread(out, sizeof(*out), 1, f->urandom) != 1)
+		return pgps_err_set(err, PGPS_EIO, "cannot read /dev/urandom");
+	return 0;
+}
+
+/* Random 64 bits for proxy credentials; a guess when there are none. */
 static uint64_t
 rand64(struct remote *f)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (f->urandom == NULL)
-		f->urandom = fopen("/dev/urandom", "rb");
-	if (f->urandom == NULL || fread(&v, sizeof(v), 1, f->urandom) != 1)
+	if (remote_random(f, &v, NULL) != 0)
 		v = clock_ms() ^ (uint64_t)(uintptr_t)f;
 	return v;
 }

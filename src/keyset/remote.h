@@ -115,6 +115,14 @@ void remote_query(const struct remote *r, const struct remote_key *k,
 /* HTTP requests made so far, retries included. */
 unsigned long remote_requests(const struct remote *r);
 
+/*
+ * 64 random bits from the kernel (/dev/urandom, read through stdio, so
+ * that a few thousand cost one read) into *out.  Returns 0, or PGPS_EIO
+ * when it cannot be read (err).  For what whoever watches the requests
+ * must not guess: the order of keys, pauses, proxy credentials.
+ */
+int remote_random(struct remote *r, uint64_t *out, struct pgps_err *err);
+
 /* The base URL of server i (for the state file). */
 const char *remote_server_base(const struct remote *r, size_t i);
 

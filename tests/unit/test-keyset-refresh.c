@@ -358,7 +358,15 @@ log_count(const char *s)
 }
 
 static struct refresh_key *done_keys[4];
-static size_t ndone, nresolved;
+static size_t ndone, nresolved, nbatches;
+
+static int
+on_batch(void *arg)
+{
+	(void)arg;
+	nbatches++;
+	return 0;
+}
 
 static void
 on_done(struct refresh_key *k, void *arg)
@@ -377,9 +385,13 @@ on_resolved(struct refresh_key *k, void *arg)
 	nresolved++;
 }
 
-/* One run over alice and a key no server has, with the state st. */
+/*
+ * One run over alice and a key no server has, with the state st; all at
+ * once with refresh_run_all() when delay >= 0.
+ */
 static int
-run(struct keyset *ks, struct state *st, struct refresh_key *keys)
+run_with(struct keyset *ks, struct state *st, struct refresh_key *keys,
+    double delay, long deadline_ms)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
 	struct refresh_run *r = NULL;
@@ -399,6 +411,9 @@ run(struct keyset *ks, struct state *st, struct refresh_key *keys)
 	o.now = 1000;
 	o.resolved = on_resolved;
 	o.done = on_done;
+	o.batch_done = on_batch;
+	o.delay = delay > 0 ? delay : 0;
+	o.deadline_ms = deadline_ms;
 	fpr_of(hex, &alice);
 	for (size_t i = 0; i < 20; i++)
 		sscanf(hex + 2 * i, "%2hhx", &fpr[i]);
@@ -407,12 +422,19 @@ run(struct keyset *ks, struct state *st, struct refresh_key *keys)
 	memset(fpr, 0x42, sizeof(fpr));
 	refresh_key_init(&keys[1]);
 	refresh_key_set_fpr(&keys[1], fpr, 20);
-	ndone = nresolved = 0;
+	ndone = nresolved = nbatches = 0;
 	if ((rc = refresh_run_new(&r, ks, &o, &err)) == 0 &&
-	    (rc = refresh_run_keys(r, keys, 0, 2, &err)) != 0)
+	    (rc = delay < 0 ? refresh_run_keys(r, keys, 0, 2, &err) :
+	    refresh_run_all(r, keys, 2, &err)) != 0)
 		diag("%s", err.msg);
 	refresh_run_free(r);
 	return rc;
+}
+
+static int
+run(struct keyset *ks, struct state *st, struct refresh_key *keys)
+{
+	return run_with(ks, st, keys, -1, 0);
 }
 
 static void
@@ -424,6 +446,7 @@ test_run(void)
 	struct state *st = NULL;
 	struct state_key sk;
 	char fa[41];
+	double t;
 
 	if (access(HKPD, X_OK) != 0) {
 		ok(1, "# SKIP no " HKPD " (make tests/hkpd/hkpd)");
@@ -458,6 +481,20 @@ test_run(void)
 	is_int(log_count("POST /pks/hashquery"), 0,
 	    "(one key is too few for a hashquery)");
 	is_int(keys[0].res, REFRESH_UPDATED, "alice updated again");
+	refresh_key_release(&keys[0]);
+	refresh_key_release(&keys[1]);
+
+	is_int(run_with(ks, st, keys, 0, 0), 0, "refresh_run_all()");
+	ok(ndone == 2 && nbatches == 1, "two keys in one batch");
+	refresh_key_release(&keys[0]);
+	refresh_key_release(&keys[1]);
+	t = clock_s();
+	is_int(run_with(ks, st, keys, 30, 1000), 0,
+	    "with a delay of 30 s and a deadline of 1 s");
+	ok(ndone == 2 && nbatches == 2, "one key per batch");
+	ok(clock_s() - t < 10, "the pause is cut short by the deadline");
+	ok(keys[0].res != REFRESH_PENDING && keys[1].res != REFRESH_PENDING,
+	    "each decided (the second may be cut short by the deadline)");
 	refresh_key_release(&keys[0]);
 	refresh_key_release(&keys[1]);
 	state_free(st);
