@@ -62,6 +62,7 @@
 #include "net/recon.h"
 #include "openpgp/openpgp.h"
 #include "recon/recon.h"
+#include "util/clock.h"
 #include "util/digest.h"
 #include "util/hex.h"
 #include "util/mem.h"
@@ -1910,11 +1911,11 @@ transfer(struct run *r)
 	long phase_ms = (long)r->timeout * 1000;
 	char url[NET_HOST_MAX + 32];
 
-	r->t_fetch = net_now();
+	r->t_fetch = clock_s();
 	if (fetch_missing(&r->set, &r->pe, r->kr.want, r->kr.nwant,
 	    phase_ms, &r->f, &r->written) != 0)
 		return -1;
-	r->t_push = net_now();
+	r->t_push = clock_s();
 	if (r->push && r->kr.ngive > 0) {
 		if (r->set.nmem == 0)
 			set_load_armored(&r->set);
@@ -1927,7 +1928,7 @@ transfer(struct run *r)
 			    phase_ms / 1000.0);
 	}
 	r->t_fetch = r->t_push - r->t_fetch;
-	r->t_push = net_now() - r->t_push;
+	r->t_push = clock_s() - r->t_push;
 	if (r->srv != NULL) {
 		keyset_recon_serve(&r->served, r->srv, &r->kr, r->listen,
 		    phase_ms);
@@ -2000,7 +2001,7 @@ report_json(const struct run *r)
 		for (size_t k = 0; k < 5; k++)
 			jint(o, nm[k], v[k]);
 	}
-	json_object_set_new(o, "seconds", json_real(net_now() - r->t0));
+	json_object_set_new(o, "seconds", json_real(clock_s() - r->t0));
 	json_object_set_new(o, "seconds_reconciling",
 	    json_real(kr->t_end - kr->t_start));
 	if (!r->dry_run) {
@@ -2071,7 +2072,7 @@ cmd_reconcile(int argc, char **argv, struct ctx *ctx)
 
 	memset(&r, 0, sizeof(r));
 	r.ctx = ctx;
-	r.t0 = net_now();
+	r.t0 = clock_s();
 	r.sc.set = &r.set;
 	buf_init(&r.sc.cert.partial, 0);
 	if ((rc = parse_args(&r, argc, argv)) != 0)

@@ -18,6 +18,7 @@
 #include "keyset/recon.h"
 #include "net/net.h"
 #include "openpgp/openpgp.h"
+#include "util/clock.h"
 #include "util/digest.h"
 #include "util/mem.h"
 #include "util/span.h"
@@ -324,7 +325,7 @@ keyset_recon_run(struct keyset_recon *out, const struct recon_ptree *tree,
 {
 	struct recon_session *s = NULL;
 	struct tap tap;
-	double t0 = net_now();
+	double t0 = clock_s();
 	uint32_t http_port = 0;
 	int fd = -1, lfd = -1, r;
 	bool announced = false;
@@ -346,9 +347,9 @@ keyset_recon_run(struct keyset_recon *out, const struct recon_ptree *tree,
 			http_port = (uint32_t)r;
 		}
 		announced = true;
-		out->t_start = net_now();
+		out->t_start = clock_s();
 		r = session(&s, tree, o, fd, http_port, &tap, err);
-		out->t_end = net_now();
+		out->t_end = clock_s();
 		close(fd);
 		fd = -1;
 		if (r != PGPS_ETRUNC || o->listen ||
@@ -359,7 +360,7 @@ keyset_recon_run(struct keyset_recon *out, const struct recon_ptree *tree,
 		s = NULL;
 		tap_reset(&tap);
 		pgps_err_clear(err);
-		nanosleep(&(struct timespec){ 1, 0 }, NULL);
+		clock_sleep_s(1.0);
 	}
 	if (r == PGPS_ETRUNC) {
 		pgps_err_clear(err);
@@ -707,7 +708,7 @@ keyset_recon_serve(struct keyset_recon_give *out, struct net_hq_server *srv,
 	if (limit > KEYSET_RECON_SERVE_MAX_S)
 		limit = KEYSET_RECON_SERVE_MAX_S;
 	for (;;) {
-		now = net_now();
+		now = clock_s();
 		net_hq_server_counts(srv, &requests, &out->asked,
 		    &out->pushed, &last_req);
 		if (kr->ngive == 0 && !driver)
@@ -722,7 +723,7 @@ keyset_recon_serve(struct keyset_recon_give *out, struct net_hq_server *srv,
 		if (!driver && out->asked >= kr->ngive &&
 		    now - last_req > 0.5)
 			break;
-		nanosleep(&(struct timespec){ 0, 200000000 }, NULL);
+		clock_sleep_s(0.2);
 	}
 	out->batches = requests;
 }

@@ -32,17 +32,9 @@
 #include <sys/types.h>
 
 #include "net/recon.h"
+#include "util/clock.h"
 #include "util/mem.h"
 #include "util/span.h"
-
-double
-net_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int
 set_nonblock(int fd)
@@ -477,12 +469,12 @@ net_recon_accept_from(int lfd, const struct net_allow *allow,
     net_refused_fn refused, void *arg, int *fd, char *ip, size_t iplen,
     long timeout_ms, struct pgps_err *err)
 {
-	double deadline = net_now() + timeout_ms / 1000.0;
+	double deadline = clock_s() + timeout_ms / 1000.0;
 	bool timed_out;
 	int r;
 
 	for (;;) {
-		long w = timeout_ms < 0 ? -1 : left_ms(deadline, net_now());
+		long w = timeout_ms < 0 ? -1 : left_ms(deadline, clock_s());
 
 		if ((r = accept_one(lfd, fd, ip, iplen, w, &timed_out,
 		    err)) != 0)
@@ -611,7 +603,7 @@ net_recon_run(struct recon_session *s, const struct net_recon_io *io,
 	size_t n, max_pending = io->max_pending > 0 ? io->max_pending :
 	    NET_RECON_MAX_PENDING;
 	ssize_t got;
-	double start = net_now(), last = start, now, hs_deadline, deadline;
+	double start = clock_s(), last = start, now, hs_deadline, deadline;
 	long wait;
 	int r = 0;
 	bool eof = false, heard = false, over;
@@ -643,7 +635,7 @@ net_recon_run(struct recon_session *s, const struct net_recon_io *io,
 		pfd.events = over || c->off < c->len ? 0 : POLLIN;
 		if (n > 0)
 			pfd.events |= POLLOUT;
-		now = net_now();
+		now = clock_s();
 		wait = left_ms(deadline, now);
 		if (st == RECON_STATE_HANDSHAKE)
 			wait = min_wait(wait, left_ms(hs_deadline, now));
@@ -679,7 +671,7 @@ net_recon_run(struct recon_session *s, const struct net_recon_io *io,
 					io->tap_out(p, (size_t)got,
 					    io->tap_arg);
 				recon_session_consumed(s, (size_t)got);
-				last = net_now();
+				last = clock_s();
 			}
 		}
 		if ((pfd.revents & (POLLIN | POLLERR | POLLHUP)) &&
@@ -701,7 +693,7 @@ net_recon_run(struct recon_session *s, const struct net_recon_io *io,
 				continue;
 			}
 			if (got > 0) {
-				last = net_now();
+				last = clock_s();
 				heard = true;
 				if (io->tap_in != NULL)
 					io->tap_in(c->in, (size_t)got,
@@ -750,7 +742,7 @@ write_all(int fd, const uint8_t *p, size_t n, double deadline)
 {
 	while (n > 0) {
 		struct pollfd pfd = { fd, POLLOUT, 0 };
-		long w = left_ms(deadline, net_now());
+		long w = left_ms(deadline, clock_s());
 		ssize_t got;
 
 		if (w == 0 || poll(&pfd, 1, (int)w) <= 0)
@@ -886,7 +878,7 @@ static void
 serve_one(struct net_hq_server *srv, int fd)
 {
 	struct buf req = BUF_INIT, out = BUF_INIT, body = BUF_INIT;
-	double deadline = net_now() + HQ_CONN_MS / 1000.0;
+	double deadline = clock_s() + HQ_CONN_MS / 1000.0;
 	size_t hlen = 0;
 	long clen = -1;
 	uint32_t count = 0, found = 0;
@@ -897,7 +889,7 @@ serve_one(struct net_hq_server *srv, int fd)
 	/* Read the header, then exactly Content-Length octets of body. */
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
-		long w = left_ms(deadline, net_now());
+		long w = left_ms(deadline, clock_s());
 		ssize_t got;
 
 		if (hlen > 0 && req.len >= hlen + (size_t)clen)
@@ -955,7 +947,7 @@ serve_one(struct net_hq_server *srv, int fd)
 	srv->requests++;
 	srv->asked += count;
 	srv->sent += found;
-	srv->last = net_now();
+	srv->last = clock_s();
 	pthread_mutex_unlock(&srv->mu);
  cleanup:
 	buf_release(&req);

@@ -151,7 +151,4 @@ void net_hq_server_counts(struct net_hq_server *srv, uint64_t *requests,
 /* Stops the thread, closes the socket and frees srv. */
 void net_hq_server_stop(struct net_hq_server *srv);
 
-/* Monotonic seconds. */
-double net_now(void);
-
 #endif
