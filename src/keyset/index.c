@@ -28,6 +28,7 @@ index_entry_of_cert(struct index_entry *e, const struct pgp_cert *c,
 			return PGPS_ENOMEM;
 		e->has_sks = true;
 	}
+	e->sks_ok = pgp_cert_sks_acceptable(c);
 	if (c->has_primary) {
 		e->key[0] = c->primary.fprlen;
 		memcpy(e->key + 1, c->primary.fpr, c->primary.fprlen);
@@ -389,7 +390,7 @@ entry_pack(uint8_t *p, const struct index_entry *e)
 	memcpy(p, e->hash, 16);
 	p += 16;
 	*p++ = e->version;
-	*p++ = e->has_sks ? 1 : 0;
+	*p++ = (e->has_sks ? 1 : 0) | (e->sks_ok ? 2 : 0);
 	put_le(p, e->src, 4);
 	put_le(p + 4, e->offset, 8);
 	put_le(p + 12, e->len, 8);
@@ -405,9 +406,10 @@ entry_unpack(struct index_entry *e, const uint8_t *p, uint64_t nsources)
 	memcpy(e->hash, p, 16);
 	p += 16;
 	e->version = *p++;
-	if (*p > 1)
+	if (*p > 3)
 		return -1;
-	e->has_sks = *p++ == 1;
+	e->has_sks = (*p & 1) != 0;
+	e->sks_ok = (*p++ & 2) != 0;
 	e->src = (uint32_t)get_le(p, 4);
 	e->offset = get_le(p + 4, 8);
 	e->len = get_le(p + 12, 8);

@@ -54,6 +54,8 @@ struct index_entry {
 	uint8_t		 fast[16];	/* fasthash of the bytes, if has_fast */
 	uint8_t		 version;	/* of the primary key; 0 if bare */
 	bool		 has_sks;
+	bool		 sks_ok;	/* SKS would store it
+					 * (pgp_cert_sks_acceptable()) */
 	bool		 has_fast;
 	bool		 has_bytes;	/* its bytes came with it (see below) */
 	uint32_t	 src;		/* index into struct index_sources */
@@ -151,10 +153,10 @@ int index_read(struct keyset_iter *it, const struct index_spec *spec,
  * The file: "PGPSIDX1", the stamp (32 octets), the number of sources, of
  * entries and a value of the caller's (for example certificates left
  * out), each 8 octets little-endian; then 71 octets per entry: its key
- * (33), SKS hash (16), key version (1), flags (1: has_sks), source (4),
- * offset (8) and length (8), integers little-endian.  fast is not kept
- * (its key is per run).  A cache whose size, counts or sources do not
- * add up is not used.
+ * (33), SKS hash (16), key version (1), flags (1: has_sks, 2: sks_ok),
+ * source (4), offset (8) and length (8), integers little-endian.  fast
+ * is not kept (its key is per run).  A cache whose size, counts or
+ * sources do not add up is not used.
  */
 #define INDEX_CACHE_MAGIC	"PGPSIDX1"
 

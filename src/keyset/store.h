@@ -55,6 +55,13 @@ const char *store_dir(const struct store *s);
 /* The commit read or last written, in hex; "" for an empty store. */
 const char *store_head(const struct store *s);
 
+struct keyset;
+/*
+ * The store behind a key set opened on one (keyset_open()), to read its
+ * index under the lock the key set holds; NULL for other sets.
+ */
+struct store *keyset_store(struct keyset *ks);
+
 /* --- reading ------------------------------------------------------- */
 
 /* One certificate of the store's tree. */

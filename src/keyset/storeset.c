@@ -262,6 +262,12 @@ keyset_join_why(const struct keyset *ks)
 	    store_join_why(ks->be) : "";
 }
 
+struct store *
+keyset_store(struct keyset *ks)
+{
+	return ks->spec.kind == KEYSET_STORE ? ks->be : NULL;
+}
+
 const char *
 keyset_head(const struct keyset *ks)
 {

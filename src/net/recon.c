@@ -36,6 +36,55 @@
 #include "util/mem.h"
 #include "util/span.h"
 
+int
+net_recon_parse_peer(char *host, size_t hostlen, unsigned int *port,
+    const char *url)
+{
+	const char *h, *end, *colon;
+	unsigned long v = NET_RECON_PORT;
+	size_t hl;
+
+	if (strncmp(url, "recon://", 8) != 0)
+		return -1;
+	h = url + 8;
+	if (*h == '[') {
+		if ((end = strchr(h, ']')) == NULL)
+			return -1;
+		hl = (size_t)(end - h - 1);
+		h++;
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] != '\0' && colon == NULL)
+			return -1;
+	} else {
+		colon = strchr(h, ':');
+		hl = colon != NULL ? (size_t)(colon - h) : strlen(h);
+	}
+	if (hl == 0 || hl >= hostlen || memchr(h, '/', hl) != NULL)
+		return -1;
+	if (colon != NULL) {
+		char *e;
+
+		if (!isdigit((unsigned char)colon[1]))
+			return -1;
+		errno = 0;
+		v = strtoul(colon + 1, &e, 10);
+		if (*e != '\0' || errno != 0 || v == 0 || v > 65535)
+			return -1;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (unsigned int)v;
+	return 0;
+}
+
+void
+net_recon_http_url(char *url, size_t len, const char *host,
+    unsigned int port)
+{
+	snprintf(url, len, strchr(host, ':') != NULL ? "hkp://[%s]:%u" :
+	    "hkp://%s:%u", host, port);
+}
+
 static int
 set_nonblock(int fd)
 {

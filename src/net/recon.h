@@ -28,6 +28,22 @@
 #define NET_RECON_MAX_PENDING	((size_t)8 << 20)
 
 /*
+ * Parses a peer given as recon://HOST[:PORT], HOST a name, an address or
+ * an IPv6 address in brackets, PORT from 1 to 65535 (NET_RECON_PORT when
+ * left out): HOST without brackets into host[0..hostlen), the port into
+ * *port.  0, or -1 when url is not of that form or HOST does not fit.
+ */
+int net_recon_parse_peer(char *host, size_t hostlen, unsigned int *port,
+    const char *url);
+
+/*
+ * The HKP server of a peer at host (as net_recon_parse_peer() leaves it)
+ * and HTTP port: "hkp://HOST:PORT", an IPv6 address in brackets.
+ */
+void net_recon_http_url(char *url, size_t len, const char *host,
+    unsigned int port);
+
+/*
  * Connects to host:port (a name or a numeric address) within timeout_ms.
  * *fd is a non-blocking socket.  PGPS_ENET with the reason in err.
  */

@@ -715,9 +715,62 @@ test_server(void)
 	buf_release(&ans);
 }
 
+/* recon://HOST[:PORT] and the peer's HKP URL. */
+static void
+test_parse_peer(void)
+{
+	static const struct {
+		const char	*url;
+		const char	*host;		/* NULL: refused */
+		unsigned int	 port;
+	} t[] = {
+		{ "recon://keys.example.org", "keys.example.org", 11370 },
+		{ "recon://127.0.0.1:11380", "127.0.0.1", 11380 },
+		{ "recon://[::1]", "::1", 11370 },
+		{ "recon://[2001:db8::7]:1", "2001:db8::7", 1 },
+		{ "recon://host:65535", "host", 65535 },
+		{ "hkp://host", NULL, 0 },
+		{ "recon://", NULL, 0 },
+		{ "recon://:11370", NULL, 0 },
+		{ "recon://host:", NULL, 0 },
+		{ "recon://host:0", NULL, 0 },
+		{ "recon://host:65536", NULL, 0 },
+		{ "recon://host:+1", NULL, 0 },
+		{ "recon://host:1x", NULL, 0 },
+		{ "recon://host/path", NULL, 0 },
+		{ "recon://[::1", NULL, 0 },
+		{ "recon://[::1]x", NULL, 0 },
+		{ "recon://[]:1", NULL, 0 },
+	};
+	char host[20], url[64];
+	unsigned int port;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int r;
+
+		port = 0;
+		memset(host, 0, sizeof(host));
+		r = net_recon_parse_peer(host, sizeof(host), &port, t[i].url);
+		if (t[i].host == NULL)
+			ok(r == -1, "'%s' refused", t[i].url);
+		else
+			ok(r == 0 && strcmp(host, t[i].host) == 0 &&
+			    port == t[i].port, "'%s': '%s' port %u", t[i].url,
+			    host, port);
+	}
+	ok(net_recon_parse_peer(host, sizeof(host), &port,
+	    "recon://a-host-name-too-long.example.org") == -1,
+	    "a host longer than the room for it is refused");
+	net_recon_http_url(url, sizeof(url), "2001:db8::7", 11371);
+	ok(strcmp(url, "hkp://[2001:db8::7]:11371") == 0, "%s", url);
+	net_recon_http_url(url, sizeof(url), "127.0.0.1", 8080);
+	ok(strcmp(url, "hkp://127.0.0.1:8080") == 0, "%s", url);
+}
+
 int
 main(void)
 {
+	test_parse_peer();
 	test_sessions();
 	test_allow();
 	test_accept_from();
