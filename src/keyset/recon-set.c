@@ -79,7 +79,7 @@ struct keyset_rset {
 	/* Fetching. */
 	FILE			*out;
 	FILE			*tmp;		/* a store's or keyring's */
-	uint64_t		 base;		/* offset of the first new one */
+	uint64_t		 base;		/* offset of the first new */
 	uint64_t		 written;
 	struct fetched		*got;
 	size_t			 ngot;
@@ -988,7 +988,8 @@ fetch_dump(struct keyset_rset *s, const char *url,
 	 * another writer (fetch --keyring) neither loses nor is lost. */
 	if (!dir && (r = file_lock(&lk, s->path, s->path, err)) != 0)
 		return r;
-	if (dir && buf_addf(&tmpl, "%s/pgpsync-new.pgp", s->path) != 0) {
+	/* In a directory: a hidden name, never read as part of the set. */
+	if (dir && buf_addf(&tmpl, "%s/.pgpsync-new", s->path) != 0) {
 		r = nomem(err);
 		goto out;
 	}
