@@ -1158,20 +1158,28 @@ struct adding {
 	size_t			 nkept;
 	char			(*fprs)[KEYSET_FPR_HEX];
 	size_t			 nfprs;
-	int			 rc;
 };
 
 static void
 added_verdict(const struct keyset_verdict *v, void *arg)
 {
 	struct adding *a = arg;
-	const uint8_t *h = a->s->got[v->offset].h;
 	bool gpg = a->s->spec.kind == KEYSET_GPG;
-	char hex[33];
+	/*
+	 * The put's offset is its place in got; a store tells at its
+	 * commit what became of a key put twice, without the put's source
+	 * and offset: that one is named by its key.
+	 */
+	const uint8_t *h = v->offset < a->s->ngot && v->source != NULL &&
+	    v->source[0] != '\0' ? a->s->got[v->offset].h : NULL;
+	char hex[KEYSET_FPR_HEX];
 
 	switch (v->result) {
 	case KEYSET_REFUSED:
-		hex_encode_upper(hex, h, 16);
+		if (h != NULL)
+			hex_encode_upper(hex, h, 16);
+		else
+			snprintf(hex, sizeof(hex), "%s", v->fpr);
 		if (gpg)
 			warnf(a->s, "%s%s%s: not imported: %s", hex,
 			    v->fpr[0] != '\0' ? " " : "", v->fpr, v->why);
@@ -1189,7 +1197,7 @@ added_verdict(const struct keyset_verdict *v, void *arg)
 		a->out->put_unchanged++;
 		break;
 	}
-	if (!gpg || a->rc != 0)
+	if (!gpg || h == NULL)
 		return;
 	memcpy(a->kept[a->nkept++].b, h, 16);
 	if (a->nfprs == 0 || strcmp(a->fprs[a->nfprs - 1], v->fpr) != 0)
