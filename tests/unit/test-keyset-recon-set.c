@@ -4,11 +4,13 @@
  * SKS would not store counted apart), the cache of hashes and prefix tree
  * taken only while the files are unchanged and whole, certificates read
  * back by hash (armored ones once serving), and certificates fetched from
- * a peer written into a directory as a new file and into the cache.
+ * a peer written into a directory as a new file and into the cache, or
+ * into a store as one commit under the lock the set holds for the run.
  */
 #include "util/common.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -209,6 +211,23 @@ new_files(const char *d)
 	return n;
 }
 
+/* Starts a hashquery server on 127.0.0.1 answering from the set p. */
+static struct net_hq_server *
+serve(struct keyset_rset *p, struct net_allow *allow, char *url, size_t n)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct net_hq_server *srv = NULL;
+
+	if (net_allow_add(allow, "127.0.0.1", &err) != 0 ||
+	    net_hq_server_start(&srv, "127.0.0.1", 0, allow, keyset_rset_read,
+	    p, &err) != 0) {
+		diag("%s", err.msg);
+		exit(1);
+	}
+	net_recon_http_url(url, n, "127.0.0.1", net_hq_server_port(srv));
+	return srv;
+}
+
 static void
 test_dir_and_fetch(void)
 {
@@ -221,7 +240,7 @@ test_dir_and_fetch(void)
 	struct keyset_recon_fetch kf;
 	struct keyset_rset_added added;
 	struct keyset_rset *s, *p;
-	struct net_hq_server *srv = NULL;
+	struct net_hq_server *srv;
 	struct net_allow *allow = net_allow_new();
 	struct recon_elem want[2];
 	char d[300], url[128];
@@ -254,14 +273,7 @@ test_dir_and_fetch(void)
 		want[0] = want[1];
 		want[1] = t;
 	}
-	if (allow == NULL || net_allow_add(allow, "127.0.0.1", &err) != 0 ||
-	    net_hq_server_start(&srv, "127.0.0.1", 0, allow, keyset_rset_read,
-	    p, &err) != 0) {
-		diag("%s", err.msg);
-		exit(1);
-	}
-	net_recon_http_url(url, sizeof(url), "127.0.0.1",
-	    net_hq_server_port(srv));
+	srv = serve(p, allow, url, sizeof(url));
 	ok(keyset_rset_fetch(s, url, want, 2, 10000, &kf, &err) == 0 &&
 	    kf.fetched == 1, "fetched the one the peer has: %s", err.msg);
 	net_hq_server_stop(srv);
@@ -277,6 +289,94 @@ test_dir_and_fetch(void)
 	ok(s != NULL && keyset_rset_cached(s) && keyset_rset_count(s) == 3 &&
 	    reads_back(s, want[0].b[0] == 0xee ? want[1].b : want[0].b),
 	    "the cache was brought up to date with the new file");
+	keyset_rset_free(s);
+}
+
+/*
+ * Whether another process fails to open the store at spec for writing
+ * (locks are per process).
+ */
+static bool
+other_cannot_lock(const char *spec)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct pgps_err err = PGPS_ERR_INIT;
+		struct keyset *ks = NULL;
+
+		setenv("PGPSYNC_LOCK_TIMEOUT", "0", 1);
+		_exit(keyset_open(&ks, spec, KEYSET_WRITE, NULL, &err) != 0 &&
+		    strstr(err.msg, "another pgpsync") != NULL ? 0 : 1);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void
+test_store(void)
+{
+	static const char *const peer[] = { "certs/alice.pgp",
+	    "certs/bob.pgp", "certs/alice-later.pgp", NULL };
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct keyset_commit_info ci;
+	struct keyset_recon_fetch kf;
+	struct keyset_rset_added added;
+	struct keyset_rset *s, *p;
+	struct keyset *ks = NULL;
+	struct net_allow *allow = net_allow_new();
+	struct net_hq_server *srv;
+	struct recon_elem want[2];
+	struct stat st;
+	char spec[300], url[128];
+	size_t len;
+	uint8_t *cert = data_slurp("certs/alice.pgp", &len);
+
+	/* A store holding alice. */
+	snprintf(spec, sizeof(spec), "store:%s/st", dir);
+	if (keyset_open(&ks, spec, KEYSET_WRITE | KEYSET_CREATE, NULL,
+	    &err) != 0 || keyset_put(ks, cert, len, "alice", 0, &err) != 0 ||
+	    keyset_commit(ks, "test", &ci, &err) != 0) {
+		diag("%s", err.msg);
+		exit(1);
+	}
+	keyset_close(ks);
+	free(cert);
+	if ((s = open_set(spec)) == NULL)
+		exit(1);
+	is_int(keyset_rset_count(s), 1, "a store: its index's hashes");
+	ok(!keyset_rset_cached(s), "a store: tree built");
+	ok(other_cannot_lock(spec), "the set holds the store's lock for the "
+	    "session");
+	keyset_rset_cache(s);
+	ok(stat(in_dir("st/pgpsync/ptree-commit"), &st) == 0,
+	    "the tree cached for the commit");
+
+	/* What the peer has and the store lacks: bob and alice-later. */
+	write_set(in_dir("speer.pgp"), peer);
+	if ((p = open_set(in_dir("speer.pgp"))) == NULL)
+		exit(1);
+	hash_of(want[0].b, "certs/bob.pgp");
+	hash_of(want[1].b, "certs/alice-later.pgp");
+	qsort(want, 2, sizeof(want[0]), recon_elem_cmp);
+	srv = serve(p, allow, url, sizeof(url));
+	ok(keyset_rset_fetch(s, url, want, 2, 10000, &kf, &err) == 0 &&
+	    kf.fetched == 2 && keyset_rset_written(s) == NULL,
+	    "a store: fetched aside: %s", err.msg);
+	net_hq_server_stop(srv);
+	net_allow_free(allow);
+	ok(keyset_rset_add(s, "test", &added, &err) == 0 && added.committed,
+	    "a store: one commit through the set's own lock: %s", err.msg);
+	is_int(added.put_new, 1, "bob is new");
+	is_int(added.put_merged, 1, "alice-later merged into alice");
+	is_int(added.other_hash, 1, "merged alice held under its own hash");
+	is_int(keyset_rset_count(s), 2, "the elements follow the commit");
+	keyset_rset_free(s);
+	keyset_rset_free(p);
+	s = open_set(spec);
+	ok(s != NULL && keyset_rset_cached(s) && keyset_rset_count(s) == 2,
+	    "the tree cached for the new commit");
 	keyset_rset_free(s);
 }
 
@@ -327,6 +427,7 @@ main(int argc, char **argv)
 		return 1;
 	test_file();
 	test_dir_and_fetch();
+	test_store();
 	test_errors();
 	is_int(warnings, 0, "no warnings");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
