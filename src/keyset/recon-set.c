@@ -1270,6 +1270,7 @@ gpg_hash_held(struct keyset_rset *s, struct adding *a,
 	if ((r = keyset_preload(s->ks, pats, a->nfprs, err)) != 0)
 		goto out;
 	for (size_t i = 0; i < a->nfprs && r == 0; i++) {
+		struct index_entry ie;
 		struct recon_elem *v;
 
 		pgps_err_clear(&e);
@@ -1288,10 +1289,11 @@ gpg_hash_held(struct keyset_rset *s, struct adding *a,
 			*have = v;
 			*cap = ncap;
 		}
-		if (pgp_cert_sks_hash(&s->cert, md5, (*have)[*nhave].b) != 0)
+		/* The hash as the index makes it (SKS's canonical form). */
+		if (index_entry_of_cert(&ie, &s->cert, md5, true) != 0)
 			r = nomem(err);
 		else
-			(*nhave)++;
+			memcpy((*have)[(*nhave)++].b, ie.hash, 16);
 	}
  out:
 	buf_release(&b);
