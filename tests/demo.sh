@@ -8,10 +8,14 @@ P=$top/bin/pgpsync
 KR=/usr/share/keyrings/debian-keyring.gpg
 work=$(mktemp -d /tmp/pgpsync-demo.XXXXXX)
 sks=
+gossip=
 cleanup() {
 	if [ -n "$sks" ]; then
 		"$top/tests/sks/sks-fixture" destroy "$sks" >/dev/null 2>&1 || :
 	fi
+	for g in $gossip; do
+		"$top/tests/sks/sks-fixture" destroy "$g" >/dev/null 2>&1 || :
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -71,6 +75,36 @@ if [ -x /usr/sbin/sks ] && command -v curl >/dev/null 2>&1; then
 	"$P" diff --stat gpg: dump/sks-dump-0000.pgp || :
 	gpgconf --kill all 2>/dev/null || :
 	rm -rf "$GNUPGHOME"
+
+	# Three more SKS servers gossiping in a chain 1 - 2 - 3, 3 also
+	# listing 1 (one way), each with its own share of the dumps; each
+	# HKP port is its recon port plus one, as on the real network.
+	step "the gossip network of three SKS servers on 127.0.0.1 (pgpsync peers)"
+	# shellcheck disable=SC2046
+	set -- $("$top/tests/sks/sks-fixture" ports 3)
+	f=$top/tests/sks/sks-fixture
+	g1=$work/g1 g2=$work/g2 g3=$work/g3
+	gossip="$g1 $g2 $g3"
+	if "$f" start "$g1" --recon-port "$1" --hkp-port $(($1 + 1)) \
+	    --peer "$2" --no-gossip --keys dump/sks-dump-0001.pgp \
+	    >/dev/null 2>&1 &&
+	    "$f" start "$g2" --recon-port "$2" --hkp-port $(($2 + 1)) \
+	    --peer "$1" --peer "$3" --no-gossip --keys dump/sks-dump-0001.pgp \
+	    --keys dump/sks-dump-0002.pgp >/dev/null 2>&1 &&
+	    "$f" start "$g3" --recon-port "$3" --hkp-port $(($3 + 1)) \
+	    --peer "$2" --peer "$1" --no-gossip --keys dump/sks-dump-0002.pgp \
+	    >/dev/null 2>&1; then
+		"$P" peers "127.0.0.1:$(($1 + 1))"
+		if command -v dot >/dev/null 2>&1; then
+			"$P" -q peers --svg "$top/peers.svg" \
+			    "127.0.0.1:$(($1 + 1))"
+			echo "the picture: $top/peers.svg"
+		else
+			echo "(install graphviz for a picture: peers --svg)"
+		fi
+	else
+		echo "(a port was taken: run make demo again for this step)"
+	fi
 fi
 echo
 echo "demo done"
