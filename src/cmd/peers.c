@@ -10,10 +10,10 @@
  * answer are dashed, and with --key each version of the certificate has
  * its colour.
  *
- * Out of sync means: a server whose key count is more than 1% below
- * the largest among the servers it is linked with, and a link one way
- * only between two servers that both answered.  The exit status stays
- * 0 for those: they describe the network, not a failure of the run.
+ * What is out of sync (keyset/peers.h decides: a count more than 1%
+ * below a linked server's, a link one way only) is listed after the
+ * table.  The exit status stays 0 for those: they describe the network,
+ * not a failure of the run.
  */
 #include "util/common.h"
 
@@ -85,12 +85,6 @@ static const char *const lack_name[PEERS_NKINDS] = {
 	"certifications", "revocations", "other"
 };
 
-struct report {
-	struct peers_graph	*g;
-	long long		 largest;	/* key count; -1: none */
-	long long		*peer_max;	/* per node; -1: none */
-};
-
 static const char *
 name(const struct peers_node *nd)
 {
@@ -103,52 +97,6 @@ static bool
 has_keys(const struct peers_node *nd)
 {
 	return nd->state == PEERS_OK && nd->st.keys >= 0;
-}
-
-static bool
-behind(const struct report *rp, size_t i)
-{
-	const struct peers_node *nd = &rp->g->nodes[i];
-	long long m = rp->peer_max[i];
-
-	return has_keys(nd) && m > nd->st.keys &&
-	    m - nd->st.keys > m / 100;
-}
-
-/* The edge a -> b is one-way: both answered and b does not list a. */
-static bool
-one_way(const struct peers_graph *g, size_t a, size_t b)
-{
-	return g->nodes[a].state == PEERS_OK &&
-	    g->nodes[b].state == PEERS_OK && !peers_lists(&g->nodes[b], a);
-}
-
-static void
-report_init(struct report *rp, struct peers_graph *g)
-{
-	rp->g = g;
-	rp->largest = -1;
-	rp->peer_max = xcalloc(g->n + 1, sizeof(*rp->peer_max));
-	for (size_t i = 0; i < g->n; i++)
-		rp->peer_max[i] = -1;
-	for (size_t i = 0; i < g->n; i++) {
-		const struct peers_node *nd = &g->nodes[i];
-
-		if (!has_keys(nd))
-			continue;
-		if (nd->st.keys > rp->largest)
-			rp->largest = nd->st.keys;
-		/* Its count reaches those it lists and those listing it. */
-		for (size_t k = 0; k < nd->nout; k++) {
-			size_t j = nd->out[k];
-
-			if (nd->st.keys > rp->peer_max[j])
-				rp->peer_max[j] = nd->st.keys;
-			if (has_keys(&g->nodes[j]) &&
-			    g->nodes[j].st.keys > rp->peer_max[i])
-				rp->peer_max[i] = g->nodes[j].st.keys;
-		}
-	}
 }
 
 /* What node i's version lacks, "1 revocation, 2 certifications". */
@@ -179,9 +127,8 @@ print_term(const char *s)
 }
 
 static void
-print_table(const struct report *rp)
+print_table(const struct peers_graph *g)
 {
-	const struct peers_graph *g = rp->g;
 	struct buf b = BUF_INIT;
 	char hash[33];
 
@@ -196,7 +143,7 @@ print_table(const struct report *rp)
 		if (has_keys(nd)) {
 			snprintf(keys, sizeof(keys), "%lld", nd->st.keys);
 			snprintf(delta, sizeof(delta), "%lld",
-			    nd->st.keys - rp->largest);
+			    nd->st.keys - g->largest);
 		}
 		printf("%-30s %-18s %10s %10s %4zu %4zu  ", name(nd),
 		    sw[0] != '\0' ? sw : "-", keys, delta, nd->nin, nd->nout);
@@ -213,15 +160,15 @@ print_table(const struct report *rp)
 		const struct peers_node *nd = &g->nodes[i];
 
 		for (size_t k = 0; k < nd->nout; k++)
-			if (one_way(g, i, nd->out[k])) {
+			if (peers_one_way(g, i, nd->out[k])) {
 				printf("one-way: %s lists ", name(nd));
 				printf("%s, which does not list it back\n",
 				    name(&g->nodes[nd->out[k]]));
 			}
-		if (behind(rp, i))
+		if (nd->behind)
 			printf("behind: %s has %lld keys, %lld fewer than a "
 			    "peer (%lld)\n", name(nd), nd->st.keys,
-			    rp->peer_max[i] - nd->st.keys, rp->peer_max[i]);
+			    nd->peer_max - nd->st.keys, nd->peer_max);
 		if (nd->dropped > 0)
 			printf("limit: %s lists %zu more servers than "
 			    "--max-servers lets in\n", name(nd), nd->dropped);
@@ -289,9 +236,8 @@ key_json(const struct peers_key *k)
 }
 
 static void
-print_json(const struct report *rp)
+print_json(const struct peers_graph *g)
 {
-	const struct peers_graph *g = rp->g;
 	json_t *root = json_object(), *nodes = json_array(),
 	    *edges = json_array(), *o;
 	char hash[33];
@@ -326,7 +272,7 @@ print_json(const struct report *rp)
 		json_object_set_new(o, "keys", jnum(has_keys(nd) ?
 		    nd->st.keys : -1));
 		json_object_set_new(o, "keys_delta", has_keys(nd) ?
-		    json_integer((json_int_t)(nd->st.keys - rp->largest)) :
+		    json_integer((json_int_t)(nd->st.keys - g->largest)) :
 		    json_null());
 		json_object_set_new(o, "taken", ok && nd->st.taken[0] !=
 		    '\0' ? out_json_str(nd->st.taken) : json_null());
@@ -341,7 +287,7 @@ print_json(const struct report *rp)
 		    (json_int_t)(nd->st.peers_skipped + nd->self_links)));
 		json_object_set_new(o, "peers_over_limit", json_integer(
 		    (json_int_t)nd->dropped));
-		json_object_set_new(o, "behind", json_boolean(behind(rp, i)));
+		json_object_set_new(o, "behind", json_boolean(nd->behind));
 		if (g->surveyed)
 			json_object_set_new(o, "key", key_json(&nd->key));
 		json_array_append_new(nodes, o);
@@ -357,12 +303,12 @@ print_json(const struct report *rp)
 			    name(&g->nodes[j])));
 			json_object_set_new(o, "mutual", json_boolean(mutual));
 			json_object_set_new(o, "one_way", json_boolean(
-			    one_way(g, i, j)));
+			    peers_one_way(g, i, j)));
 			json_array_append_new(edges, o);
 		}
 	}
 	json_object_set_new(root, "servers", json_integer((json_int_t)g->n));
-	json_object_set_new(root, "largest", jnum(rp->largest));
+	json_object_set_new(root, "largest", jnum(g->largest));
 	json_object_set_new(root, "over_limit", json_integer(
 	    (json_int_t)g->dropped));
 	json_object_set_new(root, "requests", json_integer(
@@ -400,9 +346,8 @@ dot_str(struct buf *b, const char *s)
 }
 
 static void
-make_dot(struct buf *b, const struct report *rp)
+make_dot(struct buf *b, const struct peers_graph *g)
 {
-	const struct peers_graph *g = rp->g;
 
 	buf_addstr(b, "digraph peers {\n\tgraph [overlap=false, "
 	    "splines=true];\n\tnode [shape=box, style=\"rounded,filled\", "
@@ -438,7 +383,7 @@ make_dot(struct buf *b, const struct report *rp)
 			    1) % PGPS_ARRAY_SIZE(palette)]);
 		else if (g->surveyed)
 			buf_addstr(b, ", fillcolor=\"#eeeeee\"");
-		if (behind(rp, i))
+		if (g->nodes[i].behind)
 			buf_addstr(b, ", color=red, penwidth=2");
 		buf_addstr(b, "];\n");
 	}
@@ -450,7 +395,7 @@ make_dot(struct buf *b, const struct report *rp)
 			if (mutual && j < i)
 				continue;
 			buf_addf(b, "\tn%zu -> n%zu%s;\n", i, j, mutual ?
-			    " [dir=none]" : one_way(g, i, j) ?
+			    " [dir=none]" : peers_one_way(g, i, j) ?
 			    " [color=red]" : "");
 		}
 	buf_addstr(b, "}\n");
@@ -533,7 +478,6 @@ cmd_peers(int argc, char **argv, struct ctx *ctx)
 	struct peers_opts po;
 	struct peers_graph g = PEERS_GRAPH_INIT;
 	struct pgps_err err = PGPS_ERR_INIT;
-	struct report rp = { NULL, -1, NULL };
 	struct buf dot = BUF_INIT;
 	struct pgp_keyid fpr;
 	char what[PGP_KEYID_DESCRIBE_MAX];
@@ -633,15 +577,14 @@ cmd_peers(int argc, char **argv, struct ctx *ctx)
 	}
 	for (size_t i = 0; i < g.n; i++)
 		reachable += g.nodes[i].state == PEERS_OK;
-	report_init(&rp, &g);
 	if (svg != NULL || png != NULL || dotout)
-		make_dot(&dot, &rp);
+		make_dot(&dot, &g);
 	if (json)
-		print_json(&rp);
+		print_json(&g);
 	else if (dotout)
 		fwrite(dot.p, 1, dot.len, stdout);
 	else if (!ctx->quiet || reachable == 0)
-		print_table(&rp);
+		print_table(&g);
 	if ((svg != NULL && render(&dot, "svg", svg) != 0) ||
 	    (png != NULL && render(&dot, "png", png) != 0))
 		ret = EXIT_ERROR;
@@ -650,7 +593,6 @@ cmd_peers(int argc, char **argv, struct ctx *ctx)
 		ret = EXIT_ERROR;
 	}
  cleanup:
-	free(rp.peer_max);
 	buf_release(&dot);
 	peers_graph_release(&g);
 	return ret;

@@ -44,6 +44,53 @@ peers_lists(const struct peers_node *b, size_t a)
 	return false;
 }
 
+bool
+peers_one_way(const struct peers_graph *g, size_t a, size_t b)
+{
+	return g->nodes[a].state == PEERS_OK &&
+	    g->nodes[b].state == PEERS_OK && !peers_lists(&g->nodes[b], a);
+}
+
+static bool
+has_keys(const struct peers_node *nd)
+{
+	return nd->state == PEERS_OK && nd->st.keys >= 0;
+}
+
+/*
+ * Key counts compared: a node's count reaches those it lists and those
+ * listing it; it is behind when more than 1% below the largest of them.
+ */
+static void
+compare_counts(struct peers_graph *g)
+{
+	g->largest = -1;
+	for (size_t i = 0; i < g->n; i++)
+		g->nodes[i].peer_max = -1;
+	for (size_t i = 0; i < g->n; i++) {
+		struct peers_node *nd = &g->nodes[i];
+
+		if (!has_keys(nd))
+			continue;
+		if (nd->st.keys > g->largest)
+			g->largest = nd->st.keys;
+		for (size_t k = 0; k < nd->nout; k++) {
+			struct peers_node *p = &g->nodes[nd->out[k]];
+
+			if (nd->st.keys > p->peer_max)
+				p->peer_max = nd->st.keys;
+			if (has_keys(p) && p->st.keys > nd->peer_max)
+				nd->peer_max = p->st.keys;
+		}
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		struct peers_node *nd = &g->nodes[i];
+
+		nd->behind = has_keys(nd) && nd->peer_max > nd->st.keys &&
+		    nd->peer_max - nd->st.keys > nd->peer_max / 100;
+	}
+}
+
 void
 peers_graph_release(struct peers_graph *g)
 {
@@ -390,6 +437,7 @@ peers_crawl(struct peers_graph *g, const struct peers_opts *o,
 				goto cleanup;
 		lo = hi;
 	}
+	compare_counts(g);
 	r = 0;
  cleanup:
 	net_client_free(c);

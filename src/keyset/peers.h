@@ -72,6 +72,12 @@ struct peers_node {
 	size_t		 nin;		/* nodes listing it */
 	size_t		 dropped;	/* peers listed past --max-servers */
 	size_t		 self_links;	/* listed itself */
+	/*
+	 * The largest key count among the nodes it lists or is listed by
+	 * (-1: none), and whether its own count is more than 1% below it.
+	 */
+	long long	 peer_max;
+	bool		 behind;
 	struct peers_key key;
 };
 
@@ -79,6 +85,7 @@ struct peers_graph {
 	struct peers_node *nodes;
 	size_t		 n, alloc;
 	size_t		 dropped;	/* peers not added (max_servers) */
+	long long	 largest;	/* the largest key count; -1: none */
 	unsigned long	 requests;
 	/* survey */
 	bool		 surveyed;
@@ -90,7 +97,7 @@ struct peers_graph {
 	size_t		 union_pkts;
 };
 
-#define PEERS_GRAPH_INIT	{ NULL, 0, 0, 0, 0, false, { 0 }, 0, 0, \
+#define PEERS_GRAPH_INIT	{ NULL, 0, 0, 0, -1, 0, false, { 0 }, 0, 0, \
 	false, { 0 }, 0 }
 
 struct peers_opts {
@@ -115,7 +122,8 @@ int peers_seed_parse(struct peers_node *out, const char *s,
     struct pgps_err *err);
 
 /*
- * Crawls from seeds[0..n) into *g (PEERS_GRAPH_INIT or released).
+ * Crawls from seeds[0..n) into *g (PEERS_GRAPH_INIT or released), then
+ * sets largest, and each node's peer_max and behind.
  * Fails only when the transfer engine does, or a seed does not parse
  * (err); every server's outcome is in its node.
  */
@@ -136,6 +144,12 @@ const char *peers_node_name(const struct peers_node *nd, char *buf,
 
 /* Whether b lists a (for the edge a -> b: mutual). */
 bool peers_lists(const struct peers_node *b, size_t a);
+
+/*
+ * Whether the edge a -> b is one way: both answered, and b does not
+ * list a (SKS and Hockeypuck reconcile only with peers listing them).
+ */
+bool peers_one_way(const struct peers_graph *g, size_t a, size_t b);
 
 void peers_graph_release(struct peers_graph *g);
 
