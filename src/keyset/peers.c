@@ -620,6 +620,8 @@ peers_survey(struct peers_graph *g, const struct peers_opts *o,
 	struct net_request rq = NET_REQUEST_INIT;
 	struct net_server srv;
 	struct buf url = BUF_INIT, base = BUF_INIT;
+	size_t wave = 0;
+	double t0;
 	int r;
 
 	memset(&sv, 0, sizeof(sv));
@@ -639,10 +641,12 @@ peers_survey(struct peers_graph *g, const struct peers_opts *o,
 	if ((r = client_new(&c, o, o->deadline_ms > 0 ? clock_ms() +
 	    (uint64_t)o->deadline_ms : 0, err)) != 0)
 		goto cleanup;
+	for (size_t i = 0; i < g->n; i++)
+		sv.sets[i] = (struct import_set)IMPORT_SET_INIT;
+	t0 = clock_s();
 	for (size_t i = 0; i < g->n; i++) {
 		struct peers_node *nd = &g->nodes[i];
 
-		sv.sets[i] = (struct import_set)IMPORT_SET_INIT;
 		if (nd->state != PEERS_OK)
 			continue;
 		buf_reset(&base);
@@ -671,6 +675,15 @@ peers_survey(struct peers_graph *g, const struct peers_opts *o,
 			continue;
 		}
 		g->requests++;
+		/* With --rate, a wave of that many a second. */
+		if (o->rate > 0 && ++wave == o->rate) {
+			if ((r = net_run(c, err)) != 0)
+				goto cleanup;
+			if (clock_s() - t0 < 1.0)
+				clock_sleep_s(1.0 - (clock_s() - t0));
+			wave = 0;
+			t0 = clock_s();
+		}
 	}
 	if ((r = net_run(c, err)) != 0)
 		goto cleanup;

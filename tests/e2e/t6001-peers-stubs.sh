@@ -159,11 +159,17 @@ test_expect_success 'a slow server: --timeout per server, --deadline in total' '
 	test $(($(date +%s) - start)) -lt 15
 '
 
-test_expect_success '--rate spaces the requests out' '
+test_expect_success '--rate spaces the requests out, --key ones too' '
 	start=$(date +%s) &&
 	pgpsync peers --rate 1 --depth 0 "$h1" "$h2" "$h3" >out &&
 	test $(grep -c " ok\$" out) = 3 &&
-	test $(($(date +%s) - start)) -ge 2
+	mid=$(date +%s) &&
+	test $((mid - start)) -ge 2 &&
+	pgpsync peers --rate 1 --depth 0 \
+	    --key FE1CCB7B72A1234A35C8A49781CE7FEFFDAB8B83 \
+	    "$h1" "$h2" "$h3" >out &&
+	test $(grep -c "^  .* absent" out) = 3 &&
+	test $(($(date +%s) - mid)) -ge 4
 '
 
 test_expect_success 'usage errors' '
