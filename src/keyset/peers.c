@@ -431,10 +431,17 @@ peers_crawl(struct peers_graph *g, const struct peers_opts *o,
 		}
 		if ((r = fetch_level(c, &cr, lo, hi, err)) != 0)
 			goto cleanup;
-		for (size_t i = lo; i < hi; i++)
+		for (size_t i = lo; i < hi; i++) {
 			if (g->nodes[i].state == PEERS_OK &&
 			    (r = node_links(g, i, o)) != 0)
 				goto cleanup;
+			/*
+			 * Linked (node_links() may move g->nodes): the list
+			 * goes, as 200 of them would take 50 MB.
+			 */
+			free(g->nodes[i].st.peers);
+			g->nodes[i].st.peers = NULL;
+		}
 		lo = hi;
 	}
 	compare_counts(g);

@@ -66,7 +66,8 @@ struct peers_node {
 	unsigned int	 depth;		/* links from the nearest seed */
 	enum peers_state state;
 	char		 why[400];	/* UNREACHABLE, NOT_ASKED */
-	struct net_stats st;		/* OK */
+	struct net_stats st;		/* OK; st.peers is freed once the
+					 * links are made (npeers stays) */
 	size_t		*out;		/* nodes it lists, by index */
 	size_t		 nout, allocout;
 	size_t		 nin;		/* nodes listing it */
