@@ -516,24 +516,6 @@ accepted(const struct import_set *s)
 	return NULL;
 }
 
-static int
-sks_hash(uint8_t out[16], const struct pgp_cert *c, struct digest *md5,
-    struct pgps_err *err)
-{
-	struct buf canon = BUF_INIT;
-	struct pgp_cert cc = PGP_CERT_INIT;
-	int r;
-
-	if ((r = pgp_cert_canonical(&canon, c, NULL, err)) != 0 ||
-	    (r = pgp_cert_parse(&cc, canon.p, canon.len, 0, err)) != 0 ||
-	    (r = pgp_cert_sks_hash(&cc, md5, out)) != 0)
-		goto cleanup;
- cleanup:
-	pgp_cert_release(&cc);
-	buf_release(&canon);
-	return r;
-}
-
 /* Hashes, numbers and compares the versions present with their union. */
 static int
 survey_compare(struct survey *sv, struct pgps_err *err)
@@ -562,8 +544,8 @@ survey_compare(struct survey *sv, struct pgps_err *err)
 			continue;
 		certs[nv] = (struct pgp_cert)PGP_CERT_INIT;
 		if (pgp_cert_parse(&certs[nv], it->data.p, it->data.len, 0,
-		    NULL) != 0 || sks_hash(k->hash, &certs[nv], md5,
-		    NULL) != 0) {
+		    NULL) != 0 || pgp_cert_sks_hash_canonical(&certs[nv], md5,
+		    k->hash) != 0) {
 			pgp_cert_release(&certs[nv]);
 			k->result = PEERS_KEY_REFUSED;
 			snprintf(k->why, sizeof(k->why), "cannot be read");
@@ -588,7 +570,7 @@ survey_compare(struct survey *sv, struct pgps_err *err)
 	}
 	if ((r = pgp_cert_merge_many(&uni, vp, nv, NULL, err)) != 0 ||
 	    (r = pgp_cert_parse(&uc, uni.p, uni.len, 0, err)) != 0 ||
-	    (r = sks_hash(g->union_hash, &uc, md5, err)) != 0)
+	    (r = pgp_cert_sks_hash_canonical(&uc, md5, g->union_hash)) != 0)
 		goto cleanup;
 	g->has_union = true;
 	g->union_pkts = uc.npkts;
