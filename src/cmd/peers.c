@@ -47,7 +47,7 @@ const struct opt peers_opts[] = {
 	{ OPT_DEADLINE, "deadline", "time",
 	    "stop crawling and asking after this long (default 5m)" },
 	{ OPT_DEPTH, "depth", "n",
-	    "follow peers at most n links from the servers named (default 10)" },
+	    "follow peers at most n links from those named (default 10)" },
 	{ OPT_DOT, "dot", NULL, "print the graph in Graphviz's dot language" },
 	{ OPT_JSON, "json", NULL, "print the graph as JSON" },
 	{ OPT_KEY, "key", "fingerprint",
@@ -136,7 +136,8 @@ print_table(const struct peers_graph *g)
 	    "KEYS", "DELTA", "IN", "OUT", "STATUS");
 	for (size_t i = 0; i < g->n; i++) {
 		const struct peers_node *nd = &g->nodes[i];
-		char sw[2 * NET_STATS_TEXT_MAX + 2], keys[24] = "-", delta[24] = "-";
+		char sw[2 * NET_STATS_TEXT_MAX + 2];
+		char keys[24] = "-", delta[24] = "-";
 
 		snprintf(sw, sizeof(sw), "%s%s%s", nd->st.software,
 		    nd->st.version[0] != '\0' ? " " : "", nd->st.version);
