@@ -339,6 +339,21 @@ progress_end(struct progress *p)
 	p->shown = false;
 }
 
+void
+progress_report(uint64_t done, uint64_t items, void *progress)
+{
+	progress_update(progress, done, items);
+}
+
+void
+progress_warn(const char *msg, void *progress)
+{
+	struct progress *p = progress;
+
+	if (!p->ctx->quiet)
+		warn("%s", msg);
+}
+
 /* --- output ---------------------------------------------------------- */
 
 void

@@ -138,6 +138,13 @@ void progress_start(struct progress *p, struct ctx *ctx, const char *what,
     uint64_t total);
 void progress_update(struct progress *p, uint64_t done, uint64_t items);
 void progress_end(struct progress *p);
+/*
+ * Callbacks of the keyset/ runs (keyset/par.h) with a started struct
+ * progress as their argument: progress_report() updates it,
+ * progress_warn() prints a warning unless --quiet.
+ */
+void progress_report(uint64_t done, uint64_t items, void *progress);
+void progress_warn(const char *msg, void *progress);
 
 /* Flushes and closes stdout; a write error (full disk, closed pipe) dies. */
 void close_stdout(void);

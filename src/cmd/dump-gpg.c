@@ -21,12 +21,11 @@
 
 #include <errno.h>
 
-#include <jansson.h>
-
 #include "cmd/cmd.h"
-#include "cmd/par.h"
+#include "cmd/out.h"
 #include "keyset/gpg.h"
 #include "keyset/keyset.h"
+#include "keyset/par.h"
 #include "openpgp/openpgp.h"
 #include "util/limits.h"
 #include "util/mem.h"
@@ -59,13 +58,6 @@ const struct opt dump_import_opts[] = {
 	LIMIT_OPTS,
 	{ 0, NULL, NULL, NULL }
 };
-
-/*
- * A batch ends at this many certificates or bytes: large enough that gpg
- * starts rarely, small enough to bound memory and gpg's command line.
- */
-#define BATCH_CERTS	1000
-#define BATCH_BYTES	((size_t)32 << 20)
 
 /*
  * Normalises a fingerprint argument ("0x" prefix, spaces, lower case
@@ -221,6 +213,13 @@ cmd_dump_export(int argc, char **argv, struct ctx *ctx)
 
 /* --- import ----------------------------------------------------------- */
 
+/*
+ * Into a GnuPG keyring the input goes in batches, one gpg run each
+ * (keyset_put_all()); into a store ("--to store:[DIR]") the certificates
+ * are prepared (parsed, the limits applied, hashed and packed as git
+ * objects) on every CPU, put in input order, and committed as one
+ * commit, so an import is all or nothing.
+ */
 enum verdict {
 	V_NEW,		/* not in the keyring */
 	V_UPDATED,	/* adds packets to the keyring's copy */
@@ -234,23 +233,23 @@ static const char *const verdict_name[] = {
 
 /*
  * Each input certificate is counted once, as if the input were imported
- * one certificate after another.  What updates added is counted from the
- * packet comparison, in a dry run and a real one alike: gpg's own
- * counters miss what arrives with a key that is new in the same run and
- * count revocations as plain signatures (they are under "gpg" in JSON).
+ * one certificate after another.  What updates added to a keyring is
+ * counted from the packet comparison, in a dry run and a real one alike:
+ * gpg's own counters miss what arrives with a key that is new in the same
+ * run and count revocations as plain signatures (they are under "gpg" in
+ * JSON).
  */
-struct totals {
-	unsigned long	 v[V_REJECTED + 1];
-	unsigned long	 sigs, uids, subkeys, revocations;
-};
-
 struct importer {
 	struct ctx		*ctx;
 	struct keyset		*ks;
-	struct pgp_limits	 lim;
+	struct keyset_iter	*it;		/* the input */
+	bool			 store;
 	bool			 dry_run;
+	bool			 json;
 	bool			 list;		/* print every decision */
-	struct totals		 t;
+	struct progress		 pg;
+	unsigned long		 v[V_REJECTED + 1];
+	unsigned long		 sigs, uids, subkeys, revocations;
 	json_t			*jcerts;	/* decisions, when listed */
 	json_t			*jrejected;
 };
@@ -266,7 +265,7 @@ reject(struct importer *im, const char *fpr, const char *source,
 {
 	json_t *o;
 
-	im->t.v[V_REJECTED]++;
+	im->v[V_REJECTED]++;
 	if (offset == UINT64_MAX)
 		warn("skipped: %s", why);	/* the reader names the place */
 	else if (fpr != NULL && fpr[0] != '\0')
@@ -279,13 +278,32 @@ reject(struct importer *im, const char *fpr, const char *source,
 		return;
 	o = json_object();
 	if (fpr != NULL && fpr[0] != '\0')
-		json_object_set_new(o, "fingerprint", json_string(fpr));
-	json_object_set_new(o, "source", json_string(source));
+		json_object_set_new(o, "fingerprint", out_json_str(fpr));
+	json_object_set_new(o, "source", out_json_str(source));
 	if (offset != UINT64_MAX)
 		json_object_set_new(o, "offset",
 		    json_integer((json_int_t)offset));
-	json_object_set_new(o, "reason", json_string(why));
+	json_object_set_new(o, "reason", out_json_str(why));
 	json_array_append_new(im->jrejected, o);
+}
+
+/* A damaged region of the input (keyset_put_all()'s warning). */
+static void
+on_damage(const char *msg, void *arg)
+{
+	struct importer *im = arg;
+
+	progress_end(&im->pg);
+	if (!im->store)
+		reject(im, NULL, keyset_iter_source(im->it), UINT64_MAX, msg);
+	else if (!im->ctx->quiet)
+		warn("%s", msg);	/* counted from the result */
+}
+
+static void
+on_progress(uint64_t done, uint64_t certs, void *arg)
+{
+	progress_update(&((struct importer *)arg)->pg, done, certs);
 }
 
 static void
@@ -306,8 +324,8 @@ list_decision(struct importer *im, const struct keyset_verdict *x,
 		return;
 	if (im->jcerts != NULL) {
 		o = json_object();
-		json_object_set_new(o, "fingerprint", json_string(x->fpr));
-		json_object_set_new(o, "source", json_string(x->source));
+		json_object_set_new(o, "fingerprint", out_json_str(x->fpr));
+		json_object_set_new(o, "source", out_json_str(x->source));
 		json_object_set_new(o, "offset",
 		    json_integer((json_int_t)x->offset));
 		json_object_set_new(o, "result",
@@ -315,6 +333,7 @@ list_decision(struct importer *im, const struct keyset_verdict *x,
 		json_array_append_new(im->jcerts, o);
 		return;
 	}
+	progress_end(&im->pg);
 	if (buf_addf(&line, "%-9s %s", verdict_name[v], x->fpr) != 0)
 		die("out of memory");
 	if (v == V_UPDATED) {
@@ -333,9 +352,9 @@ list_decision(struct importer *im, const struct keyset_verdict *x,
 	buf_release(&line);
 }
 
-/* What became of one certificate: counted, listed, or rejected. */
+/* What became of one certificate put into a GnuPG keyring. */
 static void
-on_verdict(const struct keyset_verdict *x, void *arg)
+gpg_verdict(const struct keyset_verdict *x, void *arg)
 {
 	struct importer *im = arg;
 	enum verdict v;
@@ -355,326 +374,230 @@ on_verdict(const struct keyset_verdict *x, void *arg)
 		break;
 	case KEYSET_CHANGED:
 		v = V_UPDATED;
-		im->t.sigs += x->merge.new_sigs;
-		im->t.uids += x->merge.new_uids;
-		im->t.subkeys += x->merge.new_subkeys;
-		im->t.revocations += x->merge.new_revocations;
+		im->sigs += x->merge.new_sigs;
+		im->uids += x->merge.new_uids;
+		im->subkeys += x->merge.new_subkeys;
+		im->revocations += x->merge.new_revocations;
 		break;
 	default:
 		v = V_UNCHANGED;
 		break;
 	}
-	im->t.v[v]++;
+	im->v[v]++;
 	list_decision(im, x, v);
 }
 
+/* What became of one certificate put into a store. */
 static void
-print_summary(struct importer *im)
+store_verdict(const struct keyset_verdict *x, void *arg)
 {
-	const struct gpg_import_result *g = keyset_gpg_totals(im->ks);
-	const char *home = keyset_path(im->ks);
-	struct buf line = BUF_INIT;
-	json_t *root, *jg;
+	struct importer *im = arg;
+	const uint32_t *a = x->added;
 
-	if (im->jrejected != NULL) {
-		root = json_object();
-		json_object_set_new(root, "homedir", json_string(home));
-		json_object_set_new(root, "dry_run", json_boolean(im->dry_run));
-		for (int v = V_NEW; v <= V_REJECTED; v++)
-			json_object_set_new(root, verdict_name[v],
-			    json_integer((json_int_t)im->t.v[v]));
-		json_object_set_new(root, "new_signatures",
-		    json_integer((json_int_t)im->t.sigs));
-		json_object_set_new(root, "new_user_ids",
-		    json_integer((json_int_t)im->t.uids));
-		json_object_set_new(root, "new_subkeys",
-		    json_integer((json_int_t)im->t.subkeys));
-		json_object_set_new(root, "revocations",
-		    json_integer((json_int_t)im->t.revocations));
-		jg = json_object();
-		json_object_set_new(jg, "runs", json_integer(g->gpg_runs));
-		json_object_set_new(jg, "considered",
-		    json_integer((json_int_t)g->considered));
-		json_object_set_new(jg, "imported",
-		    json_integer((json_int_t)g->imported));
-		json_object_set_new(jg, "unchanged",
-		    json_integer((json_int_t)g->unchanged));
-		json_object_set_new(jg, "new_user_ids",
-		    json_integer((json_int_t)g->new_user_ids));
-		json_object_set_new(jg, "new_subkeys",
-		    json_integer((json_int_t)g->new_sub_keys));
-		json_object_set_new(jg, "new_signatures",
-		    json_integer((json_int_t)g->new_signatures));
-		json_object_set_new(jg, "new_revocations",
-		    json_integer((json_int_t)g->new_revocations));
-		json_object_set_new(jg, "not_imported",
-		    json_integer((json_int_t)g->not_imported));
-		json_object_set_new(jg, "no_user_id",
-		    json_integer((json_int_t)g->no_user_id));
-		json_object_set_new(jg, "skipped_v3_keys",
-		    json_integer((json_int_t)g->skipped_v3_keys));
-		json_object_set_new(jg, "secret_read",
-		    json_integer((json_int_t)g->secret_read));
-		json_object_set_new(jg, "secret_imported",
-		    json_integer((json_int_t)g->secret_imported));
-		json_object_set_new(jg, "secret_unchanged",
-		    json_integer((json_int_t)g->secret_unchanged));
-		json_object_set_new(root, "gpg", jg);
-		json_object_set_new(root, "rejected_certificates",
-		    json_incref(im->jrejected));
-		if (im->jcerts != NULL)
-			json_object_set_new(root, "certificates",
-			    json_incref(im->jcerts));
-		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		fputc('\n', stdout);
-		json_decref(root);
+	if (x->result == KEYSET_REFUSED) {
+		if (!im->ctx->quiet)
+			warn("%s%s%s", x->fpr, x->fpr[0] != '\0' ? ": " : "",
+			    x->why);
+		im->v[V_REJECTED]++;
 		return;
 	}
-	if (buf_addf(&line, "%lu new, %lu updated (", im->t.v[V_NEW],
-	    im->t.v[V_UPDATED]) != 0)
-		die("out of memory");
-	plural(&line, im->t.sigs, "new signature", "new signatures");
-	buf_addstr(&line, ", ");
-	plural(&line, im->t.uids, "new user ID", "new user IDs");
-	buf_addstr(&line, ", ");
-	plural(&line, im->t.subkeys, "new subkey", "new subkeys");
-	buf_addstr(&line, ", ");
-	plural(&line, im->t.revocations, "revocation", "revocations");
-	buf_addf(&line, "), %lu unchanged, %lu rejected",
-	    im->t.v[V_UNCHANGED], im->t.v[V_REJECTED]);
-	if (im->dry_run)
-		buf_addstr(&line, " (dry run: nothing imported)");
-	printf("%s\n", (const char *)line.p);
-	buf_release(&line);
+	if (x->secret_dropped > 0 && !im->ctx->quiet)
+		warn("%s: %zu secret subkey%s dropped: secret key material "
+		    "is never stored", x->fpr, x->secret_dropped,
+		    x->secret_dropped == 1 ? "" : "s");
+	im->v[x->result == KEYSET_NEW ? V_NEW : x->result == KEYSET_CHANGED ?
+	    V_UPDATED : V_UNCHANGED]++;
+	im->sigs += a[PGP_CHANGE_SELF_SIG] + a[PGP_CHANGE_EXPIRY] +
+	    a[PGP_CHANGE_CERTIFICATION] + a[PGP_CHANGE_OTHER];
+	im->uids += a[PGP_CHANGE_UID] + a[PGP_CHANGE_UAT];
+	im->subkeys += a[PGP_CHANGE_SUBKEY];
+	im->revocations += a[PGP_CHANGE_REVOCATION];
+	if (im->ctx->verbose > 0 && x->result != KEYSET_UNCHANGED)
+		info(im->ctx, "%s: %s", x->fpr,
+		    x->result == KEYSET_NEW ? "new" : "updated");
 }
 
-/* --- import into a store ---------------------------------------------- */
-
-/*
- * "import --to store:[DIR]": the certificates are prepared (parsed, the
- * limits applied, hashed and packed as git objects) on every CPU, put
- * into the store in input order, and committed as one commit, so an
- * import is all or nothing.
- */
-struct store_import {
-	struct keyset		*ks;
-	struct ctx		*ctx;
-	unsigned long		 n[KEYSET_UNCHANGED + 1];
-	unsigned long		 rejected;
-	unsigned long		 added[PGP_CHANGE_OTHER + 1];
+/* gpg's own totals under "gpg" in JSON. */
+static const struct {
+	const char	*name;
+	size_t		 off;
+} gpg_json[] = {
+	{ "considered", offsetof(struct gpg_import_result, considered) },
+	{ "imported", offsetof(struct gpg_import_result, imported) },
+	{ "unchanged", offsetof(struct gpg_import_result, unchanged) },
+	{ "new_user_ids", offsetof(struct gpg_import_result, new_user_ids) },
+	{ "new_subkeys", offsetof(struct gpg_import_result, new_sub_keys) },
+	{ "new_signatures",
+	    offsetof(struct gpg_import_result, new_signatures) },
+	{ "new_revocations",
+	    offsetof(struct gpg_import_result, new_revocations) },
+	{ "not_imported", offsetof(struct gpg_import_result, not_imported) },
+	{ "no_user_id", offsetof(struct gpg_import_result, no_user_id) },
+	{ "skipped_v3_keys",
+	    offsetof(struct gpg_import_result, skipped_v3_keys) },
+	{ "secret_read", offsetof(struct gpg_import_result, secret_read) },
+	{ "secret_imported",
+	    offsetof(struct gpg_import_result, secret_imported) },
+	{ "secret_unchanged",
+	    offsetof(struct gpg_import_result, secret_unchanged) }
 };
 
-static void *
-store_ws_new(void *arg)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct keyset_prep *w;
-
-	if (keyset_prep_new(&w, ((struct store_import *)arg)->ks, &err) != 0)
-		die("%s", err.msg);
-	return w;
-}
-
 static void
-store_ws_done(void *ws, void *arg)
+summary_json(struct importer *im, const struct keyset_commit_info *ci)
 {
-	(void)arg;
-	keyset_prep_free(ws);
-}
+	const struct gpg_import_result *g = keyset_gpg_totals(im->ks);
+	json_t *root = json_object(), *jg;
 
-static int
-store_prep_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
-    struct buf *out, struct pgps_err *err)
-{
-	return keyset_prepare(out, ws, raw->p, raw->len, source, raw->offset,
-	    err);
-}
-
-/* Puts a batch of prepared certificates, in input order. */
-static int
-store_put_batch(const uint8_t *p, size_t len, void *arg)
-{
-	struct store_import *si = arg;
-
-	while (len > 0) {
-		struct pgps_err err = PGPS_ERR_INIT;
-		size_t used;
-
-		if (keyset_put_prepared(si->ks, p, len, &used, &err) != 0)
-			return error("%s", err.msg);
-		p += used;
-		len -= used;
-	}
-	return 0;
-}
-
-static void
-store_verdict(const struct keyset_verdict *v, void *arg)
-{
-	struct store_import *si = arg;
-
-	if (v->result == KEYSET_REFUSED) {
-		if (!si->ctx->quiet)
-			warn("%s%s%s", v->fpr, v->fpr[0] != '\0' ? ": " : "",
-			    v->why);
-		si->rejected++;
-		return;
-	}
-	if (v->secret_dropped > 0 && !si->ctx->quiet)
-		warn("%s: %zu secret subkey%s dropped: secret key material "
-		    "is never stored", v->fpr, v->secret_dropped,
-		    v->secret_dropped == 1 ? "" : "s");
-	si->n[v->result]++;
-	for (size_t k = 0; k <= PGP_CHANGE_OTHER; k++)
-		si->added[k] += v->added[k];
-	if (si->ctx->verbose > 0 && v->result != KEYSET_UNCHANGED)
-		info(si->ctx, "%s: %s", v->fpr,
-		    v->result == KEYSET_NEW ? "new" : "updated");
-}
-
-static void
-store_summary(const struct store_import *si,
-    const struct keyset_commit_info *ci, bool dry_run, bool json)
-{
-	unsigned long sigs = si->added[PGP_CHANGE_SELF_SIG] +
-	    si->added[PGP_CHANGE_EXPIRY] + si->added[PGP_CHANGE_CERTIFICATION] +
-	    si->added[PGP_CHANGE_OTHER];
-	unsigned long uids = si->added[PGP_CHANGE_UID] +
-	    si->added[PGP_CHANGE_UAT];
-	struct buf line = BUF_INIT;
-	json_t *root;
-
-	if (json) {
-		root = json_object();
-		json_object_set_new(root, "store",
-		    json_string(keyset_path(si->ks)));
-		json_object_set_new(root, "dry_run", json_boolean(dry_run));
-		json_object_set_new(root, "new",
-		    json_integer((json_int_t)si->n[KEYSET_NEW]));
-		json_object_set_new(root, "updated",
-		    json_integer((json_int_t)si->n[KEYSET_CHANGED]));
-		json_object_set_new(root, "unchanged",
-		    json_integer((json_int_t)si->n[KEYSET_UNCHANGED]));
-		json_object_set_new(root, "rejected",
-		    json_integer((json_int_t)si->rejected));
-		json_object_set_new(root, "new_signatures",
-		    json_integer((json_int_t)sigs));
-		json_object_set_new(root, "new_user_ids",
-		    json_integer((json_int_t)uids));
-		json_object_set_new(root, "new_subkeys", json_integer(
-		    (json_int_t)si->added[PGP_CHANGE_SUBKEY]));
-		json_object_set_new(root, "revocations", json_integer(
-		    (json_int_t)si->added[PGP_CHANGE_REVOCATION]));
+	json_object_set_new(root, im->store ? "store" : "homedir",
+	    out_json_str(keyset_path(im->ks)));
+	json_object_set_new(root, "dry_run", json_boolean(im->dry_run));
+	for (int v = V_NEW; v <= V_REJECTED; v++)
+		json_object_set_new(root, verdict_name[v],
+		    json_integer((json_int_t)im->v[v]));
+	json_object_set_new(root, "new_signatures",
+	    json_integer((json_int_t)im->sigs));
+	json_object_set_new(root, "new_user_ids",
+	    json_integer((json_int_t)im->uids));
+	json_object_set_new(root, "new_subkeys",
+	    json_integer((json_int_t)im->subkeys));
+	json_object_set_new(root, "revocations",
+	    json_integer((json_int_t)im->revocations));
+	if (im->store)
 		json_object_set_new(root, "commit", ci->committed ?
 		    json_string(ci->commit) : json_null());
-		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-		fputc('\n', stdout);
-		json_decref(root);
+	if (g != NULL) {
+		jg = json_object();
+		json_object_set_new(jg, "runs", json_integer(g->gpg_runs));
+		for (size_t i = 0; i < sizeof(gpg_json) / sizeof(gpg_json[0]);
+		    i++)
+			json_object_set_new(jg, gpg_json[i].name,
+			    json_integer((json_int_t)*(const unsigned long *)
+			    (const void *)((const char *)g + gpg_json[i].off)));
+		json_object_set_new(root, "gpg", jg);
+	}
+	if (im->jrejected != NULL)
+		json_object_set_new(root, "rejected_certificates",
+		    json_incref(im->jrejected));
+	if (im->jcerts != NULL)
+		json_object_set_new(root, "certificates",
+		    json_incref(im->jcerts));
+	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	fputc('\n', stdout);
+	json_decref(root);
+}
+
+static void
+summary(struct importer *im, const struct keyset_commit_info *ci)
+{
+	struct buf line = BUF_INIT;
+
+	if (im->json) {
+		summary_json(im, ci);
 		return;
 	}
-	if (buf_addf(&line, "%lu new, %lu updated (", si->n[KEYSET_NEW],
-	    si->n[KEYSET_CHANGED]) != 0)
+	if (buf_addf(&line, "%lu new, %lu updated (", im->v[V_NEW],
+	    im->v[V_UPDATED]) != 0)
 		die("out of memory");
-	plural(&line, sigs, "new signature", "new signatures");
+	plural(&line, im->sigs, "new signature", "new signatures");
 	buf_addstr(&line, ", ");
-	plural(&line, uids, "new user ID", "new user IDs");
+	plural(&line, im->uids, "new user ID", "new user IDs");
 	buf_addstr(&line, ", ");
-	plural(&line, si->added[PGP_CHANGE_SUBKEY], "new subkey",
-	    "new subkeys");
+	plural(&line, im->subkeys, "new subkey", "new subkeys");
 	buf_addstr(&line, ", ");
-	plural(&line, si->added[PGP_CHANGE_REVOCATION], "revocation",
-	    "revocations");
+	plural(&line, im->revocations, "revocation", "revocations");
 	buf_addf(&line, "), %lu unchanged, %lu rejected",
-	    si->n[KEYSET_UNCHANGED], si->rejected);
-	if (dry_run)
+	    im->v[V_UNCHANGED], im->v[V_REJECTED]);
+	if (im->dry_run)
 		buf_addstr(&line, " (dry run: nothing imported)");
-	else if (ci->committed)
+	else if (im->store && ci->committed)
 		buf_addf(&line, "; commit %.12s", ci->commit);
 	printf("%s\n", (const char *)line.p);
 	buf_release(&line);
 }
 
+/*
+ * A store revision into the same store: joins the histories as git
+ * would.  1 when that was all (a fast-forward, said), 0 to go on putting,
+ * -1 after an error.
+ */
 static int
-import_to_store(const char *to, const char *const *specs, size_t nspecs,
-    const struct pgp_limits *lim, bool dry_run, bool json, struct ctx *ctx)
+join(struct importer *im, const char *spec)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
-	struct store_import si;
-	struct keyset_commit_info ci;
-	struct keyset_iter *it = NULL;
-	struct par_spec spec;
-	struct par_result res;
-	struct progress pg;
-	struct buf note = BUF_INIT;
-	enum keyset_join_result join = KEYSET_JOIN_NONE;
-	int rc = EXIT_ERROR;
+	enum keyset_join_result j = KEYSET_JOIN_NONE;
 
-	memset(&si, 0, sizeof(si));
+	if (keyset_join(im->ks, spec, &j, &err) != 0)
+		return error("%s", err.msg);
+	if (keyset_join_why(im->ks)[0] != '\0')
+		warn("'%s': %s; merging certificate by certificate", spec,
+		    keyset_join_why(im->ks));
+	if (j != KEYSET_JOIN_FAST_FORWARD)
+		return 0;
+	if (im->json)
+		printf("{\n  \"commit\": \"%s\",\n  \"fast_forward\": true\n}\n",
+		    keyset_head(im->ks));
+	else
+		printf("fast-forward to '%s'; commit %.12s\n", spec,
+		    keyset_head(im->ks));
+	return 1;
+}
+
+/* Imports specs[0..n) into the set to (opened by the caller). */
+static int
+import(struct importer *im, const char *const *specs, size_t n)
+{
+	struct pgps_err err = PGPS_ERR_INIT;
+	struct keyset_put_spec spec = KEYSET_PUT_SPEC_INIT;
+	struct keyset_commit_info ci;
+	struct keyset_par_result res;
+	struct buf note = BUF_INIT;
+	bool read_failed = false;
+	int r, rc = EXIT_ERROR;
+
 	memset(&ci, 0, sizeof(ci));
-	si.ctx = ctx;
-	/* Locked before the input is read, so a busy store fails early. */
-	if (keyset_open(&si.ks, to, KEYSET_WRITE | KEYSET_CREATE, lim,
-	    &err) != 0) {
+	keyset_on_verdict(im->ks, im->store ? store_verdict : gpg_verdict, im);
+	if (!im->store)
+		keyset_set_origin(im->ks, "file");
+	if (im->store && n == 1 && !im->dry_run &&
+	    (r = join(im, specs[0])) != 0)
+		return r > 0 ? EXIT_OK : EXIT_ERROR;
+	if (keyset_iter_open(&im->it, specs, n, &err) != 0) {
 		error("%s", err.msg);
 		goto cleanup;
 	}
-	keyset_on_verdict(si.ks, store_verdict, &si);
-	/* A revision of the same store: join the histories, as git would. */
-	if (nspecs == 1 && !dry_run) {
-		if (keyset_join(si.ks, specs[0], &join, &err) != 0) {
+	spec.warn = on_damage;
+	spec.progress = on_progress;
+	spec.arg = im;
+	progress_start(&im->pg, im->ctx, "importing",
+	    keyset_iter_total(im->it));
+	r = keyset_put_all(im->ks, im->it, &spec, &res, &read_failed, &err);
+	progress_end(&im->pg);
+	if (im->store)
+		im->v[V_REJECTED] += res.skipped;
+	if (r != 0) {
+		error("%s", err.msg);
+		/* Into a keyring, what was read before still goes in. */
+		pgps_err_clear(&err);
+		if (!im->store && read_failed &&
+		    keyset_commit(im->ks, NULL, &ci, &err) == 0)
+			summary(im, &ci);
+		else if (!im->store && read_failed)
 			error("%s", err.msg);
-			goto cleanup;
-		}
-		if (keyset_join_why(si.ks)[0] != '\0')
-			warn("'%s': %s; merging certificate by certificate",
-			    specs[0], keyset_join_why(si.ks));
-		if (join == KEYSET_JOIN_FAST_FORWARD) {
-			if (json)
-				printf("{\n  \"commit\": \"%s\",\n  "
-				    "\"fast_forward\": true\n}\n",
-				    keyset_head(si.ks));
-			else
-				printf("fast-forward to '%s'; commit %.12s\n",
-				    specs[0], keyset_head(si.ks));
-			rc = EXIT_OK;
-			goto cleanup;
-		}
-	}
-	if (keyset_iter_open(&it, specs, nspecs, &err) != 0) {
-		error("%s", err.msg);
 		goto cleanup;
 	}
-	keyset_iter_keep_bare(it);
-	memset(&spec, 0, sizeof(spec));
-	spec.fn = store_prep_one;
-	spec.wstate_new = store_ws_new;
-	spec.wstate_done = store_ws_done;
-	spec.arg = &si;
-	spec.sink = store_put_batch;
-	spec.sink_arg = &si;
-	progress_start(&pg, ctx, "importing", keyset_iter_total(it));
-	spec.progress = &pg;
-	if (par_run(it, &spec, ctx, &res) != 0) {
-		progress_end(&pg);
-		goto cleanup;	/* nothing is committed */
-	}
-	progress_end(&pg);
-	si.rejected += res.skipped;
-	buf_init(&note, 0);
 	buf_addstr(&note, "pgpsync dump import");
-	for (size_t k = 0; k < nspecs; k++)
+	for (size_t k = 0; k < n; k++)
 		buf_addf(&note, " %s", specs[k]);
-	if (!dry_run && keyset_commit(si.ks, (const char *)note.p, &ci,
-	    &err) != 0) {
+	if (!(im->store && im->dry_run) && keyset_commit(im->ks,
+	    im->store ? (const char *)note.p : NULL, &ci, &err) != 0) {
 		error("%s", err.msg);
 		goto cleanup;
 	}
-	store_summary(&si, &ci, dry_run, json);
-	rc = si.rejected > 0 ? EXIT_PARTIAL : EXIT_OK;
+	summary(im, &ci);
+	rc = im->v[V_REJECTED] > 0 ? EXIT_PARTIAL : EXIT_OK;
  cleanup:
 	buf_release(&note);
-	keyset_iter_free(it);
-	keyset_close(si.ks);
+	keyset_iter_free(im->it);
 	return rc;
 }
 
@@ -685,24 +608,22 @@ cmd_dump_import(int argc, char **argv, struct ctx *ctx)
 	struct pgps_err err = PGPS_ERR_INIT;
 	struct importer im;
 	struct opt_parser op;
-	struct keyset_iter *it = NULL;
 	struct keyset_spec to_spec;
-	struct pgp_raw_cert raw;
-	struct progress pg;
+	struct pgp_limits lim;
 	struct buf home = BUF_INIT;
-	const char *const *specs;
+	const char *const *specs = stdin_spec;
 	const char *arg, *homedir = NULL, *to = NULL;
-	size_t nspecs, pending, bytes;
-	uint64_t ncerts = 0;
-	bool json = ctx->json;
-	int c, i, r, rc = EXIT_ERROR;
+	size_t nspecs = 1;
+	unsigned int flags = KEYSET_WRITE;
+	int c, i, rc = EXIT_ERROR;
 
 	memset(&im, 0, sizeof(im));
 	im.ctx = ctx;
-	pgp_limits_default(&im.lim);
+	im.json = ctx->json;
+	pgp_limits_default(&lim);
 	opt_init(&op, argc, argv, ctx);
 	while ((c = opt_next(&op, &arg)) != -1) {
-		if (limit_opt(ctx, &im.lim, c, arg))
+		if (limit_opt(ctx, &lim, c, arg))
 			continue;
 		switch (c) {
 		case OPT_DRY_RUN:
@@ -712,7 +633,7 @@ cmd_dump_import(int argc, char **argv, struct ctx *ctx)
 			homedir = arg;
 			break;
 		case OPT_JSON:
-			json = true;
+			im.json = true;
 			break;
 		case OPT_TO:
 			to = arg;
@@ -726,101 +647,38 @@ cmd_dump_import(int argc, char **argv, struct ctx *ctx)
 	if (i < argc) {
 		specs = (const char *const *)&argv[i];
 		nspecs = (size_t)(argc - i);
-	} else {
-		specs = stdin_spec;
-		nspecs = 1;
 	}
 	if (to != NULL && (keyset_spec_parse(&to_spec, to, &err) != 0 ||
 	    (to_spec.kind != KEYSET_STORE && to_spec.kind != KEYSET_GPG)))
 		return usage_error(ctx, "--to: '%s' is not store:[DIR] "
 		    "or gpg:[HOMEDIR]", to);
-	if (to != NULL && to_spec.kind == KEYSET_STORE) {
-		if (homedir != NULL)
-			return usage_error(ctx, "--homedir is for a GnuPG "
-			    "keyring, not --to '%s'", to);
-		return import_to_store(to, specs, nspecs, &im.lim,
-		    im.dry_run, json, ctx);
-	}
-	if (to != NULL && homedir != NULL)
+	im.store = to != NULL && to_spec.kind == KEYSET_STORE;
+	if (im.store && homedir != NULL)
+		return usage_error(ctx, "--homedir is for a GnuPG keyring, "
+		    "not --to '%s'", to);
+	if (!im.store && to != NULL && homedir != NULL)
 		return usage_error(ctx, "--to and --homedir both name the "
 		    "keyring");
 	if (to == NULL && buf_addf(&home, "gpg:%s", homedir != NULL ?
 	    homedir : "") != 0)
 		die("out of memory");
-	im.list = im.dry_run || ctx->verbose > 0;
-	if (json) {
-		im.jrejected = json_array();
-		if (im.list)
+	if (im.store) {
+		/* Locked before the input is read: a busy store fails early. */
+		flags |= KEYSET_CREATE;
+	} else {
+		flags |= im.dry_run ? KEYSET_DRY_RUN : 0;
+		im.list = im.dry_run || ctx->verbose > 0;
+		if (im.json)
+			im.jrejected = json_array();
+		if (im.json && im.list)
 			im.jcerts = json_array();
 	}
-
-	if (keyset_open(&im.ks, to != NULL ? to : (const char *)home.p,
-	    KEYSET_WRITE | (im.dry_run ? KEYSET_DRY_RUN : 0), &im.lim,
-	    &err) != 0) {
+	if (keyset_open(&im.ks, to != NULL ? to : (const char *)home.p, flags,
+	    &lim, &err) != 0)
 		error("%s", err.msg);
-		goto cleanup;
-	}
-	keyset_on_verdict(im.ks, on_verdict, &im);
-	keyset_set_origin(im.ks, "file");
-	if (keyset_iter_open(&it, specs, nspecs, &err) != 0) {
-		error("%s", err.msg);
-		goto cleanup;
-	}
-	keyset_iter_keep_bare(it);
-	progress_start(&pg, ctx, "importing", keyset_iter_total(it));
-	for (;;) {
-		pgps_err_clear(&err);
-		r = keyset_iter_next(it, &raw, 0, &err);
-		if (r < 0 && keyset_is_fatal(r)) {
-			progress_end(&pg);
-			error("%s", err.msg);
-			/* What was read before the failure still goes in. */
-			pgps_err_clear(&err);
-			if (keyset_commit(im.ks, NULL, NULL, &err) == 0)
-				print_summary(&im);
-			else
-				error("%s", err.msg);
-			goto cleanup;
-		}
-		if (r < 0) {
-			progress_end(&pg);
-			reject(&im, NULL, keyset_iter_source(it), UINT64_MAX,
-			    err.msg);
-			continue;
-		}
-		if (r > 0) {
-			if (keyset_put(im.ks, raw.p, raw.len,
-			    keyset_iter_source(it), raw.offset, &err) != 0) {
-				progress_end(&pg);
-				error("%s", err.msg);
-				goto cleanup;
-			}
-			ncerts++;
-			progress_update(&pg, keyset_iter_done(it), ncerts);
-		}
-		pending = keyset_pending(im.ks, &bytes);
-		if (r == 0 || pending >= BATCH_CERTS || bytes >= BATCH_BYTES) {
-			if (im.list)
-				progress_end(&pg);
-			if (keyset_flush(im.ks, &err) != 0) {
-				progress_end(&pg);
-				error("%s", err.msg);
-				goto cleanup;
-			}
-		}
-		if (r == 0)
-			break;
-	}
-	progress_end(&pg);
-	if (keyset_commit(im.ks, NULL, NULL, &err) != 0) {
-		error("%s", err.msg);
-		goto cleanup;
-	}
-	print_summary(&im);
-	rc = im.t.v[V_REJECTED] > 0 ? EXIT_PARTIAL : EXIT_OK;
- cleanup:
+	else
+		rc = import(&im, specs, nspecs);
 	buf_release(&home);
-	keyset_iter_free(it);
 	keyset_close(im.ks);
 	json_decref(im.jrejected);
 	json_decref(im.jcerts);

@@ -10,8 +10,9 @@
  *
  * A directory of dump files is read the same way; the commit adds one new
  * file holding the certificates that are new or changed, named after the
- * directory's numbered files (PREFIX-NNNN.pgp), so the files already
- * there are never rewritten.
+ * directory's numbered files (PREFIX-NNNN.pgp, named as a split dump's
+ * files are: keyset/dump.h), so the files already there are never
+ * rewritten.
  */
 #include "util/common.h"
 
@@ -21,6 +22,7 @@
 #include <limits.h>
 
 #include "keyset/backend.h"
+#include "keyset/dump.h"
 #include "util/atomic.h"
 #include "util/mem.h"
 
@@ -240,6 +242,34 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+void
+dump_file_name(char *out, size_t size, const char *prefix, int width,
+    unsigned long n)
+{
+	snprintf(out, size, "%s-%0*lu.pgp", prefix, width > 0 ? width : 4, n);
+}
+
+int
+dump_file_name_parse(const char *name, size_t *prefix_len,
+    unsigned long *n, int *width)
+{
+	const char *dash = strrchr(name, '-'), *end;
+	unsigned long v;
+	char *stop;
+
+	if (dash == NULL || dash == name || dash[1] < '0' || dash[1] > '9' ||
+	    strlen(name) < 4)
+		return 0;
+	end = name + strlen(name) - 4;
+	v = strtoul(dash + 1, &stop, 10);
+	if (stop != end || strcmp(end, ".pgp") != 0 || v == ULONG_MAX)
+		return 0;
+	*prefix_len = (size_t)(dash - name);
+	*n = v;
+	*width = (int)(end - dash - 1);
+	return 1;
+}
+
 /*
  * Notes the numbered file name PREFIX-NNNN.pgp with the highest number,
  * so the commit's file comes after it.
@@ -247,22 +277,18 @@ cmp_str(const void *a, const void *b)
 static void
 note_number(struct dumpw *d, const char *name)
 {
-	const char *dash = strrchr(name, '-'), *end;
+	size_t plen;
 	unsigned long n;
-	char *stop;
+	int width;
 
-	if (dash == NULL || dash == name || dash[1] < '0' || dash[1] > '9')
-		return;
-	end = name + strlen(name) - 4;
-	n = strtoul(dash + 1, &stop, 10);
-	if (stop != end || strcmp(end, ".pgp") != 0 || n == ULONG_MAX)
+	if (!dump_file_name_parse(name, &plen, &n, &width))
 		return;
 	if (d->prefix != NULL && n + 1 <= d->next)
 		return;
 	free(d->prefix);
-	d->prefix = strndup(name, (size_t)(dash - name));
+	d->prefix = strndup(name, plen);
 	d->next = n + 1;
-	d->width = (int)(end - dash - 1);
+	d->width = width;
 }
 
 static int
@@ -491,8 +517,8 @@ dw_write_new(struct keyset *ks, struct dumpw *d,
 	if ((path = malloc(len)) == NULL)
 		return nomem(err);
 	for (int tries = 0;; tries++) {
-		snprintf(info->file, sizeof(info->file), "%s-%0*lu.pgp",
-		    d->prefix, d->width > 0 ? d->width : 4, d->next);
+		dump_file_name(info->file, sizeof(info->file), d->prefix,
+		    d->width, d->next);
 		snprintf(path, len, "%s/%s", ks->spec.arg, info->file);
 		if (tries == 0) {
 			if ((r = atomic_file_open(&af, path, err)) != 0)

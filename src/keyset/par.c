@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "keyset/backend.h"
 #include "keyset/par.h"
 #include "util/mem.h"
 
@@ -392,4 +393,139 @@ keyset_par_run(struct keyset_iter *it, const struct keyset_par_spec *spec,
 	pthread_cond_destroy(&par.work);
 	pthread_cond_destroy(&par.finished);
 	return rc;
+}
+
+/* --- putting a whole set ---------------------------------------------- */
+
+struct put_run {
+	struct keyset	*ks;
+	struct pgps_err	 err;		/* of a failed put */
+};
+
+static void *
+put_ws_new(void *arg)
+{
+	struct put_run *run = arg;
+	struct keyset_prep *w;
+
+	return keyset_prep_new(&w, run->ks, NULL) == 0 ? w : NULL;
+}
+
+static void
+put_ws_done(void *ws, void *arg)
+{
+	(void)arg;
+	keyset_prep_free(ws);
+}
+
+static int
+put_prepare(void *ws, const struct pgp_raw_cert *raw, const char *source,
+    struct buf *out, struct pgps_err *err)
+{
+	return keyset_prepare(out, ws, raw->p, raw->len, source, raw->offset,
+	    err);
+}
+
+/* Puts a batch of prepared certificates, in input order. */
+static int
+put_batch(const uint8_t *p, size_t len, void *arg)
+{
+	struct put_run *run = arg;
+	size_t used;
+	int r;
+
+	while (len > 0) {
+		if ((r = keyset_put_prepared(run->ks, p, len, &used,
+		    &run->err)) != 0)
+			return r;
+		p += used;
+		len -= used;
+	}
+	return 0;
+}
+
+/* keyset_put_all() on the calling thread, flushing in batches. */
+static int
+put_serial(struct keyset *ks, struct keyset_iter *it,
+    const struct keyset_put_spec *spec, struct keyset_par_result *res,
+    bool *read_failed, struct pgps_err *err)
+{
+	size_t certs = spec->batch_certs > 0 ? spec->batch_certs : 1000;
+	size_t bytes = spec->batch_bytes > 0 ? spec->batch_bytes :
+	    (size_t)32 << 20;
+	struct pgp_raw_cert raw;
+	size_t pending, nbytes;
+	int r, rc;
+
+	for (;;) {
+		struct pgps_err e = PGPS_ERR_INIT;
+
+		r = keyset_iter_next(it, &raw, 0, &e);
+		if (r < 0 && keyset_is_fatal(r)) {
+			*read_failed = true;
+			return pgps_err_set(err, r, "%s", e.msg);
+		}
+		if (r < 0) {
+			res->skipped++;
+			if (spec->warn != NULL)
+				spec->warn(e.msg, spec->arg);
+			continue;
+		}
+		if (r > 0) {
+			if ((rc = keyset_put(ks, raw.p, raw.len,
+			    keyset_iter_source(it), raw.offset, err)) != 0)
+				return rc;
+			res->certs++;
+			res->bytes += raw.len;
+			if (spec->progress != NULL)
+				spec->progress(keyset_iter_done(it),
+				    res->certs, spec->arg);
+		}
+		pending = keyset_pending(ks, &nbytes);
+		if ((r == 0 || pending >= certs || nbytes >= bytes) &&
+		    (rc = keyset_flush(ks, err)) != 0)
+			return rc;
+		if (r == 0)
+			return 0;
+	}
+}
+
+int
+keyset_put_all(struct keyset *ks, struct keyset_iter *it,
+    const struct keyset_put_spec *spec, struct keyset_par_result *res,
+    bool *read_failed, struct pgps_err *err)
+{
+	struct keyset_par_spec ps;
+	struct put_run run;
+	bool rf = false;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	keyset_iter_keep_bare(it);
+	if (ks->ops->prepare == NULL) {
+		r = put_serial(ks, it, spec, res, &rf, err);
+		goto done;
+	}
+	memset(&run, 0, sizeof(run));
+	run.ks = ks;
+	memset(&ps, 0, sizeof(ps));
+	ps.jobs = spec->jobs;
+	ps.fn = put_prepare;
+	ps.wstate_new = put_ws_new;
+	ps.wstate_done = put_ws_done;
+	ps.arg = &run;
+	ps.sink = put_batch;
+	ps.sink_arg = &run;
+	ps.warn = spec->warn;
+	ps.progress = spec->progress;
+	ps.report_arg = spec->arg;
+	r = keyset_par_run(it, &ps, res, err);
+	if (r != 0 && run.err.code != 0)
+		r = pgps_err_set(err, r, "%s", run.err.msg);
+	else if (r != 0)
+		rf = true;
+ done:
+	if (read_failed != NULL)
+		*read_failed = rf;
+	return r;
 }

@@ -10,8 +10,9 @@
  * the input.  Nothing here prints: warnings and progress go to callbacks,
  * all of them called on the calling thread.
  *
- * src/keyset/index.h builds the SKS-hash index of a set on this; the
- * command layer adds its own printing in cmd/par.h.
+ * src/keyset/index.h builds the SKS-hash index of a set on this, and
+ * keyset/stats.h its statistics; keyset_put_all() below puts a whole set
+ * into another with it.
  */
 #ifndef PGPSYNC_KEYSET_PAR_H
 #define PGPSYNC_KEYSET_PAR_H
@@ -75,5 +76,39 @@ int keyset_par_run(struct keyset_iter *it, const struct keyset_par_spec *spec,
 
 /* The number of CPUs this process may use (1 to 64). */
 int keyset_par_ncpu(void);
+
+/* --- putting a whole set ---------------------------------------------- */
+
+struct keyset_put_spec {
+	int		  jobs;		/* threads; 0: one per CPU */
+	/*
+	 * A set that is not prepared apart (a GnuPG keyring) is flushed
+	 * after this many certificates or bytes (0: 1000, 32 MiB): large
+	 * enough that gpg starts rarely, small enough to bound memory.
+	 */
+	size_t		  batch_certs;
+	size_t		  batch_bytes;
+	/* As in struct keyset_par_spec; arg is theirs. */
+	void		(*warn)(const char *msg, void *arg);
+	void		(*progress)(uint64_t done, uint64_t certs, void *arg);
+	void		 *arg;
+};
+#define KEYSET_PUT_SPEC_INIT	{ 0, 0, 0, NULL, NULL, NULL }
+
+/*
+ * Puts every certificate of it into ks (keyset_put()) in input order,
+ * bare key revocations included (they join their keys).  A set whose
+ * backend prepares certificates apart (a store: parsing, the limits,
+ * hashing and packing) has them prepared on every CPU; the others are
+ * put on the calling thread and flushed in batches (keyset_flush()).
+ * Damaged regions go to spec->warn and are counted in res->skipped.
+ * Nothing is committed.  Returns 0, or a negative code with err set;
+ * then *read_failed (may be NULL) says whether reading it failed, in
+ * which case what was put before the failure is still put (and, for a
+ * GnuPG keyring, all but the last batch flushed), or putting did.
+ */
+int keyset_put_all(struct keyset *ks, struct keyset_iter *it,
+    const struct keyset_put_spec *spec, struct keyset_par_result *res,
+    bool *read_failed, struct pgps_err *err);
 
 #endif
