@@ -18,6 +18,7 @@
 
 #include "keyset/store.h"
 #include "openpgp/openpgp.h"
+#include "util/atomic.h"
 #include "util/buf.h"
 #include "util/digest.h"
 #include "util/err.h"
@@ -170,7 +171,7 @@ struct store {
 	char			*gitdir;
 	char			*rev;		/* NULL: HEAD */
 	bool			 writable;
-	int			 lockfd;
+	struct file_lock	 lock;		/* a writer's */
 	bool			 has_base;	/* there is a commit */
 	git_oid			 base;
 	git_oid			 tree;

@@ -36,8 +36,9 @@
  * revision), the trees are compared and only the files that differ are
  * read; subtrees with equal ids are skipped whole.
  *
- * Writers take an fcntl() lock on $GIT_DIR/pgpsync/lock, which the kernel
- * drops when the process dies, so a killed run never leaves a stale lock.
+ * Writers take an fcntl() lock on $GIT_DIR/pgpsync/store.lock
+ * (file_lock()), which the kernel drops when the process dies, so a
+ * killed run never leaves a stale lock.
  * Readers take no lock: they see the commit HEAD named when they opened.
  *
  * Not done here: deleting certificates, compressing (git gc does that),
@@ -60,13 +61,13 @@
 #include "keyset/store.h"
 #include "keyset/store-int.h"
 #include "openpgp/openpgp.h"
+#include "util/atomic.h"
 #include "util/digest.h"
 #include "util/hex.h"
 #include "util/limits.h"
 #include "util/mem.h"
 
 
-#define LOCK_WAIT_DEFAULT	10	/* seconds */
 
 
 const char store_readme[] =
@@ -397,65 +398,32 @@ ref_update_recover(struct store *s)
 }
 
 /*
- * Takes the writer's lock, waiting for another writer up to
- * $PGPSYNC_LOCK_TIMEOUT seconds.  fcntl() locks belong to the process
- * and vanish with it, so there are no stale locks to break.
+ * Takes the writer's lock, $GIT_DIR/pgpsync/store.lock (file_lock():
+ * the wait is bounded by $PGPSYNC_LOCK_TIMEOUT and the error names the
+ * process holding it; fcntl() locks vanish with their process, so there
+ * are no stale locks to break).
  */
 static int
 store_lock(struct store *s, struct pgps_err *err)
 {
-	const char *env = getenv("PGPSYNC_LOCK_TIMEOUT");
-	struct timespec tick = { 0, 100 * 1000 * 1000 };
-	long wait = LOCK_WAIT_DEFAULT;
-	char *sub = NULL, *path = NULL;
+	size_t n = strlen(s->dir) + 16;
+	char *sub = NULL, *path = NULL, *what = NULL;
 	int r;
 
-	if (env != NULL && env[0] != '\0') {
-		char *end;
-
-		wait = strtol(env, &end, 10);
-		if (*end != '\0' || wait < 0)
-			wait = LOCK_WAIT_DEFAULT;
-	}
 	if ((sub = store_path_join(s->gitdir, "pgpsync")) == NULL ||
-	    (path = store_path_join(sub, "lock")) == NULL) {
+	    (path = store_path_join(sub, "store")) == NULL ||
+	    (what = malloc(n)) == NULL) {
 		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	if ((mkdir(sub, 0755) != 0 && errno != EEXIST) ||
-	    (s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC,
-	    0644)) < 0) {
-		r = pgps_err_set(err, PGPS_EIO, "cannot create '%s': %s",
-		    path, strerror(errno));
+	if (mkdir(sub, 0755) != 0 && errno != EEXIST) {
+		r = pgps_err_set(err, PGPS_EIO, "cannot create '%s': %s", sub,
+		    strerror(errno));
 		goto cleanup;
 	}
-	for (long waited = 0;; waited++) {
-		struct flock fl;
-
-		memset(&fl, 0, sizeof(fl));
-		fl.l_type = F_WRLCK;
-		fl.l_whence = SEEK_SET;
-		if (fcntl(s->lockfd, F_SETLK, &fl) == 0)
-			break;
-		if (errno != EACCES && errno != EAGAIN && errno != EINTR) {
-			r = pgps_err_set(err, PGPS_EIO, "cannot lock '%s': %s",
-			    path, strerror(errno));
-			goto cleanup;
-		}
-		if (waited >= wait * 10) {
-			memset(&fl, 0, sizeof(fl));
-			fl.l_type = F_WRLCK;
-			fl.l_whence = SEEK_SET;
-			if (fcntl(s->lockfd, F_GETLK, &fl) != 0)
-				fl.l_pid = 0;
-			r = pgps_err_set(err, PGPS_EIO, "the store '%s' is "
-			    "being written by another pgpsync (process %ld); "
-			    "gave up after %ld seconds", s->dir,
-			    (long)fl.l_pid, wait);
-			goto cleanup;
-		}
-		nanosleep(&tick, NULL);
-	}
+	snprintf(what, n, "the store '%s'", s->dir);
+	if ((r = file_lock(&s->lock, path, what, err)) != 0)
+		goto cleanup;
 	remove_leftovers(sub, "index.tmp.");
 	ref_update_recover(s);
 	free(path);
@@ -466,6 +434,7 @@ store_lock(struct store *s, struct pgps_err *err)
  cleanup:
 	free(sub);
 	free(path);
+	free(what);
 	return r;
 }
 
@@ -568,7 +537,7 @@ store_open(struct store **out, const char *name, unsigned int flags,
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
-	s->lockfd = -1;
+	s->lock = (struct file_lock)FILE_LOCK_INIT;
 	objw_init(&s->w);
 	buf_init(&s->nb, 0);
 	buf_init(&s->ob, 0);
@@ -635,8 +604,7 @@ store_free(struct store *s)
 	if (s == NULL)
 		return;
 	objw_release(&s->w);
-	if (s->lockfd >= 0)
-		close(s->lockfd);	/* drops the lock */
+	file_unlock(&s->lock);
 	git_odb_free(s->odb);
 	git_repository_free(s->repo);
 	free(s->dir);

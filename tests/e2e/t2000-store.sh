@@ -302,7 +302,7 @@ test_expect_success 'a second writer waits, then gives up naming the first' '
 	mkfifo fifo &&
 	{ pgpsync dump import --to store:L fifo >l.out 2>&1 & } &&
 	i=0 &&
-	while ! test -f L/pgpsync/lock && test $i -lt 100; do
+	while ! test -f L/pgpsync/store.lock && test $i -lt 100; do
 		sleep 0.1; i=$((i + 1))
 	done &&
 	PGPSYNC_LOCK_TIMEOUT=1 test_expect_code 2 \
