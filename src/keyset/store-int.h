@@ -4,7 +4,7 @@
  * the side index, putting and committing), the object writer
  * (store-pack.c: loose objects or one pack file with its index), the
  * join of a fetched revision (store-join.c) and the key-set backend
- * (store-set.c).  For src/keyset/store*.c and their tests only.
+ * that reads it (store-read.c).  For src/keyset/store*.c and their tests only.
  */
 #ifndef PGPSYNC_KEYSET_STORE_INT_H
 #define PGPSYNC_KEYSET_STORE_INT_H

@@ -1,5 +1,5 @@
 /*
- * store-set.c: the store as a key set ("store:", "store:DIR",
+ * store-read.c: the store as a key set to read ("store:", "store:DIR",
  * "store:DIR@REV"), for every command that reads certificates.
  */
 #include "util/common.h"
