@@ -26,6 +26,7 @@
 #include "keyset/gpg.h"
 #include "keyset/keyset.h"
 #include "keyset/par.h"
+#include "openpgp/keyid.h"
 #include "openpgp/openpgp.h"
 #include "util/limits.h"
 #include "util/mem.h"
@@ -59,46 +60,6 @@ const struct opt dump_import_opts[] = {
 	{ 0, NULL, NULL, NULL }
 };
 
-/*
- * Normalises a fingerprint argument ("0x" prefix, spaces, lower case
- * allowed) into upper-case hex; -1 unless it is 40 or 64 digits.
- */
-static int
-parse_fpr(char out[GPG_FPR_HEX], const char *s)
-{
-	size_t n = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	for (; *s != '\0'; s++) {
-		if (*s == ' ')
-			continue;
-		if (n == GPG_FPR_HEX - 1)
-			return -1;
-		if (*s >= '0' && *s <= '9')
-			out[n++] = *s;
-		else if (*s >= 'a' && *s <= 'f')
-			out[n++] = (char)(*s - 'a' + 'A');
-		else if (*s >= 'A' && *s <= 'F')
-			out[n++] = *s;
-		else
-			return -1;
-	}
-	out[n] = '\0';
-	return n == 40 || n == 64 ? 0 : -1;
-}
-
-static bool
-key_has_fpr(const struct gpg_key *k, const char *fpr)
-{
-	if (strcmp(k->fpr, fpr) == 0)
-		return true;
-	for (size_t i = 0; i < k->nsubkeys; i++)
-		if (strcmp(k->subkeys[i], fpr) == 0)
-			return true;
-	return false;
-}
-
 /* --- export ----------------------------------------------------------- */
 
 int
@@ -108,13 +69,13 @@ cmd_dump_export(int argc, char **argv, struct ctx *ctx)
 	struct opt_parser op;
 	struct atomic_file af;
 	struct gpg_keyring *kr = NULL;
-	struct gpg_key *keys = NULL;
 	size_t nkeys = 0, n = 0, missing = 0;
-	char (*fprs)[GPG_FPR_HEX] = NULL;
+	char (*fprs)[GPG_FPR_HEX] = NULL, (*keys)[GPG_FPR_HEX] = NULL;
+	char what[PGP_KEYID_DESCRIBE_MAX];
 	const char **pats = NULL;
 	const char *arg, *homedir = NULL, *output = "-";
 	unsigned int flags = 0;
-	bool opened = false;
+	bool *absent = NULL, opened = false;
 	int c, i, rc = EXIT_ERROR;
 
 	opt_init(&op, argc, argv, ctx);
@@ -137,51 +98,43 @@ cmd_dump_export(int argc, char **argv, struct ctx *ctx)
 	opt_release(&op);
 
 	n = (size_t)(argc - i);
-	if (n > 0) {
-		fprs = xreallocarray(NULL, n, sizeof(*fprs));
-		pats = xreallocarray(NULL, n, sizeof(*pats));
-		for (size_t k = 0; k < n; k++) {
-			if (parse_fpr(fprs[k], argv[i + (int)k]) != 0) {
-				rc = usage_error(ctx, "'%s' is not a "
-				    "fingerprint (40 or 64 hex digits)",
-				    argv[i + (int)k]);
-				goto cleanup;
-			}
-			pats[k] = fprs[k];
+	fprs = xreallocarray(NULL, n + 1, sizeof(*fprs));
+	pats = xreallocarray(NULL, n + 1, sizeof(*pats));
+	absent = xcalloc(n + 1, sizeof(*absent));
+	for (size_t k = 0; k < n; k++) {
+		const char *a = argv[i + (int)k];
+		struct pgp_keyid id;
+
+		if (pgp_keyid_parse(&id, a, strlen(a), PGP_KEYID_FPR) != 0) {
+			rc = usage_error(ctx, "'%s' is not %s", a,
+			    pgp_keyid_describe(what, PGP_KEYID_FPR));
+			goto cleanup;
 		}
+		pgp_keyid_hex(fprs[k], &id);
+		pats[k] = fprs[k];
 	}
 	if (gpg_keyring_open(&kr, homedir, &err) != 0) {
 		error("%s", err.msg);
 		goto cleanup;
 	}
 	if (n > 0) {
-		/* gpg exports nothing for an unknown key and says so only on
-		 * its stderr: ask first, so a typo is an error. */
-		if (gpg_keyring_list(&keys, &nkeys, kr, pats, n, &err) != 0) {
+		/* Every key named must be there: a typo is an error. */
+		if (gpg_keyring_named(&keys, &nkeys, absent, kr, pats, n,
+		    &err) != 0) {
 			error("%s", err.msg);
 			goto cleanup;
 		}
-		for (size_t k = 0; k < n; k++) {
-			bool found = false;
-
-			for (size_t j = 0; j < nkeys && !found; j++)
-				found = key_has_fpr(&keys[j], fprs[k]);
-			if (!found) {
+		for (size_t k = 0; k < n; k++)
+			if (absent[k]) {
 				error("'%s': not in the keyring '%s'", fprs[k],
 				    gpg_keyring_home(kr));
 				missing++;
 			}
-		}
 		if (missing > 0)
 			goto cleanup;
-		/*
-		 * Export what was found, once each: a key named twice, or by
-		 * a subkey and its primary, would otherwise come out twice
-		 * when the names take several gpg runs.
-		 */
-		pats = xreallocarray(pats, nkeys, sizeof(*pats));
+		pats = xreallocarray(pats, nkeys + 1, sizeof(*pats));
 		for (size_t j = 0; j < nkeys; j++)
-			pats[j] = keys[j].fpr;
+			pats[j] = keys[j];
 		n = nkeys;
 	}
 	if (atomic_open(&af, output) != 0)
@@ -204,8 +157,9 @@ cmd_dump_export(int argc, char **argv, struct ctx *ctx)
  cleanup:
 	if (opened)
 		atomic_abort(&af);
-	gpg_key_list_free(keys, nkeys);
 	gpg_keyring_free(kr);
+	free(keys);
+	free(absent);
 	free(pats);
 	free(fprs);
 	return rc;
@@ -417,62 +371,47 @@ store_verdict(const struct keyset_verdict *x, void *arg)
 		    x->result == KEYSET_NEW ? "new" : "updated");
 }
 
-/* gpg's own totals under "gpg" in JSON. */
-static const struct {
-	const char	*name;
-	size_t		 off;
-} gpg_json[] = {
-	{ "considered", offsetof(struct gpg_import_result, considered) },
-	{ "imported", offsetof(struct gpg_import_result, imported) },
-	{ "unchanged", offsetof(struct gpg_import_result, unchanged) },
-	{ "new_user_ids", offsetof(struct gpg_import_result, new_user_ids) },
-	{ "new_subkeys", offsetof(struct gpg_import_result, new_sub_keys) },
-	{ "new_signatures",
-	    offsetof(struct gpg_import_result, new_signatures) },
-	{ "new_revocations",
-	    offsetof(struct gpg_import_result, new_revocations) },
-	{ "not_imported", offsetof(struct gpg_import_result, not_imported) },
-	{ "no_user_id", offsetof(struct gpg_import_result, no_user_id) },
-	{ "skipped_v3_keys",
-	    offsetof(struct gpg_import_result, skipped_v3_keys) },
-	{ "secret_read", offsetof(struct gpg_import_result, secret_read) },
-	{ "secret_imported",
-	    offsetof(struct gpg_import_result, secret_imported) },
-	{ "secret_unchanged",
-	    offsetof(struct gpg_import_result, secret_unchanged) }
-};
-
 static void
 summary_json(struct importer *im, const struct keyset_commit_info *ci)
 {
 	const struct gpg_import_result *g = keyset_gpg_totals(im->ks);
+	const struct out_count c[] = {
+		{ "new", im->v[V_NEW] }, { "updated", im->v[V_UPDATED] },
+		{ "unchanged", im->v[V_UNCHANGED] },
+		{ "rejected", im->v[V_REJECTED] },
+		{ "new_signatures", im->sigs }, { "new_user_ids", im->uids },
+		{ "new_subkeys", im->subkeys },
+		{ "revocations", im->revocations }
+	};
 	json_t *root = json_object(), *jg;
 
+	out_json_counts(root, c, PGPS_ARRAY_SIZE(c));
 	json_object_set_new(root, im->store ? "store" : "homedir",
 	    out_json_str(keyset_path(im->ks)));
 	json_object_set_new(root, "dry_run", json_boolean(im->dry_run));
-	for (int v = V_NEW; v <= V_REJECTED; v++)
-		json_object_set_new(root, verdict_name[v],
-		    json_integer((json_int_t)im->v[v]));
-	json_object_set_new(root, "new_signatures",
-	    json_integer((json_int_t)im->sigs));
-	json_object_set_new(root, "new_user_ids",
-	    json_integer((json_int_t)im->uids));
-	json_object_set_new(root, "new_subkeys",
-	    json_integer((json_int_t)im->subkeys));
-	json_object_set_new(root, "revocations",
-	    json_integer((json_int_t)im->revocations));
 	if (im->store)
 		json_object_set_new(root, "commit", ci->committed ?
 		    json_string(ci->commit) : json_null());
 	if (g != NULL) {
+		/* gpg's own counts. */
+		const struct out_count gc[] = {
+			{ "runs", g->gpg_runs }, { "considered", g->considered },
+			{ "imported", g->imported },
+			{ "unchanged", g->unchanged },
+			{ "new_user_ids", g->new_user_ids },
+			{ "new_subkeys", g->new_sub_keys },
+			{ "new_signatures", g->new_signatures },
+			{ "new_revocations", g->new_revocations },
+			{ "not_imported", g->not_imported },
+			{ "no_user_id", g->no_user_id },
+			{ "skipped_v3_keys", g->skipped_v3_keys },
+			{ "secret_read", g->secret_read },
+			{ "secret_imported", g->secret_imported },
+			{ "secret_unchanged", g->secret_unchanged }
+		};
+
 		jg = json_object();
-		json_object_set_new(jg, "runs", json_integer(g->gpg_runs));
-		for (size_t i = 0; i < sizeof(gpg_json) / sizeof(gpg_json[0]);
-		    i++)
-			json_object_set_new(jg, gpg_json[i].name,
-			    json_integer((json_int_t)*(const unsigned long *)
-			    (const void *)((const char *)g + gpg_json[i].off)));
+		out_json_counts(jg, gc, PGPS_ARRAY_SIZE(gc));
 		json_object_set_new(root, "gpg", jg);
 	}
 	if (im->jrejected != NULL)
@@ -481,9 +420,7 @@ summary_json(struct importer *im, const struct keyset_commit_info *ci)
 	if (im->jcerts != NULL)
 		json_object_set_new(root, "certificates",
 		    json_incref(im->jcerts));
-	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-	fputc('\n', stdout);
-	json_decref(root);
+	out_json_print(stdout, root);
 }
 
 static void

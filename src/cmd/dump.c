@@ -20,11 +20,13 @@
 #include "cmd/cmd.h"
 #include "cmd/out.h"
 #include "keyset/dump.h"
+#include "keyset/filter.h"
 #include "keyset/index.h"
 #include "keyset/keyset.h"
 #include "keyset/merge.h"
 #include "keyset/par.h"
 #include "keyset/stats.h"
+#include "openpgp/keyid.h"
 #include "openpgp/openpgp.h"
 #include "util/hex.h"
 
@@ -120,60 +122,38 @@ finish(struct ctx *ctx, int rc, uint64_t skipped, uint64_t refused)
 	return skipped > 0 || refused > 0 ? EXIT_PARTIAL : EXIT_OK;
 }
 
-/* Explains why c is unusable as a certificate, or returns 0. */
-static int
-cert_check(const struct pgp_cert *c, const char *source,
-    struct pgps_err *err)
+/* Prints a message of keyset/, quiet or not (damage is never quiet). */
+static void
+say(const char *msg, void *arg)
 {
-	if (c->flags & PGP_CERT_SECRET)
-		return pgps_err_set(err, PGPS_EFORMAT, "'%s': offset %llu: "
-		    "secret key material; skipped", source,
-		    (unsigned long long)c->offset);
-	return 0;
+	(void)arg;
+	warn("%s", msg);
 }
 
 /*
- * The sequential reading loop of split and merge: the next usable
- * certificate of it, parsed into *cert.  Returns 1, 0 at the end, or -1
- * after a fatal error (printed).  Damage and secret keys are reported and
- * counted in *skipped.
+ * The next usable certificate of it for split and merge, parsed into
+ * *cert: 1, 0 at the end, or -1 after a fatal error (printed).  Damage
+ * and secret keys are reported and counted in *skipped.
  */
 static int
 next_cert(struct keyset_iter *it, struct pgp_cert *cert, uint64_t *skipped)
 {
-	for (;;) {
-		struct pgps_err err = PGPS_ERR_INIT;
-		struct pgp_raw_cert raw;
-		int r;
+	struct pgps_err err = PGPS_ERR_INIT;
+	int r;
 
-		r = keyset_iter_next(it, &raw, 0, &err);
-		if (r == 0)
-			return 0;
-		if (r < 0) {
-			if (keyset_is_fatal(r))
-				return error("%s", err.msg);
-			warn("%s", err.msg);
-			(*skipped)++;
-			continue;
-		}
-		if (pgp_cert_parse(cert, raw.p, raw.len, raw.offset,
-		    &err) != 0 || cert_check(cert, keyset_iter_source(it),
-		    &err) != 0) {
-			warn("'%s': %s", keyset_iter_source(it), err.msg);
-			(*skipped)++;
-			continue;
-		}
-		return 1;
-	}
+	if ((r = keyset_iter_next_cert(it, cert, say, NULL, skipped,
+	    &err)) < 0)
+		return error("%s", err.msg);
+	return r;
 }
 
 /* --- hashes ---------------------------------------------------------- */
 
-/* One line per entry of the index, in input order. */
+/* One line per entry of the index, in input order (arg: the progress). */
 static int
 hashes_entry(const struct index_entry *e, const uint8_t *bytes, void *arg)
 {
-	struct ctx *ctx = arg;
+	const struct ctx *ctx = ((struct progress *)arg)->ctx;
 	char line[160], hex[33], fpr[2 * PGP_FPR_MAX + 1] = "-";
 	bool has_fpr = e->key[0] != INDEX_KEY_BARE;
 	int n;
@@ -198,24 +178,6 @@ hashes_entry(const struct index_entry *e, const uint8_t *bytes, void *arg)
 	return -1;
 }
 
-static void
-hashes_warn(const char *msg, void *arg)
-{
-	struct ctx *ctx = arg;
-
-	if (!ctx->quiet)
-		warn("%s", msg);
-}
-
-static struct progress hashes_prog;
-
-static void
-hashes_progress(uint64_t done, uint64_t certs, void *arg)
-{
-	(void)arg;
-	progress_update(&hashes_prog, done, certs);
-}
-
 int
 cmd_dump_hashes(int argc, char **argv, struct ctx *ctx)
 {
@@ -224,6 +186,7 @@ cmd_dump_hashes(int argc, char **argv, struct ctx *ctx)
 	struct index_spec spec = INDEX_SPEC_INIT;
 	struct index_sources src = INDEX_SOURCES_INIT;
 	struct keyset_par_result res;
+	struct progress prog;
 	struct keyset_iter *it;
 	const char *arg;
 	int c, rc;
@@ -241,14 +204,14 @@ cmd_dump_hashes(int argc, char **argv, struct ctx *ctx)
 	}
 	it = open_sets(argc, argv, opt_operands(&op));
 	opt_release(&op);
+	progress_start(&prog, ctx, "hashing", keyset_iter_total(it));
 	spec.sks = true;
 	spec.entry = hashes_entry;
-	spec.warn = hashes_warn;
-	spec.progress = hashes_progress;
-	spec.arg = ctx;
-	progress_start(&hashes_prog, ctx, "hashing", keyset_iter_total(it));
+	spec.warn = progress_warn;
+	spec.progress = progress_report;
+	spec.arg = &prog;
 	rc = index_hash(it, &spec, &src, &res, &err);
-	progress_end(&hashes_prog);
+	progress_end(&prog);
 	if (rc < 0 && err.code != 0)
 		error("%s", err.msg);
 	index_sources_release(&src);
@@ -257,24 +220,6 @@ cmd_dump_hashes(int argc, char **argv, struct ctx *ctx)
 }
 
 /* --- stats ----------------------------------------------------------- */
-
-/* The counts of "dump stats --json" other than files and skipped. */
-static const struct {
-	const char	*name;
-	size_t		 off;
-} stats_json[] = {
-	{ "certificates", offsetof(struct pgp_stats, certs) },
-	{ "bytes", offsetof(struct pgp_stats, bytes) },
-	{ "packets", offsetof(struct pgp_stats, packets) },
-	{ "signatures", offsetof(struct pgp_stats, sigs) },
-	{ "max_signatures", offsetof(struct pgp_stats, max_sigs) },
-	{ "user_ids", offsetof(struct pgp_stats, uids) },
-	{ "user_attributes", offsetof(struct pgp_stats, uats) },
-	{ "subkeys", offsetof(struct pgp_stats, subkeys) },
-	{ "bare_revocations", offsetof(struct pgp_stats, bare_revocations) },
-	{ "with_trust_packets", offsetof(struct pgp_stats, with_trust) },
-	{ "with_partial_lengths", offsetof(struct pgp_stats, with_partial) }
-};
 
 static json_t *
 jint(uint64_t v)
@@ -286,16 +231,21 @@ static void
 stats_print_json(const struct pgp_stats *t, uint64_t skipped,
     size_t nsources)
 {
+	const struct out_count c[] = {
+		{ "files", nsources }, { "skipped", skipped },
+		{ "certificates", t->certs }, { "bytes", t->bytes },
+		{ "packets", t->packets }, { "signatures", t->sigs },
+		{ "max_signatures", t->max_sigs }, { "user_ids", t->uids },
+		{ "user_attributes", t->uats }, { "subkeys", t->subkeys },
+		{ "bare_revocations", t->bare_revocations },
+		{ "with_trust_packets", t->with_trust },
+		{ "with_partial_lengths", t->with_partial }
+	};
 	json_t *root = json_object(), *v = json_object(), *a = json_object();
 	json_t *sz = json_object(), *top = json_array();
 	char tmp[16], k[8];
 
-	json_object_set_new(root, "files", jint(nsources));
-	json_object_set_new(root, "skipped", jint(skipped));
-	for (size_t i = 0; i < sizeof(stats_json) / sizeof(stats_json[0]); i++)
-		json_object_set_new(root, stats_json[i].name,
-		    jint(*(const uint64_t *)(const void *)((const char *)t +
-		    stats_json[i].off)));
+	out_json_counts(root, c, PGPS_ARRAY_SIZE(c));
 	for (size_t i = 0; i < 8; i++)
 		if (t->versions[i] != 0) {
 			snprintf(k, sizeof(k), i == 0 ? "other" : "v%zu", i);
@@ -312,19 +262,20 @@ stats_print_json(const struct pgp_stats *t, uint64_t skipped,
 		    jint(t->buckets[i]));
 	json_object_set_new(root, "sizes", sz);
 	for (size_t i = 0; i < t->ntop; i++) {
-		json_t *e = json_object();
+		const struct out_count e[] = {
+			{ "bytes", t->top[i].len },
+			{ "signatures", t->top[i].sigs },
+			{ "offset", t->top[i].offset }
+		};
+		json_t *o = json_object();
 
-		json_object_set_new(e, "fingerprint", json_string(t->top[i].fpr));
-		json_object_set_new(e, "bytes", jint(t->top[i].len));
-		json_object_set_new(e, "signatures", jint(t->top[i].sigs));
-		json_object_set_new(e, "source", out_json_str(t->top[i].source));
-		json_object_set_new(e, "offset", jint(t->top[i].offset));
-		json_array_append_new(top, e);
+		out_json_counts(o, e, PGPS_ARRAY_SIZE(e));
+		json_object_set_new(o, "fingerprint", json_string(t->top[i].fpr));
+		json_object_set_new(o, "source", out_json_str(t->top[i].source));
+		json_array_append_new(top, o);
 	}
 	json_object_set_new(root, "largest", top);
-	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-	fputc('\n', stdout);
-	json_decref(root);
+	out_json_print(stdout, root);
 }
 
 static void
@@ -478,7 +429,6 @@ cmd_dump_split(int argc, char **argv, struct ctx *ctx)
 	struct keyset_iter *it;
 	struct pgp_cert cert = PGP_CERT_INIT;
 	struct dump_split *ds = NULL;
-	struct buf cb = BUF_INIT;
 	struct progress prog;
 	const char *arg, *dir = NULL, *prefix = "sks-dump";
 	unsigned long per = 15000, n;
@@ -498,30 +448,22 @@ cmd_dump_split(int argc, char **argv, struct ctx *ctx)
 			dir = arg;
 			break;
 		case OPT_PREFIX:
-			if (*arg == '\0' || strchr(arg, '/') != NULL ||
-			    strlen(arg) > 128)
-				return usage_error(ctx, "--prefix: '%s' is not "
-				    "a file name prefix", arg);
 			prefix = arg;
 			break;
 		}
 	}
 	if (dir == NULL)
 		return usage_error(ctx, "-o dir is required");
-	if ((r = dump_split_open(&ds, dir, prefix, per, &err)) != 0)
+	if ((r = dump_split_open(&ds, dir, prefix, per, &err)) == PGPS_EFORMAT)
+		return usage_error(ctx, "--prefix: %s", err.msg);
+	if (r != 0)
 		die("%s%s", err.msg, r > 0 ? "; remove it or choose another "
 		    "--prefix" : "");
 	it = open_sets(argc, argv, opt_operands(&op));
 	opt_release(&op);
-	buf_init(&cb, 0);
 	progress_start(&prog, ctx, "splitting", keyset_iter_total(it));
 	while ((rc = next_cert(it, &cert, &skipped)) > 0) {
-		buf_reset(&cb);
-		if (pgp_cert_write(&cb, &cert) != 0) {
-			rc = error("out of memory");
-			break;
-		}
-		if (dump_split_add(ds, cb.p, cb.len, &err) != 0) {
+		if (dump_split_add(ds, &cert, &err) != 0) {
 			rc = error("%s", err.msg);
 			break;
 		}
@@ -536,257 +478,49 @@ cmd_dump_split(int argc, char **argv, struct ctx *ctx)
 		    (unsigned long long)dump_split_certs(ds),
 		    dump_split_files(ds), dir);
 	dump_split_free(ds);
-	buf_release(&cb);
 	pgp_cert_release(&cert);
 	keyset_iter_free(it);
 	return finish(ctx, rc, skipped, 0);
 }
 
-/* --- fingerprint lists ---------------------------------------------- */
+/* --- filter ---------------------------------------------------------- */
 
-struct fpr_key {
-	uint8_t		 len;
-	uint8_t		 b[PGP_FPR_MAX];
-};
-
-struct fpr_set {
-	struct fpr_key	*v;
-	size_t		 n;
-};
-
-static int
-fpr_key_cmp(const void *a, const void *b)
-{
-	const struct fpr_key *x = a, *y = b;
-
-	if (x->len != y->len)
-		return x->len < y->len ? -1 : 1;
-	return memcmp(x->b, y->b, x->len);
-}
-
-/* Reads one fingerprint per line (0x optional, spaces ignored, # comments). */
+/* Reads the fingerprints of the list file path ("-": standard input). */
 static void
-fpr_set_load(struct fpr_set *s, const char *path, struct ctx *ctx)
+fpr_list_load(struct pgp_keyid_list *l, const char *path, struct ctx *ctx)
 {
+	struct pgps_err err = PGPS_ERR_INIT;
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-	char line[512], hex[PGP_FPR_MAX * 2 + 1];
-	size_t lineno = 0, alloc = 0;
 
 	if (f == NULL)
 		die("cannot open '%s': %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f) != NULL) {
-		size_t k = 0;
-		char *p = line;
-
-		lineno++;
-		if ((p = strchr(line, '#')) != NULL)
-			*p = '\0';
-		p = line;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-			p += 2;
-		for (; *p != '\0' && *p != '\n' && *p != '\r'; p++) {
-			if (*p == ' ' || *p == '\t')
-				continue;
-			if (k == sizeof(hex) - 1)
-				break;
-			hex[k++] = *p;
-		}
-		if (k == 0)
-			continue;
-		if (s->n == alloc) {
-			alloc = alloc == 0 ? 256 : alloc * 2;
-			s->v = xreallocarray(s->v, alloc, sizeof(*s->v));
-		}
-		if ((k != 32 && k != 40 && k != 64) ||
-		    hex_decode(s->v[s->n].b, k / 2, hex, k) != 0)
-			exit(usage_error(ctx, "'%s' line %zu: not a "
-			    "fingerprint (32, 40 or 64 hex digits)", path,
-			    lineno));
-		s->v[s->n].len = (uint8_t)(k / 2);
-		s->n++;
-	}
+	if (pgp_keyid_list_read(l, f, path, PGP_KEYID_V3 | PGP_KEYID_V4 |
+	    PGP_KEYID_V6, &err) != 0)
+		exit(usage_error(ctx, "%s", err.msg));
 	if (f != stdin)
 		fclose(f);
-	qsort(s->v, s->n, sizeof(*s->v), fpr_key_cmp);
-}
-
-static bool
-fpr_set_has(const struct fpr_set *s, const struct pgp_key_info *k)
-{
-	struct fpr_key key;
-
-	key.len = k->fprlen;
-	memcpy(key.b, k->fpr, k->fprlen);
-	return bsearch(&key, s->v, s->n, sizeof(*s->v), fpr_key_cmp) != NULL;
-}
-
-/* --- filter ---------------------------------------------------------- */
-
-struct filter_conf {
-	struct fpr_set		 keep;
-	struct fpr_set		 drop;
-	bool			 has_keep;
-	bool			 has_drop;
-	struct pgp_limits	 lim;
-};
-
-struct filter_counts {
-	uint64_t		 kept;
-	uint64_t		 unselected;
-	uint64_t		 rejected;	/* by the limits */
-	uint64_t		 trimmed;	/* kept, with packets dropped */
-	uint64_t		 third_party;
-	uint64_t		 excess_sigs;
-	uint64_t		 big_packets;
-	uint64_t		 other;
-};
-
-struct filter_ws {
-	const struct filter_conf *conf;
-	struct pgp_cert		 cert;
-	struct filter_counts	 n;
-};
-
-static struct filter_conf filter_conf;
-static struct filter_counts filter_total;
-
-static void *
-filter_ws_new(void *arg)
-{
-	struct filter_ws *w = xcalloc(1, sizeof(*w));
-
-	w->conf = arg;
-	buf_init(&w->cert.partial, 0);
-	return w;
+	pgp_keyid_list_sort(l);
 }
 
 static void
-filter_counts_add(struct filter_counts *t, const struct filter_counts *n)
-{
-	t->kept += n->kept;
-	t->unselected += n->unselected;
-	t->rejected += n->rejected;
-	t->trimmed += n->trimmed;
-	t->third_party += n->third_party;
-	t->excess_sigs += n->excess_sigs;
-	t->big_packets += n->big_packets;
-	t->other += n->other;
-}
-
-static void
-filter_ws_done(void *ws, void *arg)
-{
-	struct filter_ws *w = ws;
-
-	(void)arg;
-	filter_counts_add(&filter_total, &w->n);
-	pgp_cert_release(&w->cert);
-	free(w);
-}
-
-/*
- * Applies the limits to one parsed certificate, appending the result to
- * out and counting into *n.  Returns 0, 1 when the certificate was refused
- * by the limits (err says why), or a negative code.
- */
-static int
-apply_limits(const struct pgp_cert *c, const struct pgp_limits *lim,
-    const char *source, struct buf *out, struct filter_counts *n,
-    struct pgps_err *err)
-{
-	struct pgp_filter_report rep;
-	char fpr[2 * PGP_FPR_MAX + 1] = "-";
-	size_t start = out->len;
-	int r;
-
-	memset(&rep, 0, sizeof(rep));
-	r = pgp_cert_filter(out, c, lim, &rep, err);
-	n->third_party += rep.dropped_third_party;
-	n->excess_sigs += rep.dropped_excess_sigs;
-	n->big_packets += rep.dropped_big_packets;
-	n->other += rep.dropped_other;
-	if (c->has_primary)
-		pgp_key_fpr_hex(fpr, &c->primary);
-	if (r == PGPS_ELIMIT) {
-		buf_setlen(out, start);
-		n->rejected++;
-		pgps_err_clear(err);
-		pgps_err_set(err, PGPS_ELIMIT, "'%s': offset %llu: %s: "
-		    "refused by the limits (see --max-cert-size, "
-		    "--max-packet-size)", source,
-		    (unsigned long long)c->offset, fpr);
-		return 1;
-	}
-	if (r != 0) {
-		buf_setlen(out, start);
-		return pgps_err_prefix(err, r, "'%s': %s", source, fpr);
-	}
-	if (rep.dropped_third_party + rep.dropped_excess_sigs +
-	    rep.dropped_big_packets > 0)
-		n->trimmed++;
-	n->kept++;
-	return 0;
-}
-
-static int
-filter_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
-    struct buf *out, struct pgps_err *err)
-{
-	struct filter_ws *w = ws;
-	const struct filter_conf *f = w->conf;
-	int r;
-
-	if ((r = pgp_cert_parse(&w->cert, raw->p, raw->len, raw->offset,
-	    err)) != 0)
-		return pgps_err_prefix(err, r, "'%s'", source);
-	if ((r = cert_check(&w->cert, source, err)) != 0)
-		return r;
-	if (f->has_keep || f->has_drop) {
-		bool sel = w->cert.has_primary &&
-		    (!f->has_keep || fpr_set_has(&f->keep,
-		    &w->cert.primary)) &&
-		    (!f->has_drop || !fpr_set_has(&f->drop,
-		    &w->cert.primary));
-
-		/* A bare revocation has no fingerprint to select by. */
-		if (!sel) {
-			w->n.unselected++;
-			return 0;
-		}
-	}
-	return apply_limits(&w->cert, &f->lim, source, out, &w->n, err);
-}
-
-static void
-filter_report(struct ctx *ctx, const struct filter_counts *n,
+filter_report(struct ctx *ctx, const struct keyset_filter_counts *n,
     uint64_t skipped)
 {
+	const struct out_count c[] = {
+		{ "kept", n->kept }, { "not_selected", n->unselected },
+		{ "refused", n->refused }, { "trimmed", n->trimmed },
+		{ "skipped", skipped },
+		{ "dropped_third_party_signatures", n->third_party },
+		{ "dropped_excess_signatures", n->excess_sigs },
+		{ "dropped_large_packets", n->big_packets },
+		{ "dropped_other_packets", n->other }
+	};
 	json_t *o;
 
 	if (ctx->json) {
 		o = json_object();
-		json_object_set_new(o, "kept", json_integer((json_int_t)n->kept));
-		json_object_set_new(o, "not_selected",
-		    json_integer((json_int_t)n->unselected));
-		json_object_set_new(o, "refused",
-		    json_integer((json_int_t)n->rejected));
-		json_object_set_new(o, "trimmed",
-		    json_integer((json_int_t)n->trimmed));
-		json_object_set_new(o, "skipped",
-		    json_integer((json_int_t)skipped));
-		json_object_set_new(o, "dropped_third_party_signatures",
-		    json_integer((json_int_t)n->third_party));
-		json_object_set_new(o, "dropped_excess_signatures",
-		    json_integer((json_int_t)n->excess_sigs));
-		json_object_set_new(o, "dropped_large_packets",
-		    json_integer((json_int_t)n->big_packets));
-		json_object_set_new(o, "dropped_other_packets",
-		    json_integer((json_int_t)n->other));
-		json_dumpf(o, stderr, JSON_INDENT(2) | JSON_SORT_KEYS);
-		fputc('\n', stderr);
-		json_decref(o);
+		out_json_counts(o, c, PGPS_ARRAY_SIZE(c));
+		out_json_print(stderr, o);
 		return;
 	}
 	info(ctx, "%llu kept (%llu trimmed), %llu not selected, %llu refused "
@@ -794,7 +528,7 @@ filter_report(struct ctx *ctx, const struct filter_counts *n,
 	    "signatures, %llu over --max-sigs, %llu large packets",
 	    (unsigned long long)n->kept, (unsigned long long)n->trimmed,
 	    (unsigned long long)n->unselected,
-	    (unsigned long long)n->rejected, (unsigned long long)skipped,
+	    (unsigned long long)n->refused, (unsigned long long)skipped,
 	    (unsigned long long)n->third_party,
 	    (unsigned long long)n->excess_sigs,
 	    (unsigned long long)n->big_packets);
@@ -805,8 +539,11 @@ cmd_dump_filter(int argc, char **argv, struct ctx *ctx)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
 	struct opt_parser op;
-	struct keyset_par_spec spec;
+	struct keyset_filter_spec spec;
+	struct keyset_filter_counts n;
 	struct keyset_par_result res;
+	struct pgp_keyid_list keep = PGP_KEYID_LIST_INIT;
+	struct pgp_keyid_list drop = PGP_KEYID_LIST_INIT;
 	struct dump_out out;
 	struct progress prog;
 	struct keyset_iter *it;
@@ -815,24 +552,22 @@ cmd_dump_filter(int argc, char **argv, struct ctx *ctx)
 	int c, rc;
 
 	memset(&spec, 0, sizeof(spec));
-	memset(&filter_conf, 0, sizeof(filter_conf));
-	memset(&filter_total, 0, sizeof(filter_total));
-	pgp_limits_default(&filter_conf.lim);
+	pgp_limits_default(&spec.lim);
 	opt_init(&op, argc, argv, ctx);
 	while ((c = opt_next(&op, &arg)) != -1) {
-		if (limit_opt(ctx, &filter_conf.lim, c, arg))
+		if (limit_opt(ctx, &spec.lim, c, arg))
 			continue;
 		switch (c) {
 		case OPT_ARMOR:
 			armor = true;
 			break;
 		case OPT_FINGERPRINTS:
-			fpr_set_load(&filter_conf.keep, arg, ctx);
-			filter_conf.has_keep = true;
+			fpr_list_load(&keep, arg, ctx);
+			spec.keep = &keep;
 			break;
 		case OPT_EXCLUDE:
-			fpr_set_load(&filter_conf.drop, arg, ctx);
-			filter_conf.has_drop = true;
+			fpr_list_load(&drop, arg, ctx);
+			spec.drop = &drop;
 			break;
 		case OPT_JSON:
 			ctx->json = true;
@@ -849,90 +584,50 @@ cmd_dump_filter(int argc, char **argv, struct ctx *ctx)
 		return EXIT_ERROR;
 	}
 	progress_start(&prog, ctx, "filtering", keyset_iter_total(it));
-	spec.fn = filter_one;
-	spec.wstate_new = filter_ws_new;
-	spec.wstate_done = filter_ws_done;
-	spec.arg = &filter_conf;
 	spec.sink = out_write;
 	spec.sink_arg = &out;
 	spec.warn = progress_warn;
 	spec.progress = progress_report;
-	spec.report_arg = &prog;
-	rc = keyset_par_run(it, &spec, &res, &err);
+	spec.arg = &prog;
+	rc = keyset_filter(it, &spec, &n, &res, &err);
 	progress_end(&prog);
 	if (rc < 0 && err.code != 0)
 		error("%s", err.msg);
 	if (out_close(&out, rc == 0) != 0)
 		rc = -1;
 	if (rc == 0)
-		filter_report(ctx, &filter_total, res.skipped);
-	free(filter_conf.keep.v);
-	free(filter_conf.drop.v);
+		filter_report(ctx, &n, res.skipped);
+	pgp_keyid_list_release(&keep);
+	pgp_keyid_list_release(&drop);
 	keyset_iter_free(it);
-	return finish(ctx, rc, res.skipped, filter_total.rejected);
+	return finish(ctx, rc, res.skipped, n.refused);
 }
 
 /* --- merge ----------------------------------------------------------- */
 
 static void
-merge_warn(const char *msg, void *arg)
-{
-	(void)arg;
-	warn("%s", msg);
-}
-
-static void
 merge_report(struct ctx *ctx, const struct keyset_merge_counts *n,
-    uint64_t written, uint64_t refused, uint64_t skipped)
+    uint64_t written, uint64_t skipped)
 {
+	const struct out_count c[] = {
+		{ "read", n->read }, { "written", written },
+		{ "merged", n->merged }, { "duplicates", n->duplicates },
+		{ "refused", n->refused }, { "skipped", skipped }
+	};
 	json_t *o;
 
-	if (!ctx->json) {
-		info(ctx, "%llu certificates read, %llu written, %llu versions "
-		    "merged in, %llu duplicates dropped, %llu refused by the "
-		    "limits, %llu skipped", (unsigned long long)n->read,
-		    (unsigned long long)written, (unsigned long long)n->merged,
-		    (unsigned long long)n->duplicates,
-		    (unsigned long long)refused, (unsigned long long)skipped);
+	if (ctx->json) {
+		o = json_object();
+		out_json_counts(o, c, PGPS_ARRAY_SIZE(c));
+		out_json_print(stderr, o);
 		return;
 	}
-	o = json_object();
-	json_object_set_new(o, "read", jint(n->read));
-	json_object_set_new(o, "written", jint(written));
-	json_object_set_new(o, "merged", jint(n->merged));
-	json_object_set_new(o, "duplicates", jint(n->duplicates));
-	json_object_set_new(o, "refused", jint(refused));
-	json_object_set_new(o, "skipped", jint(skipped));
-	json_dumpf(o, stderr, JSON_INDENT(2) | JSON_SORT_KEYS);
-	fputc('\n', stderr);
-	json_decref(o);
-}
-
-/*
- * The merged key in *mb through the limits, when asked for: 0 to write
- * it, 1 when left out (said and counted).
- */
-static int
-merge_limits(struct buf *mb, struct buf *lb, struct pgp_cert *cert,
-    const struct pgp_limits *lim, const char *source, uint64_t offset,
-    uint64_t *refused, uint64_t *skipped)
-{
-	struct pgps_err err = PGPS_ERR_INIT;
-	struct filter_counts fc;
-	int r;
-
-	memset(&fc, 0, sizeof(fc));
-	if (pgp_cert_parse(cert, mb->p, mb->len, offset, &err) != 0)
-		die("cannot re-read a merged certificate: %s", err.msg);
-	buf_reset(lb);
-	/* Name where the certificate was first seen. */
-	if ((r = apply_limits(cert, lim, source, lb, &fc, &err)) != 0) {
-		warn("%s", err.msg);
-		(*(r == 1 ? refused : skipped))++;
-		return 1;
-	}
-	buf_swap(lb, mb);
-	return 0;
+	info(ctx, "%llu certificates read, %llu written, %llu versions merged "
+	    "in, %llu duplicates dropped, %llu refused by the limits, %llu "
+	    "skipped", (unsigned long long)n->read,
+	    (unsigned long long)written, (unsigned long long)n->merged,
+	    (unsigned long long)n->duplicates, (unsigned long long)n->refused,
+	    (unsigned long long)skipped);
 }
 
 int
@@ -944,7 +639,7 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 	struct keyset_merge *m = NULL;
 	struct pgp_cert cert = PGP_CERT_INIT;
 	struct pgp_limits lim;
-	struct buf mb = BUF_INIT, lb = BUF_INIT;
+	struct buf mb = BUF_INIT;
 	struct dump_out out;
 	struct progress prog;
 	const char *arg, *path = "-", *src;
@@ -976,10 +671,10 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 	}
 	it = open_sets(argc, argv, opt_operands(&op));
 	opt_release(&op);
-	if (keyset_merge_new(&m, merge_warn, NULL, &err) != 0)
+	if (keyset_merge_new(&m, limits ? &lim : NULL, say, NULL,
+	    &err) != 0)
 		die("%s", err.msg);
 	buf_init(&mb, 0);
-	buf_init(&lb, 0);
 
 	/* Every version first: those of one key may be anywhere. */
 	progress_start(&prog, ctx, "reading", keyset_iter_total(it));
@@ -998,11 +693,7 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 	}
 	while (rc == 0 &&
 	    (r = keyset_merge_next(m, &mb, &src, &off, &err)) > 0) {
-		if (limits && merge_limits(&mb, &lb, &cert, &lim, src, off,
-		    &refused, &skipped) != 0)
-			continue;
-		if (out_write(mb.p, mb.len, &out) != 0)
-			rc = -1;
+		rc = out_write(mb.p, mb.len, &out);
 		written++;
 	}
 	if (r < 0)
@@ -1010,13 +701,12 @@ cmd_dump_merge(int argc, char **argv, struct ctx *ctx)
 	if (out_close(&out, rc == 0) != 0)
 		rc = -1;
 	skipped += keyset_merge_counts(m)->skipped;
+	refused = keyset_merge_counts(m)->refused;
 	if (rc == 0)
-		merge_report(ctx, keyset_merge_counts(m), written, refused,
-		    skipped);
+		merge_report(ctx, keyset_merge_counts(m), written, skipped);
  cleanup:
 	keyset_merge_free(m);
 	buf_release(&mb);
-	buf_release(&lb);
 	pgp_cert_release(&cert);
 	return finish(ctx, rc, skipped, refused);
 }

@@ -1,5 +1,6 @@
 /*
- * out.c: JSON strings from text that came from outside.
+ * out.c: JSON strings from text that came from outside, and the JSON
+ * reports of commands.
  */
 #include "util/common.h"
 
@@ -40,5 +41,21 @@ out_json_print_str(const char *s)
 		die("out of memory");
 	fputs(t, stdout);
 	free(t);
+	json_decref(o);
+}
+
+void
+out_json_counts(json_t *o, const struct out_count *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(o, c[i].name,
+		    json_integer((json_int_t)c[i].n));
+}
+
+void
+out_json_print(FILE *f, json_t *o)
+{
+	json_dumpf(o, f, JSON_INDENT(2) | JSON_SORT_KEYS);
+	fputc('\n', f);
 	json_decref(o);
 }

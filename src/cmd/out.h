@@ -15,6 +15,8 @@
 #define PGPSYNC_CMD_OUT_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -32,5 +34,20 @@ json_t *out_json_str(const char *s);
  * quotes), made well-formed UTF-8 as by out_json_str().
  */
 void out_json_print_str(const char *s);
+
+/* A named count of a report, for out_json_counts(). */
+struct out_count {
+	const char	*name;
+	uint64_t	 n;
+};
+
+/* Sets the members c[0..n) of the JSON object o to their counts. */
+void out_json_counts(json_t *o, const struct out_count *c, size_t n);
+
+/*
+ * Prints the JSON value o to f, indented with its keys sorted, and a
+ * newline; then frees o.
+ */
+void out_json_print(FILE *f, json_t *o);
 
 #endif

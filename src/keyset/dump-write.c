@@ -100,6 +100,7 @@ struct dump_split {
 	size_t		 nfiles;
 	uint64_t	 certs;
 	uint64_t	 infile;
+	struct buf	 cb;		/* a certificate to write */
 	char		 started[32];
 };
 
@@ -162,15 +163,19 @@ dump_split_open(struct dump_split **out, const char *dir,
 	int r;
 
 	if (*prefix == '\0' || strchr(prefix, '/') != NULL ||
-	    strlen(prefix) > 128 || per == 0)
-		return pgps_err_set(err, PGPS_EFORMAT, "'%s': not a file name "
-		    "prefix", prefix);
+	    strlen(prefix) > 128)
+		return pgps_err_set(err, PGPS_EFORMAT, "'%s' is not a file "
+		    "name prefix", prefix);
+	if (per == 0)
+		return pgps_err_set(err, PGPS_EFORMAT, "no certificates per "
+		    "file");
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		return pgps_err_set(err, PGPS_EIO, "cannot create '%s': %s",
 		    dir, strerror(errno));
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return nomem(err);
 	s->per = per;
+	buf_init(&s->cb, 0);
 	if ((s->dir = strdup(dir)) == NULL ||
 	    (s->prefix = strdup(prefix)) == NULL ||
 	    (s->md5 = digest_new(DIGEST_MD5)) == NULL) {
@@ -205,11 +210,15 @@ split_close_file(struct dump_split *s, struct pgps_err *err)
 }
 
 int
-dump_split_add(struct dump_split *s, const uint8_t *p, size_t len,
+dump_split_add(struct dump_split *s, const struct pgp_cert *c,
     struct pgps_err *err)
 {
 	struct split_file *f;
 	int r;
+
+	buf_reset(&s->cb);
+	if (pgp_cert_write(&s->cb, c) != 0)
+		return nomem(err);
 
 	if (s->af.f == NULL) {
 		f = mem_reallocarray(s->files, s->nfiles + 1, sizeof(*f));
@@ -228,8 +237,8 @@ dump_split_add(struct dump_split *s, const uint8_t *p, size_t len,
 		digest_reset(s->md5);
 		s->infile = 0;
 	}
-	digest_update(s->md5, p, len);
-	if (fwrite(p, 1, len, s->af.f) != len)
+	digest_update(s->md5, s->cb.p, s->cb.len);
+	if (fwrite(s->cb.p, 1, s->cb.len, s->af.f) != s->cb.len)
 		return pgps_err_set(err, PGPS_EIO, "cannot write '%s': %s",
 		    s->path, strerror(errno));
 	s->certs++;
@@ -290,6 +299,7 @@ dump_split_free(struct dump_split *s)
 	if (s->af.f != NULL)
 		atomic_file_abort(&s->af);
 	digest_free(s->md5);
+	buf_release(&s->cb);
 	free(s->files);
 	free(s->path);
 	free(s->dir);

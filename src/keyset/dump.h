@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "openpgp/openpgp.h"
 #include "util/atomic.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -76,8 +77,11 @@ struct dump_split;
  */
 int dump_split_open(struct dump_split **out, const char *dir,
     const char *prefix, unsigned long per, struct pgps_err *err);
-/* Appends one certificate, starting the next file when one is full. */
-int dump_split_add(struct dump_split *s, const uint8_t *p, size_t len,
+/*
+ * Appends the parsed certificate c (pgp_cert_write(): trust packets
+ * dropped), starting the next file when one is full.
+ */
+int dump_split_add(struct dump_split *s, const struct pgp_cert *c,
     struct pgps_err *err);
 /* Puts the last file in place and writes the metadata file. */
 int dump_split_finish(struct dump_split *s, struct pgps_err *err);

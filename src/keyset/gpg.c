@@ -204,6 +204,50 @@ gpg_key_list_free(struct gpg_key *keys, size_t n)
 	free(keys);
 }
 
+static bool
+key_has_fpr(const struct gpg_key *k, const char *fpr)
+{
+	if (strcmp(k->fpr, fpr) == 0)
+		return true;
+	for (size_t i = 0; i < k->nsubkeys; i++)
+		if (strcmp(k->subkeys[i], fpr) == 0)
+			return true;
+	return false;
+}
+
+int
+gpg_keyring_named(char (**out)[GPG_FPR_HEX], size_t *nout, bool *missing,
+    struct gpg_keyring *kr, const char *const *fprs, size_t n,
+    struct pgps_err *err)
+{
+	struct gpg_key *keys = NULL;
+	size_t nkeys = 0;
+	int r;
+
+	*out = NULL;
+	*nout = 0;
+	if ((r = gpg_keyring_list(&keys, &nkeys, kr, fprs, n, err)) != 0)
+		return r;
+	for (size_t k = 0; k < n; k++) {
+		missing[k] = true;
+		for (size_t j = 0; j < nkeys && missing[k]; j++)
+			missing[k] = !key_has_fpr(&keys[j], fprs[k]);
+	}
+	/*
+	 * gpg lists a key once however many names matched it: a key named
+	 * twice, or by a subkey and its primary, is exported once.
+	 */
+	if (nkeys > 0 && (*out = calloc(nkeys, sizeof(**out))) == NULL) {
+		gpg_key_list_free(keys, nkeys);
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	}
+	for (size_t j = 0; j < nkeys; j++)
+		memcpy((*out)[j], keys[j].fpr, GPG_FPR_HEX);
+	*nout = nkeys;
+	gpg_key_list_free(keys, nkeys);
+	return 0;
+}
+
 int
 gpg_keyring_list(struct gpg_key **out, size_t *nout, struct gpg_keyring *kr,
     const char *const *patterns, size_t n, struct pgps_err *err)

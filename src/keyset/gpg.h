@@ -64,6 +64,18 @@ int gpg_keyring_list(struct gpg_key **out, size_t *nout,
     struct pgps_err *err);
 void gpg_key_list_free(struct gpg_key *keys, size_t n);
 
+/*
+ * The keys of kr that the fingerprints fprs[0..n) (upper-case hex, of
+ * primary keys or subkeys) name, each once, for an export: gpg exports
+ * nothing for an unknown key and says so only on its stderr, so a typo
+ * is found by asking first.  *out is a malloc'd array of the *nout
+ * primary fingerprints, in gpg's order; missing[k] (n entries, the
+ * caller's) is set for each fingerprint no key of kr has.
+ */
+int gpg_keyring_named(char (**out)[GPG_FPR_HEX], size_t *nout,
+    bool *missing, struct gpg_keyring *kr, const char *const *fprs,
+    size_t n, struct pgps_err *err);
+
 /* --- export ----------------------------------------------------------- */
 
 enum gpg_export_flags {

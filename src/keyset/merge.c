@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 
+#include "keyset/filter.h"
 #include "keyset/merge.h"
 #include "util/digest.h"
 #include "util/mem.h"
@@ -33,6 +34,10 @@ struct group {
 };
 
 struct keyset_merge {
+	bool		  limits;
+	struct pgp_limits lim;
+	struct pgp_cert	  merged;	/* to apply the limits */
+	struct buf	  lb;
 	void		(*warn)(const char *msg, void *arg);
 	void		 *arg;
 	FILE		 *spill;
@@ -78,7 +83,7 @@ say(struct keyset_merge *m, const char *fmt, ...)
 }
 
 int
-keyset_merge_new(struct keyset_merge **out,
+keyset_merge_new(struct keyset_merge **out, const struct pgp_limits *lim,
     void (*warn)(const char *msg, void *arg), void *arg,
     struct pgps_err *err)
 {
@@ -86,6 +91,12 @@ keyset_merge_new(struct keyset_merge **out,
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return nomem(err);
+	if (lim != NULL) {
+		m->limits = true;
+		m->lim = *lim;
+	}
+	m->merged = (struct pgp_cert)PGP_CERT_INIT;
+	buf_init(&m->lb, 0);
 	m->warn = warn;
 	m->arg = arg;
 	buf_init(&m->cb, 0);
@@ -246,6 +257,40 @@ versions_load(struct keyset_merge *m, const struct entry *e, size_t n,
 	return 0;
 }
 
+/*
+ * The merged key in out through the limits, naming where it was first
+ * seen: 1 to keep it, 0 when left out (said, counted), or a negative
+ * code.
+ */
+static int
+limit(struct keyset_merge *m, struct buf *out, const char *source,
+    uint64_t offset, struct pgps_err *err)
+{
+	struct keyset_filter_counts fc;
+	struct pgps_err e = PGPS_ERR_INIT;
+	int r;
+
+	memset(&fc, 0, sizeof(fc));
+	if (pgp_cert_parse(&m->merged, out->p, out->len, offset, &e) != 0)
+		return pgps_err_set(err, PGPS_EINTERNAL, "cannot re-read a "
+		    "merged certificate: %s", e.msg);
+	buf_reset(&m->lb);
+	r = keyset_filter_limits(&m->lb, &m->merged, &m->lim, source, &fc,
+	    &e);
+	if (r == PGPS_ENOMEM)
+		return nomem(err);
+	if (r != 0) {
+		say(m, "%s", e.msg);
+		if (r > 0)
+			m->n.refused++;
+		else
+			m->n.skipped++;
+		return 0;
+	}
+	buf_swap(&m->lb, out);
+	return 1;
+}
+
 /* Whether version k has another primary key packet than version 0. */
 static bool
 is_apart(const struct keyset_merge *m, size_t k)
@@ -306,7 +351,7 @@ merge_group(struct keyset_merge *m, const struct group *g, struct buf *out,
 		    (unsigned long long)e[0].offset, rep.dropped_secret,
 		    rep.dropped_secret == 1 ? "" : "s",
 		    rep.dropped_secret == 1 ? "it" : "them");
-	return 1;
+	return m->limits ? limit(m, out, first, e[0].offset, err) : 1;
 }
 
 int
@@ -356,5 +401,7 @@ keyset_merge_free(struct keyset_merge *m)
 	free(m->v);
 	buf_release(&m->cb);
 	buf_release(&m->bytes);
+	buf_release(&m->lb);
+	pgp_cert_release(&m->merged);
 	free(m);
 }

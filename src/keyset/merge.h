@@ -13,9 +13,11 @@
  * A version whose primary key packet differs from the first one's (a v3
  * key shares its fingerprint with any key of the same RSA numbers) is
  * left out; so is a key whose versions do not merge.  Each is passed to
- * the warn callback naming its source and offset, and counted.
+ * the warn callback naming its source and offset, and counted.  With
+ * limits, each merged key goes through them (keyset_filter_limits()),
+ * and one they refuse is left out, said and counted the same way.
  *
- *	keyset_merge_new(&m, warn, arg, &err);
+ *	keyset_merge_new(&m, NULL, warn, arg, &err);
  *	for (each parsed certificate c of source)
  *		keyset_merge_add(m, &c, source, &err);
  *	while ((r = keyset_merge_next(m, &out, &src, &off, &err)) == 1)
@@ -39,10 +41,14 @@ struct keyset_merge_counts {
 	uint64_t	 merged;	/* versions that added packets */
 	uint64_t	 duplicates;	/* versions that added nothing */
 	uint64_t	 skipped;	/* versions left out (warned) */
+	uint64_t	 refused;	/* keys the limits refused (warned) */
 };
 
-/* warn (may be NULL) receives each message with arg. */
-int keyset_merge_new(struct keyset_merge **out,
+/*
+ * lim (copied; NULL: none) applies to every merged key; warn (may be
+ * NULL) receives each message with arg.
+ */
+int keyset_merge_new(struct keyset_merge **out, const struct pgp_limits *lim,
     void (*warn)(const char *msg, void *arg), void *arg,
     struct pgps_err *err);
 

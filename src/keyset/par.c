@@ -395,6 +395,46 @@ keyset_par_run(struct keyset_iter *it, const struct keyset_par_spec *spec,
 	return rc;
 }
 
+/* --- one certificate after the other --------------------------------- */
+
+int
+keyset_par_parse(struct pgp_cert *c, const struct pgp_raw_cert *raw,
+    const char *source, struct pgps_err *err)
+{
+	int r;
+
+	if ((r = pgp_cert_parse(c, raw->p, raw->len, raw->offset, err)) != 0)
+		return pgps_err_prefix(err, r, "'%s'", source);
+	if (c->flags & PGP_CERT_SECRET)
+		return pgps_err_set(err, PGPS_EFORMAT, "'%s': offset %llu: "
+		    "secret key material; skipped", source,
+		    (unsigned long long)raw->offset);
+	return 0;
+}
+
+int
+keyset_iter_next_cert(struct keyset_iter *it, struct pgp_cert *c,
+    void (*warn)(const char *msg, void *arg), void *arg, uint64_t *skipped,
+    struct pgps_err *err)
+{
+	for (;;) {
+		struct pgps_err e = PGPS_ERR_INIT;
+		struct pgp_raw_cert raw;
+		int r;
+
+		if ((r = keyset_iter_next(it, &raw, 0, &e)) == 0)
+			return 0;
+		if (r < 0 && keyset_is_fatal(r))
+			return pgps_err_set(err, r, "%s", e.msg);
+		if (r > 0 && keyset_par_parse(c, &raw, keyset_iter_source(it),
+		    &e) == 0)
+			return 1;
+		(*skipped)++;
+		if (warn != NULL)
+			warn(e.msg, arg);
+	}
+}
+
 /* --- putting a whole set ---------------------------------------------- */
 
 struct put_run {

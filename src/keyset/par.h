@@ -77,6 +77,29 @@ int keyset_par_run(struct keyset_iter *it, const struct keyset_par_spec *spec,
 /* The number of CPUs this process may use (1 to 64). */
 int keyset_par_ncpu(void);
 
+/* --- one certificate after the other --------------------------------- */
+
+/*
+ * Parses raw, read from source, into *c (reused) for work on a whole
+ * set: 0, or a negative code with err naming source and the offset, for
+ * damage and for secret key material (a secret key is not a certificate
+ * to count, compare or write).
+ */
+int keyset_par_parse(struct pgp_cert *c, const struct pgp_raw_cert *raw,
+    const char *source, struct pgps_err *err);
+
+/*
+ * The next certificate of it parsed into *c (reused: release it with
+ * pgp_cert_release()), on the calling thread, for work that must see
+ * the certificates in order.  Returns 1, 0 at the end, or a negative
+ * code with err set after a fatal input error.  A damaged region, a
+ * certificate that does not parse and secret key material are passed to
+ * warn (may be NULL) with arg and counted in *skipped.
+ */
+int keyset_iter_next_cert(struct keyset_iter *it, struct pgp_cert *c,
+    void (*warn)(const char *msg, void *arg), void *arg, uint64_t *skipped,
+    struct pgps_err *err);
+
 /* --- putting a whole set ---------------------------------------------- */
 
 struct keyset_put_spec {

@@ -54,13 +54,8 @@ stats_one(void *ws, const struct pgp_raw_cert *raw, const char *source,
 	int r;
 
 	(void)out;
-	if ((r = pgp_cert_parse(&w->cert, raw->p, raw->len, raw->offset,
-	    err)) != 0)
-		return pgps_err_prefix(err, r, "'%s'", source);
-	if (w->cert.flags & PGP_CERT_SECRET)
-		return pgps_err_set(err, PGPS_EFORMAT, "'%s': offset %llu: "
-		    "secret key material; skipped", source,
-		    (unsigned long long)raw->offset);
+	if ((r = keyset_par_parse(&w->cert, raw, source, err)) != 0)
+		return r;
 	pgp_stats_add(&w->st, &w->cert, source);
 	return 0;
 }

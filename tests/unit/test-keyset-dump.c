@@ -64,6 +64,8 @@ test_split(const char *dir, const uint8_t *const *c, const size_t *len)
 {
 	struct pgps_err err = PGPS_ERR_INIT;
 	struct dump_split *s = NULL;
+	struct pgp_cert cert[3] = { PGP_CERT_INIT, PGP_CERT_INIT,
+	    PGP_CERT_INIT };
 	struct digest *md5 = digest_new(DIGEST_MD5);
 	char path[512], want[1024], hex[33], line[256];
 	uint8_t h[16], *p, *meta;
@@ -73,8 +75,11 @@ test_split(const char *dir, const uint8_t *const *c, const size_t *len)
 	    "a prefix with '/' refused");
 	pgps_err_clear(&err);
 	is_int(dump_split_open(&s, dir, "t", 2, &err), 0, "split opened");
+	for (size_t k = 0; k < 3; k++)
+		if (pgp_cert_parse(&cert[k], c[k], len[k], 0, NULL) != 0)
+			exit(1);
 	for (size_t k = 0; k < 5; k++)
-		if (dump_split_add(s, c[k % 3], len[k % 3], &err) != 0)
+		if (dump_split_add(s, &cert[k % 3], &err) != 0)
 			break;
 	is_int(dump_split_certs(s), 5, "5 certificates");
 	is_int(dump_split_finish(s, &err), 0, "finished");
@@ -110,6 +115,8 @@ test_split(const char *dir, const uint8_t *const *c, const size_t *len)
 	    "a second dump of the same prefix refused");
 	snprintf(want, sizeof(want), "%s/t-0000.pgp", dir);
 	ok(strstr(err.msg, want) != NULL, "naming the file that is there");
+	for (size_t k = 0; k < 3; k++)
+		pgp_cert_release(&cert[k]);
 	digest_free(md5);
 }
 

@@ -41,6 +41,7 @@ main(int argc, char **argv)
 	struct keyset_merge *m = NULL;
 	const struct keyset_merge_counts *n;
 	struct pgp_cert a = PGP_CERT_INIT, b = PGP_CERT_INIT;
+	struct pgp_limits lim;
 	struct buf out = BUF_INIT, want = BUF_INIT;
 	const char *src;
 	uint64_t off;
@@ -60,7 +61,7 @@ main(int argc, char **argv)
 	rev = revb + a.pkts[1].offset;
 	rblen = rlen - (size_t)a.pkts[1].offset;
 
-	is_int(keyset_merge_new(&m, warned, NULL, &err), 0, "opened");
+	is_int(keyset_merge_new(&m, NULL, warned, NULL, &err), 0, "opened");
 	add(m, bob, blen, 0, "one");
 	add(m, alice, alen, 0, "two");
 	add(m, rev, rblen, 500, "two");
@@ -96,7 +97,24 @@ main(int argc, char **argv)
 	is_int(warnings, 0, "no warning");
 	keyset_merge_free(m);
 
-	is_int(keyset_merge_new(&m, warned, NULL, &err), 0, "an empty set");
+	/* Limits that alice's merged certificate is too large for. */
+	pgp_limits_default(&lim);
+	lim.max_cert_size = blen + 1;
+	is_int(keyset_merge_new(&m, &lim, warned, NULL, &err), 0,
+	    "with limits");
+	add(m, alice, alen, 0, "one");
+	add(m, bob, blen, 0, "two");
+	add(m, later, llen, 0, "three");
+	r = keyset_merge_next(m, &out, &src, &off, &err);
+	ok(r == 1 && strcmp(src, "two") == 0, "bob passes the limits");
+	is_int(keyset_merge_next(m, &out, &src, &off, &err), 0,
+	    "alice does not");
+	is_int(keyset_merge_counts(m)->refused, 1, "counted as refused");
+	is_int(warnings, 1, "and said");
+	keyset_merge_free(m);
+
+	is_int(keyset_merge_new(&m, NULL, warned, NULL, &err), 0,
+	    "an empty set");
 	is_int(keyset_merge_next(m, &out, &src, &off, &err), 0,
 	    "gives nothing");
 	is_int(keyset_merge_counts(m)->keys, 0, "no key");
