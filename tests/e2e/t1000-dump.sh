@@ -305,4 +305,18 @@ test_expect_success 'binary output to a terminal is refused' '
 		grep -q "refusing to write binary" out
 	fi
 '
+test_expect_success 'stats --json: a file name that is not UTF-8 is kept' '
+	bad=$(printf "bad\377name.pgp") &&
+	cp revoked-ed25519.pgp "$bad" &&
+	pgpsync dump stats --json --top 1 "$bad" >out &&
+	grep -q "\"source\": \"bad.*name.pgp\"" out
+'
+
+test_expect_success 'merge --json: the counts of a merge of two copies' '
+	pgpsync dump merge --json -o m2.pgp four.pgp four.pgp 2>err &&
+	grep -q "\"read\": 8" err &&
+	grep -q "\"written\": 4" err &&
+	grep -q "\"duplicates\": 4" err
+'
+
 test_done
