@@ -128,6 +128,7 @@ main(int argc, char **argv)
 	is_int(g.warnings, 2, "each said");
 	ok(g.out.len >= alen && memcmp(g.out.p, alice, alen) == 0,
 	    "alice first, as she was");
+	buf_release(&g.out);
 
 	list_of(&keep, bob, blen);
 	is_int(run(&g, path, &keep, NULL, 0, &n, &res), 0, "kept by a list");
