@@ -433,6 +433,7 @@ cmd_dump_split(int argc, char **argv, struct ctx *ctx)
 	const char *arg, *dir = NULL, *prefix = "sks-dump";
 	unsigned long per = 15000, n;
 	uint64_t skipped = 0;
+	size_t dropped = 0;
 	int c, r, rc = 0;
 
 	opt_init(&op, argc, argv, ctx);
@@ -463,10 +464,15 @@ cmd_dump_split(int argc, char **argv, struct ctx *ctx)
 	opt_release(&op);
 	progress_start(&prog, ctx, "splitting", keyset_iter_total(it));
 	while ((rc = next_cert(it, &cert, &skipped)) > 0) {
-		if (dump_split_add(ds, &cert, &err) != 0) {
+		if (dump_split_add(ds, &cert, &dropped, &err) != 0) {
 			rc = error("%s", err.msg);
 			break;
 		}
+		if (dropped > 0)
+			warn("'%s': %zu secret key%s dropped, with the "
+			    "signatures under %s", keyset_iter_source(it),
+			    dropped, dropped == 1 ? "" : "s",
+			    dropped == 1 ? "it" : "them");
 		progress_update(&prog, keyset_iter_done(it),
 		    dump_split_certs(ds));
 	}

@@ -211,14 +211,14 @@ split_close_file(struct dump_split *s, struct pgps_err *err)
 
 int
 dump_split_add(struct dump_split *s, const struct pgp_cert *c,
-    struct pgps_err *err)
+    size_t *dropped, struct pgps_err *err)
 {
 	struct split_file *f;
 	int r;
 
 	buf_reset(&s->cb);
-	if (pgp_cert_write(&s->cb, c) != 0)
-		return nomem(err);
+	if ((r = pgp_cert_drop_secret(&s->cb, c, dropped, err)) != 0)
+		return r;
 
 	if (s->af.f == NULL) {
 		f = mem_reallocarray(s->files, s->nfiles + 1, sizeof(*f));

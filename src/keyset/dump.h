@@ -78,11 +78,13 @@ struct dump_split;
 int dump_split_open(struct dump_split **out, const char *dir,
     const char *prefix, unsigned long per, struct pgps_err *err);
 /*
- * Appends the parsed certificate c (pgp_cert_write(): trust packets
- * dropped), starting the next file when one is full.
+ * Appends the parsed certificate c without trust packets and without
+ * secret key material (pgp_cert_drop_secret(): *dropped, which may be
+ * NULL, is set to the number of secret subkeys left out; a secret
+ * primary key is refused), starting the next file when one is full.
  */
 int dump_split_add(struct dump_split *s, const struct pgp_cert *c,
-    struct pgps_err *err);
+    size_t *dropped, struct pgps_err *err);
 /* Puts the last file in place and writes the metadata file. */
 int dump_split_finish(struct dump_split *s, struct pgps_err *err);
 /* Certificates and files written so far. */

@@ -41,6 +41,15 @@ test_expect_success 'so does the filter of dump merge --max-sigs' '
 	cmp out2.pgp D
 '
 
+test_expect_success 'dump split drops the secret subkey and reports it' '
+	pgpsync dump split -o split d-secret.pgp e-secret.pgp 2>err &&
+	pgpsync dump merge -o e-out.pgp e-secret.pgp 2>/dev/null &&
+	cat D e-out.pgp >want-split.pgp &&
+	cmp split/sks-dump-0000.pgp want-split.pgp &&
+	grep "d-secret.pgp.*1 secret key dropped" err &&
+	grep "e-secret.pgp.*1 secret key dropped" err
+'
+
 test_expect_success 'hashes of the merged output: Dana as she is' '
 	pgpsync dump hashes D >want.txt &&
 	pgpsync dump hashes out.pgp >got.txt &&

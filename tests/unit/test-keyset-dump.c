@@ -79,7 +79,7 @@ test_split(const char *dir, const uint8_t *const *c, const size_t *len)
 		if (pgp_cert_parse(&cert[k], c[k], len[k], 0, NULL) != 0)
 			exit(1);
 	for (size_t k = 0; k < 5; k++)
-		if (dump_split_add(s, &cert[k % 3], &err) != 0)
+		if (dump_split_add(s, &cert[k % 3], NULL, &err) != 0)
 			break;
 	is_int(dump_split_certs(s), 5, "5 certificates");
 	is_int(dump_split_finish(s, &err), 0, "finished");
