@@ -819,9 +819,22 @@ bare_owner(struct store *s, const struct pgp_cert *c, size_t *sti)
  * Replaces out's contents with c in SKS's canonical form, lim applied (if
  * not NULL); *same (may be NULL) tells whether every packet was kept.
  */
+static int normalise(struct buf *, const struct pgp_cert *,
+    const struct pgp_cert *, const struct pgp_limits *, bool *,
+    struct pgps_err *);
+
 int
 store_normalise(struct buf *out, const struct pgp_cert *c,
     const struct pgp_limits *lim, bool *same, struct pgps_err *err)
+{
+	return normalise(out, c, NULL, lim, same, err);
+}
+
+/* store_normalise() of c merged into held: what held has is kept. */
+static int
+normalise(struct buf *out, const struct pgp_cert *c,
+    const struct pgp_cert *held, const struct pgp_limits *lim, bool *same,
+    struct pgps_err *err)
 {
 	struct pgp_filter_report rep;
 	struct pgp_cert_merge_report crep;
@@ -838,7 +851,8 @@ store_normalise(struct buf *out, const struct pgp_cert *c,
 		return 0;
 	}
 	memset(&rep, 0, sizeof(rep));
-	if ((r = pgp_cert_filter(out, c, lim, &rep, err)) == PGPS_ELIMIT)
+	if ((r = pgp_cert_filter_held(out, c, held, lim, &rep, err)) ==
+	    PGPS_ELIMIT)
 		return pgps_err_prefix(err, r, "refused by the limits");
 	if (same != NULL)
 		*same = rep.dropped_third_party + rep.dropped_excess_sigs +
@@ -933,6 +947,70 @@ bare_verifies(const struct pgp_cert *old, const struct pgp_cert *in,
 }
 
 /*
+ * Sets *held to the committed copy of e's certificate (old itself when
+ * nothing of it is staged, else read into hb and hc), or NULL for one new
+ * in this commit: its versions compete as equals.
+ */
+static int
+read_committed(struct store *s, const struct store_entry *e, size_t sti,
+    const struct pgp_cert *old, struct buf *hb, struct pgp_cert *hc,
+    const struct pgp_cert **held, struct pgps_err *err)
+{
+	const struct store_entry *c;
+	int r;
+
+	*held = old;
+	if (sti == SIZE_MAX)
+		return 0;
+	*held = NULL;
+	if (!s->st[sti].updated || s->nents == 0 || (c = bsearch(e,
+	    s->ents, s->nents, sizeof(*s->ents), store_entry_cmp)) == NULL)
+		return 0;
+	if ((r = store_read(hb, s, c->oid, err)) != 0)
+		return r;
+	if (pgp_cert_parse(hc, hb->p, hb->len, 0, err) != 0)
+		return pgps_err_set(err, PGPS_EIO, "the stored copy is "
+		    "damaged");
+	*held = hc;
+	return 0;
+}
+
+/*
+ * The last guard of a merge: cand, about to replace old, holds every
+ * packet of old but a secret key and the signatures under it (which go
+ * on purpose).  A merge never deletes what is stored.
+ */
+static int
+keeps_stored(const struct pgp_cert *cand, const struct pgp_cert *old,
+    struct pgps_err *err)
+{
+	bool *gone, secret = false;
+	size_t i, lost = 0;
+	int r;
+
+	if ((gone = calloc(old->npkts + 1, sizeof(*gone))) == NULL)
+		return pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+	if ((r = pgp_cert_mark_new(gone, cand, old, err)) != 0)
+		goto cleanup;
+	for (i = 0; i < old->npkts; i++) {
+		uint8_t t = old->pkts[i].tag;
+
+		if (t != PGP_TAG_SIGNATURE && t != PGP_TAG_TRUST)
+			secret = t == PGP_TAG_SECRET_KEY ||
+			    t == PGP_TAG_SECRET_SUBKEY;
+		if (gone[i] && !secret && t != PGP_TAG_TRUST)
+			lost++;
+	}
+	if (lost > 0)
+		r = pgps_err_set(err, PGPS_EINTERNAL, "the merge would "
+		    "remove %zu stored packet%s; the stored copy is kept", lost,
+		    lost == 1 ? "" : "s");
+ cleanup:
+	free(gone);
+	return r;
+}
+
+/*
  * Merges the versions in[0..nin) into old, the current version of e's
  * certificate (cur, sti as find_current() gave them), in one pass, and
  * stages the result when it differs from old.  adds (nin + 1 entries, may
@@ -947,6 +1025,9 @@ merge_into(struct store *s, struct store_entry *e, size_t sti,
 {
 	const struct pgp_cert **v;
 	struct pgp_cert *cand = &s->c3;
+	const struct pgp_cert *held;
+	struct pgp_cert hc = PGP_CERT_INIT;
+	struct buf hb = BUF_INIT;
 	struct pgp_cert_merge_report mrep;
 	struct pgp_change *ch = NULL;
 	size_t nch = 0, k;
@@ -966,16 +1047,21 @@ merge_into(struct store *s, struct store_entry *e, size_t sti,
 	/* What is stored stays within the limits, merged or not. */
 	if ((r = pgp_cert_parse(cand, s->mb.p, s->mb.len, 0, err)) != 0)
 		return pgps_err_prefix(err, r, "%s", info->fpr);
-	if ((r = store_normalise(&s->fb, cand, lim, NULL, err)) != 0)
-		return pgps_err_prefix(err, r, "%s", info->fpr);
+	if ((r = read_committed(s, e, sti, old, &hb, &hc, &held, err)) != 0 ||
+	    (r = normalise(&s->fb, cand, held, lim, NULL, err)) != 0)
+		goto fail;
 	if (s->fb.len == s->ob.len &&
 	    memcmp(s->fb.p, s->ob.p, s->ob.len) == 0) {
 		info->status = STORE_PUT_UNCHANGED;
-		return 0;
+		r = 0;
+		goto cleanup;
 	}
 	if ((r = pgp_cert_parse(cand, s->fb.p, s->fb.len, 0, err)) != 0 ||
+	    (held != NULL && (r = keeps_stored(cand, held, err)) != 0) ||
 	    (r = pgp_cert_diff(&ch, &nch, old, cand, err)) != 0)
-		return pgps_err_prefix(err, r, "%s", info->fpr);
+		goto fail;
+	pgp_cert_release(&hc);
+	buf_release(&hb);
 	for (size_t i = 0; i < nch; i++)
 		info->added[ch[i].kind]++;
 	free(ch);
@@ -986,6 +1072,12 @@ merge_into(struct store *s, struct store_entry *e, size_t sti,
 		return r;
 	info->status = STORE_PUT_UPDATED;
 	return stage(s, e, k, sti, true, info->added, err);
+ fail:
+	pgps_err_prefix(err, r, "%s", info->fpr);
+ cleanup:
+	pgp_cert_release(&hc);
+	buf_release(&hb);
+	return r;
 }
 
 /* The current version of e's certificate, read into s->ob and s->c2. */

@@ -81,11 +81,11 @@ keep_plain(const struct pgp_packet *p, const struct pgp_limits *lim,
  */
 static void
 filter_user(uint8_t *keep, struct cand *cv, const struct pgp_cert *c,
-    const struct pgp_component *cp, const struct pgp_limits *lim,
-    struct pgp_filter_report *rep)
+    const struct pgp_component *cp, const bool *held,
+    const struct pgp_limits *lim, struct pgp_filter_report *rep)
 {
 	struct pgp_sig_info si;
-	size_t j, nc = 0;
+	size_t j, nc = 0, nheld = 0, room;
 
 	for (j = cp->first_sig; j < cp->first_sig + cp->nsigs; j++) {
 		const struct pgp_packet *p = &c->pkts[j];
@@ -99,6 +99,10 @@ filter_user(uint8_t *keep, struct cand *cv, const struct pgp_cert *c,
 		parsed = pgp_sig_parse(&si, p->body, p->bodylen, NULL) == 0;
 		if (parsed && c->has_primary && pgp_sig_is_by(&si, &c->primary))
 			continue;
+		if (held != NULL && held[j]) {
+			nheld++;
+			continue;
+		}
 		if (lim->strip_third_party) {
 			keep[j] = 0;
 			rep->dropped_third_party++;
@@ -108,10 +112,15 @@ filter_user(uint8_t *keep, struct cand *cv, const struct pgp_cert *c,
 		cv[nc].idx = j;
 		nc++;
 	}
-	if (lim->max_sigs_per_uid == 0 || nc <= lim->max_sigs_per_uid)
+	if (lim->max_sigs_per_uid == 0)
+		return;
+	/* The new ones compete for the room the held ones leave. */
+	room = nheld < lim->max_sigs_per_uid ?
+	    lim->max_sigs_per_uid - nheld : 0;
+	if (nc <= room)
 		return;
 	qsort(cv, nc, sizeof(*cv), cand_cmp);
-	for (j = lim->max_sigs_per_uid; j < nc; j++) {
+	for (j = room; j < nc; j++) {
 		keep[cv[j].idx] = 0;
 		rep->dropped_excess_sigs++;
 	}
@@ -122,6 +131,14 @@ pgp_cert_filter(struct buf *out, const struct pgp_cert *in,
     const struct pgp_limits *lim, struct pgp_filter_report *rep,
     struct pgps_err *err)
 {
+	return pgp_cert_filter_held(out, in, NULL, lim, rep, err);
+}
+
+int
+pgp_cert_filter_held(struct buf *out, const struct pgp_cert *in,
+    const struct pgp_cert *hc, const struct pgp_limits *lim,
+    struct pgp_filter_report *rep, struct pgps_err *err)
+{
 	struct pgp_filter_report fr;
 	struct pgp_cert_merge_report mr;
 	struct pgp_cert cc = PGP_CERT_INIT;
@@ -130,6 +147,7 @@ pgp_cert_filter(struct buf *out, const struct pgp_cert *in,
 	struct pgp_component *comps = NULL;
 	struct cand *cv = NULL;
 	uint8_t *keep = NULL;
+	bool *held = NULL;
 	size_t nc, nd, start = c->has_primary ? 1 : 0, oldlen = out->len, j;
 	int r = PGPS_EINTERNAL;
 
@@ -165,6 +183,17 @@ pgp_cert_filter(struct buf *out, const struct pgp_cert *in,
 		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
 		goto cleanup;
 	}
+	if (hc != NULL) {
+		if ((held = calloc(c->npkts + 1, sizeof(*held))) == NULL) {
+			r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		/* What hc holds is what a merge into it would not add. */
+		if ((r = pgp_cert_mark_new(held, hc, c, err)) != 0)
+			goto cleanup;
+		for (j = 0; j < c->npkts; j++)
+			held[j] = !held[j];
+	}
 	if (c->has_primary)
 		keep[0] = 1;
 	for (j = start; j < start + nd; j++)
@@ -185,12 +214,14 @@ pgp_cert_filter(struct buf *out, const struct pgp_cert *in,
 		keep[cp->pkt] = 1;
 		if (p->tag == PGP_TAG_USER_ID ||
 		    p->tag == PGP_TAG_USER_ATTRIBUTE)
-			filter_user(keep, cv, c, cp, lim, &fr);
+			filter_user(keep, cv, c, cp, held, lim, &fr);
 		else
 			for (j = cp->first_sig; j < cp->first_sig + cp->nsigs;
 			    j++)
 				keep[j] = keep_plain(&c->pkts[j], lim, &fr);
 	}
+	for (j = 0; held != NULL && j < c->npkts; j++)
+		keep[j] |= held[j];
 	for (j = 0; j < c->npkts; j++) {
 		if (keep[j] && (r = pgp_packet_write(out, &c->pkts[j])) != 0) {
 			r = pgps_err_set(err, r, "certificate at offset %llu: "
@@ -215,6 +246,7 @@ pgp_cert_filter(struct buf *out, const struct pgp_cert *in,
 		*rep = fr;
 	free(comps);
 	free(keep);
+	free(held);
 	free(cv);
 	pgp_cert_release(&cc);
 	buf_release(&cb);

@@ -615,6 +615,17 @@ int pgp_cert_filter(struct buf *out, const struct pgp_cert *c,
     struct pgps_err *err);
 
 /*
+ * pgp_cert_filter() of c, a merge into held (may be NULL): every packet
+ * held has is kept whatever the limits say, and under each user ID the
+ * new third-party certifications compete for the room the held ones leave
+ * below max_sigs_per_uid.  Claimed signature times are no reason to drop
+ * what a keyring already holds.
+ */
+int pgp_cert_filter_held(struct buf *out, const struct pgp_cert *c,
+    const struct pgp_cert *held, const struct pgp_limits *lim,
+    struct pgp_filter_report *rep, struct pgps_err *err);
+
+/*
  * Finds the components of c: *out is a malloc'd array of *n entries.
  * *direct_sigs is the number of packets before the first component,
  * starting after the primary key (at index 0 for a bare revocation).

@@ -72,15 +72,45 @@ test_expect_success 'a store import merges them in one pass' '
 	cmp want.pgp got.pgp
 '
 
-test_expect_success 'into a store that has the key: the same' '
+test_expect_success 'into a store that has the key: its certification stays' '
 	git init -q --bare S2 &&
 	pgpsync dump import --to store:S2 D >/dev/null &&
 	timeout $STORE_LIMIT pgpsync dump import --to store:S2 \
 	    versions.pgp >out &&
 	grep "^0 new, $N updated" out &&
-	pgpsync dump merge --max-sigs 1000 -o want2.pgp D versions.pgp &&
+	# the one stored and the newest 999 of the versions
+	pgpsync dump merge --max-sigs 999 -o v999.pgp versions.pgp &&
+	pgpsync dump merge --no-limits -o want2.pgp D v999.pgp &&
 	pgpsync dump merge -o got2.pgp store:S2 &&
 	cmp want2.pgp got2.pgp
+'
+
+# The cap on certifications is no way to delete what a store holds: newer
+# certifications (their time is only a claim) compete for the room the
+# stored ones leave, and never push one out.
+test_expect_success 'newer versions never push a stored certification out' '
+	git init -q --bare S3 &&
+	pgpsync dump import --max-sigs 3 --to store:S3 D >/dev/null &&
+	# ten versions, each with a certification 1+i seconds newer than the one in D
+	perl -e "
+		local \$/; open(my \$f, \"<\", \"D\") or die; binmode \$f;
+		my \$d = <\$f>; binmode STDOUT;
+		my \$t = unpack(\"N\", substr(\$d, 265, 4));
+		for my \$i (0 .. 9) {
+			print substr(\$d, 0, 265), pack(\"N\", \$t + 1 + \$i),
+			    substr(\$d, 269, 79), substr(pack(\"N\", \$i), 1),
+			    substr(\$d, 351);
+		}" >newer.pgp &&
+	pgpsync dump import --max-sigs 3 --to store:S3 newer.pgp >out &&
+	grep "^0 new, 10 updated" out &&
+	test_expect_code 1 pgpsync diff D store:S3 >diff3.out &&
+	test "$(grep -c "^    + certification" diff3.out)" -eq 2 &&
+	test_must_fail grep "^    -" diff3.out &&
+	# with no room left, nothing new gets in and nothing goes
+	pgpsync dump import --max-sigs 1 --to store:S3 newer.pgp >out &&
+	grep "^0 new, 0 updated (0 new signatures.* 10 unchanged" out &&
+	test_expect_code 1 pgpsync diff D store:S3 >diff4.out &&
+	test_must_fail grep "^    -" diff4.out
 '
 
 test_done

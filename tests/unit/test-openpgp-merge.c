@@ -830,6 +830,30 @@ test_filter(void)
 	    "stripping removes all 3001");
 	cert_free(&f);
 
+	/* Merged into a keyring holding Cbob: it stays, 99 newer join. */
+	lim.strip_third_party = false;
+	{
+		struct pgp_cert m = PGP_CERT_INIT;
+
+		ok(pgp_cert_filter_held(&b, &c.c, &later.c, &lim, &rep,
+		    NULL) == 0 && pgp_cert_parse(&m, b.p, b.len, 0,
+		    NULL) == 0 && pgp_cert_contains(&m, &later.c) &&
+		    m.npkts == later.c.npkts + 99 &&
+		    filter_report_is(&rep, 0, 2901, 0, 0, false),
+		    "a held certification is kept; the new ones share the "
+		    "room it leaves");
+		pgp_cert_release(&m);
+		buf_reset(&b);
+		lim.max_sigs_per_uid = 1;
+		ok(pgp_cert_filter_held(&b, &c.c, &later.c, &lim, &rep,
+		    NULL) == 0 && pgp_cert_parse(&m, b.p, b.len, 0,
+		    NULL) == 0 && m.npkts == later.c.npkts,
+		    "with no room left nothing new gets in");
+		pgp_cert_release(&m);
+		buf_reset(&b);
+		lim.max_sigs_per_uid = 100;
+	}
+
 	lim = def;
 	lim.max_sigs_per_uid = 0;
 	lim.max_cert_size = 100000;
