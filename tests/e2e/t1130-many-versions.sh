@@ -91,7 +91,7 @@ test_expect_success 'into a store that has the key: its certification stays' '
 test_expect_success 'newer versions never push a stored certification out' '
 	git init -q --bare S3 &&
 	pgpsync dump import --max-sigs 3 --to store:S3 D >/dev/null &&
-	# ten versions, each with a certification 1+i seconds newer than the one in D
+	# ten versions, certified 1+i seconds after the one in D
 	perl -e "
 		local \$/; open(my \$f, \"<\", \"D\") or die; binmode \$f;
 		my \$d = <\$f>; binmode STDOUT;
