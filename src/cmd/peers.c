@@ -31,7 +31,8 @@
 #include "util/text.h"
 
 enum {
-	OPT_DEADLINE = OPT_LONG,
+	OPT_ALLOW_PRIVATE = OPT_LONG,
+	OPT_DEADLINE,
 	OPT_DEPTH,
 	OPT_DOT,
 	OPT_JSON,
@@ -44,6 +45,8 @@ enum {
 };
 
 const struct opt peers_opts[] = {
+	{ OPT_ALLOW_PRIVATE, "allow-private", NULL,
+	    "ask peers listed at loopback or private addresses too" },
 	{ OPT_DEADLINE, "deadline", "time",
 	    "stop crawling and asking after this long (default 5m)" },
 	{ OPT_DEPTH, "depth", "n",
@@ -71,12 +74,19 @@ static const char *const palette[] = {
 	"#fccde5", "#ffffb3"
 };
 
+static const char *
+state_text(enum peers_state st)
+{
+	return st == PEERS_UNREACHABLE ? "unreachable" :
+	    st == PEERS_REFUSED ? "refused" : "not asked";
+}
+
 static const char *const key_result_name[] = {
 	"not_asked", "present", "absent", "refused", "failed"
 };
 
 static const char *const state_name[] = {
-	"pending", "ok", "unreachable", "not_asked"
+	"pending", "ok", "unreachable", "not_asked", "refused"
 };
 
 /* Short names of what a version lacks, per pgp_change_kind. */
@@ -151,8 +161,7 @@ print_table(const struct peers_graph *g)
 		if (nd->state == PEERS_OK)
 			fputs("ok", stdout);
 		else {
-			printf("%s: ", nd->state == PEERS_UNREACHABLE ?
-			    "unreachable" : "not asked");
+			printf("%s: ", state_text(nd->state));
 			print_term(nd->why);
 		}
 		putchar('\n');
@@ -367,8 +376,7 @@ make_dot(struct buf *b, const struct peers_graph *g)
 			if (has_keys(nd))
 				buf_addf(b, "\\n%lld keys", nd->st.keys);
 		} else {
-			buf_addf(b, "\\n%s", nd->state == PEERS_UNREACHABLE ?
-			    "unreachable" : "not asked");
+			buf_addf(b, "\\n%s", state_text(nd->state));
 		}
 		if (g->surveyed && nd->state == PEERS_OK) {
 			buf_addf(b, "\\nkey: %s", key_result_name[k->result]);
@@ -502,6 +510,9 @@ cmd_peers(int argc, char **argv, struct ctx *ctx)
 		if (net_opt(ctx, &po.net, id, arg))
 			continue;
 		switch (id) {
+		case OPT_ALLOW_PRIVATE:
+			po.allow_private = true;
+			break;
 		case OPT_DEADLINE:
 			if (parse_duration(arg, &secs) != 0 || secs == 0 ||
 			    secs > 86400)

@@ -282,7 +282,8 @@ page_done(struct net_result *res, void *arg)
 
 	if (res->code != 0) {
 		nd->state = (res->flags & NET_RESULT_DEADLINE) != 0 ?
-		    PEERS_NOT_ASKED : PEERS_UNREACHABLE;
+		    PEERS_NOT_ASKED : (res->flags & NET_RESULT_REFUSED) != 0 ?
+		    PEERS_REFUSED : PEERS_UNREACHABLE;
 		snprintf(nd->why, sizeof(nd->why), "%s",
 		    (res->flags & NET_RESULT_DEADLINE) != 0 ?
 		    "the deadline passed" : res->error);
@@ -308,6 +309,14 @@ page_done(struct net_result *res, void *arg)
 	note(cr->o, "'%s': %s, %zu peers", res->url,
 	    net_stats_kind_name(nd->st.kind), nd->st.npeers);
 	return 0;
+}
+
+/* Peers learned from pages are asked only at public addresses. */
+static unsigned int
+req_flags(const struct peers_node *nd, const struct peers_opts *o)
+{
+	return NET_REQ_NO_REDIRECT | (nd->seed || o->allow_private ? 0 :
+	    NET_REQ_PUBLIC_ONLY);
 }
 
 static int
@@ -350,6 +359,7 @@ fetch_level(struct net_client *c, struct crawl *cr, size_t lo, size_t hi,
 			rq.max_body = cr->o->max_page;
 			rq.done = page_done;
 			rq.arg = &args[i - lo];
+			rq.flags = req_flags(nd, cr->o);
 			if (net_submit(c, &rq, NULL) != 0) {
 				nd->state = PEERS_NOT_ASKED;
 				snprintf(nd->why, sizeof(nd->why),
@@ -657,6 +667,7 @@ peers_survey(struct peers_graph *g, const struct peers_opts *o,
 		rq.text = (const char *)url.p;
 		rq.done = key_done;
 		rq.arg = &args[i];
+		rq.flags = req_flags(nd, o);
 		if (net_submit(c, &rq, NULL) != 0) {
 			nd->key.result = PEERS_KEY_FAILED;
 			snprintf(nd->key.why, sizeof(nd->key.why),

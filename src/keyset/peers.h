@@ -32,7 +32,8 @@ enum peers_state {
 	PEERS_PENDING,		/* not asked yet */
 	PEERS_OK,		/* its page was read */
 	PEERS_UNREACHABLE,	/* asked; no page (why says what) */
-	PEERS_NOT_ASKED		/* beyond --depth, or the deadline came */
+	PEERS_NOT_ASKED,	/* beyond --depth, or the deadline came */
+	PEERS_REFUSED		/* listed at an address not asked (why) */
 };
 
 enum peers_key_result {
@@ -108,6 +109,9 @@ struct peers_opts {
 	long		 deadline_ms;	/* whole crawl and survey; 0: none */
 	unsigned long	 rate;		/* requests started per second; 0 */
 	size_t		 max_page;	/* cap on a stats page */
+	bool		 allow_private;	/* ask peers learned from pages at
+					 * loopback, private, link-local...
+					 * addresses (net_addr_private()) */
 	/* Notes for verbose mode (may be NULL). */
 	void		(*note)(const char *msg, void *arg);
 	void		*arg;

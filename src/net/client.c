@@ -25,6 +25,11 @@
  */
 #include "util/common.h"
 
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <unistd.h>
@@ -94,6 +99,8 @@ struct net_req {
 	bool		 cut;		/* time-out cut to the deadline */
 	long		 status;
 	unsigned int	 flags;
+	unsigned int	 rflags;	/* enum net_request_flags */
+	char		 refused[INET6_ADDRSTRLEN + 32];	/* PUBLIC_ONLY */
 	char		 curlerr[CURL_ERROR_SIZE];
 	struct pgps_err	 err;
 };
@@ -621,6 +628,7 @@ net_submit(struct net_client *c, const struct net_request *rq,
 	q->done = rq->done;
 	q->arg = rq->arg;
 	q->max_body = rq->max_body != 0 ? rq->max_body : c->o.max_body;
+	q->rflags = rq->flags;
 	q->server = -1;
 	if (rq->text != NULL && (q->text = strdup(rq->text)) == NULL) {
 		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
@@ -667,6 +675,89 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* --- addresses not to ask on a stranger's word -------------------------- */
+
+static const char *
+addr4_kind(const uint8_t a[4])
+{
+	if (a[0] == 127)
+		return "loopback";
+	if (a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+	    (a[0] == 192 && a[1] == 168) ||
+	    (a[0] == 100 && (a[1] & 0xc0) == 64))
+		return "private";
+	if (a[0] == 169 && a[1] == 254)
+		return "link-local";
+	if (a[0] == 0)
+		return "unspecified";
+	if ((a[0] & 0xf0) == 224)
+		return "multicast";
+	if ((a[0] & 0xf0) == 240)
+		return "reserved";
+	return NULL;
+}
+
+static const char *
+addr6_kind(const uint8_t a[16])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	static const uint8_t zero[15];
+
+	if (memcmp(a, mapped, sizeof(mapped)) == 0)
+		return addr4_kind(a + 12);
+	if (memcmp(a, zero, sizeof(zero)) == 0)
+		return a[15] == 1 ? "loopback" : a[15] == 0 ?
+		    "unspecified" : "reserved";
+	if ((a[0] & 0xfe) == 0xfc)
+		return "unique local";
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return "link-local";
+	if (a[0] == 0xff)
+		return "multicast";
+	return NULL;
+}
+
+const char *
+net_addr_private(const char *ip)
+{
+	uint8_t a[16];
+
+	if (inet_pton(AF_INET, ip, a) == 1)
+		return addr4_kind(a);
+	if (inet_pton(AF_INET6, ip, a) == 1)
+		return addr6_kind(a);
+	return "not an address";
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION for NET_REQ_PUBLIC_ONLY. */
+static curl_socket_t
+open_public(void *arg, curlsocktype purpose, struct curl_sockaddr *sa)
+{
+	struct net_req *q = arg;
+	const char *kind = "not an address";
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	(void)purpose;
+	if (sa->family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)&sa->addr;
+
+		kind = addr4_kind((const uint8_t *)&s4->sin_addr);
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+	} else if (sa->family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)&sa->addr;
+
+		kind = addr6_kind(s6->sin6_addr.s6_addr);
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+	}
+	if (kind != NULL) {
+		snprintf(q->refused, sizeof(q->refused), "%s is a %s address",
+		    ip, kind);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(sa->family, sa->socktype, sa->protocol);
+}
+
 /* Sets up q's easy handle and hands it to the multi handle. */
 static int
 start(struct net_client *c, struct net_req *q)
@@ -686,6 +777,7 @@ start(struct net_client *c, struct net_req *q)
 	q->oversize = false;
 	q->nomem = false;
 	q->cut = false;
+	q->refused[0] = '\0';
 	q->curlerr[0] = '\0';
 	buf_release(&q->body);
 	buf_init(&q->body, q->max_body);
@@ -762,7 +854,12 @@ start(struct net_client *c, struct net_req *q)
 	    (long)CURL_HTTP_VERSION_2TLS) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L) != CURLE_OK))
 		goto setopt_failed;
-	if (get) {
+	if ((q->rflags & NET_REQ_PUBLIC_ONLY) != 0 &&
+	    (curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_public) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, q) != CURLE_OK))
+		goto setopt_failed;
+	if (get && (q->rflags & NET_REQ_NO_REDIRECT) == 0) {
 		/* Never from https down to http. */
 		if (curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L) !=
 		    CURLE_OK ||
@@ -771,7 +868,7 @@ start(struct net_client *c, struct net_req *q)
 		    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
 		    tls ? "https" : "http,https") != CURLE_OK)
 			goto setopt_failed;
-	} else {
+	} else if (!get) {
 		if (curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->post.p) !=
 		    CURLE_OK ||
 		    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -835,6 +932,12 @@ classify(struct net_req *q, CURLcode cc)
 
 	if (q->nomem) {
 		pgps_err_set(&q->err, PGPS_ENOMEM, "'%s': out of memory", url);
+		return ATTEMPT_DONE;
+	}
+	if (cc != CURLE_OK && q->refused[0] != '\0') {
+		pgps_err_set(&q->err, PGPS_ENET, "'%s': not asked: %s", url,
+		    q->refused);
+		q->flags |= NET_RESULT_REFUSED;
 		return ATTEMPT_DONE;
 	}
 	if (q->oversize || cc == CURLE_FILESIZE_EXCEEDED) {

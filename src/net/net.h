@@ -267,7 +267,8 @@ enum net_op {
 enum net_result_flags {
 	NET_RESULT_TIMEOUT = 1 << 0,	/* the last attempt timed out */
 	NET_RESULT_NO_HOST = 1 << 1,	/* the host name did not resolve */
-	NET_RESULT_DEADLINE = 1 << 2	/* net_client_set_deadline() passed */
+	NET_RESULT_DEADLINE = 1 << 2,	/* net_client_set_deadline() passed */
+	NET_RESULT_REFUSED = 1 << 3	/* NET_REQ_PUBLIC_ONLY: not connected */
 };
 
 struct net_result {
@@ -316,10 +317,36 @@ struct net_request {
 	size_t			 max_body;	/* 0: the client's max_body */
 	net_done_fn		 done;
 	void			*arg;
+	unsigned int		 flags;		/* enum net_request_flags */
+};
+
+/*
+ * For requests to addresses someone else named (a peer listed on a
+ * statistics page): PUBLIC_ONLY refuses to connect to an address that
+ * net_addr_private() names -- the address the name resolved to, checked
+ * when the socket is opened, so a name pointing at 127.0.0.1 is caught
+ * as well as the literal -- and the request fails with PGPS_ENET and
+ * the reason; NO_REDIRECT does not follow a redirect (its 3xx is the
+ * answer, PGPS_EHTTP).  Behind a proxy the address checked is the
+ * proxy's.
+ */
+enum net_request_flags {
+	NET_REQ_PUBLIC_ONLY = 1 << 0,
+	NET_REQ_NO_REDIRECT = 1 << 1
 };
 
 #define NET_REQUEST_INIT	{ NET_OP_LOOKUP, NET_QUERY_FPR, NULL, 0, \
-	NULL, NULL, 0, -1, 0, NULL, NULL }
+	NULL, NULL, 0, -1, 0, NULL, NULL, 0 }
+
+/*
+ * What kind of address the numeric IPv4 or IPv6 address ip is when it is
+ * not one to ask on a stranger's word: "loopback", "private" (RFC 1918,
+ * RFC 6598 100.64/10), "link-local", "unique local" (fc00::/7),
+ * "unspecified", "multicast", "reserved" (240/4, broadcast); IPv4-mapped
+ * IPv6 addresses as their IPv4 address.  NULL for any other address, and
+ * "not an address" for text that is none.
+ */
+const char *net_addr_private(const char *ip);
 
 /*
  * A client is used from one thread at a time; clients in different threads

@@ -88,7 +88,7 @@ A=127.0.0.1:$((a + 1)) B=127.0.0.1:$((b + 1))
 CC=127.0.0.1:$((c + 1)) D=127.0.0.1:$((d + 1)) X=127.0.0.1:$((DEAD + 1))
 
 test_expect_success 'the crawl from a finds all five, the dead one unreachable' '
-	pgpsync peers "$A" >out 2>err &&
+	pgpsync peers --allow-private "$A" >out 2>err &&
 	test $(grep -c " ok\$" out) = 4 &&
 	grep -q "^$X .* unreachable: .*$X" out &&
 	test $(wc -l <out) -ge 6
@@ -109,7 +109,7 @@ test_expect_success 'one-way links and a server behind are flagged' '
 '
 
 test_expect_success 'JSON: nodes and edges with their attributes' '
-	pgpsync peers --json "$A" >j &&
+	pgpsync peers --allow-private --json "$A" >j &&
 	test "$(sed -n "s/^  \"servers\": \\([0-9]*\\),/\\1/p" j)" = 5 &&
 	grep -q "\"id\": \"$X\"" j &&
 	grep -q "\"status\": \"unreachable\"" j &&
@@ -121,19 +121,19 @@ test_expect_success 'JSON: nodes and edges with their attributes' '
 '
 
 test_expect_success '--depth 0 asks only the server named' '
-	pgpsync peers --depth 0 "$A" >out0 &&
+	pgpsync peers --allow-private --depth 0 "$A" >out0 &&
 	test $(grep -c " ok\$" out0) = 1 &&
 	grep -q "^$B .*not asked: beyond --depth 0" out0
 '
 
 test_expect_success '--max-servers bounds the graph' '
-	pgpsync peers --json --max-servers 2 "$A" >j2 &&
+	pgpsync peers --allow-private --json --max-servers 2 "$A" >j2 &&
 	test "$(sed -n "s/^  \"servers\": \\([0-9]*\\),/\\1/p" j2)" = 2 &&
 	test "$(sed -n "s/^  \"over_limit\": \\([0-9]*\\),/\\1/p" j2)" -ge 1
 '
 
 test_expect_success '--key: revoked on a, older on b, forged on c, absent on d' '
-	pgpsync peers --key "$ALICE" "$A" >k 2>kerr &&
+	pgpsync peers --allow-private --key "$ALICE" "$A" >k 2>kerr &&
 	grep -q "^key $ALICE: 2 versions on 2 servers, union " k &&
 	grep -q "^  $A  *present  *version 1  [0-9A-F]\{32\}  lacks 1 self_sigs\$" k &&
 	grep -q "^  $B  *present  *version 2  [0-9A-F]\{32\}  lacks 1 uids, .* 3 revocations\$" k &&
@@ -150,7 +150,7 @@ test_expect_success '--key: the hash of a version is the one SKS reports' '
 '
 
 test_expect_success '--key --dot colours the servers by version' '
-	pgpsync peers --dot --key "$ALICE" "$A" >g.dot &&
+	pgpsync peers --allow-private --dot --key "$ALICE" "$A" >g.dot &&
 	head -1 g.dot | grep -q "^digraph peers {" &&
 	grep -q "key: present v1 (incomplete)\", fillcolor=\"#8dd3c7\"" g.dot &&
 	grep -q "key: present v2 (incomplete)\", fillcolor=\"#fdb462\"" g.dot &&
@@ -162,7 +162,7 @@ test_expect_success '--key --dot colours the servers by version' '
 
 if command -v dot >/dev/null 2>&1; then
 	test_expect_success '--svg renders the graph with Graphviz' '
-		pgpsync peers --svg g.svg --key "$ALICE" "$A" >/dev/null &&
+		pgpsync peers --allow-private --svg g.svg --key "$ALICE" "$A" >/dev/null &&
 		grep -q "<svg" g.svg && grep -q "$CC" g.svg
 	'
 else

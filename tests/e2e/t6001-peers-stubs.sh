@@ -60,18 +60,23 @@ port() {
 # Servers are started here, outside the tests' subshells.
 stub h1; stub h2; stub h3; stub self; stub slow file slow delay 30
 stub garbage; stub nested; stub many; stub huge huge 10485760
+stub lure; stub lure2; stub moved
+HKPD_LOG=$TRASH/inner.log
+export HKPD_LOG
+stub inner
+unset HKPD_LOG
 
 test_expect_success 'Hockeypuck JSON: mutual and one-way links, counts' '
 	TOTAL=100 hp_json h1 "$(port "$h1")" "$(port "$h2")" "$(port "$h3")" &&
 	TOTAL=100 hp_json h2 "$(port "$h2")" "$(port "$h1")" &&
 	TOTAL=50 hp_json h3 "$(port "$h3")" &&
-	pgpsync peers "$h1" >out &&
+	pgpsync peers --allow-private "$h1" >out &&
 	grep -q "^$h1  *Hockeypuck 2\.2\.3  *100  *0  *1  *2  ok\$" out &&
 	grep -q "^$h2  *Hockeypuck 2\.2\.3  *100  *0  *1  *1  ok\$" out &&
 	grep -q "^$h3  *Hockeypuck 2\.2\.3  *50  *-50  *1  *0  ok\$" out &&
 	grep -q "^one-way: $h1 lists $h3, which does not list it back" out &&
 	grep -q "^behind: $h3 has 50 keys, 50 fewer than a peer (100)" out &&
-	pgpsync peers --json "$h1" >j &&
+	pgpsync peers --allow-private --json "$h1" >j &&
 	grep -q "\"page\": \"hockeypuck-json\"" j &&
 	grep -q "\"taken_time\": 1772360430" j &&
 	test $(grep -c "\"mutual\": true" j) = 1
@@ -90,7 +95,7 @@ test_expect_success 'Hockeypuck HTML page (a server ignoring options=mr)' '
 	Total number of keys: 75
 	</body></html>
 	EOF
-	pgpsync peers "$h1" >out &&
+	pgpsync peers --allow-private "$h1" >out &&
 	grep -q "^$h3  *Hockeypuck 2\.1\.0  *75  *-25  *1  *1  ok\$" out &&
 	! grep -q "^one-way:" out
 '
@@ -98,7 +103,8 @@ test_expect_success 'Hockeypuck HTML page (a server ignoring options=mr)' '
 test_expect_success 'a server listing itself, and a loop, are asked once' '
 	TOTAL=1 hp_json self "$(port "$self")" "$(port "$self")" \
 	    "$(port "$h1")" &&
-	HKPD_LOG=$TRASH/self.log pgpsync peers --json "$self" "$self" >j &&
+	HKPD_LOG=$TRASH/self.log pgpsync peers --allow-private --json \
+	    "$self" "$self" >j &&
 	test "$(sed -n "s/^  \"servers\": \\([0-9]*\\),/\\1/p" j)" = 4 &&
 	test "$(sed -n "s/^  \"requests\": \\([0-9]*\\),/\\1/p" j)" = 4 &&
 	grep -q "\"peers_skipped\": 1," j
@@ -106,7 +112,8 @@ test_expect_success 'a server listing itself, and a loop, are asked once' '
 
 test_expect_success 'garbage and a 10 MB page: unreachable, with the reason' '
 	head -c 100000 /dev/urandom | page garbage text/html &&
-	pgpsync peers "$garbage" "$huge" "$h2" >out 2>err &&
+	pgpsync peers --allow-private "$garbage" "$huge" "$h2" \
+	    >out 2>err &&
 	grep -q "^$garbage .*unreachable: .*not a keyserver statistics page" out &&
 	grep -q "^$huge .*unreachable: .*page larger than 1048576 octets" out &&
 	grep -q "^$h2 .* ok\$" out
@@ -123,7 +130,7 @@ test_expect_success 'deep nesting and unclosed tags: still read, in linear time'
 		    $(($(port "$h2") - 1))
 		printf "</tr></table><p>Total number of keys: 9</p><td"
 	} | page nested text/html &&
-	pgpsync peers --max-response 2M "$nested" >out &&
+	pgpsync peers --allow-private --max-response 2M "$nested" >out &&
 	grep -q "^$nested  *-  *9 .* ok\$" out &&
 	grep -q "^$h2 .* ok\$" out
 '
@@ -138,21 +145,23 @@ test_expect_success '10,000 servers listed: the graph stays within --max-servers
 		done
 		printf "</table>Total number of keys: 3"
 	} | page many text/html &&
-	pgpsync peers --json --depth 0 "$many" >j &&
+	pgpsync peers --allow-private --json --depth 0 "$many" >j &&
 	test "$(sed -n "s/^  \"servers\": \\([0-9]*\\),/\\1/p" j)" = 200 &&
 	test "$(sed -n "s/^  \"over_limit\": \\([0-9]*\\),/\\1/p" j)" = 801 &&
 	grep -q "\"peers_skipped\": 9000," j &&
-	pgpsync peers --json --depth 1 --max-servers 30 --retries 0 \
-	    --deadline 20 "$many" >j2 &&
+	pgpsync peers --allow-private --json --depth 1 --max-servers 30 \
+	    --retries 0 --deadline 20 "$many" >j2 &&
 	test $(grep -c "\"status\": \"unreachable\"" j2) = 29
 '
 
 test_expect_success 'a slow server: --timeout per server, --deadline in total' '
 	start=$(date +%s) &&
-	pgpsync peers --timeout 2 --retries 0 "$slow" "$h2" >out 2>err &&
+	pgpsync peers --allow-private --timeout 2 --retries 0 "$slow" "$h2" \
+	    >out 2>err &&
 	grep -q "^$slow .*unreachable: " out &&
 	grep -q "^$h2 .* ok\$" out &&
-	pgpsync peers --deadline 3 --retries 0 "$slow" >out2 2>err2;
+	pgpsync peers --allow-private --deadline 3 --retries 0 "$slow" \
+	    >out2 2>err2;
 	test $? = 2 &&
 	grep -q "^$slow .*not asked: the deadline passed" out2 &&
 	grep -q "no server answered" err2 &&
@@ -161,7 +170,8 @@ test_expect_success 'a slow server: --timeout per server, --deadline in total' '
 
 test_expect_success '--rate spaces the requests out, --key ones too' '
 	start=$(date +%s) &&
-	pgpsync peers --rate 1 --depth 0 "$h1" "$h2" "$h3" >out &&
+	pgpsync peers --allow-private --rate 1 --depth 0 "$h1" "$h2" "$h3" \
+	    >out &&
 	test $(grep -c " ok\$" out) = 3 &&
 	mid=$(date +%s) &&
 	test $((mid - start)) -ge 2 &&
@@ -170,6 +180,46 @@ test_expect_success '--rate spaces the requests out, --key ones too' '
 	    "$h1" "$h2" "$h3" >out &&
 	test $(grep -c "^  .* absent" out) = 3 &&
 	test $(($(date +%s) - mid)) -ge 4
+'
+
+test_expect_success 'peers learned at private addresses are not asked' '
+	TOTAL=7 hp_json lure "$(port "$lure")" "$(port "$inner")" &&
+	TOTAL=7 hp_json inner "$(port "$inner")" &&
+	{
+		printf "<h2>Gossip Peers</h2><table>"
+		printf "<tr><td>localhost %s</td></tr>" \
+		    $(($(port "$inner") - 1))
+		printf "<tr><td>2130706433 %s</td></tr>" \
+		    $(($(port "$inner") - 1))
+		printf "<tr><td>10.0.0.1 11370</td></tr>"
+		printf "<tr><td>169.254.169.254 79</td></tr>"
+		printf "</table>Total number of keys: 7"
+	} | page lure2 text/html &&
+	pgpsync peers --json "$lure" "$lure2" >j &&
+	test ! -s inner.log &&
+	test $(grep -c "\"status\": \"refused\"" j) = 5 &&
+	grep -q "127\.0\.0\.1 is a loopback address" j &&
+	grep -q "10\.0\.0\.1 is a private address" j &&
+	grep -q "169\.254\.169\.254 is a link-local address" j &&
+	pgpsync peers "$lure" >out &&
+	grep -q "^$inner .*refused: .*loopback" out &&
+	test ! -s inner.log &&
+	pgpsync peers --allow-private "$lure" >out &&
+	grep -q "^$inner .* ok\$" out &&
+	test -s inner.log
+'
+
+test_expect_success 'redirects are not followed' '
+	{
+		printf "HTTP/1.1 302 Found\r\nLocation: http://%s%s\r\n" \
+		    "$inner" "/pks/lookup?op=stats&options=mr"
+		printf "Content-Length: 0\r\n\r\n"
+	} >hkp/moved &&
+	: >inner.log &&
+	pgpsync peers --allow-private "$moved" >out 2>err;
+	test $? = 2 &&
+	grep -q "^$moved .*unreachable: .*HTTP 302" out &&
+	test ! -s inner.log
 '
 
 test_expect_success 'usage errors' '

@@ -1166,6 +1166,41 @@ test_submit_errors(void)
 	net_client_free(NULL);
 }
 
+static void
+test_addr_private(void)
+{
+	static const struct {
+		const char	*ip;
+		const char	*want;
+	} t[] = {
+		{ "127.0.0.1", "loopback" }, { "127.255.0.2", "loopback" },
+		{ "10.1.2.3", "private" }, { "172.16.0.1", "private" },
+		{ "172.31.255.255", "private" }, { "192.168.1.1", "private" },
+		{ "100.64.0.1", "private" }, { "100.127.255.255", "private" },
+		{ "169.254.169.254", "link-local" },
+		{ "0.0.0.0", "unspecified" }, { "224.0.0.1", "multicast" },
+		{ "255.255.255.255", "reserved" }, { "::1", "loopback" },
+		{ "::", "unspecified" }, { "fe80::1", "link-local" },
+		{ "fd12::1", "unique local" }, { "ff02::1", "multicast" },
+		{ "::ffff:127.0.0.1", "loopback" },
+		{ "::ffff:10.0.0.1", "private" },
+		{ "localhost", "not an address" },
+		{ "8.8.8.8", NULL }, { "172.32.0.1", NULL },
+		{ "100.128.0.1", NULL }, { "11.0.0.1", NULL },
+		{ "2001:db8::1", NULL }, { "::ffff:8.8.8.8", NULL }
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const char *got = net_addr_private(t[i].ip);
+
+		if (t[i].want == NULL)
+			ok(got == NULL, "%s: public", t[i].ip);
+		else
+			is_str(got != NULL ? got : "(public)", t[i].want,
+			    "%s: %s", t[i].ip, t[i].want);
+	}
+}
+
 int
 main(void)
 {
@@ -1214,6 +1249,7 @@ main(void)
 		hkpd_stop(&b);
 		return 1;
 	}
+	test_addr_private();
 	test_submit_errors();
 	test_basic(&a);
 	test_vks_index_url(&a);
