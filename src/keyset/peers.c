@@ -578,10 +578,14 @@ survey_compare(struct survey *sv, struct pgps_err *err)
 		r = 0;
 		goto cleanup;
 	}
-	if ((r = pgp_cert_merge_many(&uni, vp, nv, NULL, err)) != 0 ||
-	    (r = pgp_cert_parse(&uc, uni.p, uni.len, 0, err)) != 0 ||
-	    (r = pgp_cert_sks_hash_canonical(&uc, md5, g->union_hash)) != 0)
+	/* No union (the versions do not merge): the versions still stand. */
+	if ((r = pgp_cert_merge_many(&uni, vp, nv, NULL, NULL)) != 0 ||
+	    (r = pgp_cert_parse(&uc, uni.p, uni.len, 0, NULL)) != 0 ||
+	    (r = pgp_cert_sks_hash_canonical(&uc, md5, g->union_hash)) != 0) {
+		if (r != PGPS_ENOMEM)
+			r = 0;
 		goto cleanup;
+	}
 	g->has_union = true;
 	g->union_pkts = uc.npkts;
 	for (size_t j = 0; j < nv; j++) {
@@ -629,6 +633,8 @@ peers_survey(struct peers_graph *g, const struct peers_opts *o,
 		return pgps_err_set(err, PGPS_EFORMAT,
 		    "a v4 or v6 fingerprint is needed");
 	sv.q.kind = IMPORT_BY_FPR;
+	/* Only a certificate whose primary key is fpr is the key's copy. */
+	sv.q.known_primary = true;
 	sv.q.idlen = fpr->len;
 	memcpy(sv.q.id, fpr->b, fpr->len);
 	pgp_keyid_hex(g->fpr, fpr);

@@ -61,6 +61,42 @@ port() {
 stub h1; stub h2; stub h3; stub self; stub slow file slow delay 30
 stub garbage; stub nested; stub many; stub huge huge 10485760
 stub lure; stub lure2; stub moved
+
+# A certificate binding the victim's primary key as a signing subkey
+# (cross-certified), served for the victim's fingerprint by one server;
+# the victim's own certificate by another.
+G=$TRASH/mk
+LOOKUP='/pks/lookup?op=get&options=mr&search=0x'
+mkdir -m 700 "$G" &&
+gpg --homedir "$G" --batch --passphrase '' \
+    --faked-system-time '20250101T000000!' \
+    --quick-gen-key 'Attacker <victim@example.org>' ed25519 sign,cert never \
+    2>/dev/null &&
+gpg --homedir "$G" --batch --passphrase '' \
+    --faked-system-time '20260101T000000!' \
+    --quick-gen-key 'Victim <victim@example.org>' ed25519 sign,cert never \
+    2>/dev/null &&
+gpg --homedir "$G" --with-colons --with-keygrip --list-secret-keys \
+    >mk.colons 2>/dev/null || exit 1
+ATT=$(awk -F: '/^fpr:/ { print $10; exit }' mk.colons)
+VIC=$(awk -F: '/^fpr:/ { n++ } n == 2 && /^fpr:/ { print $10; exit }' \
+    mk.colons)
+GRIP=$(awk -F: '/^grp:/ { n++ } n == 2 && /^grp:/ { print $10; exit }' \
+    mk.colons)
+gpg --homedir "$G" --export "$VIC" >victim.pgp || exit 1
+printf 'addkey\n13\n%s\nQ\n0\nsave\n' "$GRIP" |
+    gpg --homedir "$G" --batch --expert --pinentry-mode loopback \
+    --passphrase '' --faked-system-time '20260101T000000!' \
+    --command-fd 0 --edit-key "$ATT" >/dev/null 2>&1
+gpg --homedir "$G" --export "$ATT" >bound.pgp &&
+gpg --homedir "$G" --with-colons --list-keys "$ATT" 2>/dev/null |
+    grep -q "^fpr:::::::::$VIC:" &&
+hkpd_reply bound.http bound.pgp &&
+hkpd_reply victim.http victim.pgp || exit 1
+hkpd_start bound "GET /pks/lookup?op=stats file bound" \
+    "GET $LOOKUP$VIC file bound.http"
+hkpd_start victim "GET /pks/lookup?op=stats file victim" \
+    "GET $LOOKUP$VIC file victim.http"
 HKPD_LOG=$TRASH/inner.log
 export HKPD_LOG
 stub inner
@@ -220,6 +256,15 @@ test_expect_success 'redirects are not followed' '
 	test $? = 2 &&
 	grep -q "^$moved .*unreachable: .*HTTP 302" out &&
 	test ! -s inner.log
+'
+
+test_expect_success '--key: a certificate holding the key as a subkey is not it' '
+	TOTAL=2 hp_json bound "$(port "$bound")" &&
+	TOTAL=2 hp_json victim "$(port "$victim")" &&
+	pgpsync peers --json --key "$VIC" "$bound" "$victim" >j 2>err &&
+	test $(grep -c "\"result\": \"present\"" j) = 1 &&
+	test $(grep -c "\"result\": \"refused\"" j) = 1 &&
+	grep -q "\"present\": 1" j
 '
 
 test_expect_success 'usage errors' '
