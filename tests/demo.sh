@@ -94,9 +94,9 @@ if [ -x /usr/sbin/sks ] && command -v curl >/dev/null 2>&1; then
 	    "$f" start "$g3" --recon-port "$3" --hkp-port $(($3 + 1)) \
 	    --peer "$2" --peer "$1" --no-gossip --keys dump/sks-dump-0002.pgp \
 	    >/dev/null 2>&1; then
-		"$P" peers "127.0.0.1:$(($1 + 1))"
+		"$P" peers --allow-private "127.0.0.1:$(($1 + 1))"
 		if command -v dot >/dev/null 2>&1; then
-			"$P" -q peers --svg "$top/peers.svg" \
+			"$P" -q peers --allow-private --svg "$top/peers.svg" \
 			    "127.0.0.1:$(($1 + 1))"
 			echo "the picture: $top/peers.svg"
 		else
