@@ -35,6 +35,16 @@ taken(const struct remote_key *k)
 	return n;
 }
 
+/* Whether the rules refused one of k's answers as ambiguous. */
+static bool
+any_ambiguous(const struct remote_key *k)
+{
+	for (size_t i = 0; i < k->cand.n; i++)
+		if (k->cand.items[i].reason == IMPORT_R_AMBIGUOUS)
+			return true;
+	return false;
+}
+
 bool
 refresh_resolve(const struct remote *r, struct remote_key *k,
     struct digest *md5, char *why, size_t whylen)
@@ -52,10 +62,10 @@ refresh_resolve(const struct remote *r, struct remote_key *k,
 	buf_release(&copy);
 	if (import_set_resolve(&k->cand, &q) == 0) {
 		if (before > 0)
-			snprintf(why, whylen, "%s", k->cand.items[0].reason ==
-			    IMPORT_R_AMBIGUOUS ? "ambiguous: certificates of "
-			    "several keys match" : "only a revocation "
-			    "signature came, without its key");
+			snprintf(why, whylen, "%s", any_ambiguous(k) ?
+			    "ambiguous: certificates of several keys match" :
+			    "only a revocation signature came, without its "
+			    "key");
 		return false;
 	}
 	for (size_t i = 0; i < k->cand.n && it == NULL; i++)

@@ -92,6 +92,83 @@ warn_refused(struct setdiff_side *sd, const struct remote_key *k)
 	return n;
 }
 
+/* Whether a signature of type t by the key itself is checked here. */
+static bool
+self_type(uint8_t t)
+{
+	return t == PGP_SIG_KEY_REVOCATION || t == PGP_SIG_SUBKEY_REVOCATION;
+}
+
+/*
+ * Leaves out of the certificate in buf what the key set's copy (copy;
+ * NULL: none) lacks and does not verify by the primary key: every new
+ * signature claiming the primary key as issuer, and every new key or
+ * subkey revocation.  An issuer subpacket is only a claim.  Each one
+ * left out is warned about and counted in b's skipped.
+ */
+static int
+drop_unverified(struct setdiff_side *sd, const char *fpr, struct buf *buf,
+    const struct buf *copy, struct pgps_err *err)
+{
+	struct pgp_cert c = PGP_CERT_INIT, a = PGP_CERT_INIT;
+	struct pgps_err e = PGPS_ERR_INIT;
+	struct pgp_sig_info si;
+	struct buf out = BUF_INIT;
+	const struct pgp_packet *comp = NULL;
+	enum pgp_verify v;
+	bool *is_new = NULL;
+	int r;
+
+	if ((r = pgp_cert_parse(&c, buf->p, buf->len, 0, err)) != 0)
+		goto cleanup;
+	if (!c.has_primary || c.npkts == 0)
+		goto cleanup;
+	if ((is_new = calloc(c.npkts, sizeof(*is_new))) == NULL) {
+		r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	if (copy == NULL || pgp_cert_parse(&a, copy->p, copy->len, 0,
+	    NULL) != 0 || pgp_cert_mark_new(is_new, &a, &c, NULL) != 0)
+		for (size_t i = 0; i < c.npkts; i++)
+			is_new[i] = true;
+	for (size_t i = 0; i < c.npkts; i++) {
+		const struct pgp_packet *p = &c.pkts[i];
+
+		if (p->tag == PGP_TAG_USER_ID ||
+		    p->tag == PGP_TAG_USER_ATTRIBUTE ||
+		    p->tag == PGP_TAG_PUBLIC_SUBKEY)
+			comp = p;
+		if (i > 0 && p->tag == PGP_TAG_SIGNATURE && is_new[i] &&
+		    pgp_sig_parse(&si, p->body, p->bodylen, NULL) == 0 &&
+		    (pgp_sig_is_by(&si, &c.primary) || self_type(si.type))) {
+			pgps_err_clear(&e);
+			v = pgp_sig_verify(p->body, p->bodylen, &c.pkts[0],
+			    &c.pkts[0], comp, &e);
+			if (v != PGP_VERIFY_GOOD) {
+				setdiff_warnf(sd, "'%s': left out a signature "
+				    "0x%02x at offset %llu from '%s' that does "
+				    "not verify (%s%s)", fpr, si.type,
+				    (unsigned long long)p->offset, sd->spec,
+				    v == PGP_VERIFY_UNKNOWN ?
+				    "not verified: " : "", e.msg);
+				sd->skipped++;
+				continue;
+			}
+		}
+		if (pgp_packet_write(&out, p) != 0) {
+			r = pgps_err_set(err, PGPS_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+	}
+	buf_swap(buf, &out);
+ cleanup:
+	pgp_cert_release(&c);
+	pgp_cert_release(&a);
+	buf_release(&out);
+	free(is_new);
+	return r;
+}
+
 /*
  * Decides k: nothing (the key is not on the right), or its version on
  * the right added to b.  A key no server could be asked about fails.
@@ -115,11 +192,20 @@ decide(struct setdiff *d, struct remote *rem, struct remote_key *k,
 			return pgps_err_set(err, PGPS_EIO, "cannot look up "
 			    "%s: %s", k->fpr, k->why != NULL ? k->why :
 			    k->late ? "out of time" : "the keyserver failed");
+		else if (k->mismatches > 0) {
+			/* An answer came, but not the key: not "absent". */
+			setdiff_warnf(&d->b, "'%s': nothing usable from "
+			    "'%s': %s", k->fpr, d->b.spec, k->why != NULL ?
+			    k->why : "the answer is not this key");
+			d->b.skipped++;
+		}
 		return 0;
 	}
 	d->b.skipped += warn_refused(&d->b, k);
 	have = held_copy(k->fpr, &copy, h);
-	if ((r = refresh_answers(tmp, k, have ? &copy : NULL, err)) == 0)
+	if ((r = refresh_answers(tmp, k, have ? &copy : NULL, err)) == 0 &&
+	    (r = drop_unverified(&d->b, k->fpr, tmp, have ? &copy : NULL,
+	    err)) == 0)
 		r = setdiff_side_put(&d->b, tmp->p, tmp->len, err);
 	buf_release(&copy);
 	return r;

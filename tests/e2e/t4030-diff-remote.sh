@@ -28,15 +28,28 @@ LOOKUP='/pks/lookup?op=get&options=mr&search=0x'
 	tail -c +3 "$C/alice.pgp" | head -c 51
 } >attacker.pgp || exit 1
 cat "$C/alice-revoked.pgp" attacker.pgp >both.pgp || exit 1
+# Alice's certificate with a key revocation that claims her as issuer
+# but whose signature value is garbage: its last four octets replaced.
+{
+	head -c 53 "$C/alice.pgp" &&
+	head -c 171 "$C/alice-revoked.pgp" | tail -c +54 &&
+	printf 'XXXX' &&
+	tail -c +54 "$C/alice.pgp"
+} >badrev.pgp || exit 1
+printf 'HTTP/1.0 200 OK\r\nContent-Type: application/pgp-keys\r\n\r\n%s' \
+    'this is not a certificate' >hkp/garbage.http || exit 1
 hkpd_reply updated.http "$C/alice-revoked.pgp" &&
 hkpd_reply same.http "$C/alice.pgp" &&
 hkpd_reply forged.http attacker.pgp &&
-hkpd_reply both.http both.pgp || exit 1
+hkpd_reply both.http both.pgp &&
+hkpd_reply badrev.http badrev.pgp || exit 1
 hkpd_start UPD "GET $LOOKUP$ALICE file updated.http"
 hkpd_start SAME "GET $LOOKUP$ALICE file same.http"
 hkpd_start FORGED "GET $LOOKUP$ALICE file forged.http"
 hkpd_start BOTH "GET $LOOKUP$ALICE file both.http"
 hkpd_start FAIL "GET $LOOKUP status 503"
+hkpd_start BADREV "GET $LOOKUP$ALICE file badrev.http"
+hkpd_start GARBAGE "GET $LOOKUP file garbage.http"
 
 test_expect_success 'setup' '
 	test ${#ALICE} = 40 && test ${#BOB} = 40 &&
@@ -90,6 +103,19 @@ test_expect_success 'beside the victim'"'"'s own certificate, it wins' '
 	test_must_fail grep -q "^[-+~] $BOB" out &&
 	test_must_fail grep -q "bob@example.org" out &&
 	grep -q "refused $BOB" err
+'
+
+test_expect_success 'a revocation that does not verify is not shown' '
+	pgpsync -v diff ring.pgp "hkp://$BADREV" >out 2>err;
+	test $? = 3 &&
+	test_must_fail grep -q "revocation" out &&
+	grep -q "$ALICE.*does not verify" err
+'
+
+test_expect_success 'an unreadable answer is not "the server lacks it"' '
+	test_expect_code 3 pgpsync diff ab.pgp "hkp://$GARBAGE" >out 2>err &&
+	grep -q "$ALICE.*nothing usable" err &&
+	grep -q "$BOB.*nothing usable" err
 '
 
 test_expect_success 'a server that fails is an error, exit 2' '
