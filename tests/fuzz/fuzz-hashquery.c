@@ -70,6 +70,27 @@ first_hashes(struct want *w, size_t want, const uint8_t *p, size_t n,
 	pgp_cert_release(&c);
 }
 
+/*
+ * An accepted certificate is one asked for: its SKS hash, computed here
+ * again, is the one the verdict names and one of the hashes asked.
+ */
+static void
+check_taken(const struct import_item *it, const struct pgp_cert *c,
+    const struct want *w, struct digest *md5)
+{
+	uint8_t h[16];
+	bool asked = false;
+
+	if (pgp_cert_sks_hash(c, md5, h) != 0)
+		fail("an accepted certificate that cannot be hashed");
+	if (memcmp(h, it->hash, sizeof(h)) != 0)
+		fail("an accepted certificate under another hash");
+	for (size_t i = 0; i < w->n && !asked; i++)
+		asked = memcmp(h, w->h[i], sizeof(h)) == 0;
+	if (!asked)
+		fail("an accepted certificate whose hash was not asked");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -104,8 +125,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fail("more certificates than announced");
 		memset(&it, 0, sizeof(it));
 		if (import_hashquery(&it, &c, cert.p, cert.len, md5, want_fn,
-		    &w) == IMPORT_ACCEPT)
-			taken++;
+		    &w) != IMPORT_ACCEPT)
+			continue;
+		taken++;
+		check_taken(&it, &c, &w, md5);
 	}
 	if (r != 0 && r != PGPS_EPROTO)
 		fail("an error other than a protocol error");
